@@ -1,0 +1,71 @@
+"""Command line: the only place that reads ``sys.argv``.
+
+Start-up is kept instant: only argparse is imported here; each subcommand imports its own module
+(and that module its heavy dependencies) after parsing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# subcommand -> (module, one-line help). Each module has add_arguments(parser) and run(args, settings).
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("assay.cli.run_cmd", "evaluate a model on tasks"),
+    "doctor": ("assay.cli.doctor_cmd", "show settings and credentials; check a run's requirements"),
+    "tasks": ("assay.cli.tasks_cmd", "list tasks and groups, or show one task's resolved config"),
+}
+
+
+def add_env_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags every subcommand shares: where settings come from and how loud to be."""
+    parser.add_argument(
+        "--env-file",
+        action="append",
+        default=None,
+        metavar="PATH",
+        help="read this .env file instead of discovering one (repeatable; later files win)",
+    )
+    parser.add_argument(
+        "--verbosity",
+        default=None,
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log level (default: VERBOSITY or INFO)",
+    )
+
+
+def build_parser(load_subcommand_args: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assay",
+        description="Evaluate large multimodal models on benchmarks through their APIs.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        add_env_arguments(sp)
+        # Only the chosen subcommand's module is imported (for its flags); `assay --help` imports none.
+        if name == load_subcommand_args:
+            importlib.import_module(module_name).add_arguments(sp)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in args_list if not a.startswith("-")), None)
+    parser = build_parser(chosen if chosen in SUBCOMMANDS else None)
+    args = parser.parse_args(args_list)
+    if args.version:
+        from importlib.metadata import version
+
+        print(f"assay {version('assay')}")
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from assay.cli._entry import run_subcommand
+
+    return run_subcommand(SUBCOMMANDS[args.command][0], args)

@@ -1,0 +1,82 @@
+"""One error hierarchy for everything a user can see.
+
+Every error carries a one-line ``message`` (what is wrong) and a ``hint`` (how to fix it).
+The CLI prints ``error: … / hint: …`` and exits with ``exit_code``; a traceback is shown only
+at ``VERBOSITY=DEBUG``.
+"""
+
+from __future__ import annotations
+
+
+class AssayError(Exception):
+    """Base of every error assay raises on purpose."""
+
+    exit_code: int = 1
+    default_hint: str = ""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(AssayError):
+    """A command-line flag or Python API argument is wrong."""
+
+    exit_code = 2
+    default_hint = "run `assay --help` for the accepted flags"
+
+
+class ConfigError(AssayError):
+    """A setting, `.env` file, task YAML or model argument is malformed."""
+
+    exit_code = 2
+
+
+class TaskError(ConfigError):
+    """A task cannot be found, parsed or loaded."""
+
+
+class DatasetError(AssayError):
+    """A task's dataset cannot be loaded."""
+
+
+class CredentialError(AssayError):
+    """A credential the run needs is missing or was refused."""
+
+    exit_code = 3
+
+
+class ProviderError(AssayError):
+    """A model provider call failed.
+
+    ``status`` is the HTTP status when there was one; ``retry_after`` is the server's requested
+    wait in seconds (from ``Retry-After`` / ``retry-after-ms``); ``kind`` is a short machine name
+    (``rate_limit``, ``server``, ``timeout``, ``connection``, ``empty``, ``auth``, ``bad_request``,
+    ``not_found``, ``content_policy``, ``malformed``, ``unsupported``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        kind: str = "unknown",
+        status: int | None = None,
+        retry_after: float | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+        self.provider = provider
+
+
+class ProviderAuthError(ProviderError, CredentialError):
+    """The provider refused the credential (401/403)."""
+
+    exit_code = 3

@@ -1,0 +1,34 @@
+"""The provider contract: translate a Request to one vendor's wire format and back, nothing more.
+
+Retries, timeouts, concurrency and caching belong to :class:`assay.model.Model`; a provider makes
+exactly one attempt and raises :class:`assay.errors.ProviderError` (with ``status``/``retry_after``)
+when it fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from assay.types import Request, Response
+
+
+@runtime_checkable
+class Provider(Protocol):
+    name: ClassVar[str]
+    #: Largest number of requests this provider can usefully run at once (None: no own limit).
+    max_concurrency: ClassVar[int | None]
+
+    @property
+    def model_name(self) -> str:
+        """The model identifier (used in output paths and the cache key)."""
+        ...
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two providers' answers interchangeable: vendor, base URL, model. No secrets."""
+        ...
+
+    async def generate(self, request: Request) -> Response:
+        """One attempt; raises ProviderError on failure."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,315 @@
+"""Settings: assay's own configuration and every credential, built once at the entry point.
+
+Values come from, highest priority first: the command line / Python API, the real environment,
+`.env` files, defaults. A `.env` never overrides a variable already set (python-dotenv semantics) and
+is read without mutating ``os.environ``. Every value remembers where it came from, so ``assay doctor``
+can say "OPENAI_API_KEY from /home/me/proj/.env:3". This is the only module that reads the
+environment; everything else receives a ``Settings``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from assay.errors import ConfigError
+
+Verbosity = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One setting: its field, the environment names it is read from (first wins), and what it is."""
+
+    field: str
+    env_names: tuple[str, ...]
+    description: str
+    secret: bool = False
+
+    @property
+    def env_name(self) -> str:
+        return self.env_names[0]
+
+
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("home", ("LMMS_EVAL_HOME",), "where caches and state live"),
+    SettingSpec("use_cache", ("LMMS_EVAL_USE_CACHE",), "reuse cached model responses"),
+    SettingSpec("plugins", ("LMMS_EVAL_PLUGINS",), "packages whose `tasks` folders are added"),
+    SettingSpec("shuffle_docs", ("LMMS_EVAL_SHUFFLE_DOCS",), "shuffle docs (with --seed) before --limit"),
+    SettingSpec("verbosity", ("VERBOSITY",), "log level: DEBUG, INFO, WARNING or ERROR"),
+    SettingSpec("hf_token", ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"), "Hugging Face Hub token", secret=True),
+    SettingSpec("hf_endpoint", ("HF_ENDPOINT",), "Hugging Face Hub address"),
+    SettingSpec("openai_api_key", ("OPENAI_API_KEY",), "OpenAI API key", secret=True),
+    SettingSpec("openai_base_url", ("OPENAI_BASE_URL", "OPENAI_API_BASE"), "OpenAI-compatible server address"),
+    SettingSpec("azure_api_key", ("AZURE_API_KEY", "AZURE_OPENAI_API_KEY"), "Azure OpenAI key", secret=True),
+    SettingSpec("azure_endpoint", ("AZURE_ENDPOINT", "AZURE_OPENAI_ENDPOINT"), "Azure OpenAI endpoint"),
+    SettingSpec("azure_api_version", ("AZURE_API_VERSION", "OPENAI_API_VERSION"), "Azure OpenAI API version"),
+    SettingSpec("judge_api_type", ("API_TYPE",), "LLM judge backend: openai or azure"),
+    SettingSpec("wandb_api_key", ("WANDB_API_KEY",), "Weights & Biases API key", secret=True),
+    SettingSpec("wandb_base_url", ("WANDB_BASE_URL",), "Weights & Biases server address"),
+    SettingSpec("viescore_api_key", ("VIESCORE_API_KEY",), "VIEScore judge key", secret=True),
+    SettingSpec("google_api_key", ("GOOGLE_API_KEY", "GEMINI_API_KEY"), "Google Gemini API key", secret=True),
+    SettingSpec("anthropic_api_key", ("ANTHROPIC_API_KEY",), "Anthropic API key", secret=True),
+    SettingSpec("xai_api_key", ("XAI_API_KEY",), "xAI (Grok) API key", secret=True),
+    SettingSpec("reka_api_key", ("REKA_API_KEY",), "Reka API key", secret=True),
+)
+SPEC_BY_FIELD: dict[str, SettingSpec] = {s.field: s for s in SPECS}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a value came from: ``default``, ``env`` (variable), ``dotenv`` (file:line) or ``cli`` (flag)."""
+
+    kind: Literal["default", "env", "dotenv", "cli"]
+    detail: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "default":
+            return "default"
+        return f"{self.kind} {self.detail}" if self.detail else self.kind
+
+
+def parse_bool(value: object, name: str = "") -> bool:
+    """Strict boolean: 1/0, true/false, yes/no, on/off (any case); anything else is an error."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    prefix = f"{name}: " if name else ""
+    raise ValueError(f"{prefix}expected 1/0, true/false, yes/no or on/off, got {value!r}")
+
+
+class Settings(BaseSettings):
+    """Validated settings. Build with :func:`load_settings`, not by reading the environment elsewhere."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    home: Path = Field(default=Path("~/.cache/lmms-eval"))
+    use_cache: bool = False
+    plugins: tuple[str, ...] = ()
+    shuffle_docs: bool = False
+    verbosity: Verbosity = "INFO"
+    hf_token: SecretStr | None = None
+    hf_endpoint: str = "https://huggingface.co"
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    azure_api_key: SecretStr | None = None
+    azure_endpoint: str | None = None
+    azure_api_version: str | None = None
+    judge_api_type: Literal["openai", "azure"] = "openai"
+    wandb_api_key: SecretStr | None = None
+    wandb_base_url: str = "https://api.wandb.ai"
+    viescore_api_key: SecretStr | None = None
+    google_api_key: SecretStr | None = None
+    anthropic_api_key: SecretStr | None = None
+    xai_api_key: SecretStr | None = None
+    reka_api_key: SecretStr | None = None
+
+    _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
+    _env_files: tuple[Path, ...] = PrivateAttr(default=())
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings() resolves env/.env itself (to keep provenance and strict errors); the
+        # model only validates what it is given.
+        return (init_settings,)
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _expand_home(cls, value: object) -> Path:
+        return Path(os.path.expandvars(os.path.expanduser(str(value))))
+
+    @field_validator("use_cache", "shuffle_docs", mode="before")
+    @classmethod
+    def _strict_bool(cls, value: object) -> bool:
+        return parse_bool(value, "")
+
+    @field_validator("plugins", mode="before")
+    @classmethod
+    def _split_plugins(cls, value: object) -> tuple[str, ...]:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return tuple(value) if isinstance(value, (list, tuple)) else ()
+
+    @field_validator("verbosity", "judge_api_type", mode="before")
+    @classmethod
+    def _normalise_case(cls, value: object, info: Any) -> object:
+        if isinstance(value, str):
+            return value.strip().upper() if info.field_name == "verbosity" else value.strip().lower()
+        return value
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def source_of(self, field: str) -> Source:
+        return self._sources.get(field, Source("default"))
+
+    @property
+    def env_files(self) -> tuple[Path, ...]:
+        """The `.env` files that were read, lowest priority first."""
+        return self._env_files
+
+    def secret(self, field: str) -> str | None:
+        value = getattr(self, field)
+        return value.get_secret_value() if isinstance(value, SecretStr) else None
+
+    def secret_values(self) -> dict[str, str]:
+        """Every secret that is set, by its primary variable name (for the redactor)."""
+        out: dict[str, str] = {}
+        for spec in SPECS:
+            if spec.secret and (value := self.secret(spec.field)):
+                out[spec.env_name] = value
+        return out
+
+    def ensure_home(self) -> Path:
+        """The home folder, created on first use (never at start-up)."""
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create LMMS_EVAL_HOME {self.home}: {exc.strerror}",
+                hint="set LMMS_EVAL_HOME to a writable folder",
+            ) from None
+        return self.home
+
+    def with_overrides(self, overrides: Mapping[str, Any], flag_names: Mapping[str, str] | None = None) -> Settings:
+        """A copy with command-line / API values on top (their source is ``cli``)."""
+        values = {f: getattr(self, f) for f in self.model_fields_set | set(self._sources)}
+        sources = dict(self._sources)
+        for field, value in overrides.items():
+            if value is None:
+                continue
+            values[field] = value
+            sources[field] = Source("cli", (flag_names or {}).get(field, f"--{field}"))
+        return _validated(values, sources, self._env_files)
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+
+def find_dotenv(start: Path) -> Path | None:
+    """The nearest `.env`: in ``start``, then each parent folder."""
+    for folder in (start, *start.parents):
+        candidate = folder / ".env"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_dotenv(path: Path) -> dict[str, tuple[str, int]]:
+    """``{KEY: (value, line)}`` from one `.env` file; a line it cannot parse is a ConfigError."""
+    from dotenv import dotenv_values
+    from dotenv.parser import parse_stream
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read env file {path}: {exc}", hint="check the path given to --env-file") from None
+    lines: dict[str, int] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                f"{path}:{binding.original.line}: malformed line in .env file",
+                hint="write KEY=value (quote values with spaces or '#'); comment lines start with '#'",
+            )
+        if binding.key is not None:
+            lines[binding.key] = binding.original.line
+    # dotenv_values gives python-dotenv's own quoting/escaping/${VAR} interpolation semantics.
+    values = dotenv_values(stream=io.StringIO(text), interpolate=True)
+    return {k: (v, lines.get(k, 0)) for k, v in values.items() if v is not None}
+
+
+def load_settings(
+    *,
+    environ: Mapping[str, str] | None = None,
+    env_files: Sequence[str | Path] | None = None,
+    cwd: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    flag_names: Mapping[str, str] | None = None,
+    discover_dotenv: bool = True,
+) -> Settings:
+    """Build the run's settings once.
+
+    ``env_files`` (``--env-file``, repeatable) are read in order, a later file winning over an earlier
+    one; without them the nearest `.env` from ``cwd`` upwards is read. ``overrides`` are field values
+    from the command line or Python API and win over everything.
+    """
+    env = os.environ if environ is None else environ
+    files: list[Path] = []
+    if env_files:
+        for f in env_files:
+            path = Path(f).expanduser()
+            if not path.is_file():
+                raise ConfigError(f"env file {path} does not exist", hint="check the path given to --env-file")
+            files.append(path)
+    elif discover_dotenv:
+        found = find_dotenv(Path(cwd) if cwd is not None else Path.cwd())
+        if found is not None:
+            files.append(found)
+    dotenv_layers = [(path, read_dotenv(path)) for path in files]
+
+    values: dict[str, Any] = {}
+    sources: dict[str, Source] = {}
+    for spec in SPECS:
+        if overrides and overrides.get(spec.field) is not None:
+            values[spec.field] = overrides[spec.field]
+            sources[spec.field] = Source("cli", (flag_names or {}).get(spec.field, f"--{spec.field}"))
+            continue
+        found_value = _first_set(spec, env)
+        if found_value is not None:
+            name, value = found_value
+            values[spec.field], sources[spec.field] = value, Source("env", name)
+            continue
+        for path, layer in reversed(dotenv_layers):
+            hit = next(((n, layer[n]) for n in spec.env_names if layer.get(n, ("", 0))[0] != ""), None)
+            if hit is not None:
+                name, (value, line) = hit
+                values[spec.field], sources[spec.field] = value, Source("dotenv", f"{path}:{line} ({name})")
+                break
+    return _validated(values, sources, tuple(files))
+
+
+def _first_set(spec: SettingSpec, env: Mapping[str, str]) -> tuple[str, str] | None:
+    for name in spec.env_names:
+        value = env.get(name)
+        if value:  # an empty variable counts as unset, as shells commonly leave them
+            return name, value
+    return None
+
+
+def _validated(values: dict[str, Any], sources: dict[str, Source], files: tuple[Path, ...]) -> Settings:
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        spec = SPEC_BY_FIELD.get(field)
+        name = spec.env_name if spec else field
+        source = sources.get(field, Source("default"))
+        shown = "<hidden>" if spec and spec.secret else repr(values.get(field))
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(
+            f"{name}={shown} (from {source}) is not valid: {reason}",
+            hint=f"fix {name}; it is: {spec.description if spec else 'a setting'}",
+        ) from None
+    settings._sources = sources
+    settings._env_files = files
+    return settings

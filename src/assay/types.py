@@ -1,0 +1,134 @@
+"""Plain data shared by every layer: messages, requests, responses, usage, sample errors.
+
+Imports nothing of ours, so any module may depend on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    text: str
+    type: Literal["text"] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image, encoded once (base64) when the message is built, never per request."""
+
+    data_b64: str
+    mime_type: str = "image/png"
+    type: Literal["image"] = "image"
+
+    @property
+    def data_url(self) -> str:
+        return f"data:{self.mime_type};base64,{self.data_b64}"
+
+
+@dataclass(frozen=True, slots=True)
+class VideoPart:
+    """A video as the frames sampled from it (each an encoded image)."""
+
+    frames: tuple[ImagePart, ...]
+    source: str = ""
+    type: Literal["video"] = "video"
+
+
+Part = TextPart | ImagePart | VideoPart
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    parts: tuple[Part, ...]
+
+    @classmethod
+    def user(cls, text: str) -> Message:
+        return cls("user", (TextPart(text),))
+
+    @property
+    def text(self) -> str:
+        """The text parts joined, for text-only providers and logs."""
+        return "".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+    def has_media(self) -> bool:
+        return any(not isinstance(p, TextPart) for p in self.parts)
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationParams:
+    """Generation parameters sent to the provider (they are part of the cache key)."""
+
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.max_tokens is not None:
+            out["max_tokens"] = self.max_tokens
+        if self.temperature is not None:
+            out["temperature"] = self.temperature
+        if self.top_p is not None:
+            out["top_p"] = self.top_p
+        if self.stop:
+            out["stop"] = list(self.stop)
+        if self.seed is not None:
+            out["seed"] = self.seed
+        out.update(dict(self.extra))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    messages: tuple[Message, ...]
+    params: GenerationParams = field(default_factory=GenerationParams)
+    task: str = ""
+    doc_id: int = 0
+
+    def has_media(self) -> bool:
+        return any(m.has_media() for m in self.messages)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    text: str
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    finish_reason: str | None = None
+    attempts: int = 1
+    cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SampleError:
+    """A request that still failed after retries: recorded on its sample, never scored."""
+
+    type: str
+    message: str
+    status: int | None = None
+    attempts: int = 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "status": self.status, "message": self.message, "attempts": self.attempts}
