@@ -74,6 +74,7 @@ class ProviderError(AssayError):
         self.status = status
         self.retry_after = retry_after
         self.provider = provider
+        self.attempts = 1  # set by the Model wrapper once retries are exhausted
 
 
 class ProviderAuthError(ProviderError, CredentialError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,16 +226,23 @@ def read_dotenv(path: Path) -> dict[str, tuple[str, int]]:
         raise ConfigError(f"cannot read env file {path}: {exc}", hint="check the path given to --env-file") from None
     lines: dict[str, int] = {}
     for binding in parse_stream(io.StringIO(text)):
+        line = _first_content_line(binding.original.string, binding.original.line)
         if binding.error:
             raise ConfigError(
-                f"{path}:{binding.original.line}: malformed line in .env file",
+                f"{path}:{line}: malformed line in .env file",
                 hint="write KEY=value (quote values with spaces or '#'); comment lines start with '#'",
             )
         if binding.key is not None:
-            lines[binding.key] = binding.original.line
+            lines[binding.key] = line
     # dotenv_values gives python-dotenv's own quoting/escaping/${VAR} interpolation semantics.
     values = dotenv_values(stream=io.StringIO(text), interpolate=True)
     return {k: (v, lines.get(k, 0)) for k, v in values.items() if v is not None}
+
+
+def _first_content_line(text: str, start: int) -> int:
+    """python-dotenv reports a binding at its first line, blank lines before it included."""
+    leading = text[: len(text) - len(text.lstrip())]
+    return start + leading.count("\n")
 
 
 def load_settings(
@@ -284,7 +292,24 @@ def load_settings(
                 name, (value, line) = hit
                 values[spec.field], sources[spec.field] = value, Source("dotenv", f"{path}:{line} ({name})")
                 break
+    if isinstance(values.get("home"), str):
+        # Expand against the environment we were given (the validator alone would use os.environ).
+        values["home"] = expand_path(values["home"], env)
     return _validated(values, sources, tuple(files))
+
+
+def expand_path(text: str, env: Mapping[str, str]) -> str:
+    """``$VAR`` / ``${VAR}`` from ``env`` (unknown ones left as they are), then a leading ``~`` from HOME."""
+
+    def variable(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        return env.get(name, match.group(0))
+
+    text = re.sub(r"\$(?:\{([^}]*)\}|(\w+))", variable, text)
+    home = env.get("HOME")
+    if home and (text == "~" or text.startswith("~/")):
+        text = home + text[1:]
+    return text
 
 
 def _first_set(spec: SettingSpec, env: Mapping[str, str]) -> tuple[str, str] | None:

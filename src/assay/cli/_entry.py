@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-
 from typing import TYPE_CHECKING
 
 from assay.errors import AssayError

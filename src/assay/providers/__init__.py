@@ -6,13 +6,18 @@ Nothing here imports a provider module or an SDK; ``load_provider_class`` does, 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assay.errors import UsageError
 
 if TYPE_CHECKING:
     from assay.providers.base import Provider
+    from assay.settings import Settings
+
+    #: A provider class: built from the run's settings and its own --model_args.
+    ProviderFactory = Callable[[Settings, dict[str, Any]], Provider]
 
 
 @dataclass(frozen=True)
@@ -74,8 +79,8 @@ def get_spec(name: str) -> ProviderSpec:
         ) from None
 
 
-def load_provider_class(name: str) -> type[Provider]:
+def load_provider_class(name: str) -> ProviderFactory:
     spec = get_spec(name)
     module_name, _, attr = spec.target.partition(":")
-    cls: type[Provider] = getattr(importlib.import_module(module_name), attr)
-    return cls
+    factory: ProviderFactory = getattr(importlib.import_module(module_name), attr)
+    return factory

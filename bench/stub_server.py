@@ -1,0 +1,67 @@
+"""A minimal OpenAI-compatible stub for benchmarks: fixed latency, fixed answer, request stats.
+
+Run as a separate process so that the client under test has its own core:
+    python bench/stub_server.py --latency-ms 200   # prints the port on stdout
+GET /stats -> {"count", "first_request_at"} (wall-clock seconds); POST /reset clears them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+
+from aiohttp import web
+
+BODY = json.dumps({
+    "id": "chatcmpl-bench", "object": "chat.completion", "model": "bench",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "A"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 20, "completion_tokens": 1, "total_tokens": 21},
+}).encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    latency = args.latency_ms / 1000.0
+    stats: dict[str, float | int | None] = {"count": 0, "first_request_at": None}
+
+    async def chat(request: web.Request) -> web.Response:
+        await request.read()
+        if stats["first_request_at"] is None:
+            stats["first_request_at"] = time.time()
+        stats["count"] = int(stats["count"] or 0) + 1
+        if latency:
+            await asyncio.sleep(latency)
+        return web.Response(body=BODY, content_type="application/json")
+
+    async def get_stats(request: web.Request) -> web.Response:
+        return web.json_response(stats)
+
+    async def reset(request: web.Request) -> web.Response:
+        stats.update(count=0, first_request_at=None)
+        return web.json_response(stats)
+
+    async def serve() -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", chat)
+        app.router.add_get("/stats", get_stats)
+        app.router.add_post("/reset", reset)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets
+        print(server.sockets[0].getsockname()[1], flush=True)
+        sys.stdout.close()
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Dispatch throughput: `assay run` on 1000 multiple-choice questions against a loopback stub.
+
+Prints, for 0 ms and 200 ms of server latency at concurrency 64: wall time (process start to exit),
+requests/s, peak RSS and time to first request — for assay, and for bare client loops against the
+same stub (aiohttp, httpx, the openai SDK), measured in the same run as the floors to compare with.
+
+    python bench/throughput.py [--n 1000] [--concurrency 64] [--latencies 0,200] [--repeat 1]
+
+Targets (issue #3, this 2-core machine): >= 1,500 req/s at 0 ms; 1000 questions at 200 ms in <= 4.5 s
+wall start-up included; peak RSS <= 120 MB; first request <= 0.5 s after start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def make_task(folder: Path, n: int) -> None:
+    """An lmms-eval style task of n arithmetic questions read from local JSONL (answer key: 'A')."""
+    with (folder / "bench_mc.jsonl").open("w") as f:
+        for i in range(n):
+            a, b = i % 97, (i * 7) % 89
+            f.write(json.dumps({"question": f"What is {a} + {b}?", "A": a + b, "B": a + b + 1, "answer": "A"}) + "\n")
+    (folder / "bench_mc.yaml").write_text(
+        "task: bench_mc\n"
+        "dataset_path: json\n"
+        "dataset_kwargs:\n  data_files:\n    test: bench_mc.jsonl\n"
+        "test_split: test\n"
+        "output_type: generate_until\n"
+        'doc_to_text: "{{question}}\\nA. {{A}}\\nB. {{B}}\\nAnswer with the option letter."\n'
+        "doc_to_target: answer\n"
+        "generation_kwargs:\n  max_new_tokens: 8\n  temperature: 0\n"
+        "metric_list:\n  - metric: exact_match\n    aggregation: mean\n    higher_is_better: true\n"
+    )
+
+
+def _popen_with_rss(cmd: list[str], env: dict[str, str] | None) -> tuple[float, float, float, str]:
+    """(start wall-clock, wall seconds, peak RSS MB, stdout) using wait4 for the child's own rusage."""
+    start_wall, start = time.time(), time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
+    return start_wall, wall, usage.ru_maxrss / 1024.0, out
+
+
+def stub_stats(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats") as resp:
+        data: dict[str, float] = json.loads(resp.read())
+        return data
+
+
+def stub_reset(port: int) -> None:
+    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/reset", method="POST")).read()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--latencies", default="0,200")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per row; the best wall time is kept")
+    parser.add_argument("--clients", default="aiohttp,httpx,openai", help="bare loops to measure as floors")
+    args = parser.parse_args()
+    py = sys.executable
+    rows: list[tuple[str, int, float, float, float, float | None]] = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        make_task(tmp, args.n)
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+        env.update({"LMMS_EVAL_HOME": str(tmp / "home"), "VERBOSITY": "WARNING"})
+        for latency in (float(x) for x in args.latencies.split(",")):
+            stub = subprocess.Popen([py, str(HERE / "stub_server.py"), "--latency-ms", str(latency)],
+                                    stdout=subprocess.PIPE, text=True)
+            assert stub.stdout is not None
+            port = int(stub.stdout.readline())
+            url = f"http://127.0.0.1:{port}/v1"
+            try:
+                candidates: list[tuple[str, list[str]]] = [
+                    (f"floor: bare {c} loop", [py, str(HERE / "floors.py"), c, url, str(args.n), str(args.concurrency)])
+                    for c in args.clients.split(",") if c
+                ]
+                candidates.append((
+                    "assay run",
+                    [py, "-m", "assay", "run", "--model", "openai_compatible",
+                     "--model_args", f"model=bench,base_url={url},num_concurrent={args.concurrency}",
+                     "--tasks", "bench_mc", "--include_path", str(tmp), "--output_path", str(tmp / "out"),
+                     "--log_samples"],
+                ))
+                for name, cmd in candidates:
+                    best: tuple[float, float, float | None] | None = None
+                    for _ in range(args.repeat):
+                        stub_reset(port)
+                        start_wall, wall, rss, _ = _popen_with_rss(cmd, env)
+                        stats = stub_stats(port)
+                        if int(stats["count"]) != args.n:
+                            raise SystemExit(f"{name}: stub saw {stats['count']} requests, expected {args.n}")
+                        first = stats["first_request_at"]
+                        ttfr = (first - start_wall) if first else None
+                        if best is None or wall < best[0]:
+                            best = (wall, rss, ttfr)
+                    assert best is not None
+                    rows.append((name, int(latency), best[0], args.n / best[0], best[1], best[2]))
+            finally:
+                stub.terminate()
+                stub.wait()
+    python = sys.version.split()[0]
+    print(f"\n{args.n} requests, concurrency {args.concurrency}, {os.cpu_count()} cores, Python {python}")
+    print(f"{'client':<28} {'latency':>8} {'wall s':>8} {'req/s':>8} {'peak RSS MB':>12} {'1st req s':>10}")
+    for name, latency, wall, rps, rss, ttfr in rows:
+        ttfr_text = f"{ttfr:.3f}" if ttfr is not None else "—"
+        print(f"{name:<28} {latency:>6}ms {wall:>8.2f} {rps:>8.0f} {rss:>12.1f} {ttfr_text:>10}")
+    print("(wall and req/s include process start-up; floors are bare loops with no task, scoring or files)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""assay: evaluate large multimodal models on benchmarks, through their APIs.
+
+The public API is re-exported here lazily, so ``import assay`` (and ``assay --help``) stay instant.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "AssayError",
+    "ConfigError",
+    "CredentialError",
+    "EvaluationResult",
+    "ProviderError",
+    "Settings",
+    "evaluate",
+    "load_settings",
+]
+
+_EXPORTS = {
+    "evaluate": "assay.api",
+    "EvaluationResult": "assay.runner",
+    "Settings": "assay.settings",
+    "load_settings": "assay.settings",
+    "AssayError": "assay.errors",
+    "ConfigError": "assay.errors",
+    "CredentialError": "assay.errors",
+    "ProviderError": "assay.errors",
+}
+
+if TYPE_CHECKING:
+    from assay.api import evaluate
+    from assay.errors import AssayError, ConfigError, CredentialError, ProviderError
+    from assay.runner import EvaluationResult
+    from assay.settings import Settings, load_settings
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'assay' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,82 @@
+"""The Python API: ``assay.evaluate(...)`` with the same options as ``assay run``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assay.model_args import parse_kv_string
+from assay.options import RunOptions
+
+if TYPE_CHECKING:
+    from assay.credentials import Redactor
+    from assay.runner import EvaluationResult
+    from assay.settings import Settings
+
+
+def _as_dict(value: str | dict[str, Any] | None, flag: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return dict(value) if isinstance(value, dict) else parse_kv_string(value, flag)
+
+
+def evaluate(
+    model: str,
+    tasks: str | Sequence[str],
+    *,
+    model_args: str | dict[str, Any] | None = None,
+    limit: float | None = None,
+    offset: int = 0,
+    output_path: str | Path | None = "./logs",
+    log_samples: bool = False,
+    predict_only: bool = False,
+    gen_kwargs: str | dict[str, Any] | None = None,
+    seed: int = 0,
+    include_path: str | Path | Sequence[str | Path] | None = None,
+    batch_size: int | str | None = None,
+    wandb_args: str | dict[str, Any] | None = None,
+    hf_hub_log_args: str | dict[str, Any] | None = None,
+    bootstrap_iters: int = 0,
+    use_cache: bool | None = None,
+    verbosity: str | None = None,
+    env_file: str | Path | Sequence[str | Path] | None = None,
+    settings: Settings | None = None,
+    redactor: Redactor | None = None,
+) -> EvaluationResult:
+    """Run an evaluation and return its results (also written under ``output_path``).
+
+    ``settings`` defaults to the environment and the nearest `.env` (as the CLI does); pass your own
+    :func:`assay.load_settings` result to control it. Raises :class:`assay.AssayError` subclasses.
+    """
+    from assay.credentials import Redactor
+    from assay.runner import run_evaluation
+    from assay.settings import load_settings
+
+    if settings is None:
+        files = [env_file] if isinstance(env_file, (str, Path)) else env_file
+        settings = load_settings(env_files=files, overrides={"verbosity": verbosity, "use_cache": use_cache})
+    if redactor is None:
+        redactor = Redactor()
+        redactor.add_settings(settings)
+    include = [include_path] if isinstance(include_path, (str, Path)) else list(include_path or [])
+    options = RunOptions(
+        model=model,
+        tasks=tuple(t.strip() for t in (tasks.split(",") if isinstance(tasks, str) else tasks) if t.strip()),
+        model_args=_as_dict(model_args, "--model_args") or {},
+        limit=limit,
+        offset=offset,
+        output_path=Path(output_path) if output_path is not None else None,
+        log_samples=log_samples,
+        predict_only=predict_only,
+        gen_kwargs=_as_dict(gen_kwargs, "--gen_kwargs") or {},
+        seed=seed,
+        include_paths=tuple(Path(p) for p in include),
+        batch_size=batch_size,
+        wandb_args=_as_dict(wandb_args, "--wandb_args"),
+        hub_args=_as_dict(hf_hub_log_args, "--hf_hub_log_args"),
+        bootstrap_iters=bootstrap_iters,
+        use_cache=use_cache,
+    )
+    return asyncio.run(run_evaluation(settings, options, redactor))

@@ -1,0 +1,44 @@
+"""The results table printed at the end of `assay run`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from assay.runner import EvaluationResult
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "—" if value is None else str(value)
+
+
+def print_results(result: EvaluationResult, stream: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    doc = result.results
+    table = Table(title=f"{doc['model']['provider']} · {doc['model']['name']}")
+    for column in ("task", "metric", "value", "± stderr", "n scored", "errors"):
+        table.add_column(column, justify="left" if column in ("task", "metric") else "right")
+    for task, entry in doc["results"].items():
+        errors = ", ".join(f"{k}={v}" for k, v in entry["errors"].items()) or "0"
+        for metric, m in entry["metrics"].items():
+            table.add_row(entry.get("alias") or task, metric, _fmt(m.get("value")), _fmt(m.get("stderr")),
+                          str(entry["n_scored"]), errors)
+    for group, entry in doc.get("groups", {}).items():
+        for metric, m in entry["metrics"].items():
+            table.add_row(f"[bold]{group}[/bold] (group)", metric, _fmt(m.get("value")), "", str(m.get("n")), "")
+    console = Console(file=stream, width=max(100, Console(file=stream).width))
+    console.print(table)
+    usage = doc["usage"]
+    console.print(
+        f"{sum(doc['n_samples'].values())} samples in {doc['timing']['wall_s']:.1f}s · "
+        f"{usage['input_tokens']} input / {usage['output_tokens']} output tokens · "
+        f"{doc['model_stats']['retries']} retries"
+    )
+    if result.results_path is not None:
+        console.print(f"results: {result.results_path}")
+    for task, path in result.sample_paths.items():
+        console.print(f"samples ({task}): {path}")

@@ -1,0 +1,125 @@
+"""`assay run`: lmms-eval's flag names, preflight first, progress while it runs, a table at the end."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assay.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from assay.credentials import Redactor
+    from assay.settings import Settings
+
+#: flag -> default, applied after --config so that explicit flags win over the config file.
+DEFAULTS: dict[str, Any] = {
+    "model": None, "model_args": "", "tasks": None, "limit": None, "offset": 0, "batch_size": None,
+    "output_path": "./logs", "log_samples": False, "predict_only": False, "gen_kwargs": "", "seed": "0",
+    "include_path": None, "wandb_args": None, "hf_hub_log_args": None, "use_cache": None, "bootstrap_iters": 0,
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    a = parser.add_argument
+    a("--config", metavar="YAML", help="a YAML file of these same flags (explicit flags win)")
+    a("--model", help="provider: openai, openai_compatible, local, … (see `assay doctor`)")
+    a("--model_args", help="comma-separated key=value, e.g. model=gpt-4o-mini,num_concurrent=16")
+    a("--tasks", help="comma-separated task names, groups, tags or globs (see `assay tasks`)")
+    a("--limit", type=float, help="docs per task: a count, or a fraction below 1")
+    a("--offset", type=int, help="skip this many docs of each task first")
+    a("--batch_size", help="accepted for lmms-eval compatibility (concurrency is num_concurrent)")
+    a("--output_path", help="folder for results and samples (default ./logs)")
+    a("--log_samples", action="store_true", default=None, help="write every sample to JSONL")
+    a("--predict_only", action="store_true", default=None, help="generate without scoring")
+    a("--gen_kwargs", help="generation overrides, e.g. temperature=0,max_new_tokens=64")
+    a("--seed", help="random seed (lmms-eval's comma form accepted: the first value is used)")
+    a("--include_path", action="append", help="extra folder of task YAML (repeatable)")
+    a("--wandb_args", help="Weights & Biases options, e.g. project=lmms-eval,mode=offline")
+    a("--hf_hub_log_args", help="Hugging Face Hub options, e.g. hub_results_org=me,push_results_to_hub=True")
+    a("--use_cache", action="store_true", default=None, help="reuse cached responses (LMMS_EVAL_USE_CACHE)")
+    a("--bootstrap_iters", type=int, help="bootstrap resamples for a 95%% CI per metric (0: off)")
+
+
+def _merged(args: argparse.Namespace) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if args.config:
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError(f"cannot read --config {args.config}: {exc.strerror}", hint="check the path") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{args.config}{where}: not valid YAML", hint="fix the YAML syntax") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{args.config}: expected a mapping of flag: value", hint="e.g. `model: openai`")
+        unknown = set(loaded) - set(DEFAULTS)
+        if unknown:
+            raise ConfigError(f"{args.config}: unknown keys {', '.join(sorted(unknown))}",
+                              hint=f"known keys: {', '.join(sorted(DEFAULTS))}")
+        values.update(loaded)
+    for key, default in DEFAULTS.items():
+        given = getattr(args, key, None)
+        if given is not None:
+            values[key] = given
+        values.setdefault(key, default)
+    return values
+
+
+def _join(value: Any) -> str:
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _seed(value: Any) -> int:
+    try:
+        return int(str(value).split(",")[0])
+    except ValueError:
+        raise UsageError(f"--seed {value!r} is not an integer", hint="e.g. --seed 1234") from None
+
+
+def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int:
+    from assay.api import _as_dict
+    from assay.cli.progress import make_progress
+    from assay.cli.render import print_results
+    from assay.options import RunOptions
+    from assay.runner import run_evaluation
+
+    v = _merged(args)
+    if not v["model"]:
+        raise UsageError("--model is required", hint="e.g. --model openai --model_args model=gpt-4o-mini")
+    if not v["tasks"]:
+        raise UsageError("--tasks is required", hint="see `assay tasks` for the available tasks")
+    if v["use_cache"] is not None:
+        settings = settings.with_overrides({"use_cache": v["use_cache"]}, {"use_cache": "--use_cache"})
+    include = v["include_path"] or []
+    options = RunOptions(
+        model=str(v["model"]),
+        tasks=tuple(t.strip() for t in _join(v["tasks"]).split(",") if t.strip()),
+        model_args=_as_dict(_join(v["model_args"]), "--model_args") or {},
+        limit=float(v["limit"]) if v["limit"] is not None else None,
+        offset=int(v["offset"]),
+        output_path=Path(v["output_path"]) if v["output_path"] else None,
+        log_samples=bool(v["log_samples"]),
+        predict_only=bool(v["predict_only"]),
+        gen_kwargs=_as_dict(_join(v["gen_kwargs"]), "--gen_kwargs") or {},
+        seed=_seed(v["seed"]),
+        include_paths=tuple(Path(p) for p in ([include] if isinstance(include, str) else include)),
+        batch_size=v["batch_size"],
+        wandb_args=_as_dict(_join(v["wandb_args"]), "--wandb_args") if v["wandb_args"] else None,
+        hub_args=_as_dict(_join(v["hf_hub_log_args"]), "--hf_hub_log_args") if v["hf_hub_log_args"] else None,
+        bootstrap_iters=int(v["bootstrap_iters"] or 0),
+        use_cache=v["use_cache"],
+    )
+    progress = make_progress(sys.stderr)
+    result = asyncio.run(run_evaluation(settings, options, redactor, progress=progress))
+    print_results(result, sys.stdout)
+    return 0

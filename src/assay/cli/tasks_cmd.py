@@ -1,0 +1,132 @@
+"""`assay tasks`: list tasks, groups and tags; `assay tasks show NAME`: one resolved config as YAML.
+
+Listing reads YAML only (no task code, no datasets), so it is quick even with many include paths.
+Everything printed goes through the redactor: a task YAML may carry a literal token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from assay.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from assay.settings import Settings
+    from assay.tasks import TaskRegistry
+
+
+class _Redactor(Protocol):
+    def redact(self, text: str) -> str: ...
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "action",
+        nargs="*",
+        metavar="[list [PATTERN…] | show NAME]",
+        help="`list` (the default) optionally filtered by shell patterns like 'mme*'; `show NAME` prints a "
+        "task's or group's resolved config as YAML",
+    )
+    parser.add_argument(
+        "--include_path",
+        "--include-path",
+        dest="include_path",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="extra folder of task YAML files, searched recursively (repeatable)",
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings, redactor: _Redactor) -> int:
+    from assay.tasks import TaskRegistry
+
+    words: list[str] = list(args.action or [])
+    command = words.pop(0) if words and words[0] in ("list", "show") else "list"
+    registry = TaskRegistry.discover(settings, include_paths=[Path(p) for p in args.include_path or []])
+    if command == "show":
+        if len(words) != 1:
+            raise UsageError(
+                "`assay tasks show` needs exactly one task or group name", hint="e.g. assay tasks show mme"
+            )
+        from assay.tasks.yaml_loader import dump_yaml
+
+        name = words[0]
+        text = f"# {_location(registry, name)}\n" + dump_yaml(registry.config(name))
+        sys.stdout.write(redactor.redact(text))
+        return 0
+    _print(_table(registry, words), redactor)
+    return 0
+
+
+def _table(registry: TaskRegistry, patterns: list[str]) -> Table:
+    from rich.table import Table
+
+    def wanted(name: str) -> bool:
+        return not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+    table = Table(title="tasks, groups and tags", title_justify="left")
+    table.add_column("name", no_wrap=True)
+    table.add_column("kind")
+    table.add_column("description", max_width=40)
+    table.add_column("defined in", overflow="fold")
+    shown = 0
+    for name in filter(wanted, registry.group_names()):
+        info = registry.group(name)
+        table.add_row(name, "group", _members(info.members, info.alias), _location(registry, name))
+        shown += 1
+    for name in filter(wanted, registry.tag_names()):
+        table.add_row(name, "tag", _members(tuple(registry.tag_members(name)), None), "")
+        shown += 1
+    for name in filter(wanted, registry.task_names()):
+        entry = registry.task_entry(name)
+        alias = entry.raw.get("task_alias")
+        table.add_row(name, "task", str(alias) if alias else "", _location(registry, name))
+        shown += 1
+    counts = (len(registry.task_names()), len(registry.group_names()), len(registry.tag_names()))
+    table.caption = f"{shown} shown" if patterns else ", ".join(
+        _count(n, kind) for n, kind in zip(counts, ("task", "group", "tag"), strict=True)
+    )
+    return table
+
+
+def _count(n: int, kind: str) -> str:
+    return f"{n} {kind}" if n == 1 else f"{n} {kind}s"
+
+
+def _members(members: tuple[str, ...], alias: str | None) -> str:
+    listed = ", ".join(members[:6]) + (f", … ({len(members)} in all)" if len(members) > 6 else "")
+    return f"{alias}: {listed}" if alias else listed
+
+
+def _location(registry: TaskRegistry, name: str) -> str:
+    from assay.tasks.discovery import BUILTIN_DIR
+
+    if name in registry.task_names():
+        entry = registry.task_entry(name)
+        path, source = entry.yaml_path, entry.source
+    elif name in registry.group_names():
+        info = registry.group(name)
+        if info.yaml_path is None:
+            return info.source
+        path, source = info.yaml_path, info.source
+    else:
+        return "tag"
+    if path.is_relative_to(BUILTIN_DIR):
+        return f"builtin/{path.relative_to(BUILTIN_DIR)}"
+    return f"{source}: {path}" if source.startswith("plugin") else str(path)
+
+
+def _print(table: Table, redactor: _Redactor) -> None:
+    from rich.console import Console
+
+    console = Console(file=sys.stdout, width=max(100, Console(file=sys.stdout).width))
+    with console.capture() as capture:
+        console.print(table)
+    sys.stdout.write(redactor.redact(capture.get()))

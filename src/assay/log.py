@@ -1,0 +1,75 @@
+"""Logging: one stderr handler on the root logger, every record passed through the redactor first.
+
+The redacting filter sits on the *handler*, not on a logger: a logger's filters do not see records
+propagated from its children (``assay.model.retry`` etc.), a handler's filters see them all.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assay.redaction import Redactor
+
+#: Libraries that log every request at INFO; kept at WARNING unless the run is at DEBUG.
+NOISY_LOGGERS = ("httpx", "httpcore", "urllib3", "aiohttp.access", "datasets", "filelock", "huggingface_hub", "openai")
+PLAIN_FORMAT = "%(levelname)s %(name)s: %(message)s"
+_MARK = "_assay_handler"
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at emit time (so a replaced stderr is honoured)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def configure_logging(verbosity: str, redactor: Redactor) -> None:
+    """Install assay's single stderr handler (replacing one installed before) at ``verbosity``."""
+    level = logging.getLevelName(verbosity.upper())
+    if not isinstance(level, int):
+        level = logging.INFO
+    handler = _make_handler(level)
+    handler.addFilter(redactor.filter())
+    setattr(handler, _MARK, True)
+
+    root = logging.getLogger()
+    reset_logging()
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if level <= logging.DEBUG else logging.WARNING)
+    logging.captureWarnings(True)
+
+
+def reset_logging() -> None:
+    """Remove the handler :func:`configure_logging` installed (tests and embedding applications)."""
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if getattr(existing, _MARK, False):
+            root.removeHandler(existing)
+            existing.close()
+
+
+def _make_handler(level: int) -> logging.Handler:
+    handler: logging.Handler
+    if getattr(sys.stderr, "isatty", lambda: False)():
+        from rich.console import Console
+        from rich.logging import RichHandler
+
+        # markup off: log text is data, and a "[/]" in it must not be read as a style.
+        handler = RichHandler(
+            console=Console(stderr=True), show_time=False, show_path=False, markup=False, rich_tracebacks=False
+        )
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    else:
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter(PLAIN_FORMAT))
+    handler.setLevel(level)
+    return handler

@@ -1,0 +1,226 @@
+"""The Model wrapper: every call to a model under test (and later a judge) goes through here.
+
+It owns what providers must not: the cache hook, retries (tenacity, with our classification and the
+server's Retry-After), the per-attempt timeout, the concurrency limit, an optional requests-per-minute
+pace, a shared pause after a rate limit, and usage accounting. ``sleep`` and ``clock`` are injectable
+so retry timing is tested without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from assay.errors import ConfigError, ProviderError
+from assay.model.retry import classify
+from assay.providers.base import Provider
+from assay.types import Request, Response, Usage
+
+log = logging.getLogger("assay.model")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class ResponseStore(Protocol):
+    """The cache hook: a store of successful responses keyed by provider identity + request."""
+
+    async def get(self, identity: dict[str, Any], request: Request) -> Response | None: ...
+
+    async def put(self, identity: dict[str, Any], request: Request, response: Response) -> None: ...
+
+
+#: --model_args keys that configure the wrapper rather than the provider.
+WRAPPER_ARGS: dict[str, str] = {
+    "num_concurrent": "max_concurrency",
+    "max_concurrency": "max_concurrency",
+    "rpm": "requests_per_minute",
+    "max_attempts": "max_attempts",
+    "max_retries": "max_attempts",
+    "timeout": "timeout",
+    "backoff_initial": "backoff_initial",
+    "backoff_max": "backoff_max",
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Transport knobs (never part of a cache key). Set from --model_args."""
+
+    max_concurrency: int = 16
+    requests_per_minute: float | None = None
+    max_attempts: int = 5
+    timeout: float = 120.0
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+    max_retry_after: float = 600.0
+
+    @classmethod
+    def split_model_args(cls, model_args: dict[str, Any]) -> tuple[ModelConfig, dict[str, Any]]:
+        """(wrapper config, the provider's own args) from one --model_args dict."""
+        provider_args: dict[str, Any] = {}
+        values: dict[str, Any] = {}
+        for key, value in model_args.items():
+            target = WRAPPER_ARGS.get(key)
+            if target is None:
+                provider_args[key] = value
+                continue
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"--model_args {key}={value!r} is not a number",
+                                  hint=f"give {key} a number, e.g. {key}=8") from None
+            if key == "max_retries":  # lmms-eval counts retries, we count attempts
+                number += 1
+            values[target] = int(number) if target in ("max_concurrency", "max_attempts") else number
+        config = cls(**values)
+        if config.max_concurrency < 1 or config.max_attempts < 1 or config.timeout <= 0:
+            raise ConfigError("--model_args num_concurrent, max_attempts and timeout must be positive",
+                              hint="e.g. num_concurrent=8,max_attempts=5,timeout=120")
+        return config, provider_args
+
+
+@dataclass
+class ModelStats:
+    requests: int = 0  # attempts sent to the provider
+    retries: int = 0
+    failures: int = 0  # requests that failed for good
+    cache_hits: int = 0
+    usage: Usage = field(default_factory=Usage)
+    first_request_at: float | None = None
+
+
+class Model:
+    def __init__(
+        self,
+        provider: Provider,
+        config: ModelConfig | None = None,
+        *,
+        cache: ResponseStore | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.provider = provider
+        config = config or ModelConfig()
+        own_limit = provider.max_concurrency
+        if own_limit is not None and config.max_concurrency > own_limit:
+            config = replace(config, max_concurrency=own_limit)
+        self.config = config
+        self.stats = ModelStats()
+        self._cache = cache
+        self._sleep = sleep
+        self._clock = clock
+        self._semaphore = asyncio.Semaphore(config.max_concurrency)
+        self._resume_at = 0.0  # after a 429 with Retry-After, nobody sends before this
+        self._next_slot = 0.0  # requests-per-minute pacing
+        self._pace_lock = asyncio.Lock()
+
+    @property
+    def model_name(self) -> str:
+        return self.provider.model_name
+
+    async def generate(self, request: Request) -> Response:
+        """The response, from the cache or the provider; ProviderError once retries are exhausted."""
+        identity = self.provider.identity()
+        if self._cache is not None:
+            hit = await self._cache.get(identity, request)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                return replace(hit, cached=True, attempts=0)
+        attempts = 0
+
+        async def attempt() -> Response:
+            nonlocal attempts
+            attempts += 1
+            return await self._attempt(request)
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.config.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(lambda e: classify(e).retryable),
+            sleep=self._sleep,
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+        try:
+            response: Response = await retrying(attempt)
+        except ProviderError as exc:
+            self.stats.failures += 1
+            exc.attempts = attempts
+            raise
+        response = replace(response, attempts=attempts)
+        self.stats.usage = self.stats.usage + response.usage
+        if self._cache is not None:
+            await self._cache.put(identity, request, response)
+        return response
+
+    async def _attempt(self, request: Request) -> Response:
+        async with self._semaphore:
+            await self._wait_for_turn()
+            self.stats.requests += 1
+            if self.stats.first_request_at is None:
+                self.stats.first_request_at = self._clock()
+            try:
+                async with asyncio.timeout(self.config.timeout):
+                    response = await self.provider.generate(request)
+            except TimeoutError:
+                raise ProviderError(
+                    f"no answer within {self.config.timeout:g}s",
+                    hint="raise timeout=… in --model_args if the model is slow",
+                    kind="timeout",
+                    provider=self.provider.name,
+                ) from None
+        if not response.text.strip():
+            raise ProviderError(
+                "the model returned an empty answer",
+                hint="retried automatically; check max_tokens if it persists",
+                kind="empty",
+                provider=self.provider.name,
+            )
+        return response
+
+    async def _wait_for_turn(self) -> None:
+        """Honour a shared Retry-After pause, then the requests-per-minute pace."""
+        delay = self._resume_at - self._clock()
+        if delay > 0:
+            await self._sleep(delay)
+        rpm = self.config.requests_per_minute
+        if rpm:
+            async with self._pace_lock:
+                now = self._clock()
+                slot = max(now, self._next_slot)
+                self._next_slot = slot + 60.0 / rpm
+            if slot > now:
+                await self._sleep(slot - now)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        decision = classify(exc) if exc else None
+        if decision is not None and decision.retry_after is not None:
+            wait = min(decision.retry_after, self.config.max_retry_after)
+            if decision.kind == "rate_limit":
+                # The server asked everyone to wait: pause all requests, not just this one.
+                self._resume_at = max(self._resume_at, self._clock() + wait)
+            return wait
+        backoff = wait_exponential_jitter(multiplier=self.config.backoff_initial, max=self.config.backoff_max)
+        return float(backoff(state))
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        self.stats.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.debug("attempt %d failed (%s); retrying in %.2fs", state.attempt_number, exc, wait)
+
+    async def aclose(self) -> None:
+        await self.provider.aclose()

@@ -1,0 +1,50 @@
+"""RunOptions: everything `assay run` and `assay.evaluate()` accept, validated once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assay.errors import UsageError
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    model: str
+    tasks: tuple[str, ...]
+    model_args: dict[str, Any] = field(default_factory=dict)
+    limit: float | None = None
+    offset: int = 0
+    output_path: Path | None = None
+    log_samples: bool = False
+    predict_only: bool = False
+    gen_kwargs: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    include_paths: tuple[Path, ...] = ()
+    batch_size: int | str | None = None  # accepted for lmms-eval compatibility; concurrency is num_concurrent
+    wandb_args: dict[str, Any] | None = None
+    hub_args: dict[str, Any] | None = None
+    bootstrap_iters: int = 0
+    use_cache: bool | None = None
+
+    def __post_init__(self) -> None:
+        if not self.tasks:
+            raise UsageError("no tasks given", hint="pass --tasks, e.g. --tasks assay_arith_mc (see `assay tasks`)")
+        if self.limit is not None and self.limit <= 0:
+            raise UsageError(f"--limit {self.limit:g} must be a positive count or a fraction in (0, 1)",
+                             hint="e.g. --limit 50 or --limit 0.1")
+        if self.limit is not None and self.limit >= 1 and self.limit != int(self.limit):
+            raise UsageError(f"--limit {self.limit:g} is neither a whole count nor a fraction below 1",
+                             hint="e.g. --limit 50 or --limit 0.1")
+        if self.offset < 0:
+            raise UsageError("--offset must be 0 or more", hint="e.g. --offset 100")
+        if self.bootstrap_iters < 0:
+            raise UsageError("--bootstrap_iters must be 0 or more", hint="e.g. --bootstrap_iters 1000")
+
+    @property
+    def doc_limit(self) -> int | float | None:
+        """The limit as the task layer takes it: an int count or a float fraction."""
+        if self.limit is None:
+            return None
+        return int(self.limit) if self.limit >= 1 else float(self.limit)

@@ -1,0 +1,78 @@
+"""The per-sample record written to samples JSONL (lmms-eval field names where they exist)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assay.types import ImagePart, Request, Response, SampleError, TextPart, VideoPart
+
+_MAX_DOC_STRING = 2000
+
+
+def describe_messages(request: Request) -> list[dict[str, str]]:
+    """The prompt as logged: text verbatim, media as placeholders (never the base64 payload)."""
+    out = []
+    for message in request.messages:
+        pieces: list[str] = []
+        for part in message.parts:
+            if isinstance(part, TextPart):
+                pieces.append(part.text)
+            elif isinstance(part, ImagePart):
+                pieces.append("<image>")
+            elif isinstance(part, VideoPart):
+                pieces.append(f"<video {len(part.frames)} frames>")
+        out.append({"role": message.role, "content": "".join(pieces) if len(pieces) == 1 else " ".join(pieces)})
+    return out
+
+
+def loggable_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    """The doc without images/bytes and with long strings cut, so sample files stay readable."""
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if isinstance(value, (bytes, bytearray)) or (hasattr(value, "size") and hasattr(value, "mode")):
+            out[key] = "<image>"
+        elif isinstance(value, str) and len(value) > _MAX_DOC_STRING:
+            out[key] = value[:_MAX_DOC_STRING] + "…"
+        elif isinstance(value, (str, int, float, bool)) or value is None:
+            out[key] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float, bool)) for v in value):
+            out[key] = list(value)
+        elif isinstance(value, dict):
+            out[key] = loggable_doc(value)
+        else:
+            out[key] = f"<{type(value).__name__}>"
+    return out
+
+
+def sample_record(
+    *,
+    task: str,
+    doc_id: int,
+    doc: dict[str, Any],
+    target: Any,
+    request: Request,
+    response: Response | None,
+    error: SampleError | None,
+    scores: dict[str, Any] | None,
+    latency_s: float,
+) -> dict[str, Any]:
+    text = response.text if response is not None else None
+    return {
+        "task": task,
+        "doc_id": doc_id,
+        "doc": loggable_doc(doc),
+        "target": target,
+        "arguments": {"messages": describe_messages(request), "gen_kwargs": request.params.as_dict()},
+        "resps": [[text]] if text is not None else [],
+        "filtered_resps": [text] if text is not None else [],
+        "metrics": scores or {},
+        "error": error.as_dict() if error else None,
+        "usage": (
+            {"input_tokens": response.usage.input_tokens, "output_tokens": response.usage.output_tokens}
+            if response is not None
+            else None
+        ),
+        "attempts": response.attempts if response is not None else (error.attempts if error else 0),
+        "cached": bool(response and response.cached),
+        "latency_s": round(latency_s, 4),
+    }

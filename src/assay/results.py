@@ -1,0 +1,98 @@
+"""Per-task and per-group aggregation of sample scores into the results document."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from assay.types import SampleError, Usage
+
+
+class ScoredTask(Protocol):
+    name: str
+    metric_names: list[str]
+
+    def higher_is_better(self, metric: str) -> bool: ...
+
+    def aggregate(self, metric: str, values: list[float]) -> float: ...
+
+
+@dataclass
+class TaskTally:
+    """What one task's samples added up to so far."""
+
+    total: int
+    done: int = 0
+    values: dict[str, list[float]] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+    usage: Usage = field(default_factory=Usage)
+    cached: int = 0
+
+    def add(self, scores: dict[str, float] | None, error: SampleError | None, usage: Usage, cached: bool) -> None:
+        self.done += 1
+        self.usage = self.usage + usage
+        self.cached += int(cached)
+        if error is not None:
+            self.errors[error.type] += 1
+            return
+        for metric, value in (scores or {}).items():
+            self.values.setdefault(metric, []).append(value)
+
+
+def _finite(x: float) -> float | None:
+    return x if isinstance(x, (int, float)) and math.isfinite(x) else None
+
+
+def summarize_task(task: ScoredTask, tally: TaskTally, *, bootstrap_iters: int, seed: int,
+                   alias: str | None = None) -> dict[str, Any]:
+    from assay.metrics import bootstrap_ci, stderr_of_mean
+
+    metrics: dict[str, Any] = {}
+    for metric in task.metric_names:
+        values = tally.values.get(metric, [])
+        entry: dict[str, Any] = {"value": None, "n": len(values), "higher_is_better": task.higher_is_better(metric)}
+        if values:
+            numeric = all(isinstance(v, (int, float)) for v in values)
+            entry["value"] = task.aggregate(metric, values)
+            if numeric:
+                entry["stderr"] = _finite(stderr_of_mean([float(v) for v in values]))
+                if bootstrap_iters > 0:
+                    low, high = bootstrap_ci([float(v) for v in values], iterations=bootstrap_iters, seed=seed)
+                    entry["ci95"] = [low, high]
+        metrics[metric] = entry
+    n_errors = sum(tally.errors.values())
+    return {
+        "alias": alias or task.name,
+        "metrics": metrics,
+        "n_samples": tally.total,
+        "n_completed": tally.done,
+        "n_scored": tally.done - n_errors,
+        "n_errors": n_errors,
+        "errors": dict(tally.errors),
+        "n_cached": tally.cached,
+        "usage": {"input_tokens": tally.usage.input_tokens, "output_tokens": tally.usage.output_tokens},
+    }
+
+
+def summarize_groups(groups: dict[str, Any], task_results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Groups with an ``aggregate_metric_list``: a (size-weighted) mean of their members' metrics."""
+    from assay.metrics import weighted_group_mean
+
+    out: dict[str, Any] = {}
+    for group, info in groups.items():
+        members = [m for m in getattr(info, "members", []) if m in task_results]
+        metrics: dict[str, Any] = {}
+        for spec in getattr(info, "aggregate_metric_list", None) or []:
+            metric = spec.get("metric") if isinstance(spec, dict) else str(spec)
+            weight_by_size = bool(spec.get("weight_by_size", True)) if isinstance(spec, dict) else True
+            pairs = []
+            for member in members:
+                entry = task_results[member]["metrics"].get(metric)
+                if entry and entry.get("value") is not None:
+                    pairs.append((float(entry["value"]), entry["n"] if weight_by_size else 1))
+            metrics[str(metric)] = {"value": weighted_group_mean(pairs) if pairs else None,
+                                    "n": sum(n for _, n in pairs)}
+        out[group] = {"members": members, "metrics": metrics}
+    return out

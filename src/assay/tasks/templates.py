@@ -1,0 +1,67 @@
+"""String forms of ``doc_to_text`` / ``doc_to_target`` / ``doc_to_choice`` (lmms-eval semantics).
+
+A string that is a key of the doc means that field; a string with ``{{`` is a Jinja2 template
+rendered with the doc's fields; anything else is literal text.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from assay.errors import TaskError
+
+if TYPE_CHECKING:
+    import jinja2
+
+
+def render(template: str, doc: dict[str, Any]) -> Any:
+    """The doc field ``template`` names (raw value), else the rendered template, else the literal."""
+    if template in doc:
+        return doc[template]
+    if "{{" in template or "{%" in template:
+        try:
+            return _compile(template).render(**doc)
+        except Exception as exc:  # jinja2's UndefinedError, TemplateSyntaxError
+            raise TaskError(
+                f"template {template!r} failed: {type(exc).__name__}: {exc}",
+                hint="template variables are the doc's fields; check their names",
+            ) from None
+    return template
+
+
+def render_choices(value: Any, doc: dict[str, Any]) -> list[Any]:
+    """doc_to_choice as a list: a field, a template rendering a Python list, a list or a dict."""
+    if isinstance(value, str):
+        rendered = render(value, doc)
+        if isinstance(rendered, str):
+            try:
+                rendered = ast.literal_eval(rendered)
+            except (ValueError, SyntaxError):
+                raise TaskError(f"doc_to_choice {value!r} did not give a list (got {rendered!r})") from None
+        value = rendered
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise TaskError(f"doc_to_choice gave a {type(value).__name__}, not a list")
+
+
+@lru_cache(maxsize=256)
+def _compile(template: str) -> jinja2.Template:
+    return _environment().from_string(template)
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.BaseLoader(), undefined=jinja2.StrictUndefined, autoescape=False)
+    env.filters["regex_replace"] = _regex_replace  # lmms-eval's one custom filter
+    return env
+
+
+def _regex_replace(text: str, pattern: str, repl: str, count: int = 0) -> str:
+    return re.sub(pattern, repl, text, count=count)

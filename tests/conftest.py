@@ -1,0 +1,125 @@
+"""Shared fixtures. Keep each one small and generic; add new ones below the existing ones."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# -- environment isolation ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """cwd is ``tmp_path``; returns a fresh environ dict (LMMS_EVAL_HOME inside ``tmp_path``) to pass
+    as ``load_settings(environ=...)``. The real environment and ~/.cache are never read or written."""
+    monkeypatch.chdir(tmp_path)
+    return {"LMMS_EVAL_HOME": str(tmp_path / "home")}
+
+
+@pytest.fixture
+def cli_env(isolated: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """For in-process CLI tests (the entry point reads the real ``os.environ``): every variable assay
+    reads is removed, LMMS_EVAL_HOME points inside ``tmp_path``, cwd is ``tmp_path``."""
+    from assay.settings import SPECS
+
+    for spec in SPECS:
+        for name in spec.env_names:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LMMS_EVAL_HOME", isolated["LMMS_EVAL_HOME"])
+    return isolated
+
+
+@pytest.fixture(autouse=True)
+def _reset_assay_logging() -> Iterator[None]:
+    """Remove the stderr handler a CLI test installed, so it does not outlive the test."""
+    yield
+    from assay.log import reset_logging
+
+    reset_logging()
+
+
+# -- a loopback server for credential checks ------------------------------------------------------
+
+
+@dataclass
+class CredentialServer:
+    """aiohttp on 127.0.0.1 in a thread. The first path segment picks the answer:
+    ``ok`` (200, with whoami / W&B viewer bodies), ``deny`` (401), ``forbid`` (403), ``anon`` (200 with no
+    W&B viewer), ``boom`` (500), ``slow`` (waits ``delay`` seconds, then 200). Every request is recorded."""
+
+    delay: float = 2.0
+    port: int = 0
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def url(self, mode: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{mode}"
+
+    async def _handle(self, request: Any) -> Any:
+        from aiohttp import web
+
+        body = await request.text()
+        self.requests.append(
+            {"method": request.method, "path": request.path, "query": request.query_string,
+             "headers": dict(request.headers), "body": body}
+        )
+        mode, tail = request.match_info["mode"], request.match_info["tail"]
+        if mode == "slow":
+            await asyncio.sleep(self.delay)
+        if mode in ("deny", "forbid"):
+            return web.json_response({"error": "invalid key"}, status=401 if mode == "deny" else 403)
+        if mode == "boom":
+            return web.json_response({"error": "server error"}, status=500)
+        if tail.endswith("graphql"):
+            viewer = None if mode == "anon" else {"username": "tester"}
+            return web.json_response({"data": {"viewer": viewer}})
+        if tail.endswith("whoami-v2"):
+            return web.json_response({"name": "tester"})
+        return web.json_response({"object": "list", "data": []})
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening on it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def credential_server() -> Iterator[CredentialServer]:
+    from aiohttp import web
+
+    server = CredentialServer()
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    app = web.Application()
+    app.router.add_route("*", "/{mode}/{tail:.*}", server._handle)
+    runner = web.AppRunner(app)
+
+    async def start() -> None:
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        server.port = runner.addresses[0][1]
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10), "loopback server did not start"
+    yield server
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)

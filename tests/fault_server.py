@@ -1,0 +1,122 @@
+"""A small OpenAI-compatible server on loopback for what llmock does not script.
+
+llmock (a maintained package) covers HTTP errors, Retry-After, delays and scripted replies; this adds
+the non-streaming faults it lacks — a connection dropped before any response, a malformed JSON body —
+and an *oracle* mode that answers each request from its content, so answer-key tests can run with
+real concurrency. It runs aiohttp in a background thread and counts every request it sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+Answer = Callable[[dict[str, Any]], str]
+
+
+def last_user_text(body: dict[str, Any]) -> str:
+    content = body["messages"][-1]["content"]
+    if isinstance(content, str):
+        return content
+    return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+
+
+class FaultServer:
+    def __init__(self, answer: Answer | None = None) -> None:
+        self.answer: Answer = answer or (lambda body: "ok")
+        self.faults: deque[dict[str, Any]] = deque()
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    # -- scripting ---------------------------------------------------------------------------------
+    def queue(self, *faults: dict[str, Any]) -> None:
+        """Each fault is consumed by one request: {"drop": True}, {"malformed": True},
+        {"status": 503, "headers": {...}, "body": {...}}, {"empty": True}, {"delay": 0.5}."""
+        with self._lock:
+            self.faults.extend(faults)
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self.requests)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    # -- server ------------------------------------------------------------------------------------
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        with self._lock:
+            self.requests.append(body)
+            self.headers.append(dict(request.headers))
+            fault = self.faults.popleft() if self.faults else {}
+        if "delay" in fault:
+            await asyncio.sleep(fault["delay"])
+        if fault.get("drop"):
+            assert request.transport is not None
+            request.transport.close()  # no status line at all: the client sees a dropped connection
+            return web.Response()
+        if fault.get("malformed"):
+            return web.Response(text='{"id": "x", "choices": [', content_type="application/json")
+        if "status" in fault:
+            return web.json_response(fault.get("body", {"error": {"message": "injected"}}),
+                                     status=fault["status"], headers=fault.get("headers"))
+        text = "" if fault.get("empty") else self.answer(body)
+        return web.json_response({
+            "id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model", "m"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14},
+        })
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": "m"}]})
+
+    def start(self) -> FaultServer:
+        ready = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            app = web.Application()
+            app.router.add_post("/v1/chat/completions", self._chat)
+            app.router.add_get("/v1/models", self._models)
+            self._runner = web.AppRunner(app, access_log=None)
+            loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            loop.run_until_complete(site.start())
+            server = site._server
+            assert server is not None and server.sockets
+            self.port = server.sockets[0].getsockname()[1]
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._runner.cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def __enter__(self) -> FaultServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+

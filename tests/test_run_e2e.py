@@ -1,0 +1,243 @@
+"""`assay run` end to end against loopback servers: metrics on a known answer key, every fault class,
+fatal errors, preflight, and what lands on disk."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assay.cli import main
+from tests.fault_server import FaultServer, last_user_text
+
+TASK = "assay_arith_mc"
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cwd with no .env, no credentials in the environment, and a private LMMS_EVAL_HOME."""
+    from assay.settings import SPECS
+
+    for spec in SPECS:
+        for name in spec.env_names:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LMMS_EVAL_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+FAST_RETRY = "backoff_initial=0.01,backoff_max=0.05"
+
+
+def answer_key(limit: int) -> dict[str, str]:
+    """prompt text -> correct letter, computed from the task itself (not from assay's scoring)."""
+    from assay.settings import load_settings
+    from assay.tasks import TaskRegistry
+
+    settings = load_settings(environ={}, discover_dotenv=False)
+    task = TaskRegistry.discover(settings).load(TASK, settings=settings, model_name="openai_compatible")
+    key = {}
+    for doc in task.docs(limit=limit):
+        key[task.messages(doc)[-1].text] = str(task.target(doc))
+    return key
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["run", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def results_file(out_dir: Path) -> dict[str, Any]:
+    files = list(out_dir.rglob("*_results.json"))
+    assert len(files) == 1, files
+    return json.loads(files[0].read_text())  # type: ignore[no-any-return]
+
+
+def samples(out_dir: Path) -> list[dict[str, Any]]:
+    files = list(out_dir.rglob("*_samples_*.jsonl"))
+    assert len(files) == 1, files
+    return [json.loads(line) for line in files[0].read_text().splitlines()]
+
+
+def wrong(letter: str) -> str:
+    return "A" if letter != "A" else "B"
+
+
+def test_metrics_match_a_known_answer_key(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    key = answer_key(40)
+    chosen: dict[str, str] = {}
+
+    def oracle(body: dict[str, Any]) -> str:
+        prompt = last_user_text(body)
+        right = key[prompt]
+        # Answer right for prompts whose hash is even: a mix the test knows exactly.
+        reply = right if sum(map(ord, prompt)) % 2 == 0 else wrong(right)
+        chosen[prompt] = reply
+        return f"The answer is ({reply})."
+
+    with FaultServer(answer=oracle) as server:
+        code, out, _ = run(capsys, "--model", "openai_compatible",
+                           "--model_args", f"model=test,base_url={server.base_url},num_concurrent=8",
+                           "--tasks", TASK, "--limit", "40", "--output_path", str(clean_env / "out"),
+                           "--log_samples")
+    assert code == 0
+    expected = sum(chosen[p] == key[p] for p in key) / len(key)
+    assert 0 < expected < 1
+    doc = results_file(clean_env / "out")
+    entry = doc["results"][TASK]
+    assert entry["metrics"]["mc_accuracy"]["value"] == pytest.approx(expected)
+    assert entry["n_samples"] == 40 and entry["n_errors"] == 0 and entry["n_scored"] == 40
+    assert entry["metrics"]["mc_accuracy"]["stderr"] > 0
+    assert doc["status"] == "complete"
+    assert doc["usage"] == {"input_tokens": 40 * 11, "output_tokens": 40 * 3}
+    rows = samples(clean_env / "out")
+    assert sorted(r["doc_id"] for r in rows) == list(range(40))
+    for r in rows:
+        assert r["filtered_resps"][0].startswith("The answer is")
+        assert r["metrics"]["mc_accuracy"] in (0, 1)
+    assert "mc_accuracy" in out and TASK in out
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind"),
+    [({"status": 500}, "server"), ({"status": 503}, "server"), ({"drop": True}, "connection"),
+     ({"malformed": True}, "malformed"), ({"empty": True}, "empty"), ({"delay": 3}, "timeout")],
+    ids=["500", "503", "dropped", "malformed", "empty", "slow"],
+)
+def test_transient_faults_are_retried_or_recorded(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], fault: dict[str, Any], kind: str
+) -> None:
+    with FaultServer(answer=lambda body: "A") as server:
+        # doc 0 succeeds (so a dropped connection is not taken for an unreachable server);
+        # doc 1 fails on both of its 2 attempts (recorded error); doc 2 fails once, then succeeds.
+        server.queue({}, fault, fault, fault)
+        code, _, _ = run(capsys, "--model", "openai_compatible",
+                         "--model_args", f"model=t,base_url={server.base_url},num_concurrent=1,max_attempts=2,"
+                                         f"timeout=1,{FAST_RETRY}",
+                         "--tasks", TASK, "--limit", "4", "--output_path", str(clean_env / "out"), "--log_samples")
+        sent = server.count
+    assert code == 0
+    entry = results_file(clean_env / "out")["results"][TASK]
+    assert entry["n_errors"] == 1 and entry["errors"] == {kind: 1}
+    assert entry["n_scored"] == 3
+    assert entry["metrics"]["mc_accuracy"]["n"] == 3  # the failure is excluded, not scored as wrong
+    assert sent == 1 + 2 + 2 + 1  # attempts per doc: no more, no fewer
+    errored = [r for r in samples(clean_env / "out") if r["error"]]
+    assert len(errored) == 1 and errored[0]["error"]["type"] == kind and errored[0]["resps"] == []
+
+
+def test_permanent_400_is_recorded_without_retry(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with FaultServer(answer=lambda body: "A") as server:
+        server.queue({"status": 400, "body": {"error": {"message": "bad image"}}})
+        code, _, _ = run(capsys, "--model", "openai_compatible",
+                         "--model_args", f"model=t,base_url={server.base_url},num_concurrent=1,{FAST_RETRY}",
+                         "--tasks", TASK, "--limit", "3", "--output_path", str(clean_env / "out"))
+        assert server.count == 3
+    entry = results_file(clean_env / "out")["results"][TASK]
+    assert entry["errors"] == {"bad_request": 1}
+
+
+def test_401_stops_the_run_keeps_what_was_done_and_leaks_nothing(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-e2e-SECRET-0123456789abcdef"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    with FaultServer(answer=lambda body: "A") as server:
+        server.queue({}, {}, {"status": 401, "body": {"error": {"message": f"Incorrect API key provided: {secret}"}}})
+        code, out, err = run(capsys, "--model", "openai_compatible",
+                             "--model_args", f"model=t,base_url={server.base_url},num_concurrent=1",
+                             "--tasks", TASK, "--limit", "20", "--output_path", str(clean_env / "out"),
+                             "--log_samples")
+        assert server.count == 3  # stopped at the first 401, not 20 refusals
+    assert code == 3
+    assert err.count("error:") == 1 and "Traceback" not in err and "hint:" in err
+    assert "OPENAI_API_KEY" in err
+    doc = results_file(clean_env / "out")
+    assert doc["status"] == "aborted"
+    rows = samples(clean_env / "out")
+    assert sum(1 for r in rows if r["error"] is None) == 2  # the two paid answers are on disk
+    for path in clean_env.rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(errors="ignore"), path
+    assert secret not in out + err
+
+
+def test_unreachable_server_is_one_line_and_fast(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once we leave the block: nothing listens there
+    code, _, err = run(capsys, "--model", "openai_compatible",
+                       "--model_args", f"model=t,base_url=http://127.0.0.1:{port}/v1,max_attempts=2,{FAST_RETRY}",
+                       "--tasks", TASK, "--limit", "50", "--output_path", str(clean_env / "out"))
+    assert code == 1
+    assert re.search(r"error: run stopped: cannot reach http://127\.0\.0\.1:\d+/v1", err)
+    assert "Traceback" not in err
+    assert results_file(clean_env / "out")["status"] == "aborted"
+
+
+def test_preflight_fails_before_any_request(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with FaultServer() as server:
+        code, _, err = run(capsys, "--model", "openai_compatible",
+                           "--model_args", f"model=t,base_url={server.base_url}",
+                           "--tasks", TASK, "--limit", "5", "--output_path", str(clean_env / "out"),
+                           "--hf_hub_log_args", "hub_results_org=me,push_results_to_hub=True",
+                           "--wandb_args", "project=p")
+        assert server.count == 0
+    assert code == 3
+    assert "HF_TOKEN" in err and "WANDB_API_KEY" in err
+    assert not (clean_env / "out").exists()
+
+
+def test_openai_without_key_names_the_variable(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--model", "openai", "--model_args", "model=gpt-4o-mini", "--tasks", TASK)
+    assert code == 3
+    assert "OPENAI_API_KEY" in err and "platform.openai.com" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [(["--model", "nope", "--tasks", TASK], "unknown model"),
+     (["--model", "openai_compatible", "--model_args", "model=x,oops", "--tasks", TASK], "--model_args"),
+     (["--model", "openai_compatible", "--model_args", "model=x,base_url=http://h/v1", "--tasks", "no_such_task"],
+      "no_such_task"),
+     (["--model", "openai_compatible", "--model_args", "model=x,num_concurrent=lots", "--tasks", TASK],
+      "num_concurrent"),
+     (["--model", "openai_compatible", "--tasks", TASK, "--limit", "-3"], "--limit")],
+    ids=["model", "model_args", "task", "num_concurrent", "limit"],
+)
+def test_bad_input_is_one_line_with_a_hint(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], args: list[str], needle: str
+) -> None:
+    code, _, err = run(capsys, *args)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("error:") and needle in lines[0]
+    assert lines[1].startswith("hint:")
+    assert "Traceback" not in err
+
+
+def test_config_file_supplies_flags_and_explicit_flags_win(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FaultServer(answer=lambda body: "A") as server:
+        config = clean_env / "run.yaml"
+        config.write_text(f"model: openai_compatible\nmodel_args: model=t,base_url={server.base_url}\n"
+                          f"tasks: {TASK}\nlimit: 7\noutput_path: {clean_env / 'out'}\n")
+        code, _, _ = run(capsys, "--config", str(config), "--limit", "3")
+        assert code == 0 and server.count == 3
+
+
+def test_predict_only_and_gen_kwargs(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with FaultServer(answer=lambda body: "A") as server:
+        code, _, _ = run(capsys, "--model", "openai_compatible",
+                         "--model_args", f"model=t,base_url={server.base_url}",
+                         "--tasks", TASK, "--limit", "2", "--predict_only", "--log_samples",
+                         "--gen_kwargs", "temperature=0.5,max_new_tokens=3",
+                         "--output_path", str(clean_env / "out"))
+        assert code == 0
+        assert all(r["temperature"] == 0.5 and r["max_tokens"] == 3 for r in server.requests)
+    assert results_file(clean_env / "out")["results"] == {}
+    assert all(r["metrics"] == {} for r in samples(clean_env / "out"))
