@@ -2,7 +2,7 @@
 
 Run as a separate process so that the client under test has its own core:
     python bench/stub_server.py --latency-ms 200   # prints the port on stdout
-GET /stats -> {"count", "first_request_at"} (wall-clock seconds); POST /reset clears them.
+GET /stats -> {"count", "first_request_at", "last_answer_at"} (wall-clock seconds); POST /reset clears them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     args = parser.parse_args()
     latency = args.latency_ms / 1000.0
-    stats: dict[str, float | int | None] = {"count": 0, "first_request_at": None}
+    stats: dict[str, float | int | None] = {"count": 0, "first_request_at": None, "last_answer_at": None}
 
     async def chat(request: web.Request) -> web.Response:
         await request.read()
@@ -36,13 +36,14 @@ def main() -> None:
         stats["count"] = int(stats["count"] or 0) + 1
         if latency:
             await asyncio.sleep(latency)
+        stats["last_answer_at"] = time.time()
         return web.Response(body=BODY, content_type="application/json")
 
     async def get_stats(request: web.Request) -> web.Response:
         return web.json_response(stats)
 
     async def reset(request: web.Request) -> web.Response:
-        stats.update(count=0, first_request_at=None)
+        stats.update(count=0, first_request_at=None, last_answer_at=None)
         return web.json_response(stats)
 
     async def serve() -> None:

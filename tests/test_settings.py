@@ -324,3 +324,48 @@ def test_home_that_cannot_be_created_is_a_config_error(isolated: dict[str, str],
 def test_doctor_does_not_create_home(cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["doctor"]) == 0
     assert not Path(cli_env["LMMS_EVAL_HOME"]).exists()
+
+
+# -- login files written by the vendors' own tools ----------------------------------------------
+
+
+def test_huggingface_cli_login_token_is_used_last(tmp_path: Path) -> None:
+    token_file = tmp_path / ".cache" / "huggingface" / "token"
+    token_file.parent.mkdir(parents=True)
+    token_file.write_text("hf_fromLoginFile0000\n")
+    s = load_settings(environ={"HOME": str(tmp_path)}, discover_dotenv=False)
+    assert s.secret("hf_token") == "hf_fromLoginFile0000"
+    assert s.source_of("hf_token").kind == "login"
+    # Anything set explicitly wins over the login file.
+    s = load_settings(environ={"HOME": str(tmp_path), "HF_TOKEN": "hf_env"}, discover_dotenv=False)
+    assert s.secret("hf_token") == "hf_env" and s.source_of("hf_token").kind == "env"
+
+
+def test_hf_home_and_token_path_are_honoured(tmp_path: Path) -> None:
+    (tmp_path / "custom").mkdir()
+    (tmp_path / "custom" / "token").write_text("hf_custom")
+    s = load_settings(environ={"HOME": str(tmp_path), "HF_HOME": str(tmp_path / "custom")}, discover_dotenv=False)
+    assert s.secret("hf_token") == "hf_custom"
+
+
+def test_wandb_login_netrc_entry_is_used(tmp_path: Path) -> None:
+    netrc_file = tmp_path / ".netrc"
+    netrc_file.write_text("machine api.wandb.ai\n  login user\n  password wandb0123456789abcdef0123456789abcdef01\n")
+    netrc_file.chmod(0o600)
+    s = load_settings(environ={"HOME": str(tmp_path)}, discover_dotenv=False)
+    assert s.secret("wandb_api_key") == "wandb0123456789abcdef0123456789abcdef01"
+    assert "wandb login" in str(s.source_of("wandb_api_key"))
+    # A self-hosted W&B server has its own netrc entry.
+    s = load_settings(environ={"HOME": str(tmp_path), "WANDB_BASE_URL": "https://wandb.example.org"},
+                      discover_dotenv=False)
+    assert s.wandb_api_key is None
+
+
+def test_a_broken_netrc_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / ".netrc").write_text("machine\n")
+    s = load_settings(environ={"HOME": str(tmp_path)}, discover_dotenv=False)
+    assert s.wandb_api_key is None
+
+
+def test_no_home_no_login_files(tmp_path: Path) -> None:
+    assert load_settings(environ={}, discover_dotenv=False).hf_token is None

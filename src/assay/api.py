@@ -79,4 +79,5 @@ def evaluate(
         bootstrap_iters=bootstrap_iters,
         use_cache=use_cache,
     )
-    return asyncio.run(run_evaluation(settings, options, redactor))
+    # No shell history here: a key passed in model_args is redacted but not warned about.
+    return asyncio.run(run_evaluation(settings, options, redactor, from_command_line=False))

@@ -51,7 +51,7 @@ CREDENTIALS: dict[str, CredentialInfo] = {
         CredentialInfo("hf_token", "Hugging Face", "create a token at https://huggingface.co/settings/tokens"),
         CredentialInfo(
             "wandb_api_key", "Weights & Biases",
-            "copy it from https://wandb.ai/authorize (`wandb login` keeps it in ~/.netrc, which assay does not read)",
+            "run `wandb login` (assay reads its ~/.netrc entry) or copy it from https://wandb.ai/authorize",
         ),
         CredentialInfo("anthropic_api_key", "Anthropic", "get a key at https://console.anthropic.com/settings/keys"),
         CredentialInfo("google_api_key", "Google Gemini", "get a key at https://aistudio.google.com/apikey"),

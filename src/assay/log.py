@@ -1,14 +1,16 @@
 """Logging: one stderr handler on the root logger, every record passed through the redactor first.
 
-The redacting filter sits on the *handler*, not on a logger: a logger's filters do not see records
-propagated from its children (``assay.model.retry`` etc.), a handler's filters see them all.
+Redaction happens twice, on purpose. The log-record factory redacts every record as it is created, so
+*any* handler (a library's, pytest's caplog) only ever sees masked text; and the redacting filter on our
+handler catches what is added later (exception text formatted at emit time). A filter on a *logger*
+would not do: it does not see records propagated from child loggers.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from assay.redaction import Redactor
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
 NOISY_LOGGERS = ("httpx", "httpcore", "urllib3", "aiohttp.access", "datasets", "filelock", "huggingface_hub", "openai")
 PLAIN_FORMAT = "%(levelname)s %(name)s: %(message)s"
 _MARK = "_assay_handler"
+_BASE_FACTORY = logging.getLogRecordFactory()
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -41,6 +44,7 @@ def configure_logging(verbosity: str, redactor: Redactor) -> None:
 
     root = logging.getLogger()
     reset_logging()
+    _install_record_factory(redactor)
     root.addHandler(handler)
     root.setLevel(level)
     for name in NOISY_LOGGERS:
@@ -48,8 +52,22 @@ def configure_logging(verbosity: str, redactor: Redactor) -> None:
     logging.captureWarnings(True)
 
 
+def _install_record_factory(redactor: Redactor) -> None:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = _BASE_FACTORY(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed %-format: leave it for logging's own error report
+            return record
+        record.msg, record.args = redactor.redact(message), None
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
 def reset_logging() -> None:
-    """Remove the handler :func:`configure_logging` installed (tests and embedding applications)."""
+    """Remove the handler and record factory :func:`configure_logging` installed."""
+    logging.setLogRecordFactory(_BASE_FACTORY)
     root = logging.getLogger()
     for existing in list(root.handlers):
         if getattr(existing, _MARK, False):

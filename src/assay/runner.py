@@ -84,6 +84,7 @@ async def run_evaluation(
     *,
     progress: Progress | None = None,
     extra_sinks: tuple[Sink, ...] = (),
+    from_command_line: bool = True,
 ) -> EvaluationResult:
     from assay.plan import plan_from_flags, preflight
     from assay.sinks.files import FileSink
@@ -95,7 +96,7 @@ async def run_evaluation(
     configs = {name: registry.config(name) for name in names}
     model_config, provider_args = ModelConfig.split_model_args(options.model_args)  # bad args before credentials
     plan = plan_from_flags(options.model, options.model_args, configs, options.wandb_args, options.hub_args,
-                           redactor)
+                           redactor, warn_command_line=from_command_line)
     preflight(plan, settings)  # every credential checked before the first request
 
     provider = load_provider_class(options.model)(settings, provider_args)

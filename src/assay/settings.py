@@ -68,9 +68,10 @@ SPEC_BY_FIELD: dict[str, SettingSpec] = {s.field: s for s in SPECS}
 
 @dataclass(frozen=True)
 class Source:
-    """Where a value came from: ``default``, ``env`` (variable), ``dotenv`` (file:line) or ``cli`` (flag)."""
+    """Where a value came from: ``default``, ``env`` (variable), ``dotenv`` (file:line), ``cli`` (flag) or
+    ``login`` (a tool's own login file: ``huggingface-cli login``'s token, ``wandb login``'s netrc entry)."""
 
-    kind: Literal["default", "env", "dotenv", "cli"]
+    kind: Literal["default", "env", "dotenv", "cli", "login"]
     detail: str = ""
 
     def __str__(self) -> str:
@@ -295,7 +296,43 @@ def load_settings(
     if isinstance(values.get("home"), str):
         # Expand against the environment we were given (the validator alone would use os.environ).
         values["home"] = expand_path(values["home"], env)
+    for field, (value, source) in _login_files(env, values).items():
+        values[field], sources[field] = value, source
     return _validated(values, sources, tuple(files))
+
+
+def _login_files(env: Mapping[str, str], values: Mapping[str, Any]) -> dict[str, tuple[str, Source]]:
+    """Credentials saved by the vendors' own login commands, lowest priority of all.
+
+    ``huggingface-cli login`` writes ``$HF_HOME/token`` (HF_TOKEN_PATH overrides); ``wandb login`` writes
+    an entry for its API host in ``~/.netrc``. Without HOME in the given environment nothing is read, so
+    tests that pass ``environ=`` stay hermetic.
+    """
+    found: dict[str, tuple[str, Source]] = {}
+    home = env.get("HOME")
+    if "hf_token" not in values:
+        hf_home = env.get("HF_HOME") or (f"{home}/.cache/huggingface" if home else None)
+        token_path = env.get("HF_TOKEN_PATH") or (f"{hf_home}/token" if hf_home else None)
+        if token_path:
+            try:
+                token = Path(expand_path(token_path, env)).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError):
+                token = ""
+            if token:
+                found["hf_token"] = (token, Source("login", f"{token_path} (huggingface-cli login)"))
+    netrc_path = env.get("NETRC") or (f"{home}/.netrc" if home else None)
+    if "wandb_api_key" not in values and netrc_path and Path(netrc_path).is_file():
+        import netrc
+        from urllib.parse import urlparse
+
+        host = urlparse(str(values.get("wandb_base_url") or "https://api.wandb.ai")).hostname or "api.wandb.ai"
+        try:
+            entry = netrc.netrc(netrc_path).authenticators(host)
+        except (OSError, netrc.NetrcParseError):
+            entry = None  # not ours to validate: other tools own this file
+        if entry and entry[2]:
+            found["wandb_api_key"] = (entry[2], Source("login", f"{netrc_path} ({host}, wandb login)"))
+    return found
 
 
 def expand_path(text: str, env: Mapping[str, str]) -> str:
