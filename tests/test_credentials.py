@@ -10,7 +10,8 @@ import pytest
 
 from assay.credentials import CREDENTIALS, Redactor, how_to_set
 from assay.errors import CredentialError, UsageError
-from assay.plan import Plan, plan_from_flags, preflight, requirements
+from assay.plan import Plan, plan_from_flags
+from assay.preflight import preflight, requirements
 from assay.providers import PLANNED_CREDENTIALS, PROVIDERS
 from assay.settings import Settings, load_settings
 

@@ -1,7 +1,7 @@
 """Credentials: what each one is, where to get it, how to set it — and the redactor every output uses.
 
 The redaction machinery lives in :mod:`assay.redaction` and is re-exported here. Which credentials a
-run needs is worked out by :func:`assay.plan.requirements` / :func:`assay.plan.preflight`; live checks
+run needs is worked out by :func:`assay.preflight.requirements` / :func:`assay.preflight.preflight`; live checks
 are in :mod:`assay.probe`.
 """
 

@@ -1,43 +1,27 @@
-"""What a run will touch, and which credentials that takes — checked up front, all at once.
-
-A :class:`Plan` names the model (and its ``--model_args``), the resolved task configs, and the sinks
-(W&B, Hugging Face Hub). :func:`requirements` maps it to the credentials it needs (each with its
-consumer and how to fix it), :func:`preflight` raises one :class:`CredentialError` naming every
-missing one. No network here; live checks are :mod:`assay.probe`.
+"""What a run will touch that may need a credential: the model and its ``--model_args``, the resolved
+task configs, and the sinks (W&B, Hugging Face Hub). :mod:`assay.preflight` maps a :class:`Plan` to the
+credentials it needs.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assay.credentials import env_name, how_to_set
-from assay.errors import CredentialError
+from assay.credentials import env_name
 from assay.model_args import parse_kv_string
 from assay.providers import PLANNED_CREDENTIALS, PROVIDERS, get_spec
 
 if TYPE_CHECKING:
     from assay.redaction import Redactor
-    from assay.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 MODEL_ARGS = "--model_args"
 WANDB_ARGS = "--wandb_args"
 HUB_ARGS = "--hf_hub_log_args"
-_WANDB_NO_NETWORK = {"offline", "disabled", "dryrun"}
-# `datasets` builders that read local files rather than a Hub repository.
-_LOCAL_BUILDERS = {
-    "json", "csv", "parquet", "text", "arrow", "pandas", "imagefolder", "audiofolder", "videofolder",
-    "webdataset", "generator", "sql", "xml",
-}
-_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
-_OFFICIAL_OPENAI_HOSTS = {"api.openai.com"}
-_MAX_NAMED = 5
 
 
 @dataclass
@@ -54,70 +38,6 @@ class Plan:
         """The parsed arguments of ``--model_args`` / ``--wandb_args`` / ``--hf_hub_log_args``."""
         found = {MODEL_ARGS: self.model_args, WANDB_ARGS: self.wandb_args, HUB_ARGS: self.hub_args}.get(flag)
         return found or {}
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """Credentials one consumer needs.
-
-    ``options`` are alternatives, each a group of settings fields needed together (Azure: key AND
-    endpoint); the requirement is met when every field of any one option is available. A field may
-    also be given on the command line: ``provided_by`` lists ``(field, flag, key)``, e.g.
-    ``("openai_api_key", "--model_args", "api_key")``.
-    """
-
-    consumer: str
-    options: tuple[tuple[str, ...], ...]
-    required: bool = True
-    kind: str = ""  # model, judge, dataset, wandb, hub
-    how_to_fix: str = ""
-    note: str = ""
-    provided_by: tuple[tuple[str, str, str], ...] = ()
-    alternative: str = ""
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(f for option in self.options for f in option))
-
-    @property
-    def env_names(self) -> tuple[str, ...]:
-        return tuple(env_name(f) for f in self.fields)
-
-
-@dataclass(frozen=True)
-class RequirementStatus:
-    """A requirement checked against the settings and the plan's arguments (no network)."""
-
-    requirement: Requirement
-    satisfied: bool
-    satisfied_by: tuple[tuple[str, str], ...] = ()  # (field, source), e.g. ("hf_token", "env HF_TOKEN")
-    missing: tuple[str, ...] = ()  # fields missing from the closest option
-
-    @property
-    def consumer(self) -> str:
-        return self.requirement.consumer
-
-    @property
-    def required(self) -> bool:
-        return self.requirement.required
-
-    def as_dict(self) -> dict[str, Any]:
-        req = self.requirement
-        return {
-            "consumer": req.consumer,
-            "kind": req.kind,
-            "credentials": [list(map(env_name, option)) for option in req.options],
-            "required": req.required,
-            "satisfied": self.satisfied,
-            # a list, not {VARIABLE: source}: keys like OPENAI_API_KEY read as secrets to the redactor
-            "satisfied_by": [{"credential": env_name(f), "source": source} for f, source in self.satisfied_by],
-            "missing": [env_name(f) for f in self.missing],
-            "note": req.note,
-            "how_to_fix": req.how_to_fix,
-        }
-
-
-# -- building a plan ------------------------------------------------------------------------------
 
 
 def plan_from_flags(
@@ -170,253 +90,13 @@ def _variable_for(flag: str, key: str, model: str | None) -> str:
     if flag == WANDB_ARGS:
         return "WANDB_API_KEY"
     fields = PROVIDERS[model].credentials if model in PROVIDERS else PLANNED_CREDENTIALS.get(model or "", ())
-    secret_fields = [f for f in fields if _is_secret_field(f)]
+    secret_fields = [f for f in fields if is_secret_field(f)]
     return env_name(secret_fields[0]) if secret_fields else "the provider's key variable"
 
 
-# -- requirements ---------------------------------------------------------------------------------
-
-
-def requirements(plan: Plan, settings: Settings) -> list[RequirementStatus]:
-    """Every credential the plan needs (or may need), each checked for presence."""
-    found = list(dict.fromkeys(_requirements(plan, settings)))  # de-duplicated, order kept
-    return [_check(req, plan, settings) for req in found]
-
-
-def missing_required(statuses: list[RequirementStatus]) -> list[RequirementStatus]:
-    return [s for s in statuses if s.required and not s.satisfied]
-
-
-def preflight(plan: Plan, settings: Settings) -> None:
-    """Raise one :class:`CredentialError` naming every missing required credential (no network)."""
-    missing = missing_required(requirements(plan, settings))
-    if not missing:
-        return
-    consumers: dict[str, list[str]] = {}  # variable -> consumers, first-seen order
-    fixes: dict[str, None] = {}
-    for status in missing:
-        for f in status.missing:
-            consumers.setdefault(env_name(f), []).append(status.consumer.replace("`", ""))
-            fixes[how_to_set(f)] = None
-        if status.requirement.alternative:
-            fixes[status.requirement.alternative] = None
-    count = len(consumers)
-    listed = ", ".join(f"{var} (needed by {', '.join(dict.fromkeys(who))})" for var, who in consumers.items())
-    raise CredentialError(
-        f"missing {count} credential{'s' if count != 1 else ''}: {listed}",
-        hint="; ".join(fixes),
-    )
-
-
-def _requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]:
-    if plan.model:
-        yield from _model_requirements(plan, settings)
-    yield from _judge_requirements(plan, settings)
-    yield from _dataset_requirements(plan)
-    if plan.wandb_args is not None:
-        mode = str(plan.wandb_args.get("mode", "")).strip().lower()
-        if mode not in _WANDB_NO_NETWORK:
-            yield _requirement("W&B logging", ("wandb_api_key",), kind="wandb")
-    if plan.hub_args is not None:
-        pushes = [plan.hub_args.get(k) for k in ("push_results_to_hub", "push_samples_to_hub")]
-        explicit_no_push = all(p is not None and not _truthy(p) for p in pushes)
-        yield _requirement(
-            "push to Hugging Face Hub",
-            ("hf_token",),
-            kind="hub",
-            required=not explicit_no_push,
-            note="nothing is pushed (push_results_to_hub and push_samples_to_hub are off)"
-            if explicit_no_push else "",
-            provided_by=(("hf_token", HUB_ARGS, "token"),),
-        )
-
-
-def _model_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]:
-    model = plan.model or ""
-    consumer = f"model `{model}`"
-    spec = PROVIDERS.get(model)
-    if spec is not None:
-        if not spec.credentials:
-            return
-        provided = tuple((f, MODEL_ARGS, spec.key_arg) for f in spec.credentials if _is_secret_field(f))
-        base_url = plan.model_args.get("base_url") or settings.openai_base_url
-        if spec.keyless_with_base_url and base_url and not _is_official_openai(str(base_url)):
-            yield _requirement(
-                consumer, spec.credentials, kind="model", required=False, provided_by=provided,
-                note=f"optional: the server at {base_url} may not need a key",
-            )
-        else:
-            yield _requirement(consumer, spec.credentials, kind="model", provided_by=provided)
-        return
-    fields = PLANNED_CREDENTIALS.get(model)
-    if fields:
-        provided = tuple(
-            (f, MODEL_ARGS, "api_key" if _is_secret_field(f) else f.removeprefix("azure_")) for f in fields
-        )
-        yield _requirement(consumer, fields, kind="model", provided_by=provided)
-
-
-def _judge_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]:
-    by_backend: dict[str, list[str]] = {}
-    for name, config in plan.tasks.items():
-        if not _needs_judge(config):
-            continue
-        metadata = config.get("metadata")
-        override = metadata.get("api_type") if isinstance(metadata, Mapping) else None
-        backend = str(override).lower() if str(override).lower() in ("openai", "azure") else settings.judge_api_type
-        by_backend.setdefault(backend, []).append(name)
-    for backend, tasks in by_backend.items():
-        consumer = f"judge for {_name_list('task', tasks)}"
-        if backend == "azure":
-            yield _requirement(
-                consumer, ("azure_api_key", "azure_endpoint"), kind="judge",
-                alternative="or set API_TYPE=openai to judge with OPENAI_API_KEY",
-            )
-        else:
-            yield _requirement(
-                consumer, ("openai_api_key",), kind="judge",
-                alternative="or set API_TYPE=azure to judge with AZURE_API_KEY and AZURE_ENDPOINT",
-            )
-
-
-def _dataset_requirements(plan: Plan) -> Iterator[Requirement]:
-    gated: dict[str, list[str]] = {}
-    public: dict[str, list[str]] = {}
-    for name, config in plan.tasks.items():
-        path = config.get("dataset_path")
-        kwargs = config.get("dataset_kwargs")
-        metadata = config.get("metadata")
-        needs_token = (isinstance(kwargs, Mapping) and _truthy(kwargs.get("token"))) or (
-            isinstance(metadata, Mapping) and _truthy(metadata.get("gated"))
-        )
-        if needs_token:
-            gated.setdefault(str(path) if path else f"of task `{name}`", []).append(name)
-        elif isinstance(path, str) and _is_hub_dataset(path):
-            public.setdefault(path, []).append(name)
-    for path in gated:
-        yield _requirement(f"gated dataset {path}", ("hf_token",), kind="dataset")
-    for path in public:
-        if path not in gated:
-            yield _requirement(
-                f"dataset {path}", ("hf_token",), kind="dataset", required=False,
-                note="needed only if the dataset is gated",
-            )
-
-
-def _requirement(
-    consumer: str,
-    fields: tuple[str, ...],
-    *,
-    kind: str,
-    required: bool = True,
-    note: str = "",
-    provided_by: tuple[tuple[str, str, str], ...] = (),
-    alternative: str = "",
-) -> Requirement:
-    fix = "; ".join(how_to_set(f) for f in fields)
-    return Requirement(
-        consumer=consumer,
-        options=(fields,),
-        required=required,
-        kind=kind,
-        how_to_fix=f"{fix}; {alternative}" if alternative else fix,
-        note=note,
-        provided_by=provided_by,
-        alternative=alternative,
-    )
-
-
-def _check(req: Requirement, plan: Plan, settings: Settings) -> RequirementStatus:
-    best_missing: tuple[str, ...] | None = None
-    for option in req.options:
-        found: list[tuple[str, str]] = []
-        missing: list[str] = []
-        for f in option:
-            source = _source_of(f, req, plan, settings)
-            if source is None:
-                missing.append(f)
-            else:
-                found.append((f, source))
-        if not missing:
-            return RequirementStatus(req, True, tuple(found))
-        if best_missing is None or len(missing) < len(best_missing):
-            best_missing = tuple(missing)
-    return RequirementStatus(req, False, (), best_missing or ())
-
-
-def _source_of(field_name: str, req: Requirement, plan: Plan, settings: Settings) -> str | None:
-    # A value on the command line (e.g. --model_args api_key=…) is the one the consumer will use.
-    for f, flag, key in req.provided_by:
-        if f == field_name and _present(plan.args_of(flag).get(key)):
-            return f"{flag} {key}"
-    value = getattr(settings, field_name, None)
-    if field_name in type(settings).model_fields and _present(settings.secret(field_name) or value):
-        return str(settings.source_of(field_name))
-    return None
-
-
-# -- small helpers --------------------------------------------------------------------------------
-
-
-def _present(value: Any) -> bool:
-    if value is None or isinstance(value, bool):
-        return False
-    return bool(str(value).strip())
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
-def _enabled(value: Any) -> bool:
-    """A judge setting that names something (``gpt-4o``) or is on; not ``false``/``none``/empty."""
-    if isinstance(value, str):
-        return value.strip().lower() not in ("", "0", "false", "no", "off", "none", "null")
-    return bool(value)
-
-
-def _is_secret_field(name: str) -> bool:
+def is_secret_field(name: str) -> bool:
     from assay.settings import SPEC_BY_FIELD
 
     spec = SPEC_BY_FIELD.get(name)
     return bool(spec and spec.secret)
 
-
-def _is_official_openai(url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    return (urlsplit(url).hostname or "").lower() in _OFFICIAL_OPENAI_HOSTS
-
-
-def _needs_judge(config: Mapping[str, Any]) -> bool:
-    return any(_mentions_judge(config.get(section)) for section in ("metadata", "lmms_eval_specific_kwargs"))
-
-
-def _mentions_judge(node: Any) -> bool:
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            name = str(key).lower()
-            if (name == "gpt_eval_model_name" or "judge" in name) and _enabled(value):
-                return True
-            if _mentions_judge(value):
-                return True
-    elif isinstance(node, list):
-        return any(_mentions_judge(v) for v in node)
-    return False
-
-
-def _is_hub_dataset(path: str) -> bool:
-    """A Hub repository id (``org/name``, or a legacy bare name), not a local folder or file builder."""
-    if not path or path in _LOCAL_BUILDERS or path.startswith(("/", "./", "../", "~", "file:")):
-        return False
-    if Path(path).expanduser().exists():
-        return False
-    return bool(_HUB_ID.match(path)) or "/" not in path
-
-
-def _name_list(noun: str, names: list[str]) -> str:
-    shown = ", ".join(f"`{n}`" for n in names[:_MAX_NAMED])
-    more = f" and {len(names) - _MAX_NAMED} more" if len(names) > _MAX_NAMED else ""
-    return f"{noun}{'s' if len(names) > 1 else ''} {shown}{more}"

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from assay.credentials import CREDENTIALS, env_name
-from assay.plan import MODEL_ARGS, Plan, requirements
+from assay.plan import MODEL_ARGS, Plan
+from assay.preflight import requirements
 
 if TYPE_CHECKING:
     import aiohttp

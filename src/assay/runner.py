@@ -86,7 +86,8 @@ async def run_evaluation(
     extra_sinks: tuple[Sink, ...] = (),
     from_command_line: bool = True,
 ) -> EvaluationResult:
-    from assay.plan import plan_from_flags, preflight
+    from assay.plan import plan_from_flags
+    from assay.preflight import preflight
     from assay.sinks.files import FileSink
     from assay.tasks import TaskRegistry
 

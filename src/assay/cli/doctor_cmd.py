@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from assay.plan import Plan, RequirementStatus
+    from assay.plan import Plan
+    from assay.preflight import RequirementStatus
     from assay.probe import ProbeResult
     from assay.redaction import Redactor
     from assay.settings import Settings, SettingSpec
@@ -39,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int:
-    from assay.plan import missing_required, requirements
+    from assay.preflight import missing_required, requirements
 
     plan = _plan(args, settings, redactor)
     statuses = requirements(plan, settings) if plan is not None else None
@@ -224,7 +225,7 @@ def _print_requirements(
 
     from assay.credentials import env_name
     from assay.errors import CredentialError
-    from assay.plan import preflight
+    from assay.preflight import preflight
 
     if not statuses:
         console.print(Text("this run needs no credentials"))
