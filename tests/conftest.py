@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from assay.settings import Settings
+
 # -- environment isolation ------------------------------------------------------------------------
 
 
@@ -38,6 +40,14 @@ def cli_env(isolated: dict[str, str], tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("LMMS_EVAL_HOME", isolated["LMMS_EVAL_HOME"])
     return isolated
+
+
+@pytest.fixture
+def settings(isolated: dict[str, str]) -> Settings:
+    """Fresh settings from an isolated environment (no .env discovery, no real variables)."""
+    from assay.settings import load_settings
+
+    return load_settings(environ=isolated, discover_dotenv=False)
 
 
 @pytest.fixture

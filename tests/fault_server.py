@@ -91,7 +91,8 @@ class FaultServer:
             app = web.Application()
             app.router.add_post("/v1/chat/completions", self._chat)
             app.router.add_get("/v1/models", self._models)
-            self._runner = web.AppRunner(app, access_log=None)
+            # A handler still sleeping on an injected delay must not hold shutdown for long.
+            self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
             loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
             loop.run_until_complete(site.start())
@@ -100,6 +101,8 @@ class FaultServer:
             self.port = server.sockets[0].getsockname()[1]
             ready.set()
             loop.run_forever()
+            for task in asyncio.all_tasks(loop):
+                task.cancel()  # delayed handlers whose client has gone
             loop.run_until_complete(self._runner.cleanup())
             loop.close()
 

@@ -80,7 +80,8 @@ def test_metrics_match_a_known_answer_key(run_dir: Path, capsys: pytest.CaptureF
     assert entry["n_samples"] == 40 and entry["n_errors"] == 0 and entry["n_scored"] == 40
     assert entry["metrics"]["mc_accuracy"]["stderr"] > 0
     assert doc["status"] == "complete"
-    assert doc["usage"] == {"input_tokens": 40 * 11, "output_tokens": 40 * 3}
+    assert doc["usage"] == {"input_tokens": 40 * 11, "output_tokens": 40 * 3,
+                            "from_cache": {"input_tokens": 0, "output_tokens": 0}}
     rows = samples(run_dir / "out")
     assert sorted(r["doc_id"] for r in rows) == list(range(40))
     for r in rows:
@@ -230,3 +231,34 @@ def test_predict_only_and_gen_kwargs(run_dir: Path, capsys: pytest.CaptureFixtur
         assert all(r["temperature"] == 0.5 and r["max_tokens"] == 3 for r in server.requests)
     assert results_file(run_dir / "out")["results"] == {}
     assert all(r["metrics"] == {} for r in samples(run_dir / "out"))
+
+
+def test_image_task_sends_encoded_images_first(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    seen: list[tuple[str, tuple[int, int]]] = []
+
+    def look(body: dict[str, Any]) -> str:
+        parts = body["messages"][-1]["content"]
+        assert isinstance(parts, list) and parts[0]["type"] == "image_url" and parts[-1]["type"] == "text"
+        url = parts[0]["image_url"]["url"]
+        header, _, data = url.partition(",")
+        image = Image.open(io.BytesIO(base64.b64decode(data)))
+        seen.append((header, image.size))
+        return "3"
+
+    with FaultServer(answer=look) as server:
+        code, _, err = run(capsys, "--model", "openai_compatible",
+                           "--model_args", f"model=t,base_url={server.base_url}",
+                           "--tasks", "assay_colors", "--limit", "4", "--log_samples",
+                           "--output_path", str(run_dir / "out"))
+    assert code == 0, err
+    assert len(seen) == 4
+    assert all(h.startswith("data:image/") and h.endswith(";base64") and size[0] > 0 for h, size in seen)
+    rows = samples(run_dir / "out")
+    # The sample log names the image but never carries its base64 payload.
+    assert all("<image>" in r["arguments"]["messages"][-1]["content"] for r in rows)
+    assert all("base64" not in json.dumps(r) for r in rows)

@@ -12,17 +12,12 @@ from types import ModuleType
 
 import pytest
 
-from assay.settings import Settings, load_settings
+from assay.settings import Settings
 from assay.tasks import TaskRegistry
 from assay.tasks.discovery import BUILTIN_DIR
 from assay.types import ImagePart, TextPart
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def settings(isolated: dict[str, str]) -> Settings:
-    return load_settings(environ=isolated, discover_dotenv=False)
 
 
 @pytest.fixture(scope="module")

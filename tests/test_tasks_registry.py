@@ -12,18 +12,7 @@ import pytest
 from assay.errors import TaskError
 from assay.settings import Settings, load_settings
 from assay.tasks import TaskRegistry
-
-
-@pytest.fixture
-def settings(isolated: dict[str, str]) -> Settings:
-    return load_settings(environ=isolated, discover_dotenv=False)
-
-
-def write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
+from tests.helpers import write
 
 
 def simple_task(folder: Path, name: str, extra: str = "") -> Path:

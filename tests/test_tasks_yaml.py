@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -10,13 +9,7 @@ import pytest
 from assay.errors import TaskError
 from assay.tasks.includes import load_with_includes
 from assay.tasks.yaml_loader import FunctionRef, FunctionStr, dump_yaml, for_display, parse_yaml_file
-
-
-def write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
+from tests.helpers import write
 
 
 def test_function_tag_is_a_placeholder_with_file_and_line(tmp_path: Path) -> None:

@@ -27,13 +27,17 @@ class TaskTally:
     done: int = 0
     values: dict[str, list[float]] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = field(default_factory=Usage)  # tokens this run paid for
+    cached_usage: Usage = field(default_factory=Usage)  # tokens of answers served from the cache
     cached: int = 0
 
     def add(self, scores: dict[str, float] | None, error: SampleError | None, usage: Usage, cached: bool) -> None:
         self.done += 1
-        self.usage = self.usage + usage
-        self.cached += int(cached)
+        if cached:
+            self.cached += 1
+            self.cached_usage = self.cached_usage + usage
+        else:
+            self.usage = self.usage + usage
         if error is not None:
             self.errors[error.type] += 1
             return
@@ -73,6 +77,8 @@ def summarize_task(task: ScoredTask, tally: TaskTally, *, bootstrap_iters: int, 
         "errors": dict(tally.errors),
         "n_cached": tally.cached,
         "usage": {"input_tokens": tally.usage.input_tokens, "output_tokens": tally.usage.output_tokens},
+        "usage_from_cache": {"input_tokens": tally.cached_usage.input_tokens,
+                             "output_tokens": tally.cached_usage.output_tokens},
     }
 
 

@@ -86,6 +86,7 @@ async def run_evaluation(
     extra_sinks: tuple[Sink, ...] = (),
     from_command_line: bool = True,
 ) -> EvaluationResult:
+    from assay.cache import ResponseCache, default_cache_path
     from assay.plan import plan_from_flags
     from assay.preflight import preflight
     from assay.sinks.files import FileSink
@@ -101,7 +102,9 @@ async def run_evaluation(
     preflight(plan, settings)  # every credential checked before the first request
 
     provider = load_provider_class(options.model)(settings, provider_args)
-    model = Model(provider, model_config)
+    use_cache = settings.use_cache if options.use_cache is None else options.use_cache
+    cache = ResponseCache(default_cache_path(settings)) if use_cache else None  # a bad file fails here, unpaid
+    model = Model(provider, model_config, cache=cache)
     try:
         tasks = {name: registry.load(name, settings=settings, model_name=options.model) for name in names}
         shuffle_seed = options.seed if settings.shuffle_docs else None
@@ -215,6 +218,8 @@ async def run_evaluation(
                 except Exception:  # one broken sink must not cost the others their results
                     log.warning("a results sink failed", exc_info=True)
     finally:
+        if cache is not None:  # no worker is left running here: every put has returned
+            cache.close()
         await model.aclose()
     if state.fatal is not None:
         where = f" Partial results: {file_sink.results_path}" if file_sink else ""
@@ -226,11 +231,13 @@ async def run_evaluation(
                             dict(file_sink.sample_paths) if file_sink else {})
 
 
-def _usage_totals(state: _RunState) -> dict[str, int]:
-    total = Usage()
+def _usage_totals(state: _RunState) -> dict[str, Any]:
+    """Tokens this run paid for; answers served from the cache are counted apart."""
+    paid, cached = Usage(), Usage()
     for tally in state.tallies.values():
-        total = total + tally.usage
-    return {"input_tokens": total.input_tokens, "output_tokens": total.output_tokens}
+        paid, cached = paid + tally.usage, cached + tally.cached_usage
+    return {"input_tokens": paid.input_tokens, "output_tokens": paid.output_tokens,
+            "from_cache": {"input_tokens": cached.input_tokens, "output_tokens": cached.output_tokens}}
 
 
 def _timing(started_wall: datetime, started: float, wall: float, model: Model) -> dict[str, Any]:

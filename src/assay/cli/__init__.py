@@ -16,6 +16,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("assay.cli.run_cmd", "evaluate a model on tasks"),
     "doctor": ("assay.cli.doctor_cmd", "show settings and credentials; check a run's requirements"),
     "tasks": ("assay.cli.tasks_cmd", "list tasks and groups, or show one task's resolved config"),
+    "cache": ("assay.cli.cache_cmd", "inspect or clear the response cache"),
 }
 
 

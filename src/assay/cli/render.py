@@ -32,11 +32,12 @@ def print_results(result: EvaluationResult, stream: TextIO) -> None:
             table.add_row(f"[bold]{group}[/bold] (group)", metric, _fmt(m.get("value")), "", str(m.get("n")), "")
     console = Console(file=stream, width=max(100, Console(file=stream).width))
     console.print(table)
-    usage = doc["usage"]
+    usage, stats = doc["usage"], doc["model_stats"]
+    cached = f" · {stats['cache_hits']} answers from the cache" if stats.get("cache_hits") else ""
     console.print(
         f"{sum(doc['n_samples'].values())} samples in {doc['timing']['wall_s']:.1f}s · "
-        f"{usage['input_tokens']} input / {usage['output_tokens']} output tokens · "
-        f"{doc['model_stats']['retries']} retries"
+        f"{usage['input_tokens']} input / {usage['output_tokens']} output tokens paid · "
+        f"{stats['retries']} retries{cached}"
     )
     if result.results_path is not None:
         console.print(f"results: {result.results_path}")

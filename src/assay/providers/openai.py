@@ -75,7 +75,14 @@ class OpenAIProvider:
         return self._model
 
     def identity(self) -> dict[str, Any]:
-        return {"provider": "openai", "base_url": self._base_url, "model": self._model}
+        # Everything that changes what is sent for the same request (not the key): extra body
+        # arguments such as reasoning_effort, and the reasoning-model parameter mapping.
+        identity: dict[str, Any] = {"provider": "openai", "base_url": self._base_url, "model": self._model}
+        if self._reasoning:
+            identity["reasoning"] = True
+        if self._extra_body:
+            identity["body"] = dict(sorted(self._extra_body.items()))
+        return identity
 
     def body(self, request: Request) -> dict[str, Any]:
         """The JSON body for one request (public for tests and the cache key)."""
