@@ -262,3 +262,30 @@ def test_image_task_sends_encoded_images_first(run_dir: Path, capsys: pytest.Cap
     # The sample log names the image but never carries its base64 payload.
     assert all("<image>" in r["arguments"]["messages"][-1]["content"] for r in rows)
     assert all("base64" not in json.dumps(r) for r in rows)
+
+
+def test_shuffled_docs_keep_their_dataset_ids(run_dir: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LMMS_EVAL_SHUFFLE_DOCS", "on")
+    with FaultServer(answer=lambda body: "A") as server:
+        code, _, _ = run(capsys, "--model", "openai_compatible", "--model_args", f"model=t,base_url={server.base_url}",
+                         "--tasks", TASK, "--limit", "6", "--seed", "11", "--log_samples",
+                         "--output_path", str(run_dir / "out"))
+    assert code == 0
+    rows = samples(run_dir / "out")
+    ids = sorted(r["doc_id"] for r in rows)
+    assert ids != list(range(6))  # a shuffled selection, not the first six
+    # doc_id is the index in the dataset: the built-in docs carry it in their own id field.
+    assert all(r["doc"]["id"] == f"arith-{r['doc_id']:03d}" for r in rows)
+    assert results_file(run_dir / "out")["config"]["shuffle_docs"] is True
+
+
+def test_bootstrap_confidence_interval(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with FaultServer(answer=lambda body: "B") as server:
+        code, _, _ = run(capsys, "--model", "openai_compatible", "--model_args", f"model=t,base_url={server.base_url}",
+                         "--tasks", TASK, "--limit", "30", "--bootstrap_iters", "300",
+                         "--output_path", str(run_dir / "out"))
+    assert code == 0
+    metric = results_file(run_dir / "out")["results"][TASK]["metrics"]["mc_accuracy"]
+    low, high = metric["ci95"]
+    assert 0 <= low <= metric["value"] <= high <= 1 and low < high

@@ -108,12 +108,12 @@ def test_local_loading_never_imports_datasets(tmp_path: Path) -> None:
 
 def test_limit_count_fraction_offset() -> None:
     docs = DocList(rows(10))
-    assert [d["id"] for d in select_docs(docs, limit=3)] == [0, 1, 2]
-    assert [d["id"] for d in select_docs(docs, limit=0.25)] == [0, 1, 2]  # ceil(2.5)
+    assert [d["id"] for _, d in select_docs(docs, limit=3)] == [0, 1, 2]
+    assert [d["id"] for _, d in select_docs(docs, limit=0.25)] == [0, 1, 2]  # ceil(2.5)
     assert len(select_docs(docs, limit=1.0)) == 10  # a float 1.0 is "all of them"
     assert len(select_docs(docs, limit=1)) == 1  # an int 1 is one doc
-    assert [d["id"] for d in select_docs(docs, limit=2, offset=7)] == [7, 8]
-    assert [d["id"] for d in select_docs(docs, offset=8)] == [8, 9]
+    assert [d["id"] for _, d in select_docs(docs, limit=2, offset=7)] == [7, 8]
+    assert [d["id"] for _, d in select_docs(docs, offset=8)] == [8, 9]
     assert select_docs(docs, limit=5, offset=20) == []
     for bad in (-1, 1.5, 0.0, True):
         with pytest.raises(UsageError):
@@ -122,11 +122,13 @@ def test_limit_count_fraction_offset() -> None:
 
 def test_shuffle_with_seed_is_deterministic_and_applies_before_limit() -> None:
     docs = DocList(rows(50))
-    first = [d["id"] for d in select_docs(docs, limit=10, shuffle_seed=7)]
-    again = [d["id"] for d in select_docs(docs, limit=10, shuffle_seed=7)]
-    other = [d["id"] for d in select_docs(docs, limit=10, shuffle_seed=8)]
-    full = [d["id"] for d in select_docs(docs, shuffle_seed=7)]
+    first = [d["id"] for _, d in select_docs(docs, limit=10, shuffle_seed=7)]
+    again = [d["id"] for _, d in select_docs(docs, limit=10, shuffle_seed=7)]
+    other = [d["id"] for _, d in select_docs(docs, limit=10, shuffle_seed=8)]
+    full = [d["id"] for _, d in select_docs(docs, shuffle_seed=7)]
     assert first == again != other
+    # Each doc keeps its dataset index, whatever the shuffle.
+    assert all(i == d["id"] for i, d in select_docs(docs, limit=10, shuffle_seed=7))
     assert first == full[:10]  # shuffled first, then limited
     assert first != list(range(10))
     assert sorted(full) == list(range(50))
@@ -179,7 +181,7 @@ def test_load_from_disk_and_parquet_through_datasets(settings: Settings, tmp_pat
     write(folder, "utils.py", "def odd(ds):\n    return ds.filter(lambda d: d['id'] % 2 == 1)\n")
     on_disk = load(settings, folder, "on_disk")
     assert on_disk.docs(limit=2, offset=1) == rows(6)[1:3]
-    assert on_disk.docs(limit=3, shuffle_seed=5) == select_docs(DocList(rows(6)), limit=3, shuffle_seed=5)
+    assert on_disk.doc_items(limit=3, shuffle_seed=5) == select_docs(DocList(rows(6)), limit=3, shuffle_seed=5)
     pq = load(settings, folder, "pq")
     assert [d["id"] for d in pq.docs()] == [1, 3, 5]
     assert pq.target(pq.docs()[0]) == "2"

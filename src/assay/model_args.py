@@ -6,6 +6,13 @@ from typing import Any
 
 from assay.errors import ConfigError
 
+_EXAMPLES = {
+    "--model_args": "model=gpt-4o-mini,num_concurrent=8",
+    "--gen_kwargs": "temperature=0,max_new_tokens=64",
+    "--wandb_args": "project=lmms-eval,mode=offline",
+    "--hf_hub_log_args": "hub_results_org=me,push_results_to_hub=True",
+}
+
 
 def coerce_scalar(text: str) -> Any:
     """'3' -> 3, '0.5' -> 0.5, 'true' -> True, 'none' -> None, anything else stays a string."""
@@ -36,7 +43,7 @@ def parse_kv_string(text: str | None, flag: str = "--model_args") -> dict[str, A
             raise ConfigError(
                 # The piece itself is not echoed: a pasted key would land in the terminal and logs.
                 f"{flag}: item {position} is not key=value",
-                hint=f"write {flag} as key=value pairs separated by commas, e.g. model=gpt-4o-mini,num_concurrent=8",
+                hint=f"write {flag} as key=value pairs separated by commas, e.g. {_EXAMPLES.get(flag, 'a=1,b=2')}",
             )
         out[key] = coerce_scalar(value.strip())
     return out

@@ -108,7 +108,7 @@ async def run_evaluation(
     try:
         tasks = {name: registry.load(name, settings=settings, model_name=options.model) for name in names}
         shuffle_seed = options.seed if settings.shuffle_docs else None
-        docs = {name: task.docs(limit=options.doc_limit, offset=options.offset, shuffle_seed=shuffle_seed)
+        docs = {name: task.doc_items(limit=options.doc_limit, offset=options.offset, shuffle_seed=shuffle_seed)
                 for name, task in tasks.items()}
         params = {name: task.generation_params(options.gen_kwargs or None) for name, task in tasks.items()}
         state = _RunState({name: TaskTally(total=len(d)) for name, d in docs.items()})
@@ -126,7 +126,7 @@ async def run_evaluation(
             progress.start({name: len(d) for name, d in docs.items()})
 
         items: Iterator[tuple[str, int, dict[str, Any]]] = (
-            (name, options.offset + i, doc) for name, task_docs in docs.items() for i, doc in enumerate(task_docs)
+            (name, doc_id, doc) for name, task_docs in docs.items() for doc_id, doc in task_docs
         )
 
         async def process(name: str, doc_id: int, doc: dict[str, Any]) -> None:

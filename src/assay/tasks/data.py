@@ -53,8 +53,10 @@ def load_dataset_docs(config: TaskConfig, settings: Settings) -> Any:
 
 def select_docs(
     dataset: Any, *, limit: int | float | None = None, offset: int = 0, shuffle_seed: int | None = None
-) -> list[dict[str, Any]]:
-    """Rows of ``dataset`` as dicts: shuffled with ``shuffle_seed`` first, then ``offset``, then ``limit``.
+) -> list[tuple[int, dict[str, Any]]]:
+    """``(index in the dataset, row as a dict)`` pairs: shuffled with ``shuffle_seed`` first, then
+    ``offset``, then ``limit``. The index stays the doc's id whatever the shuffle, so samples from
+    different runs can be compared doc by doc.
 
     ``limit`` is a count (int) or a fraction of all docs (float in (0, 1], rounded up).
     """
@@ -68,7 +70,7 @@ def select_docs(
     order = order[offset:]
     if count is not None:
         order = order[:count]
-    return [dict(dataset[i]) for i in order]
+    return [(i, dict(dataset[i])) for i in order]
 
 
 def _limit_count(limit: int | float | None, total: int) -> int | None:

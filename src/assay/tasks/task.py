@@ -72,6 +72,12 @@ class Task:
     ) -> list[dict[str, Any]]:
         """The docs to evaluate: shuffled with ``shuffle_seed`` (if given), then ``offset``, then ``limit``
         (a count, or a fraction in (0, 1] of all docs)."""
+        return [doc for _, doc in self.doc_items(limit, offset, shuffle_seed)]
+
+    def doc_items(
+        self, limit: int | float | None = None, offset: int = 0, shuffle_seed: int | None = None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """As :meth:`docs`, each doc with its index in the dataset (its ``doc_id`` in samples)."""
         return select_docs(self.dataset(), limit=limit, offset=offset, shuffle_seed=shuffle_seed)
 
     # -- prompts -----------------------------------------------------------------------------------
