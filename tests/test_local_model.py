@@ -47,13 +47,32 @@ def test_local_model_runs_a_text_task_end_to_end(run_dir: Path, capsys: pytest.C
     assert "assay_arith_mc" in out
 
 
-def test_local_model_refuses_images_with_a_clear_error(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["run", "--model", "local", "--tasks", "assay_colors", "--limit", "3",
+def test_local_model_refuses_image_tasks_before_any_request(run_dir: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", "--model", "local", "--tasks", "assay_demo", "--limit", "3",
                  "--output_path", str(run_dir / "out")])
     _, err = capsys.readouterr()
-    assert code == 1
-    assert "text-only" in err and "assay_arith_mc" in err
+    assert code == 2
+    assert "text-only" in err and "assay_colors" in err
+    assert "hint: run --tasks assay_arith_mc" in err
     assert "Traceback" not in err
+    assert not (run_dir / "out").exists()  # nothing was run
+
+
+def test_local_provider_itself_refuses_media(run_dir: Path) -> None:
+    """The provider guards too, for callers that bypass the runner."""
+    import asyncio
+
+    from assay.errors import ProviderError
+    from assay.providers.local import LocalProvider
+    from assay.settings import load_settings
+    from assay.types import ImagePart, Message, Request, TextPart
+
+    provider = LocalProvider(load_settings(environ={}, discover_dotenv=False), {})
+    request = Request((Message("user", (ImagePart("iVBORw0KGgo="), TextPart("What colour?"))),), task="t")
+    with pytest.raises(ProviderError) as info:
+        asyncio.run(provider.generate(request))
+    assert info.value.kind == "unsupported" and "text-only" in info.value.message
 
 
 def test_local_model_greedy_answers_are_repeatable(run_dir: Path) -> None:

@@ -289,3 +289,38 @@ def test_bootstrap_confidence_interval(run_dir: Path, capsys: pytest.CaptureFixt
     metric = results_file(run_dir / "out")["results"][TASK]["metrics"]["mc_accuracy"]
     low, high = metric["ci95"]
     assert 0 <= low <= metric["value"] <= high <= 1 and low < high
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_keeps_every_finished_sample(tmp_path: Path, sig: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from assay.settings import SPECS
+
+    names = {n for spec in SPECS for n in spec.env_names}
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env.update(HOME=str(tmp_path), LMMS_EVAL_HOME=str(tmp_path / "home"))
+    with FaultServer(answer=lambda body: "A") as server:
+        server.queue(*[{}] * 4, *[{"delay": 30}] * 10)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assay", "run", "--model", "openai_compatible",
+             "--model_args", f"model=t,base_url={server.base_url},num_concurrent=1", "--tasks", TASK,
+             "--limit", "10", "--log_samples", "--output_path", str(tmp_path / "out")],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while server.count <= 4:  # the 5th request is in flight: 4 answers are on disk
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        proc.send_signal(getattr(signal, sig))
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "error: interrupted" in err
+    assert "4 finished samples kept" in err
+    doc = results_file(tmp_path / "out")
+    assert doc["status"] == "interrupted"
+    assert doc["results"][TASK]["n_completed"] == 4
+    assert len(samples(tmp_path / "out")) == 4

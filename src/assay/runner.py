@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from assay.errors import AssayError, ProviderAuthError, ProviderError
+from assay.errors import AssayError, ProviderAuthError, ProviderError, UsageError
 from assay.model import Model, ModelConfig
 from assay.options import RunOptions
 from assay.providers import load_provider_class
@@ -111,6 +111,8 @@ async def run_evaluation(
         docs = {name: task.doc_items(limit=options.doc_limit, offset=options.offset, shuffle_seed=shuffle_seed)
                 for name, task in tasks.items()}
         params = {name: task.generation_params(options.gen_kwargs or None) for name, task in tasks.items()}
+        if not provider.accepts_media:
+            _refuse_media_tasks(provider.model_name, tasks, docs)
         state = _RunState({name: TaskTally(total=len(d)) for name, d in docs.items()})
 
         sinks: list[Sink] = list(extra_sinks)
@@ -217,6 +219,10 @@ async def run_evaluation(
                     sink.finish(results)
                 except Exception:  # one broken sink must not cost the others their results
                     log.warning("a results sink failed", exc_info=True)
+            if status == "interrupted" and file_sink is not None:
+                done = sum(t.done for t in state.tallies.values())
+                log.warning("interrupted: %d finished samples kept; partial results in %s", done,
+                            file_sink.results_path)
     finally:
         if cache is not None:  # no worker is left running here: every put has returned
             cache.close()
@@ -229,6 +235,27 @@ async def run_evaluation(
                   status=fatal.status, provider=fatal.provider)
     return EvaluationResult(results, file_sink.results_path if file_sink else None,
                             dict(file_sink.sample_paths) if file_sink else {})
+
+
+def _refuse_media_tasks(model_name: str, tasks: dict[str, Any], docs: dict[str, Any]) -> None:
+    """A text-only model and an image task: say so before the first request, not halfway through.
+    The first doc of each task stands for the task; a doc that fails to build is left to its sample."""
+
+    def sends_media(name: str) -> bool:
+        try:
+            return bool(docs[name]) and any(m.has_media() for m in tasks[name].messages(docs[name][0][1]))
+        except AssayError:
+            return False
+
+    with_media = [name for name in docs if sends_media(name)]
+    if with_media:
+        text_only = [name for name in tasks if name not in with_media]
+        suggestion = f"--tasks {','.join(text_only)}" if text_only else "a text-only task such as assay_arith_mc"
+        raise UsageError(
+            f"{model_name} is a text-only model, but {', '.join(with_media)} "
+            f"send{'s' if len(with_media) == 1 else ''} images or video",
+            hint=f"run {suggestion}, or use a model that sees images (e.g. --model openai)",
+        )
 
 
 def _usage_totals(state: _RunState) -> dict[str, Any]:

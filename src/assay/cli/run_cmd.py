@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from assay.errors import ConfigError, UsageError
@@ -120,6 +125,25 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         use_cache=v["use_cache"],
     )
     progress = make_progress(sys.stderr)
-    result = asyncio.run(run_evaluation(settings, options, redactor, progress=progress))
+    with _sigterm_as_interrupt():
+        result = asyncio.run(run_evaluation(settings, options, redactor, progress=progress))
     print_results(result, sys.stdout)
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """A scheduler's SIGTERM ends the run like Ctrl-C: the results file is written, with status
+    `interrupted`, instead of the process vanishing mid-write."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -17,6 +17,8 @@ class Provider(Protocol):
     name: ClassVar[str]
     #: Largest number of requests this provider can usefully run at once (None: no own limit).
     max_concurrency: ClassVar[int | None]
+    #: Whether image and video parts can be sent (False: a text-only model).
+    accepts_media: ClassVar[bool]
 
     @property
     def model_name(self) -> str:

@@ -42,6 +42,7 @@ def default_model_path() -> Path:
 class LocalProvider:
     name: ClassVar[str] = "local"
     max_concurrency: ClassVar[int | None] = 1
+    accepts_media: ClassVar[bool] = False
 
     def __init__(self, settings: Settings, model_args: dict[str, Any]) -> None:
         args = dict(model_args)

@@ -45,6 +45,7 @@ def _content(message: Message) -> str | list[dict[str, Any]]:
 class OpenAIProvider:
     name: ClassVar[str] = "openai"
     max_concurrency: ClassVar[int | None] = None
+    accepts_media: ClassVar[bool] = True
 
     def __init__(self, settings: Settings, model_args: dict[str, Any]) -> None:
         args = dict(model_args)
