@@ -90,16 +90,25 @@ def test_python_api_reads_dotenv_and_returns_redacted_results(run_dir: Path) -> 
     scan(run_dir, json.dumps(result.results))
 
 
-def test_python_api_accepts_an_api_key_without_leaking_it(run_dir: Path) -> None:
+def test_python_api_accepts_an_api_key_without_leaking_it(run_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
     import assay
+
+    caplog.set_level(logging.DEBUG)  # the application's own handler, at DEBUG
 
     key = "sk-passed-in-code-1234567890abcdef"
     with FaultServer(answer=lambda body: f"A {key}") as server:
+        # A retried failure whose message carries the key: the retry is logged at DEBUG.
+        server.queue({"status": 503, "body": {"error": {"message": f"overloaded for {key}"}}})
         result = assay.evaluate("openai_compatible", ["assay_arith_mc"], limit=2, log_samples=True,
-                                model_args={"model": "m", "base_url": server.base_url, "api_key": key},
+                                model_args={"model": "m", "base_url": server.base_url, "api_key": key,
+                                            "backoff_initial": 0.01},
                                 output_path=run_dir / "logs")
         assert server.headers[0]["Authorization"] == f"Bearer {key}"
     assert key not in json.dumps(result.results)
+    assert any(r.name.startswith("assay") and "overloaded for" in r.getMessage() for r in caplog.records)
+    assert all(key not in r.getMessage() for r in caplog.records)
     for path in (run_dir / "logs").rglob("*"):
         if path.is_file():
             assert key not in path.read_text()

@@ -51,6 +51,7 @@ def evaluate(
     :func:`assay.load_settings` result to control it. Raises :class:`assay.AssayError` subclasses.
     """
     from assay.credentials import Redactor
+    from assay.log import redacted_records
     from assay.runner import run_evaluation
     from assay.settings import load_settings
 
@@ -80,4 +81,5 @@ def evaluate(
         use_cache=use_cache,
     )
     # No shell history here: a key passed in model_args is redacted but not warned about.
-    return asyncio.run(run_evaluation(settings, options, redactor, from_command_line=False))
+    with redacted_records(redactor):
+        return asyncio.run(run_evaluation(settings, options, redactor, from_command_line=False))

@@ -8,8 +8,10 @@ would not do: it does not see records propagated from child loggers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -52,9 +54,9 @@ def configure_logging(verbosity: str, redactor: Redactor) -> None:
     logging.captureWarnings(True)
 
 
-def _install_record_factory(redactor: Redactor) -> None:
+def _install_record_factory(redactor: Redactor, base: Callable[..., logging.LogRecord] = _BASE_FACTORY) -> None:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = _BASE_FACTORY(*args, **kwargs)
+        record = base(*args, **kwargs)
         try:
             message = record.getMessage()
         except Exception:  # a malformed %-format: leave it for logging's own error report
@@ -63,6 +65,18 @@ def _install_record_factory(redactor: Redactor) -> None:
         return record
 
     logging.setLogRecordFactory(factory)
+
+
+@contextlib.contextmanager
+def redacted_records(redactor: Redactor) -> Iterator[None]:
+    """For library use (``assay.evaluate``): the application owns logging, so no handler is added, but
+    every record created meanwhile is redacted before any handler of the application sees it."""
+    previous = logging.getLogRecordFactory()
+    _install_record_factory(redactor, base=previous)
+    try:
+        yield
+    finally:
+        logging.setLogRecordFactory(previous)
 
 
 def reset_logging() -> None:
