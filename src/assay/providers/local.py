@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -51,9 +50,10 @@ class LocalProvider:
         if not self._path.is_file():
             raise ConfigError(f"model_path {self._path} does not exist", hint="pass the path of a .gguf file")
         self._n_ctx = int(args.pop("n_ctx", 2048))
-        # Two threads decode fastest here when the machine is idle; the passive OpenMP wait policy
-        # (set before llama.cpp loads) keeps a busy second core from collapsing that speed.
-        self._n_threads = int(args.pop("n_threads", min(2, os.cpu_count() or 1)))
+        # One thread by default: measured by bench/local_tokens.py on 2 cores, it decodes within ~10% of
+        # two threads on an idle machine and keeps that speed when the other core is busy, where two
+        # OpenMP threads collapse to a third (spin-waiting) whatever OMP_WAIT_POLICY says.
+        self._n_threads = int(args.pop("n_threads", 1))
         self._seed = int(args.pop("seed", 0))
         self._model_name = str(args.pop("model", None) or self._path.stem)
         if args:
@@ -76,7 +76,6 @@ class LocalProvider:
     def _load(self) -> Any:
         with self._load_lock:
             if self._llama is None:
-                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read by libgomp when llama.cpp loads
                 try:
                     from llama_cpp import Llama
                 except ImportError:
