@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -12,3 +16,26 @@ def write(folder: Path, name: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``assay run ARGS`` in-process: (exit code, stdout, stderr)."""
+    from assay.cli import main
+
+    code = main(["run", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def results_file(out_dir: Path) -> dict[str, Any]:
+    """The one results document written under ``out_dir``."""
+    files = list(out_dir.rglob("*_results.json"))
+    assert len(files) == 1, files
+    return json.loads(files[0].read_text())  # type: ignore[no-any-return]
+
+
+def samples(out_dir: Path) -> list[dict[str, Any]]:
+    """The rows of the one samples file written under ``out_dir``."""
+    files = list(out_dir.rglob("*_samples_*.jsonl"))
+    assert len(files) == 1, files
+    return [json.loads(line) for line in files[0].read_text().splitlines()]

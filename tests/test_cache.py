@@ -26,6 +26,7 @@ from assay.errors import ConfigError, ProviderError
 from assay.model import Model
 from assay.types import GenerationParams, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 from tests.fault_server import FaultServer, last_user_text
+from tests.helpers import results_file, run_cli, samples
 
 TASK = "assay_arith_mc"
 IDENTITY = {"provider": "openai", "base_url": "http://127.0.0.1:1/v1", "model": "m"}
@@ -36,29 +37,14 @@ def answer(body: dict[str, Any]) -> str:
     return f"({'AB'[len(last_user_text(body)) % 2]})"
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["run", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 def assay_run(capsys: pytest.CaptureFixture[str], out: Path, model_args: str, *extra: str, limit: int = 5) -> int:
-    code, _, err = run(capsys, "--model", "openai_compatible", "--model_args", model_args, "--tasks", TASK,
+    code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args", model_args, "--tasks", TASK,
                        "--limit", str(limit), "--output_path", str(out), "--log_samples", *extra)
     assert "Traceback" not in err
     return code
 
 
-def results_file(out: Path) -> dict[str, Any]:
-    files = list(out.rglob("*_results.json"))
-    assert len(files) == 1, files
-    return json.loads(files[0].read_text())  # type: ignore[no-any-return]
-
-
-def samples(out: Path) -> list[dict[str, Any]]:
-    files = list(out.rglob("*_samples_*.jsonl"))
-    assert len(files) == 1, files
-    return [json.loads(line) for line in files[0].read_text().splitlines()]
 
 
 def cache_file(run_dir: Path) -> Path:
@@ -425,7 +411,7 @@ def test_cache_command_on_a_corrupt_file(run_dir: Path, capsys: pytest.CaptureFi
     assert lines[0].startswith("error:") and str(path) in lines[0]
     assert lines[1].startswith("hint:") and "assay cache clear" in lines[1]
     with FaultServer(answer=answer) as server:  # a run with the cache on stops before paying for anything
-        code, _, err = run(capsys, "--model", "openai_compatible", "--model_args",
+        code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
                            f"model=t,base_url={server.base_url}", "--tasks", TASK, "--limit", "2", "--use_cache",
                            "--output_path", str(run_dir / "out"))
         assert code == 2 and server.count == 0 and "hint:" in err and "Traceback" not in err

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from assay.cli import main
 from tests.fault_server import FaultServer, last_user_text
+from tests.helpers import results_file, run_cli, samples
 
 TASK = "assay_arith_mc"
 
@@ -32,22 +32,7 @@ def answer_key(limit: int) -> dict[str, str]:
     return key
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["run", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
-
-def results_file(out_dir: Path) -> dict[str, Any]:
-    files = list(out_dir.rglob("*_results.json"))
-    assert len(files) == 1, files
-    return json.loads(files[0].read_text())  # type: ignore[no-any-return]
-
-
-def samples(out_dir: Path) -> list[dict[str, Any]]:
-    files = list(out_dir.rglob("*_samples_*.jsonl"))
-    assert len(files) == 1, files
-    return [json.loads(line) for line in files[0].read_text().splitlines()]
 
 
 def wrong(letter: str) -> str:
@@ -67,7 +52,7 @@ def test_metrics_match_a_known_answer_key(run_dir: Path, capsys: pytest.CaptureF
         return f"The answer is ({reply})."
 
     with FaultServer(answer=oracle) as server:
-        code, out, _ = run(capsys, "--model", "openai_compatible",
+        code, out, _ = run_cli(capsys, "--model", "openai_compatible",
                            "--model_args", f"model=test,base_url={server.base_url},num_concurrent=8",
                            "--tasks", TASK, "--limit", "40", "--output_path", str(run_dir / "out"),
                            "--log_samples")
@@ -103,7 +88,7 @@ def test_transient_faults_are_retried_or_recorded(
         # doc 0 succeeds (so a dropped connection is not taken for an unreachable server);
         # doc 1 fails on both of its 2 attempts (recorded error); doc 2 fails once, then succeeds.
         server.queue({}, fault, fault, fault)
-        code, _, _ = run(capsys, "--model", "openai_compatible",
+        code, _, _ = run_cli(capsys, "--model", "openai_compatible",
                          "--model_args", f"model=t,base_url={server.base_url},num_concurrent=1,max_attempts=2,"
                                          f"timeout=1,{FAST_RETRY}",
                          "--tasks", TASK, "--limit", "4", "--output_path", str(run_dir / "out"), "--log_samples")
@@ -121,7 +106,7 @@ def test_transient_faults_are_retried_or_recorded(
 def test_permanent_400_is_recorded_without_retry(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with FaultServer(answer=lambda body: "A") as server:
         server.queue({"status": 400, "body": {"error": {"message": "bad image"}}})
-        code, _, _ = run(capsys, "--model", "openai_compatible",
+        code, _, _ = run_cli(capsys, "--model", "openai_compatible",
                          "--model_args", f"model=t,base_url={server.base_url},num_concurrent=1,{FAST_RETRY}",
                          "--tasks", TASK, "--limit", "3", "--output_path", str(run_dir / "out"))
         assert code == 0
@@ -137,7 +122,7 @@ def test_401_stops_the_run_keeps_what_was_done_and_leaks_nothing(
     monkeypatch.setenv("OPENAI_API_KEY", secret)
     with FaultServer(answer=lambda body: "A") as server:
         server.queue({}, {}, {"status": 401, "body": {"error": {"message": f"Incorrect API key provided: {secret}"}}})
-        code, out, err = run(capsys, "--model", "openai_compatible",
+        code, out, err = run_cli(capsys, "--model", "openai_compatible",
                              "--model_args", f"model=t,base_url={server.base_url},num_concurrent=1",
                              "--tasks", TASK, "--limit", "20", "--output_path", str(run_dir / "out"),
                              "--log_samples")
@@ -159,7 +144,7 @@ def test_unreachable_server_is_one_line_and_fast(run_dir: Path, capsys: pytest.C
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed once we leave the block: nothing listens there
-    code, _, err = run(capsys, "--model", "openai_compatible",
+    code, _, err = run_cli(capsys, "--model", "openai_compatible",
                        "--model_args", f"model=t,base_url=http://127.0.0.1:{port}/v1,max_attempts=2,{FAST_RETRY}",
                        "--tasks", TASK, "--limit", "50", "--output_path", str(run_dir / "out"))
     assert code == 1
@@ -170,7 +155,7 @@ def test_unreachable_server_is_one_line_and_fast(run_dir: Path, capsys: pytest.C
 
 def test_preflight_fails_before_any_request(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with FaultServer() as server:
-        code, _, err = run(capsys, "--model", "openai_compatible",
+        code, _, err = run_cli(capsys, "--model", "openai_compatible",
                            "--model_args", f"model=t,base_url={server.base_url}",
                            "--tasks", TASK, "--limit", "5", "--output_path", str(run_dir / "out"),
                            "--hf_hub_log_args", "hub_results_org=me,push_results_to_hub=True",
@@ -182,7 +167,7 @@ def test_preflight_fails_before_any_request(run_dir: Path, capsys: pytest.Captur
 
 
 def test_openai_without_key_names_the_variable(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "--model", "openai", "--model_args", "model=gpt-4o-mini", "--tasks", TASK)
+    code, _, err = run_cli(capsys, "--model", "openai", "--model_args", "model=gpt-4o-mini", "--tasks", TASK)
     assert code == 3
     assert "OPENAI_API_KEY" in err and "platform.openai.com" in err
 
@@ -201,7 +186,7 @@ def test_openai_without_key_names_the_variable(run_dir: Path, capsys: pytest.Cap
 def test_bad_input_is_one_line_with_a_hint(
     run_dir: Path, capsys: pytest.CaptureFixture[str], args: list[str], needle: str
 ) -> None:
-    code, _, err = run(capsys, *args)
+    code, _, err = run_cli(capsys, *args)
     assert code == 2
     lines = err.strip().splitlines()
     assert lines[0].startswith("error:") and needle in lines[0]
@@ -216,13 +201,13 @@ def test_config_file_supplies_flags_and_explicit_flags_win(
         config = run_dir / "run.yaml"
         config.write_text(f"model: openai_compatible\nmodel_args: model=t,base_url={server.base_url}\n"
                           f"tasks: {TASK}\nlimit: 7\noutput_path: {run_dir / 'out'}\n")
-        code, _, _ = run(capsys, "--config", str(config), "--limit", "3")
+        code, _, _ = run_cli(capsys, "--config", str(config), "--limit", "3")
         assert code == 0 and server.count == 3
 
 
 def test_predict_only_and_gen_kwargs(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with FaultServer(answer=lambda body: "A") as server:
-        code, _, _ = run(capsys, "--model", "openai_compatible",
+        code, _, _ = run_cli(capsys, "--model", "openai_compatible",
                          "--model_args", f"model=t,base_url={server.base_url}",
                          "--tasks", TASK, "--limit", "2", "--predict_only", "--log_samples",
                          "--gen_kwargs", "temperature=0.5,max_new_tokens=3",
@@ -251,7 +236,7 @@ def test_image_task_sends_encoded_images_first(run_dir: Path, capsys: pytest.Cap
         return "3"
 
     with FaultServer(answer=look) as server:
-        code, _, err = run(capsys, "--model", "openai_compatible",
+        code, _, err = run_cli(capsys, "--model", "openai_compatible",
                            "--model_args", f"model=t,base_url={server.base_url}",
                            "--tasks", "assay_colors", "--limit", "4", "--log_samples",
                            "--output_path", str(run_dir / "out"))
@@ -268,7 +253,8 @@ def test_shuffled_docs_keep_their_dataset_ids(run_dir: Path, capsys: pytest.Capt
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LMMS_EVAL_SHUFFLE_DOCS", "on")
     with FaultServer(answer=lambda body: "A") as server:
-        code, _, _ = run(capsys, "--model", "openai_compatible", "--model_args", f"model=t,base_url={server.base_url}",
+        code, _, _ = run_cli(capsys, "--model", "openai_compatible",
+                             "--model_args", f"model=t,base_url={server.base_url}",
                          "--tasks", TASK, "--limit", "6", "--seed", "11", "--log_samples",
                          "--output_path", str(run_dir / "out"))
     assert code == 0
@@ -282,7 +268,8 @@ def test_shuffled_docs_keep_their_dataset_ids(run_dir: Path, capsys: pytest.Capt
 
 def test_bootstrap_confidence_interval(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with FaultServer(answer=lambda body: "B") as server:
-        code, _, _ = run(capsys, "--model", "openai_compatible", "--model_args", f"model=t,base_url={server.base_url}",
+        code, _, _ = run_cli(capsys, "--model", "openai_compatible",
+                             "--model_args", f"model=t,base_url={server.base_url}",
                          "--tasks", TASK, "--limit", "30", "--bootstrap_iters", "300",
                          "--output_path", str(run_dir / "out"))
     assert code == 0
