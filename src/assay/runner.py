@@ -100,6 +100,10 @@ async def run_evaluation(
     plan = plan_from_flags(options.model, options.model_args, configs, options.wandb_args, options.hub_args,
                            redactor, warn_command_line=from_command_line)
     preflight(plan, settings)  # every credential checked before the first request
+    for flag, given in (("--wandb_args", options.wandb_args), ("--hf_hub_log_args", options.hub_args)):
+        if given is not None:  # checked above, but said plainly: nothing is uploaded yet
+            log.warning("%s: uploading is not built yet; results stay in the local files",
+                        flag)
 
     provider = load_provider_class(options.model)(settings, provider_args)
     use_cache = settings.use_cache if options.use_cache is None else options.use_cache
