@@ -76,6 +76,8 @@ def main() -> None:
     parser.add_argument("--latencies", default="0,200")
     parser.add_argument("--repeat", type=int, default=1, help="runs per row; the best wall time is kept")
     parser.add_argument("--clients", default="aiohttp,httpx,openai", help="bare loops to measure as floors")
+    parser.add_argument("--task", default="bench_mc",
+                        help="task to run (default: 1000 generated text questions); e.g. assay_colors for images")
     args = parser.parse_args()
     py = sys.executable
     rows: list[tuple[str, int, float, float, float, float, float | None]] = []
@@ -99,8 +101,8 @@ def main() -> None:
                     "assay run",
                     [py, "-m", "assay", "run", "--model", "openai_compatible",
                      "--model_args", f"model=bench,base_url={url},num_concurrent={args.concurrency}",
-                     "--tasks", "bench_mc", "--include_path", str(tmp), "--output_path", str(tmp / "out"),
-                     "--log_samples"],
+                     "--tasks", args.task, "--include_path", str(tmp), "--output_path", str(tmp / "out"),
+                     "--limit", str(args.n), "--log_samples"],
                 ))
                 for name, cmd in candidates:
                     best: tuple[float, float, float, float | None] | None = None

@@ -82,6 +82,12 @@ class Task:
 
     # -- prompts -----------------------------------------------------------------------------------
 
+    @property
+    def may_have_media(self) -> bool:
+        """Whether building a doc's messages may decode and encode images or video (slow: the runner
+        then builds them in a worker thread, off the event loop)."""
+        return self.config.doc_to_visual is not None or self.config.doc_to_messages is not None
+
     def messages(self, doc: dict[str, Any]) -> tuple[Message, ...]:
         """The request for one doc: ``doc_to_messages``, or visuals then ``doc_to_text`` as one user turn."""
         kwargs = self.config.lmms_eval_specific_kwargs
