@@ -65,6 +65,9 @@ def test_metrics_match_a_known_answer_key(run_dir: Path, capsys: pytest.CaptureF
     assert entry["n_samples"] == 40 and entry["n_errors"] == 0 and entry["n_scored"] == 40
     assert entry["metrics"]["mc_accuracy"]["stderr"] > 0
     assert doc["status"] == "complete"
+    # --model's name is kept; the provider's identity (vendor, base URL) sits beside it.
+    assert doc["model"]["provider"] == "openai_compatible" and doc["model"]["name"] == "test"
+    assert doc["model"]["identity"]["provider"] == "openai" and doc["model"]["identity"]["base_url"] == server.base_url
     assert doc["usage"] == {"input_tokens": 40 * 11, "output_tokens": 40 * 3,
                             "from_cache": {"input_tokens": 0, "output_tokens": 0}}
     rows = samples(run_dir / "out")

@@ -191,6 +191,7 @@ async def run_evaluation(
             if progress is not None:
                 progress.stop()
             wall = time.monotonic() - started
+            done = sum(t.done for t in state.tallies.values())
             results: dict[str, Any] = {
                 "status": status,
                 "config": redactor.redact_obj({
@@ -201,7 +202,8 @@ async def run_evaluation(
                     "bootstrap_iters": options.bootstrap_iters,
                     "shuffle_docs": settings.shuffle_docs,
                 }),
-                "model": {"name": provider.model_name, "provider": options.model, **provider.identity()},
+                # The identity under its own key: its "provider" (the vendor) must not replace --model's name.
+                "model": {"name": provider.model_name, "provider": options.model, "identity": provider.identity()},
                 "results": {name: summarize_task(tasks[name], state.tallies[name],
                                                  bootstrap_iters=options.bootstrap_iters, seed=options.seed,
                                                  alias=configs[name].get("task_alias"))
@@ -213,7 +215,7 @@ async def run_evaluation(
                                 "failures": model.stats.failures, "cache_hits": model.stats.cache_hits},
                 "timing": _timing(started_wall, started, wall, model),
                 "throughput": {
-                    "samples_per_s": round(sum(t.done for t in state.tallies.values()) / wall, 3) if wall else None,
+                    "samples_per_s": round(done / wall, 3) if wall else None,
                     "requests_per_s": round(model.stats.requests / wall, 3) if wall else None,
                 },
                 "versions": _versions(),
@@ -227,7 +229,6 @@ async def run_evaluation(
                 except Exception:  # one broken sink must not cost the others their results
                     log.warning("a results sink failed", exc_info=True)
             if status == "interrupted" and file_sink is not None:
-                done = sum(t.done for t in state.tallies.values())
                 log.warning("interrupted: %d finished samples kept; partial results in %s", done,
                             file_sink.results_path)
     finally:
@@ -249,8 +250,10 @@ def _refuse_media_tasks(model_name: str, tasks: dict[str, Any], docs: dict[str, 
     The first doc of each task stands for the task; a doc that fails to build is left to its sample."""
 
     def sends_media(name: str) -> bool:
+        if not tasks[name].may_have_media or not docs[name]:
+            return False
         try:
-            return bool(docs[name]) and any(m.has_media() for m in tasks[name].messages(docs[name][0][1]))
+            return any(m.has_media() for m in tasks[name].messages(docs[name][0][1]))
         except AssayError:
             return False
 
