@@ -5,7 +5,9 @@ The public API is re-exported here lazily, so ``import assay`` (and ``assay --he
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from assay._lazy import lazy_getattr
 
 __all__ = [
     "AssayError",
@@ -36,10 +38,4 @@ if TYPE_CHECKING:
     from assay.settings import Settings, load_settings
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'assay' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

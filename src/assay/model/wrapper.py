@@ -118,6 +118,8 @@ class Model:
             config = replace(config, max_concurrency=own_limit)
         self.config = config
         self.stats = ModelStats()
+        # A provider's identity (vendor, base URL, model, body args) is fixed: computed once, not per request.
+        self._identity = provider.identity()
         self._cache = cache
         self._sleep = sleep
         self._clock = clock
@@ -132,9 +134,8 @@ class Model:
 
     async def generate(self, request: Request) -> Response:
         """The response, from the cache or the provider; ProviderError once retries are exhausted."""
-        identity = self.provider.identity()
         if self._cache is not None:
-            hit = await self._cache.get(identity, request)
+            hit = await self._cache.get(self._identity, request)
             if hit is not None:
                 self.stats.cache_hits += 1
                 return replace(hit, cached=True, attempts=0)
@@ -162,7 +163,7 @@ class Model:
         response = replace(response, attempts=attempts)
         self.stats.usage = self.stats.usage + response.usage
         if self._cache is not None:
-            await self._cache.put(identity, request, response)
+            await self._cache.put(self._identity, request, response)
         return response
 
     async def _attempt(self, request: Request) -> Response:

@@ -7,7 +7,9 @@ Heavy pieces are imported on first use, so ``import assay.tasks`` stays cheap.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from assay._lazy import lazy_getattr
 
 __all__ = [
     "AggregateMetric",
@@ -39,10 +41,4 @@ if TYPE_CHECKING:
     from assay.tasks.task import Task
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'assay.tasks' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
