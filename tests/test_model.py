@@ -194,3 +194,59 @@ def test_reasoning_models_get_max_completion_tokens_and_no_temperature() -> None
     gpt = OpenAIProvider(settings, {"model": "gpt-4o-mini", "base_url": "http://x/v1"})
     body = gpt.body(REQ)
     assert body["max_tokens"] == 5 and body["temperature"] == 0.0
+
+
+class _ScoringProvider:
+    """A provider with the optional loglikelihood capability: fails twice with 503, then answers."""
+
+    name = "scoring"
+    max_concurrency = None
+    accepts_media = False
+    supports_loglikelihood = True
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @property
+    def model_name(self) -> str:
+        return "scorer"
+
+    def identity(self) -> dict[str, Any]:
+        return {"provider": "scoring"}
+
+    async def generate(self, request: Request) -> Any:
+        raise AssertionError("not used")
+
+    async def loglikelihood(self, request: Any) -> Any:
+        from assay.types import Loglikelihood, Usage
+
+        self.calls += 1
+        if self.calls < 3:
+            raise ProviderError("busy", kind="server", status=503)
+        return Loglikelihood(-float(len(request.continuation)), True, Usage(4, 0))
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_loglikelihood_is_retried_like_generate() -> None:
+    from assay.types import LoglikelihoodRequest
+
+    vt = VirtualTime()
+    provider = _ScoringProvider()
+    model = Model(provider, ModelConfig(), sleep=vt.sleep, clock=vt.clock)  # type: ignore[arg-type]
+    result = await model.loglikelihood(LoglikelihoodRequest((Message.user("2+2="),), " 4", task="t"))
+    assert (result.logprob, result.is_greedy, result.attempts) == (-2.0, True, 3)
+    assert model.stats.requests == 3 and model.stats.retries == 2 and len(vt.sleeps) == 2
+    assert model.stats.usage.input_tokens == 4
+
+
+async def test_loglikelihood_refused_by_a_chat_only_provider(server: FaultServer) -> None:
+    from assay.types import LoglikelihoodRequest
+
+    model = make_model(server, VirtualTime())
+    with pytest.raises(ProviderError) as info:
+        await model.loglikelihood(LoglikelihoodRequest((Message.user("x"),), " y", task="mmlu_like"))
+    await model.aclose()
+    assert info.value.kind == "unsupported" and "openai" in info.value.message and "mmlu_like" in info.value.message
+    assert server.requests == []

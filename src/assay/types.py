@@ -122,6 +122,37 @@ class Response:
 
 
 @dataclass(frozen=True, slots=True)
+class LoglikelihoodRequest:
+    """lmms-eval's ``loglikelihood`` request: log P(``continuation`` | ``context``).
+
+    ``context`` is the prompt as messages (a text-only provider uses their text); ``continuation`` is one
+    candidate answer (a ``multiple_choice`` task sends one request per choice). How the two are joined
+    (a raw completion prompt, or the continuation as the start of the assistant turn of a chat template)
+    is the provider's business and part of its identity.
+    """
+
+    context: tuple[Message, ...]
+    continuation: str
+    task: str = ""
+    doc_id: int = 0
+
+    def has_media(self) -> bool:
+        return any(m.has_media() for m in self.context)
+
+
+@dataclass(frozen=True, slots=True)
+class Loglikelihood:
+    """The answer to a :class:`LoglikelihoodRequest`: the summed log-probability of the continuation's
+    tokens and whether greedy decoding would have produced exactly the continuation."""
+
+    logprob: float
+    is_greedy: bool
+    usage: Usage = field(default_factory=Usage)
+    attempts: int = 1
+    cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class SampleError:
     """A request that still failed after retries: recorded on its sample, never scored."""
 

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from tenacity import (
     AsyncRetrying,
@@ -25,12 +25,13 @@ from tenacity import (
 
 from assay.errors import ConfigError, ProviderError
 from assay.model.retry import classify
-from assay.providers.base import Provider
-from assay.types import Request, Response, Usage
+from assay.providers.base import Provider, supports_loglikelihood
+from assay.types import Loglikelihood, LoglikelihoodRequest, Request, Response, Usage
 
 log = logging.getLogger("assay.model")
 
 Sleep = Callable[[float], Awaitable[None]]
+_T = TypeVar("_T")
 
 
 class ResponseStore(Protocol):
@@ -139,12 +140,43 @@ class Model:
             if hit is not None:
                 self.stats.cache_hits += 1
                 return replace(hit, cached=True, attempts=0)
+        response, attempts = await self._with_retries(lambda: self._attempt(request))
+        response = replace(response, attempts=attempts)
+        self.stats.usage = self.stats.usage + response.usage
+        if self._cache is not None:
+            await self._cache.put(self._identity, request, response)
+        return response
+
+    async def loglikelihood(self, request: LoglikelihoodRequest) -> Loglikelihood:
+        """log P(continuation | context) from a provider that supports it (retried like ``generate``).
+
+        A provider without the capability raises ProviderError(kind="unsupported") naming itself."""
+        if not supports_loglikelihood(self.provider):
+            raise ProviderError(
+                f"{self.provider.name} cannot score continuations (loglikelihood), which "
+                f"multiple_choice tasks such as {request.task or 'this one'} need",
+                hint="use --model local, or an OpenAI-compatible completions server (vLLM, SGLang) "
+                     "that returns prompt logprobs",
+                kind="unsupported",
+                provider=self.provider.name,
+            )
+        scorer = self.provider.loglikelihood  # type: ignore[attr-defined]
+
+        async def attempt() -> Loglikelihood:
+            return await self._timed(lambda: scorer(request))
+
+        result, attempts = await self._with_retries(attempt)
+        self.stats.usage = self.stats.usage + result.usage
+        return replace(result, attempts=attempts)
+
+    async def _with_retries(self, call: Callable[[], Awaitable[_T]]) -> tuple[_T, int]:
+        """``call()`` retried by our classification; (result, attempts made)."""
         attempts = 0
 
-        async def attempt() -> Response:
+        async def attempt() -> _T:
             nonlocal attempts
             attempts += 1
-            return await self._attempt(request)
+            return await call()
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.config.max_attempts),
@@ -155,18 +187,15 @@ class Model:
             reraise=True,
         )
         try:
-            response: Response = await retrying(attempt)
+            result: _T = await retrying(attempt)
         except ProviderError as exc:
             self.stats.failures += 1
             exc.attempts = attempts
             raise
-        response = replace(response, attempts=attempts)
-        self.stats.usage = self.stats.usage + response.usage
-        if self._cache is not None:
-            await self._cache.put(self._identity, request, response)
-        return response
+        return result, attempts
 
-    async def _attempt(self, request: Request) -> Response:
+    async def _timed(self, call: Callable[[], Awaitable[_T]]) -> _T:
+        """One attempt: a concurrency slot, the shared pause and pace, then ``call()`` under the timeout."""
         async with self._semaphore:
             await self._wait_for_turn()
             self.stats.requests += 1
@@ -174,7 +203,7 @@ class Model:
                 self.stats.first_request_at = self._clock()
             try:
                 async with asyncio.timeout(self.config.timeout):
-                    response = await self.provider.generate(request)
+                    return await call()
             except TimeoutError:
                 raise ProviderError(
                     f"no answer within {self.config.timeout:g}s",
@@ -182,6 +211,9 @@ class Model:
                     kind="timeout",
                     provider=self.provider.name,
                 ) from None
+
+    async def _attempt(self, request: Request) -> Response:
+        response = await self._timed(lambda: self.provider.generate(request))
         if not response.text.strip():
             raise ProviderError(
                 "the model returned an empty answer",

@@ -34,3 +34,19 @@ class Provider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+# Optional capability, not part of the Protocol (most chat APIs cannot do it): a provider that can score
+# continuations sets ``supports_loglikelihood = True`` and defines
+#
+#     async def loglikelihood(self, request: LoglikelihoodRequest) -> Loglikelihood
+#
+# (one attempt, ProviderError on failure, exactly like ``generate``). The Model wrapper's
+# ``loglikelihood`` adds retries, timeouts and concurrency; lmms-eval's ``multiple_choice`` tasks need it.
+
+
+def supports_loglikelihood(provider: object) -> bool:
+    """Whether ``provider`` can answer :class:`assay.types.LoglikelihoodRequest`."""
+    return bool(getattr(provider, "supports_loglikelihood", False)) and callable(
+        getattr(provider, "loglikelihood", None)
+    )
