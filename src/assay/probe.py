@@ -198,6 +198,8 @@ async def _probe_one(session: aiohttp.ClientSession, target: ProbeTarget, timeou
         ) as response:
             code = response.status
             payload: Any = None
+            # Gemini answers a wrong key with 400 API_KEY_INVALID (the body is read, never echoed).
+            key_invalid = code == 400 and "API_KEY_INVALID" in await response.text()
             if 200 <= code < 300:
                 try:
                     payload = await response.json(content_type=None)
@@ -212,7 +214,7 @@ async def _probe_one(session: aiohttp.ClientSession, target: ProbeTarget, timeou
         return result("unreachable", None, f"could not reach {shown}: {reason}")
 
     refused = f"{target.credential} was refused ({code}) by {shown}; {_fix_sentence(target.fix)}"
-    if code in (401, 403):
+    if code in (401, 403) or key_invalid:
         return result("refused", code, refused)
     if 200 <= code < 300:
         if target.service == "Weights & Biases" and not _wandb_user(payload):

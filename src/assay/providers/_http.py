@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 _CONTENT_POLICY_CODES = {"content_policy_violation", "content_filter", "safety", "moderation_blocked"}
 _CONTEXT_CODES = {"context_length_exceeded", "string_above_max_length"}
+# vLLM and xAI say it in words only.
+_CONTEXT_PHRASES = ("maximum context length", "maximum prompt length", "context length is")
 
 #: What to do about each kind of failure (``{model}`` is filled with " `<model>`" when known).
 HINTS: dict[str, str] = {
@@ -110,7 +112,7 @@ def openai_kind(status: int, code: str | None, message: str) -> str:
     if status in (400, 422):
         if code in _CONTENT_POLICY_CODES:
             return "content_policy"
-        if code in _CONTEXT_CODES or "maximum context length" in message:
+        if code in _CONTEXT_CODES or any(p in message.lower() for p in _CONTEXT_PHRASES):
             return "context_length"
     return default_kind(status)
 
