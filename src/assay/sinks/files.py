@@ -6,6 +6,7 @@ Samples are appended and flushed line by line so an interrupted run keeps every 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import IO, Any
@@ -50,6 +51,10 @@ class FileSink:
     def start(self, run_info: dict[str, Any], task_names: list[str]) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            # Proven writable now, before the first paid request, not when the results are due.
+            probe = self.folder / f".assay-write-check-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
             if self.log_samples:
                 for task in task_names:
                     path = self.folder / f"{self.timestamp}_samples_{sanitize(task)}.jsonl"
