@@ -44,6 +44,16 @@ class DatasetError(AssayError):
     """A task's dataset cannot be loaded."""
 
 
+class OutputError(AssayError):
+    """A results or samples file could not be written (read-only folder, full disk). ``path`` is the file."""
+
+    default_hint = "free disk space or choose a writable --output_path; finished samples are kept"
+
+    def __init__(self, message: str, hint: str | None = None, *, path: object = None) -> None:
+        super().__init__(message, hint)
+        self.path = path
+
+
 class CredentialError(AssayError):
     """A credential the run needs is missing or was refused."""
 
@@ -81,12 +91,6 @@ class ProviderAuthError(ProviderError, CredentialError):
     """The provider refused the credential (401/403)."""
 
     exit_code = 3
-
-
-class OutputError(AssayError):
-    """A results or samples file could not be written; the message says what was kept, and where."""
-
-    default_hint = "free disk space or choose a writable --output_path; finished samples are kept"
 
 
 class RunFailedError(AssayError):

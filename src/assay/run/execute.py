@@ -55,7 +55,7 @@ class RunState:
     successes: int = 0
     fatal: ProviderError | None = None
     #: The samples file could not be written (disk full, folder removed): no more requests are sent.
-    output_error: OSError | None = None
+    output_error: Exception | None = None
     stop_reason: str | None = None
     sink_failures: dict[str, int] = field(default_factory=dict)
 
@@ -162,15 +162,12 @@ def _deliver(p: Prepared, state: RunState, task: str, record: dict[str, Any]) ->
     for sink in p.sinks:
         try:
             sink.sample(task, record)
-        except OSError as exc:
-            if sink is p.file_sink:
-                if state.output_error is None:
-                    log.error("cannot write samples (%s): no further requests are sent", exc.strerror or exc)
-                state.output_error = state.output_error or exc
-            else:
-                _sink_failed(state, sink, exc)
         except Exception as exc:
-            _sink_failed(state, sink, exc)
+            if sink is not p.file_sink:
+                _sink_failed(state, sink, exc)
+            elif state.output_error is None:  # OutputError from the files sink, or a raw OSError
+                state.output_error = exc
+                log.error("%s: no further requests are sent", getattr(exc, "strerror", None) or exc)
 
 
 def _sink_failed(state: RunState, sink: Any, exc: BaseException) -> None:

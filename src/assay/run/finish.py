@@ -37,7 +37,8 @@ def judge_status(p: Prepared, state: RunState, ending: Ending,
         return "interrupted", state.stop_reason or "interrupted"
     if ending == "aborted":
         if state.output_error is not None:
-            return "aborted", f"cannot write the samples file: {state.output_error.strerror or state.output_error}"
+            error = state.output_error
+            return "aborted", f"cannot write the samples file: {getattr(error, 'strerror', None) or error}"
         return "aborted", p.redactor.redact(state.fatal.message) if state.fatal else None
     done = state.done
     failed = sum(sum(t.errors.values()) for t in state.tallies.values())
