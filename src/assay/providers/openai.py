@@ -13,7 +13,8 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from assay.errors import ConfigError, CredentialError, ProviderError
-from assay.providers._http import error_from_http
+from assay.providers._endpoint import authorization, parse_endpoint
+from assay.providers._http import as_int, client_error, decode_body, error_from_http, other_origin
 from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
 if TYPE_CHECKING:
@@ -56,19 +57,26 @@ class OpenAIProvider:
                 hint="e.g. --model_args model=gpt-4o-mini (or the name your vLLM/SGLang server serves)",
             )
         self._model = str(model)
-        base_url = args.pop("base_url", None) or settings.openai_base_url or OPENAI_BASE_URL
-        self._base_url = str(base_url).rstrip("/")
-        api_key = args.pop("api_key", None) or settings.secret("openai_api_key")
-        if not api_key:
-            if self._base_url == OPENAI_BASE_URL:
-                raise CredentialError("OPENAI_API_KEY is not set", hint=KEY_HINT)
-            api_key = "EMPTY"  # local OpenAI-compatible servers usually accept any key
-        self._api_key = str(api_key)
+        given_url = args.pop("base_url", None)
+        url_setting = "--model_args base_url" if given_url else "OPENAI_BASE_URL"
+        # Parsed, not pasted: a query string stays at the end of the request URL, user:password@ is
+        # authentication (never part of a message), and only http(s) gets this far.
+        self._endpoint = parse_endpoint(str(given_url or settings.openai_base_url or OPENAI_BASE_URL),
+                                        setting=url_setting)
+        self._base_url = self._endpoint.base
+        given_key = args.pop("api_key", None)
+        api_key = given_key or settings.secret("openai_api_key")
+        if not api_key and self._base_url == OPENAI_BASE_URL:
+            raise CredentialError("OPENAI_API_KEY is not set", hint=KEY_HINT)
+        self._authorization = authorization(
+            self._endpoint, None if api_key is None else str(api_key), url_setting=url_setting,
+            key_setting="--model_args api_key" if given_key else "OPENAI_API_KEY", key_given=bool(given_key),
+        ) or "Bearer EMPTY"  # local OpenAI-compatible servers usually accept any key
         reasoning = args.pop("reasoning", None)
         self._reasoning = bool(_REASONING_MODEL.match(self._model)) if reasoning is None else bool(reasoning)
         # Whatever is left (e.g. reasoning_effort, seed) is sent as-is in the request body.
         self._extra_body = args
-        self._url = f"{self._base_url}/chat/completions"
+        self._url = self._endpoint.url("chat/completions")
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -78,7 +86,7 @@ class OpenAIProvider:
     def identity(self) -> dict[str, Any]:
         # Everything that changes what is sent for the same request (not the key): extra body
         # arguments such as reasoning_effort, and the reasoning-model parameter mapping.
-        identity: dict[str, Any] = {"provider": "openai", "base_url": self._base_url, "model": self._model}
+        identity: dict[str, Any] = {"provider": "openai", "base_url": self._endpoint.public_url, "model": self._model}
         if self._reasoning:
             identity["reasoning"] = True
         if self._extra_body:
@@ -112,7 +120,7 @@ class OpenAIProvider:
                 connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
                 # The Model wrapper owns per-attempt timeouts; aiohttp's would race with them.
                 timeout=aiohttp.ClientTimeout(total=None, connect=30),
-                headers={"Authorization": f"Bearer {self._api_key}", "Content-Type": "application/json"},
+                headers={"Authorization": self._authorization, "Content-Type": "application/json"},
             )
         return self._session
 
@@ -122,19 +130,16 @@ class OpenAIProvider:
         session = await self._client()
         try:
             async with session.post(self._url, data=json.dumps(self.body(request))) as resp:
-                text = await resp.text()
+                text = decode_body(await resp.read(), resp.charset)
                 if resp.status >= 400:
                     raise error_from_http(
                         resp.status, resp.headers, text,
                         provider="openai", url=self._base_url, key_hint=KEY_HINT, model=self._model,
+                        redirected_to=other_origin(self._base_url, resp),
                     )
-        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-            raise ProviderError(
-                f"cannot reach {self._base_url}: {type(exc).__name__}",
-                hint="check base_url / OPENAI_BASE_URL and that the server is running",
-                kind="connection",
-                provider="openai",
-            ) from None
+        except aiohttp.ClientError as exc:
+            raise client_error(exc, provider="openai", where=self._base_url,
+                               connect_hint="check base_url / OPENAI_BASE_URL and that the server is running") from None
         return self.parse(text)
 
     def parse(self, text: str) -> Response:
@@ -149,12 +154,14 @@ class OpenAIProvider:
                 kind="malformed",
                 provider="openai",
             ) from None
-        usage = data.get("usage") or {}
+        usage = data.get("usage") if isinstance(data, dict) else None
+        usage = usage if isinstance(usage, dict) else {}  # odd usage fields never cost a valid answer
+        finish = choice.get("finish_reason") if isinstance(choice, dict) else None
         return Response(
             text=content if isinstance(content, str) else json.dumps(content),
-            usage=Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)),
+            usage=Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens"))),
             model=str(data.get("model") or self._model),
-            finish_reason=choice.get("finish_reason"),
+            finish_reason=None if finish is None else str(finish),
         )
 
     async def aclose(self) -> None:

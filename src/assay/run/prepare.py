@@ -93,7 +93,8 @@ async def prepare(
 
     provider = load_provider_class(options.model)(settings, provider_args)
     use_cache = settings.use_cache if options.use_cache is None else options.use_cache
-    cache = ResponseCache(default_cache_path(settings)) if use_cache else None  # a bad file fails here, unpaid
+    # A bad file fails here, unpaid; answers are redacted before they are stored.
+    cache = ResponseCache(default_cache_path(settings), redact=redactor.redact) if use_cache else None
     prepared = Prepared(
         settings=settings, options=options, redactor=redactor, registry=registry, names=names, configs=configs,
         provider=provider, model=Model(provider, model_config, cache=cache), cache=cache, tasks={}, docs={},
