@@ -8,23 +8,23 @@ import pytest
 
 from assay.errors import ConfigError
 from assay.model import ModelConfig
-from assay.providers._endpoint import authorization, check_key, parse_endpoint
+from assay.providers._endpoint import authorization, check_key, parse_base_url
 from assay.providers._http import as_int
 
 
 def test_a_query_string_stays_at_the_end_of_every_request_url() -> None:
-    e = parse_endpoint("https://h.example:8443/openai/v1/?api-version=2024-10&key=k", setting="S")
+    e = parse_base_url("https://h.example:8443/openai/v1/?api-version=2024-10&key=k", setting="S")
     assert e.url("chat/completions") == "https://h.example:8443/openai/v1/chat/completions?api-version=2024-10&key=k"
     assert e.base == "https://h.example:8443/openai/v1" and e.public_url == "https://h.example:8443/openai/v1?api-version=2024-10"
 
 
 def test_userinfo_becomes_basic_auth_and_conflicts_with_an_explicit_key() -> None:
-    e = parse_endpoint("http://us%40er:p%3Ass@h/v1", setting="S")
+    e = parse_base_url("http://us%40er:p%3Ass@h/v1", setting="S")
     assert e.base == "http://h/v1" and (e.user, e.password) == ("us@er", "p:ss")
     assert authorization(e, "sk-env", url_setting="S", key_setting="K", key_given=False) == "Basic dXNAZXI6cDpzcw=="
     with pytest.raises(ConfigError, match="S carries user:password and K is given too"):
         authorization(e, "sk-given", url_setting="S", key_setting="K", key_given=True)
-    plain = parse_endpoint("http://h/v1", setting="S")
+    plain = parse_base_url("http://h/v1", setting="S")
     assert authorization(plain, "sk-1\t2", url_setting="S", key_setting="K", key_given=True) == "Bearer sk-1\t2"
     assert authorization(plain, None, url_setting="S", key_setting="K", key_given=False) is None
 
@@ -32,7 +32,7 @@ def test_userinfo_becomes_basic_auth_and_conflicts_with_an_explicit_key() -> Non
 @pytest.mark.parametrize("url", ["ftp://h/v1", "h/v1", "http://", "http://h:0x1/v1", "http://h/v\n1", "file:///etc/x"])
 def test_anything_but_an_absolute_http_url_is_refused(url: str) -> None:
     with pytest.raises(ConfigError, match=r"^S "):
-        parse_endpoint(url, setting="S")
+        parse_base_url(url, setting="S")
 
 
 @pytest.mark.parametrize("key", ["a\nb", "a\rb", "a\x00b", "ключ", " padded", "padded "])

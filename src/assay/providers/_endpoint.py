@@ -18,7 +18,7 @@ from assay.redaction import identity_url, mask_url
 
 
 @dataclass(frozen=True)
-class Endpoint:
+class BaseURL:
     """A parsed base URL: ``base`` (scheme, host, path; no credentials, query or trailing slash), the
     ``query`` to append to every request URL, and ``user``/``password`` from its userinfo, if any."""
 
@@ -36,13 +36,21 @@ class Endpoint:
     def has_credentials(self) -> bool:
         return self.user is not None
 
+    def basic_auth(self) -> dict[str, str]:
+        """``{"Authorization": "Basic …"}`` from the URL's ``user:password@`` (for vendors whose key goes in
+        a header of its own); ``{}`` without userinfo."""
+        if self.user is None:
+            return {}
+        plain = check_key(f"{self.user}:{self.password or ''}", setting="the user:password in the base URL")
+        return {"Authorization": "Basic " + base64.b64encode(plain.encode("utf-8")).decode("ascii")}
+
     @property
     def public_url(self) -> str:
         """The base URL as an identity and in results: no userinfo, no secret-looking query parameter."""
         return identity_url(f"{self.base}?{self.query}" if self.query else self.base)
 
 
-def authorization(endpoint: Endpoint, key: str | None, *, url_setting: str, key_setting: str,
+def authorization(endpoint: BaseURL, key: str | None, *, url_setting: str, key_setting: str,
                   key_given: bool) -> str | None:
     """The ``Authorization`` header value: ``Basic`` from the URL's ``user:password@`` if it has one, else
     ``Bearer <key>`` (None without a key). A key given explicitly *and* credentials in the URL would both
@@ -59,8 +67,8 @@ def authorization(endpoint: Endpoint, key: str | None, *, url_setting: str, key_
     return "Bearer " + check_key(key, setting=key_setting)
 
 
-def parse_endpoint(value: str, *, setting: str) -> Endpoint:
-    """``value`` as an :class:`Endpoint`; a ConfigError naming ``setting`` (never the credentials in it)
+def parse_base_url(value: str, *, setting: str) -> BaseURL:
+    """``value`` as a :class:`BaseURL`; a ConfigError naming ``setting`` (never the credentials in it)
     for anything that is not an absolute http(s) URL."""
     text = str(value).strip()
     shown = mask_url(text)
@@ -82,7 +90,7 @@ def parse_endpoint(value: str, *, setting: str) -> Endpoint:
     base = urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), "", ""))
     user = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
-    return Endpoint(base, parts.query, user, password)
+    return BaseURL(base, parts.query, user, password)
 
 
 def check_key(value: str, *, setting: str) -> str:

@@ -85,13 +85,13 @@ async def prepare(
     configs = {name: registry.config(name) for name in names}
     model_config, provider_args = ModelConfig.split_model_args(options.model_args)  # bad args before credentials
     plan = plan_from_flags(options.model, options.model_args, configs, options.wandb_args, options.hub_args,
-                           redactor, warn_command_line=from_command_line)
+                           redactor, warn_command_line=from_command_line, settings=settings)
     preflight(plan, settings)  # every credential checked before the first request
     for flag, given in (("--wandb_args", options.wandb_args), ("--hf_hub_log_args", options.hub_args)):
         if given is not None:  # checked above, but said plainly: nothing is uploaded yet
             log.warning("%s: uploading is not built yet; results stay in the local files", flag)
 
-    provider = load_provider_class(options.model)(settings, provider_args)
+    provider = load_provider_class(options.model, settings)(settings, provider_args)
     use_cache = settings.use_cache if options.use_cache is None else options.use_cache
     # A bad file fails here, unpaid; answers are redacted before they are stored.
     cache = ResponseCache(default_cache_path(settings), redact=redactor.redact) if use_cache else None
