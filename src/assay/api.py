@@ -41,6 +41,7 @@ def evaluate(
     bootstrap_iters: int = 0,
     use_cache: bool | None = None,
     max_error_rate: float = 0.05,
+    max_cost: float | None = None,
     verbosity: str | None = None,
     env_file: str | Path | Sequence[str | Path] | None = None,
     settings: Settings | None = None,
@@ -83,6 +84,7 @@ def evaluate(
         bootstrap_iters=bootstrap_iters,
         use_cache=use_cache,
         max_error_rate=max_error_rate,
+        max_cost=max_cost,
     )
     # No shell history here: a key passed in model_args is redacted but not warned about.
     with redacted_records(redactor):

@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from tenacity import (
     AsyncRetrying,
@@ -28,6 +28,9 @@ from assay.errors import ConfigError, ProviderError
 from assay.model.retry import classify
 from assay.providers.base import Provider, supports_loglikelihood
 from assay.types import Loglikelihood, LoglikelihoodRequest, Request, Response, Usage
+
+if TYPE_CHECKING:
+    from assay.cost import CostMeter
 
 log = logging.getLogger("assay.model")
 
@@ -136,8 +139,11 @@ class Model:
         cache: ResponseStore | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        meter: CostMeter | None = None,
     ) -> None:
         self.provider = provider
+        #: What this model's answers cost (and the run's cost cap, consulted before every attempt).
+        self.meter = meter
         config = config or ModelConfig()
         own_limit = provider.max_concurrency
         if own_limit is not None and config.max_concurrency > own_limit:
@@ -221,25 +227,29 @@ class Model:
         return result, attempts
 
     async def _timed(self, call: Callable[[], Awaitable[_T]]) -> _T:
-        """One attempt: a concurrency slot, the shared pause and pace, then ``call()`` under the timeout."""
+        """One attempt: a concurrency slot, the shared pause and pace, the cost cap's consent, then ``call()``
+        under the timeout."""
         async with self._semaphore:
             await self._wait_for_turn()
+            reservation = await self.meter.reserve(self.provider.name) if self.meter is not None else None
             self.stats.requests += 1
             if self.stats.first_request_at is None:
                 self.stats.first_request_at = self._clock()
             try:
                 async with asyncio.timeout(self.config.timeout):
-                    return await call()
-            except TimeoutError:
-                raise ProviderError(
-                    f"no answer within {self.config.timeout:g}s",
-                    hint="raise timeout=… in --model_args if the model is slow",
-                    kind="timeout",
-                    provider=self.provider.name,
-                ) from None
-            except (ProviderError, asyncio.CancelledError):
-                raise
-            except Exception as exc:
+                    result = await call()
+            except BaseException as exc:
+                if reservation is not None and self.meter is not None:
+                    self.meter.release(reservation)  # no answer, nothing billed
+                if isinstance(exc, TimeoutError):
+                    raise ProviderError(
+                        f"no answer within {self.config.timeout:g}s",
+                        hint="raise timeout=… in --model_args if the model is slow",
+                        kind="timeout",
+                        provider=self.provider.name,
+                    ) from None
+                if isinstance(exc, ProviderError) or not isinstance(exc, Exception):
+                    raise
                 # Not something a server did (providers classify those): a failure on our side, counted
                 # and recorded with its class, never retried.
                 log.debug("%s raised outside its error mapping", self.provider.name, exc_info=True)
@@ -249,6 +259,9 @@ class Model:
                     kind="client",
                     provider=self.provider.name,
                 ) from None
+            if reservation is not None and self.meter is not None:
+                self.meter.settle(reservation, getattr(result, "usage", None) or Usage())
+            return result
 
     async def _attempt(self, request: Request) -> Response:
         response = await self._timed(lambda: self.provider.generate(request))

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("assay.run")
 
 #: Failures that would repeat for every request: stop the run instead of paying for more.
-FATAL_ALWAYS = frozenset({"auth", "quota", "unsupported", "redirect"})
+FATAL_ALWAYS = frozenset({"auth", "quota", "unsupported", "budget", "redirect"})
 #: Failures that are fatal while nothing has succeeded yet (a wrong URL or model name).
 FATAL_BEFORE_FIRST_SUCCESS = frozenset({"connection", "not_found"})
 
@@ -70,7 +70,8 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
                   control: RunControl | None = None) -> Ending:
     """Run every selected doc; returns how the stage ended (CancelledError propagates untouched)."""
     loop = asyncio.get_running_loop()
-    current_run.set(RunContext(loop=loop, model=p.model, settings=p.settings, redactor=p.redactor))
+    current_run.set(RunContext(loop=loop, model=p.model, settings=p.settings, redactor=p.redactor,
+                               services={"cost": p.ledger}))
     # No more workers than docs: num_concurrent=1000000 for 3 docs must not build a million coroutines.
     n_workers = max(1, min(p.model.config.max_concurrency, p.total_docs))
     prompts: asyncio.Queue[Prompt | None] = asyncio.Queue(maxsize=n_workers + TEXT_CHUNK * PARALLEL_TRIPS)
