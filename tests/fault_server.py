@@ -37,11 +37,16 @@ class FaultServer:
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
+        self.latency = 0.0  # seconds every answer takes (faults' own delays come on top)
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests the server was holding at once
+        self.paths: list[str] = []
 
     # -- scripting ---------------------------------------------------------------------------------
     def queue(self, *faults: dict[str, Any]) -> None:
         """Each fault is consumed by one request: {"drop": True}, {"malformed": True},
-        {"status": 503, "headers": {...}, "body": {...}}, {"empty": True}, {"delay": 0.5}."""
+        {"status": 503, "headers": {...}, "body": {...}}, {"empty": True}, {"delay": 0.5},
+        {"text": "this answer instead"}, {"finish_reason": "content_filter"}."""
         with self._lock:
             self.faults.extend(faults)
 
@@ -60,7 +65,19 @@ class FaultServer:
         with self._lock:
             self.requests.append(body)
             self.headers.append(dict(request.headers))
+            self.paths.append(request.path_qs)
             fault = self.faults.popleft() if self.faults else {}
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            return await self._answer(request, body, fault)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    async def _answer(self, request: web.Request, body: dict[str, Any], fault: dict[str, Any]) -> web.StreamResponse:
         if "delay" in fault:
             await asyncio.sleep(fault["delay"])
         if fault.get("drop"):
@@ -72,10 +89,11 @@ class FaultServer:
         if "status" in fault:
             return web.json_response(fault.get("body", {"error": {"message": "injected"}}),
                                      status=fault["status"], headers=fault.get("headers"))
-        text = "" if fault.get("empty") else self.answer(body)
+        text = "" if fault.get("empty") else fault.get("text", self.answer(body))
+        finish = fault.get("finish_reason", "stop")
         return web.json_response({
             "id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model", "m"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
             "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14},
         })
 
@@ -90,6 +108,8 @@ class FaultServer:
             self._loop = loop
             app = web.Application()
             app.router.add_post("/v1/chat/completions", self._chat)
+            # Azure OpenAI's shape: the deployment in the path, the API version in the query.
+            app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
             app.router.add_get("/v1/models", self._models)
             # A handler still sleeping on an injected delay must not hold shutdown for long.
             self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)

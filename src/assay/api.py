@@ -40,6 +40,9 @@ def evaluate(
     hf_hub_log_args: str | dict[str, Any] | None = None,
     bootstrap_iters: int = 0,
     use_cache: bool | None = None,
+    judge_model: str | None = None,
+    judge_args: str | dict[str, Any] | None = None,
+    max_judge_failure_rate: float = 0.05,
     verbosity: str | None = None,
     env_file: str | Path | Sequence[str | Path] | None = None,
     settings: Settings | None = None,
@@ -79,6 +82,9 @@ def evaluate(
         hub_args=_as_dict(hf_hub_log_args, "--hf_hub_log_args"),
         bootstrap_iters=bootstrap_iters,
         use_cache=use_cache,
+        judge_model=judge_model,
+        judge_args=_as_dict(judge_args, "--judge_args") or {},
+        max_judge_failure_rate=max_judge_failure_rate,
     )
     # No shell history here: a key passed in model_args is redacted but not warned about.
     with redacted_records(redactor):

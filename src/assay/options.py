@@ -27,6 +27,11 @@ class RunOptions:
     hub_args: dict[str, Any] | None = None
     bootstrap_iters: int = 0
     use_cache: bool | None = None
+    #: The judge: a provider name (None: API_TYPE decides), its arguments, and the share of judged samples
+    #: per task that may fail before the run exits non-zero (results are written either way).
+    judge_model: str | None = None
+    judge_args: dict[str, Any] = field(default_factory=dict)
+    max_judge_failure_rate: float = 0.05
 
     def __post_init__(self) -> None:
         if not self.tasks:
@@ -39,6 +44,9 @@ class RunOptions:
                              hint="e.g. --limit 50 or --limit 0.1")
         if self.offset < 0:
             raise UsageError("--offset must be 0 or more", hint="e.g. --offset 100")
+        if not 0.0 <= self.max_judge_failure_rate <= 1.0:
+            raise UsageError(f"--max_judge_failure_rate {self.max_judge_failure_rate:g} is not between 0 and 1",
+                             hint="e.g. --max_judge_failure_rate 0.05 (5% of judged samples may fail)")
         if self.bootstrap_iters < 0:
             raise UsageError("--bootstrap_iters must be 0 or more", hint="e.g. --bootstrap_iters 1000")
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MODEL_ARGS = "--model_args"
+JUDGE_ARGS = "--judge_args"
 WANDB_ARGS = "--wandb_args"
 HUB_ARGS = "--hf_hub_log_args"
 
@@ -33,10 +34,14 @@ class Plan:
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     wandb_args: dict[str, Any] | None = None
     hub_args: dict[str, Any] | None = None
+    #: The judge: ``--judge_model`` (a provider name; None: API_TYPE decides) and ``--judge_args``.
+    judge_model: str | None = None
+    judge_args: dict[str, Any] = field(default_factory=dict)
 
     def args_of(self, flag: str) -> Mapping[str, Any]:
-        """The parsed arguments of ``--model_args`` / ``--wandb_args`` / ``--hf_hub_log_args``."""
-        found = {MODEL_ARGS: self.model_args, WANDB_ARGS: self.wandb_args, HUB_ARGS: self.hub_args}.get(flag)
+        """The parsed arguments of ``--model_args`` / ``--judge_args`` / ``--wandb_args`` / ``--hf_hub_log_args``."""
+        found = {MODEL_ARGS: self.model_args, JUDGE_ARGS: self.judge_args, WANDB_ARGS: self.wandb_args,
+                 HUB_ARGS: self.hub_args}.get(flag)
         return found or {}
 
 
@@ -49,15 +54,18 @@ def plan_from_flags(
     redactor: Redactor,
     *,
     warn_command_line: bool = True,
+    judge_model: str | None = None,
+    judge_args: str | Mapping[str, Any] | None = None,
 ) -> Plan:
     """A :class:`Plan` from command-line values (strings as given to the flags, or already-parsed
     dicts). Secret-looking arguments are always registered with ``redactor``; they are also warned
     about unless ``warn_command_line`` is false (the Python API, where there is no shell history)."""
-    if model and model not in PROVIDERS and model not in PLANNED_CREDENTIALS:
-        get_spec(model)  # raises UsageError with "did you mean"
+    for name, flag in ((model, "--model"), (judge_model, "--judge_model")):
+        if name and name not in PROVIDERS and name not in PLANNED_CREDENTIALS:
+            _unknown_provider(name, flag)
 
     def parse(value: str | Mapping[str, Any] | None, flag: str) -> dict[str, Any] | None:
-        return _parse(value, flag, redactor, model, warn_command_line)
+        return _parse(value, flag, redactor, judge_model if flag == JUDGE_ARGS else model, warn_command_line)
 
     return Plan(
         model=model or None,
@@ -65,7 +73,20 @@ def plan_from_flags(
         tasks={name: dict(cfg) for name, cfg in (tasks_configs or {}).items()},
         wandb_args=parse(wandb_args, WANDB_ARGS),
         hub_args=parse(hub_args, HUB_ARGS),
+        judge_model=judge_model or None,
+        judge_args=parse(judge_args, JUDGE_ARGS) or {},
     )
+
+
+def _unknown_provider(name: str, flag: str) -> None:
+    from assay.errors import UsageError
+
+    try:
+        get_spec(name)  # raises UsageError with "did you mean"
+    except UsageError as exc:
+        if flag == "--model":
+            raise
+        raise UsageError(f"unknown judge {exc.message.removeprefix('unknown ')}", hint=exc.hint) from None
 
 
 def _parse(
@@ -89,6 +110,8 @@ def _variable_for(flag: str, key: str, model: str | None) -> str:
         return "HF_TOKEN"
     if flag == WANDB_ARGS:
         return "WANDB_API_KEY"
+    if flag == JUDGE_ARGS and not model:
+        return "OPENAI_API_KEY (or AZURE_API_KEY with API_TYPE=azure)"
     fields = PROVIDERS[model].credentials if model in PROVIDERS else PLANNED_CREDENTIALS.get(model or "", ())
     secret_fields = [f for f in fields if is_secret_field(f)]
     return env_name(secret_fields[0]) if secret_fields else "the provider's key variable"
