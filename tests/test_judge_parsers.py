@@ -16,6 +16,7 @@ from assay.judge.parsers import (
     pairwise,
     pairwise_bracketed,
     score,
+    score_list,
     yes_no,
 )
 
@@ -132,3 +133,14 @@ def test_parsers_by_name(spec: Any, text: str, expected: Any) -> None:
 def test_bad_parser_specs(spec: Any) -> None:
     with pytest.raises(ValueError):
         build_parser(spec)
+
+
+def test_score_lists_as_viescore_gives_them() -> None:
+    parse = score_list(0, 10, 2)
+    assert parse("[8, 9]") == [8.0, 9.0] and parse("7, 10") == [7.0, 10.0]
+    for bad, why in (("[8]", "expected 2"), ("[8, 11]", "outside"), ("none", "no scores")):
+        with pytest.raises(ParseError, match=why):
+            parse(bad)
+    nested = json_object({"score": score_list(0, 10, 2)})
+    assert nested('{"score": [5, 6], "reasoning": "ok"}')["score"] == [5.0, 6.0]
+    assert build_parser({"parser": "score_list", "min": 0, "max": 10, "count": 2})("[1, 2]") == [1.0, 2.0]

@@ -185,7 +185,7 @@ def _judge_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]
 
     by_judge: dict[tuple[str, str], list[str]] = {}
     for name, config in plan.tasks.items():
-        if not _needs_judge(config):
+        if not needs_judge(config):
             continue
         if task_judge_profile(config) == "viescore":
             by_judge.setdefault(("viescore", ""), []).append(name)
@@ -331,7 +331,7 @@ def _is_official_openai(url: str) -> bool:
     return (urlsplit(url).hostname or "").lower() in _OFFICIAL_OPENAI_HOSTS
 
 
-def _needs_judge(config: Mapping[str, Any]) -> bool:
+def needs_judge(config: Mapping[str, Any]) -> bool:
     return any(_mentions_judge(config.get(section)) for section in ("metadata", "lmms_eval_specific_kwargs"))
 
 

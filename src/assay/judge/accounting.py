@@ -8,7 +8,7 @@ its sample record with the task's discarded scores next to it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +42,7 @@ NOT_JUDGED = SampleJudgement(False)
 
 
 def settle(log: JudgeLog, *, contract: Parser | None = None, scoring_error: str | None = None,
-           redact: Any = None) -> SampleJudgement:
+           redact: Callable[[str], str] | None = None) -> SampleJudgement:
     """The sample's judge status from its log (``contract`` checks answers task code parsed itself;
     ``scoring_error`` is what task code raised after the judge answered, if anything)."""
     if not log:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from assay.errors import AssayError, ProviderError, UsageError
 from assay.judge.config import JudgeConfig
-from assay.judge.log import record
+from assay.judge.log import current_judge_log, record
 from assay.judge.messages import Prompt, to_messages
 from assay.judge.outcome import FAILURE_REASONS, FailureReason, JudgeFailure, JudgeOutcome, Verdict
 from assay.judge.parsers import ParseError, Parser, looks_like_refusal
@@ -94,6 +94,8 @@ class Judge:
         A parse failure is asked once more (``parse_retries``); an answer that reads as a refusal, or a
         provider's content-policy rejection, is ``refused``; a request still failing after the Model's
         retries is ``request_failed``."""
+        if model is None and (sample := current_judge_log.get()) is not None:
+            model = sample.requested_model  # the task's gpt_eval_model_name
         try:
             messages = to_messages(prompt, system)
             config = self.config(profile)

@@ -12,7 +12,7 @@ code returned.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -37,6 +37,8 @@ class Entry:
 @dataclass
 class JudgeLog:
     entries: list[Entry] = field(default_factory=list)
+    #: The judge model the task's metadata asks for (``gpt_eval_model_name``), if any.
+    requested_model: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, key: int, outcome: JudgeOutcome, *, parsed: bool = True, profile: str = "default") -> None:
@@ -82,13 +84,18 @@ class JudgeLog:
         """Whether task code got raw judge text to parse itself (its exception then means it could not)."""
         return any(not e.parsed and isinstance(e.outcome, Verdict) for e in self.entries)
 
-    def records(self, redact: Any = None) -> list[dict[str, Any]]:
+    def records(self, redact: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
+        """Each judgement as a sample-record entry; its texts (the judge's answer, the failure) redacted."""
         out = []
         for entry in self.entries:
             record = entry.outcome.as_record()
+            if redact is not None:
+                for key in ("raw", "detail"):
+                    if isinstance(record.get(key), str):
+                        record[key] = redact(record[key])
             if entry.profile != "default":
                 record["judge"] = entry.profile
-            out.append(redact(record) if redact else record)
+            out.append(record)
         return out
 
 
@@ -96,9 +103,9 @@ current_judge_log: ContextVar[JudgeLog | None] = ContextVar("assay_judge_log", d
 
 
 @contextmanager
-def judging_sample() -> Iterator[JudgeLog]:
+def judging_sample(requested_model: str | None = None) -> Iterator[JudgeLog]:
     """A fresh log for one sample's scoring, current in this context (and the threads it starts)."""
-    log = JudgeLog()
+    log = JudgeLog(requested_model=requested_model)
     token = current_judge_log.set(log)
     try:
         yield log

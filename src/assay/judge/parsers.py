@@ -107,6 +107,24 @@ def score(low: float, high: float, *, integer: bool = False, leading: bool = Fal
     return parse
 
 
+def score_list(low: float, high: float, count: int | None = None) -> Parser:
+    """Several scores in ``[low, high]`` — a JSON/Python list (``[8, 9]``) or comma-separated numbers — as
+    VIEScore's judge gives them (one per criterion). The wrong count, or any out of range: ParseError."""
+
+    def parse(text: str) -> list[float]:
+        values = [float(v) for v in re.findall(_NUMBER, text)]
+        if not values:
+            raise ParseError(f"no scores between {low:g} and {high:g} in the answer")
+        if count is not None and len(values) != count:
+            raise ParseError(f"expected {count} scores, got {len(values)}")
+        outside = [v for v in values if not low <= v <= high]
+        if outside:
+            raise ParseError(f"score {outside[0]:g} is outside {low:g}–{high:g}")
+        return values
+
+    return parse
+
+
 # -- pairwise -------------------------------------------------------------------------------------
 
 Winner = Literal["A", "B", "tie"]
@@ -241,9 +259,16 @@ def build_parser(spec: str | Mapping[str, Any]) -> Parser:
         except (KeyError, TypeError, ValueError):
             raise ValueError("a score parser needs numeric min and max") from None
         return score(low, high, integer=bool(options.get("integer", False)), leading=bool(options.get("leading")))
+    if name == "score_list":
+        try:
+            low, high = float(options["min"]), float(options["max"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("a score_list parser needs numeric min and max") from None
+        count = options.get("count")
+        return score_list(low, high, int(count) if count is not None else None)
     if name == "json":
         fields = options.get("fields") or {}
         if isinstance(fields, Mapping):
             return json_object({str(k): (build_parser(v) if v else None) for k, v in fields.items()})
         return json_object([str(f) for f in fields])
-    raise ValueError(f"unknown parser {name!r} (known: yes_no, score, pairwise, json)")
+    raise ValueError(f"unknown parser {name!r} (known: yes_no, score, score_list, pairwise, json)")

@@ -17,6 +17,7 @@ from assay.run.taskcode import call_task_code, contained
 
 if TYPE_CHECKING:
     from assay.cache import ResponseCache
+    from assay.judge.setup import JudgeSetup
     from assay.model import Model
     from assay.options import RunOptions
     from assay.providers.base import Provider
@@ -50,6 +51,8 @@ class Prepared:
     started: float
     sinks: list[Sink] = field(default_factory=list)
     file_sink: FileSink | None = None
+    #: The run's judge and which tasks it judges (set once the tasks are loaded).
+    judging: JudgeSetup | None = None
 
     @property
     def total_docs(self) -> int:
@@ -59,6 +62,8 @@ class Prepared:
         """Release the model's connections and the cache (every worker has returned by now)."""
         try:
             await self.model.aclose()
+            if self.judging is not None:
+                await self.judging.judge.aclose()
         finally:
             if self.cache is not None:
                 self.cache.close()
@@ -73,6 +78,7 @@ async def prepare(
     from_command_line: bool = True,
 ) -> Prepared:
     from assay.cache import ResponseCache, default_cache_path
+    from assay.judge.setup import judge_config, setup_judge
     from assay.model import Model, ModelConfig
     from assay.plan import plan_from_flags
     from assay.preflight import preflight
@@ -84,8 +90,10 @@ async def prepare(
     names = registry.resolve(list(options.tasks))
     configs = {name: registry.config(name) for name in names}
     model_config, provider_args = ModelConfig.split_model_args(options.model_args)  # bad args before credentials
+    judging = judge_config(options, settings)
     plan = plan_from_flags(options.model, options.model_args, configs, options.wandb_args, options.hub_args,
-                           redactor, warn_command_line=from_command_line)
+                           redactor, warn_command_line=from_command_line, judge_model=options.judge_model,
+                           judge_args=options.judge_args)
     preflight(plan, settings)  # every credential checked before the first request
     for flag, given in (("--wandb_args", options.wandb_args), ("--hf_hub_log_args", options.hub_args)):
         if given is not None:  # checked above, but said plainly: nothing is uploaded yet
@@ -101,6 +109,7 @@ async def prepare(
     )
     try:
         await _load_tasks(prepared)
+        prepared.judging = setup_judge(settings, options, judging, configs, prepared.tasks, redactor, cache)
         if not provider.accepts_media:
             _refuse_media_tasks(provider.model_name, prepared)
         _open_sinks(prepared, extra_sinks)
