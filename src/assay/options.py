@@ -34,6 +34,8 @@ class RunOptions:
     judge_model: str | None = None
     judge_args: dict[str, Any] = field(default_factory=dict)
     max_judge_failure_rate: float = 0.05
+    #: USD: stop sending requests once the run would spend more (None: no cap).
+    max_cost: float | None = None
 
     def __post_init__(self) -> None:
         if not self.tasks:
@@ -46,6 +48,8 @@ class RunOptions:
                              hint="e.g. --limit 50 or --limit 0.1")
         if self.offset < 0:
             raise UsageError("--offset must be 0 or more", hint="e.g. --offset 100")
+        if self.max_cost is not None and not self.max_cost > 0:
+            raise UsageError(f"--max_cost {self.max_cost:g} must be a positive amount of USD", hint="e.g. --max_cost 5")
         if not 0 <= self.max_error_rate <= 1:
             raise UsageError(f"--max_error_rate {self.max_error_rate:g} must be between 0 and 1",
                              hint="e.g. --max_error_rate 0.05 (5% of samples may fail), 1 to never fail a run")

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from assay.credentials import env_name
 from assay.model_args import parse_kv_string
-from assay.providers import PLANNED_CREDENTIALS, PROVIDERS, get_spec
+from assay.providers import find_spec, get_spec
 
 if TYPE_CHECKING:
     from assay.redaction import Redactor
+    from assay.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +57,16 @@ def plan_from_flags(
     warn_command_line: bool = True,
     judge_model: str | None = None,
     judge_args: str | Mapping[str, Any] | None = None,
+    settings: Settings | None = None,
 ) -> Plan:
     """A :class:`Plan` from command-line values (strings as given to the flags, or already-parsed
     dicts). Secret-looking arguments are always registered with ``redactor``; they are also warned
-    about unless ``warn_command_line`` is false (the Python API, where there is no shell history)."""
-    for name, flag in ((model, "--model"), (judge_model, "--judge_model")):
-        if name and name not in PROVIDERS and name not in PLANNED_CREDENTIALS:
-            _unknown_provider(name, flag)
+    about unless ``warn_command_line`` is false (the Python API, where there is no shell history).
+    ``settings`` lets a model from an ``LMMS_EVAL_PLUGINS`` package be recognised."""
+    if model:
+        get_spec(model, settings)  # raises UsageError with "did you mean"
+    if judge_model:
+        _unknown_judge(judge_model, settings)
 
     def parse(value: str | Mapping[str, Any] | None, flag: str) -> dict[str, Any] | None:
         return _parse(value, flag, redactor, judge_model if flag == JUDGE_ARGS else model, warn_command_line)
@@ -78,15 +82,14 @@ def plan_from_flags(
     )
 
 
-def _unknown_provider(name: str, flag: str) -> None:
+def _unknown_judge(name: str, settings: Settings | None) -> None:
     from assay.errors import UsageError
 
     try:
-        get_spec(name)  # raises UsageError with "did you mean"
+        get_spec(name, settings)  # raises UsageError with "did you mean"
     except UsageError as exc:
-        if flag == "--model":
-            raise
-        raise UsageError(f"unknown judge {exc.message.removeprefix('unknown ')}", hint=exc.hint) from None
+        raise UsageError(f"unknown --judge_model: {exc.message.removeprefix('unknown model ')}",
+                         hint=exc.hint) from None
 
 
 def _parse(
@@ -112,7 +115,8 @@ def _variable_for(flag: str, key: str, model: str | None) -> str:
         return "WANDB_API_KEY"
     if flag == JUDGE_ARGS and not model:
         return "OPENAI_API_KEY (or AZURE_API_KEY with API_TYPE=azure)"
-    fields = PROVIDERS[model].credentials if model in PROVIDERS else PLANNED_CREDENTIALS.get(model or "", ())
+    spec = find_spec(model) if model else None
+    fields = spec.credentials if spec is not None else ()
     secret_fields = [f for f in fields if is_secret_field(f)]
     return env_name(secret_fields[0]) if secret_fields else "the provider's key variable"
 

@@ -38,7 +38,7 @@ def print_results(result: EvaluationResult, stream: TextIO) -> None:
     console.print(
         f"{sum(doc['n_samples'].values())} samples in {doc['timing']['wall_s']:.1f}s · "
         f"{usage['input_tokens']} input / {usage['output_tokens']} output tokens paid · "
-        f"{stats['retries']} retries{cached}"
+        f"{stats['retries']} retries{cached}{_cost(doc.get('cost'))}"
     )
     judge = doc.get("judge")
     if judge:
@@ -51,3 +51,14 @@ def print_results(result: EvaluationResult, stream: TextIO) -> None:
         console.print(f"results: {result.results_path}")
     for task, path in result.sample_paths.items():
         console.print(f"samples ({task}): {path}")
+
+
+def _cost(cost: Any) -> str:
+    """`` · $0.0123 (model $0.01, judge $0.0023; cap $5)`` when the run's models are priced."""
+    if not isinstance(cost, dict) or cost.get("total_usd") is None:
+        return ""
+    roles = [(r, v["usd"]) for r, v in cost.items() if isinstance(v, dict) and v.get("usd") is not None]
+    parts = ", ".join(f"{role} ${usd:.4g}" for role, usd in roles) if len(roles) > 1 else ""
+    cap = f"cap ${cost['max_cost']:g}" if cost.get("max_cost") is not None else ""
+    detail = "; ".join(p for p in (parts, cap) if p)
+    return f" · ${cost['total_usd']:.4g}" + (f" ({detail})" if detail else "")

@@ -25,6 +25,7 @@ from assay.model import Model
 from assay.types import GenerationParams, Message, Request, Response, Usage
 
 if TYPE_CHECKING:
+    from assay.cost import CostLedger, CostMeter
     from assay.model import ResponseStore
     from assay.settings import Settings
 
@@ -44,8 +45,10 @@ class Judge:
         redact: Callable[[str], str] = str,
         sleep: Sleep = asyncio.sleep,
         parse_retries: int = 1,
+        ledger: CostLedger | None = None,
     ) -> None:
         self.settings = settings
+        self.ledger = ledger
         self.configs = dict(configs)
         self.parse_retries = parse_retries
         self._cache = cache
@@ -71,9 +74,21 @@ class Judge:
         name = config.model_for(requested)
         key = (profile, name)
         if key not in self._models:
-            provider = load_provider_class(config.provider)(self.settings, {**config.provider_args, "model": name})
-            self._models[key] = Model(provider, config.transport, cache=self._cache, sleep=self._sleep)
+            provider = load_provider_class(config.provider, self.settings)(
+                self.settings, {**config.provider_args, "model": name})
+            self._models[key] = Model(provider, config.transport, cache=self._cache, sleep=self._sleep,
+                                      meter=self._meter(profile, name, config))
         return self._models[key]
+
+    def _meter(self, profile: str, name: str, config: JudgeConfig) -> CostMeter | None:
+        """The judge's cost meter in the run's ledger: ``judge`` for the first judge model, then one per
+        further model (``judge:viescore:gpt-4o`` …)."""
+        if self.ledger is None:
+            return None
+        from assay.cost import price_for
+
+        role = "judge" if "judge" not in self.ledger.meters else f"judge:{profile}:{name}"
+        return self.ledger.meter(role, price_for(name, self.settings, config.price))
 
     # -- judging -----------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from assay.model import ModelConfig
 from assay.types import GenerationParams
 
 if TYPE_CHECKING:
+    from assay.cost import Price
     from assay.settings import Settings
 
 #: Judge transport defaults, as lmms-eval's ServerConfig has them: 5 retries, 10 s apart, 60 s timeout.
@@ -55,6 +56,8 @@ class JudgeConfig:
     model: str | None = None
     default_model: str = DEFAULT_JUDGE_MODEL
     profile: str = "default"
+    #: USD per million tokens from ``--judge_args input_price=…,output_price=…`` (else the price table).
+    price: Price | None = None
     #: Where the choices came from, for results and `assay doctor` ("--judge_model", "API_TYPE=azure" …).
     origin: str = ""
 
@@ -66,6 +69,7 @@ class JudgeConfig:
         """What results record about this judge (no secrets: keys are never part of it)."""
         shown = {k: v for k, v in self.provider_args.items() if k not in ("api_key", "key", "token")}
         return {"profile": self.profile, "provider": self.provider, "model": self.model,
+                "price": self.price.as_dict() if self.price is not None else None,
                 "default_model": self.default_model, "args": shown, "origin": self.origin,
                 "max_attempts": self.transport.max_attempts, "timeout": self.transport.timeout,
                 "num_concurrent": self.transport.max_concurrency, "params": self.params.as_dict()}
@@ -96,7 +100,12 @@ def resolve_judge_config(
     max_concurrency: int | None = None,
 ) -> JudgeConfig:
     """The default judge from the flags, falling back to lmms-eval's variables (see the module doc)."""
-    args = dict(judge_args or {})
+    from assay.cost import split_price_args
+
+    try:
+        price, args = split_price_args(dict(judge_args or {}))
+    except ConfigError as exc:
+        raise ConfigError(exc.message.replace("--model_args", "--judge_args"), hint=exc.hint) from None
     if judge_model:
         provider, origin = judge_model, "--judge_model"
     else:
@@ -110,7 +119,7 @@ def resolve_judge_config(
         if url:
             provider_args["base_url"] = normalise_api_url(url)
     return JudgeConfig(provider=provider, provider_args=provider_args, transport=transport, params=generation,
-                       model=str(model) if model else None, origin=origin)
+                       model=str(model) if model else None, origin=origin, price=price)
 
 
 def viescore_config(default: JudgeConfig, settings: Settings) -> JudgeConfig:
@@ -123,7 +132,7 @@ def viescore_config(default: JudgeConfig, settings: Settings) -> JudgeConfig:
     if key:
         args["api_key"] = key
     return JudgeConfig(provider="openai_compatible", provider_args=args, transport=default.transport,
-                       params=default.params, model=settings.viescore_model or None,
+                       params=default.params, model=settings.viescore_model or None, price=default.price,
                        default_model=DEFAULT_VIESCORE_MODEL, profile="viescore",
                        origin="VIESCORE_API_KEY / VIESCORE_API_BASE / VIESCORE_MODEL_NAME")
 

@@ -20,6 +20,7 @@ from assay.errors import UsageError
 from assay.judge.config import JudgeConfig, resolve_judge_config, task_judge_profile, viescore_config
 
 if TYPE_CHECKING:
+    from assay.cost import CostLedger
     from assay.judge.client import Judge
     from assay.judge.parsers import Parser
     from assay.model import ResponseStore
@@ -60,6 +61,8 @@ def setup_judge(
     tasks: Mapping[str, Task],
     redactor: Redactor,
     cache: ResponseStore | None = None,
+    *,
+    ledger: CostLedger | None = None,
 ) -> JudgeSetup:
     """The Judge (its models are built on first use) and the per-task facts the execute stage needs."""
     from assay.judge.client import Judge
@@ -80,17 +83,35 @@ def setup_judge(
     if "viescore" in profiles:
         judge_configs["viescore"] = viescore_config(default, settings)
     if any(task_judge_profile(configs.get(name, {})) == "default" for name in judged):
-        _check_provider(default)
+        _check_provider(default, settings)
     contracts = {name: verdict_contract(name, tasks[name].config.metadata, tasks[name].config.process_results)
                  for name in judged}
-    judge = Judge(settings, judge_configs, cache=cache, redact=redactor.redact)
+    if options.max_cost is not None:
+        _check_prices(judge_configs, judged, configs, settings)
+    judge = Judge(settings, judge_configs, cache=cache, redact=redactor.redact, ledger=ledger)
     return JudgeSetup(judge, judged, contracts)
 
 
-def _check_provider(config: JudgeConfig) -> None:
-    from assay.providers import PROVIDERS
+def _check_prices(judges: Mapping[str, JudgeConfig], judged: list[str], configs: Mapping[str, Mapping[str, Any]],
+                  settings: Settings) -> None:
+    """--max_cost holds the judge to the cap too: each judge model a task will use needs a price, now."""
+    from assay.cost import price_for
+    from assay.judge.scoring import requested_judge_model
 
-    if config.provider in PROVIDERS:
+    for name in judged:
+        config = configs.get(name, {})
+        judge = judges[task_judge_profile(config)]
+        model = judge.model_for(requested_judge_model(config.get("metadata")))
+        if price_for(model, settings, judge.price) is None:
+            raise UsageError(f"--max_cost needs a price for the judge model {model} (task {name}), and none is known",
+                             hint="add input_price=…,output_price=… (USD per 1M tokens) to --judge_args, or an "
+                                  "entry to the ASSAY_PRICES file")
+
+
+def _check_provider(config: JudgeConfig, settings: Settings) -> None:
+    from assay.providers import PROVIDERS, find_spec
+
+    if find_spec(config.provider, settings) is not None:
         return
     where = "--judge_model" if config.origin == "--judge_model" else config.origin
     raise UsageError(

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from tenacity import (
     AsyncRetrying,
@@ -27,6 +27,9 @@ from assay.errors import ConfigError, ProviderError
 from assay.model.retry import classify
 from assay.providers.base import Provider, supports_loglikelihood
 from assay.types import Loglikelihood, LoglikelihoodRequest, Request, Response, Usage
+
+if TYPE_CHECKING:
+    from assay.cost import CostMeter
 
 log = logging.getLogger("assay.model")
 
@@ -111,8 +114,11 @@ class Model:
         cache: ResponseStore | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        meter: CostMeter | None = None,
     ) -> None:
         self.provider = provider
+        #: What this model's answers cost (and the run's cost cap, consulted before every attempt).
+        self.meter = meter
         config = config or ModelConfig()
         own_limit = provider.max_concurrency
         if own_limit is not None and config.max_concurrency > own_limit:
@@ -198,22 +204,31 @@ class Model:
         return result, attempts
 
     async def _timed(self, call: Callable[[], Awaitable[_T]]) -> _T:
-        """One attempt: a concurrency slot, the shared pause and pace, then ``call()`` under the timeout."""
+        """One attempt: a concurrency slot, the shared pause and pace, the cost cap's consent, then ``call()``
+        under the timeout."""
         async with self._semaphore:
             await self._wait_for_turn()
+            reservation = await self.meter.reserve(self.provider.name) if self.meter is not None else None
             self.stats.requests += 1
             if self.stats.first_request_at is None:
                 self.stats.first_request_at = self._clock()
             try:
                 async with asyncio.timeout(self.config.timeout):
-                    return await call()
-            except TimeoutError:
+                    result = await call()
+            except BaseException as exc:
+                if reservation is not None and self.meter is not None:
+                    self.meter.release(reservation)  # no answer, nothing billed
+                if not isinstance(exc, TimeoutError):
+                    raise
                 raise ProviderError(
                     f"no answer within {self.config.timeout:g}s",
                     hint="raise timeout=… in --model_args if the model is slow",
                     kind="timeout",
                     provider=self.provider.name,
                 ) from None
+            if reservation is not None and self.meter is not None:
+                self.meter.settle(reservation, getattr(result, "usage", None) or Usage())
+            return result
 
     async def _attempt(self, request: Request) -> Response:
         response = await self._timed(lambda: self.provider.generate(request))

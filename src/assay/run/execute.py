@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from assay.errors import AssayError, ProviderError
@@ -23,19 +22,18 @@ from assay.judge.scoring import ScoredSample, score_sample
 from assay.records import sample_record
 from assay.results import TaskTally
 from assay.run.context import RunContext, current_run
+from assay.run.prompts import PARALLEL_TRIPS, TEXT_CHUNK, Prompt, feed
 from assay.run.taskcode import call_task_code
 from assay.types import Request, Response, SampleError, Usage
 
 if TYPE_CHECKING:
     from assay.run.control import RunControl
     from assay.run.prepare import Prepared
-    from assay.tasks import Task
-    from assay.types import Message
 
 log = logging.getLogger("assay.run")
 
 #: Failures that would repeat for every request: stop the run instead of paying for more.
-FATAL_ALWAYS = frozenset({"auth", "quota", "unsupported"})
+FATAL_ALWAYS = frozenset({"auth", "quota", "unsupported", "budget"})
 #: Failures that are fatal while nothing has succeeded yet (a wrong URL or model name).
 FATAL_BEFORE_FIRST_SUCCESS = frozenset({"connection", "not_found"})
 
@@ -78,26 +76,25 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
     loop = asyncio.get_running_loop()
     # No more workers than docs: num_concurrent=1000000 for 3 docs must not build a million coroutines.
     n_workers = max(1, min(p.model.config.max_concurrency, p.total_docs))
-    context = RunContext(loop=loop, model=p.model, settings=p.settings, redactor=p.redactor)
+    context = RunContext(loop=loop, model=p.model, settings=p.settings, redactor=p.redactor,
+                         services={"cost": p.ledger})
     # Task code gets a thread per worker: scoring that waits on a judge must not queue behind the default
     # executor's few threads (min(32, cores + 4)) while the judge could take far more requests.
-    context.executor = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="assay-task")
+    context.executor = ThreadPoolExecutor(max_workers=n_workers + PARALLEL_TRIPS, thread_name_prefix="assay-task")
     if p.judging is not None:
         context.services["judge"] = p.judging.judge
         current_judge.set(p.judging.judge)
     current_run.set(context)
-    items: Iterator[tuple[str, int, dict[str, Any]]] = (
-        (name, doc_id, doc) for name in p.names for doc_id, doc in p.docs[name]
-    )
+    prompts: asyncio.Queue[Prompt | None] = asyncio.Queue(maxsize=n_workers + TEXT_CHUNK * PARALLEL_TRIPS)
 
     async def worker() -> None:
-        for name, doc_id, doc in items:
-            if state.should_stop:
-                return
-            await _process(p, state, progress, name, doc_id, doc)
+        while (prompt := await prompts.get()) is not None and not state.should_stop:
+            await _process(p, state, progress, prompt)
+        prompts.put_nowait(None)  # pass the end on to the next worker (there is always room for it)
 
     if progress is not None:
         progress.start({name: len(d) for name, d in p.docs.items()})
+    producer = asyncio.ensure_future(feed(p, prompts))
     workers: asyncio.Future[list[None]] = asyncio.gather(*(worker() for _ in range(n_workers)))
     try:
         if control is None:
@@ -115,10 +112,12 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
                 return "interrupted"
             await workers
     finally:
+        producer.cancel()  # the workers are done (or stopped): no more prompts are needed
         if not workers.done():  # cancelled from outside (Ctrl-C through asyncio.run): stop the workers too
             workers.cancel()
         executor, context.executor = context.executor, None  # task code after this stage uses asyncio's threads
-        executor.shutdown(wait=False, cancel_futures=True)
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
         if progress is not None:
             progress.stop()
     if control is not None and control.stop_requested and state.stop_reason is None:
@@ -126,24 +125,19 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
     return "aborted" if (state.fatal is not None or state.output_error is not None) else "complete"
 
 
-def _prompt(task: Task, doc: dict[str, Any]) -> tuple[Any, tuple[Message, ...]]:
-    """The target and the messages for one doc: one trip to a worker thread for both."""
-    return task.target(doc), task.messages(doc)
-
-
-async def _process(p: Prepared, state: RunState, progress: Progress | None,
-                   name: str, doc_id: int, doc: dict[str, Any]) -> None:
+async def _process(p: Prepared, state: RunState, progress: Progress | None, prompt: Prompt) -> None:
+    name, doc_id, doc = prompt.task, prompt.doc_id, prompt.doc
     task = p.tasks[name]
     t0 = time.perf_counter()
     response: Response | None = None
     error: SampleError | None = None
     scores: dict[str, Any] | None = None
-    target: Any = None
-    request = Request(messages=(), params=p.params[name], task=name, doc_id=doc_id)
+    target = prompt.target
+    request = Request(messages=prompt.messages, params=p.params[name], task=name, doc_id=doc_id)
     redact = p.redactor.redact
     try:
-        target, messages = await call_task_code(name, "building the prompt", _prompt, task, doc)
-        request = replace(request, messages=messages)
+        if prompt.error is not None:
+            raise prompt.error
         response = await p.model.generate(request)
         state.successes += 1
     except ProviderError as exc:

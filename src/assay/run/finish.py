@@ -98,6 +98,7 @@ def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any
         "groups": {},
         "n_samples": {name: t.total for name, t in state.tallies.items()},
         "usage": _usage_totals(state),
+        "cost": p.ledger.report(),
         "model_stats": {"requests": stats.requests, "retries": stats.retries, "failures": stats.failures,
                         "cache_hits": stats.cache_hits},
         "timing": _timing(p, wall),

@@ -17,6 +17,7 @@ from assay.run.taskcode import call_task_code, contained
 
 if TYPE_CHECKING:
     from assay.cache import ResponseCache
+    from assay.cost import CostLedger
     from assay.judge.setup import JudgeSetup
     from assay.model import Model
     from assay.options import RunOptions
@@ -44,6 +45,8 @@ class Prepared:
     provider: Provider
     model: Model
     cache: ResponseCache | None
+    #: What the run costs, model and judge apart, and its --max_cost cap.
+    ledger: CostLedger
     tasks: dict[str, Task]
     docs: dict[str, list[tuple[int, dict[str, Any]]]]
     params: dict[str, GenerationParams]
@@ -78,6 +81,7 @@ async def prepare(
     from_command_line: bool = True,
 ) -> Prepared:
     from assay.cache import ResponseCache, default_cache_path
+    from assay.cost import CostLedger, price_for, split_price_args
     from assay.judge.setup import judge_config, setup_judge
     from assay.model import Model, ModelConfig
     from assay.plan import plan_from_flags
@@ -89,27 +93,36 @@ async def prepare(
     registry = TaskRegistry.discover(settings, include_paths=list(options.include_paths))
     names = registry.resolve(list(options.tasks))
     configs = {name: registry.config(name) for name in names}
-    model_config, provider_args = ModelConfig.split_model_args(options.model_args)  # bad args before credentials
+    given_price, model_args = split_price_args(options.model_args)
+    model_config, provider_args = ModelConfig.split_model_args(model_args)  # bad args before credentials
     judging = judge_config(options, settings)
     plan = plan_from_flags(options.model, options.model_args, configs, options.wandb_args, options.hub_args,
-                           redactor, warn_command_line=from_command_line, judge_model=options.judge_model,
-                           judge_args=options.judge_args)
+                           redactor, warn_command_line=from_command_line, settings=settings,
+                           judge_model=options.judge_model, judge_args=options.judge_args)
     preflight(plan, settings)  # every credential checked before the first request
     for flag, given in (("--wandb_args", options.wandb_args), ("--hf_hub_log_args", options.hub_args)):
         if given is not None:  # checked above, but said plainly: nothing is uploaded yet
             log.warning("%s: uploading is not built yet; results stay in the local files", flag)
 
-    provider = load_provider_class(options.model)(settings, provider_args)
+    provider = load_provider_class(options.model, settings)(settings, provider_args)
     use_cache = settings.use_cache if options.use_cache is None else options.use_cache
+    price = price_for(provider.model_name, settings, given_price)
+    if options.max_cost is not None and price is None:
+        raise UsageError(f"--max_cost needs a price for {provider.model_name}, and none is known",
+                         hint="add input_price=…,output_price=… (USD per 1M tokens) to --model_args, or an "
+                              "entry to the ASSAY_PRICES file")
+    ledger = CostLedger(options.max_cost)
     cache = ResponseCache(default_cache_path(settings)) if use_cache else None  # a bad file fails here, unpaid
     prepared = Prepared(
         settings=settings, options=options, redactor=redactor, registry=registry, names=names, configs=configs,
-        provider=provider, model=Model(provider, model_config, cache=cache), cache=cache, tasks={}, docs={},
+        provider=provider, model=Model(provider, model_config, cache=cache, meter=ledger.meter("model", price)),
+        ledger=ledger, cache=cache, tasks={}, docs={},
         params={}, started_wall=started_wall, started=started,
     )
     try:
         await _load_tasks(prepared)
-        prepared.judging = setup_judge(settings, options, judging, configs, prepared.tasks, redactor, cache)
+        prepared.judging = setup_judge(settings, options, judging, configs, prepared.tasks, redactor, cache,
+                                       ledger=ledger)
         if not provider.accepts_media:
             _refuse_media_tasks(provider.model_name, prepared)
         _open_sinks(prepared, extra_sinks)
