@@ -32,6 +32,8 @@ class FaultServer:
         self.faults: deque[dict[str, Any]] = deque()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.urls: list[str] = []  # path and query of every request
+        self.sticky: dict[str, Any] = {}  # the fault for every request once the queue is empty
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -40,13 +42,14 @@ class FaultServer:
         self.latency = 0.0  # seconds every answer takes (faults' own delays come on top)
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests the server was holding at once
-        self.paths: list[str] = []
 
     # -- scripting ---------------------------------------------------------------------------------
     def queue(self, *faults: dict[str, Any]) -> None:
         """Each fault is consumed by one request: {"drop": True}, {"malformed": True},
         {"status": 503, "headers": {...}, "body": {...}}, {"empty": True}, {"delay": 0.5},
-        {"text": "this answer instead"}, {"finish_reason": "content_filter"}."""
+        {"raw": b"...", "status": 200}, {"redirect": "http://elsewhere/v1/chat/completions"},
+        {"usage": {...}} (a normal answer with these usage fields), {"text": "this answer instead"},
+        {"finish_reason": "content_filter"}. ``sticky`` faults apply to every request once the queue is empty."""
         with self._lock:
             self.faults.extend(faults)
 
@@ -61,12 +64,15 @@ class FaultServer:
 
     # -- server ------------------------------------------------------------------------------------
     async def _chat(self, request: web.Request) -> web.StreamResponse:
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError:  # a redirected request (aiohttp turns some into GETs): no body
+            body = {}
         with self._lock:
             self.requests.append(body)
             self.headers.append(dict(request.headers))
-            self.paths.append(request.path_qs)
-            fault = self.faults.popleft() if self.faults else {}
+            self.urls.append(str(request.rel_url))
+            fault = self.faults.popleft() if self.faults else dict(self.sticky)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -86,6 +92,11 @@ class FaultServer:
             return web.Response()
         if fault.get("malformed"):
             return web.Response(text='{"id": "x", "choices": [', content_type="application/json")
+        if "raw" in fault:  # any bytes at all (not UTF-8, not JSON)
+            return web.Response(body=fault["raw"], status=fault.get("status", 200),
+                                content_type=fault.get("content_type", "application/json"))
+        if "redirect" in fault:
+            raise web.HTTPTemporaryRedirect(fault["redirect"])
         if "status" in fault:
             return web.json_response(fault.get("body", {"error": {"message": "injected"}}),
                                      status=fault["status"], headers=fault.get("headers"))
@@ -94,7 +105,7 @@ class FaultServer:
         return web.json_response({
             "id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model", "m"),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14},
+            "usage": fault.get("usage", {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}),
         })
 
     async def _models(self, request: web.Request) -> web.Response:
@@ -107,7 +118,7 @@ class FaultServer:
             loop = asyncio.new_event_loop()
             self._loop = loop
             app = web.Application()
-            app.router.add_post("/v1/chat/completions", self._chat)
+            app.router.add_route("*", "/v1/chat/completions", self._chat)
             # Azure OpenAI's shape: the deployment in the path, the API version in the query.
             app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
             app.router.add_get("/v1/models", self._models)

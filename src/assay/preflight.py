@@ -7,6 +7,7 @@ live checks are :mod:`assay.probe`.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from assay.credentials import env_name, how_to_set
 from assay.errors import CredentialError
-from assay.plan import HUB_ARGS, JUDGE_ARGS, MODEL_ARGS, Plan
+from assay.plan import HUB_ARGS, JUDGE_ARGS, MODEL_ARGS, Plan, is_secret_field
 from assay.providers import find_spec
+from assay.redaction import MIN_TEXT_SECRET, short_secret_warning
 
 if TYPE_CHECKING:
     from assay.settings import Settings
@@ -30,6 +32,7 @@ _LOCAL_BUILDERS = {
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 _OFFICIAL_OPENAI_HOSTS = {"api.openai.com"}
 _MAX_NAMED = 5
+log = logging.getLogger("assay.preflight")
 
 
 @dataclass(frozen=True)
@@ -109,9 +112,30 @@ def missing_required(statuses: list[RequirementStatus]) -> list[RequirementStatu
     return [s for s in statuses if s.required and not s.satisfied]
 
 
+def short_credentials(plan: Plan, settings: Settings, statuses: list[RequirementStatus] | None = None) -> list[str]:
+    """The credentials this plan uses (variable names, or ``--model_args api_key``) whose values are too
+    short to be masked in free text (:data:`assay.redaction.MIN_TEXT_SECRET`)."""
+    found: list[str] = []
+    for status in statuses if statuses is not None else requirements(plan, settings):
+        for field_name, source in status.satisfied_by:
+            if not is_secret_field(field_name):
+                continue
+            value = next((plan.args_of(flag).get(key) for f, flag, key in status.requirement.provided_by
+                          if f == field_name and source == f"{flag} {key}"), None)
+            value = settings.secret(field_name) if value is None else str(value)
+            name = source if source.startswith("--") else env_name(field_name)
+            if value and len(value) < MIN_TEXT_SECRET and name not in found:
+                found.append(name)
+    return found
+
+
 def preflight(plan: Plan, settings: Settings) -> None:
-    """Raise one :class:`CredentialError` naming every missing required credential (no network)."""
-    missing = missing_required(requirements(plan, settings))
+    """Raise one :class:`CredentialError` naming every missing required credential (no network); warn
+    about a credential too short to be masked in free text."""
+    statuses = requirements(plan, settings)
+    for name in short_credentials(plan, settings, statuses):
+        log.warning("%s", short_secret_warning(name))
+    missing = missing_required(statuses)
     if not missing:
         return
     consumers: dict[str, list[str]] = {}  # variable -> consumers, first-seen order

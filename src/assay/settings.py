@@ -21,6 +21,7 @@ from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_valid
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from assay.errors import ConfigError
+from assay.redaction import shown_value
 
 Verbosity = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 _TRUE = {"1", "true", "yes", "on"}
@@ -198,6 +199,16 @@ class Settings(BaseSettings):
                 out[spec.env_name] = value
         return out
 
+    def url_values(self) -> dict[str, str]:
+        """Every URL-valued setting that is set, by its primary variable name (credentials can hide in a
+        URL: ``https://user:pass@host``, ``?key=…``; the redactor registers them)."""
+        out: dict[str, str] = {}
+        for spec in SPECS:
+            value = getattr(self, spec.field)
+            if not spec.secret and isinstance(value, str) and "://" in value:
+                out[spec.env_name] = value
+        return out
+
     def ensure_home(self) -> Path:
         """The home folder, created on first use (never at start-up)."""
         try:
@@ -233,15 +244,24 @@ def find_dotenv(start: Path) -> Path | None:
     return None
 
 
-def read_dotenv(path: Path) -> dict[str, tuple[str, int]]:
-    """``{KEY: (value, line)}`` from one `.env` file; a line it cannot parse is a ConfigError."""
+def read_dotenv(path: Path, *, discovered: bool = False) -> dict[str, tuple[str, int]]:
+    """``{KEY: (value, line)}`` from one `.env` file; a line it cannot parse is a ConfigError.
+    ``discovered``: the file was found by looking upwards from the working folder, not named by --env-file
+    (the hint then says so, instead of pointing at a flag nobody gave)."""
     from dotenv import dotenv_values
     from dotenv.parser import parse_stream
 
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read env file {path}: {exc}", hint="check the path given to --env-file") from None
+    except UnicodeDecodeError as exc:
+        where = "found by looking upwards from the working folder" if discovered else "given to --env-file"
+        raise ConfigError(
+            f"env file {path} ({where}) is not UTF-8 text (byte {exc.start})",
+            hint="save it as UTF-8" + (", or name another file with --env-file PATH" if discovered else ""),
+        ) from None
+    except OSError as exc:
+        hint = "check the file's permissions" if discovered else "check the path given to --env-file"
+        raise ConfigError(f"cannot read env file {path}: {exc.strerror or exc}", hint=hint) from None
     lines: dict[str, int] = {}
     for binding in parse_stream(io.StringIO(text)):
         line = _first_content_line(binding.original.string, binding.original.line)
@@ -290,7 +310,7 @@ def load_settings(
         found = find_dotenv(Path(cwd) if cwd is not None else Path.cwd())
         if found is not None:
             files.append(found)
-    dotenv_layers = [(path, read_dotenv(path)) for path in files]
+    dotenv_layers = [(path, read_dotenv(path, discovered=not env_files)) for path in files]
 
     values: dict[str, Any] = {}
     sources: dict[str, Source] = {}
@@ -302,7 +322,10 @@ def load_settings(
         found_value = _first_set(spec, env)
         if found_value is not None:
             name, value = found_value
-            values[spec.field], sources[spec.field] = value, Source("env", name)
+            if value:
+                values[spec.field], sources[spec.field] = value, Source("env", name)
+            else:  # set but empty: deliberately unset, and `.env` must not fill it in (python-dotenv)
+                sources[spec.field] = Source("env", f"{name} (empty)")
             continue
         for path, layer in reversed(dotenv_layers):
             hit = next(((n, layer[n]) for n in spec.env_names if layer.get(n, ("", 0))[0] != ""), None)
@@ -368,11 +391,16 @@ def expand_path(text: str, env: Mapping[str, str]) -> str:
 
 
 def _first_set(spec: SettingSpec, env: Mapping[str, str]) -> tuple[str, str] | None:
+    """The first of the setting's variables with a value; else the first one set but empty (a set
+    variable always wins over `.env`, as python-dotenv has it, even an empty one)."""
+    empty: tuple[str, str] | None = None
     for name in spec.env_names:
         value = env.get(name)
-        if value:  # an empty variable counts as unset, as shells commonly leave them
+        if value:
             return name, value
-    return None
+        if value is not None and empty is None:
+            empty = (name, "")
+    return empty
 
 
 def _validated(values: dict[str, Any], sources: dict[str, Source], files: tuple[Path, ...]) -> Settings:
@@ -384,8 +412,12 @@ def _validated(values: dict[str, Any], sources: dict[str, Source], files: tuple[
         spec = SPEC_BY_FIELD.get(field)
         name = spec.env_name if spec else field
         source = sources.get(field, Source("default"))
-        shown = "<hidden>" if spec and spec.secret else repr(values.get(field))
+        raw = values.get(field)
+        # A key pasted into the wrong setting must not be echoed by that setting's error either.
+        shown = "<hidden>" if spec and spec.secret else shown_value(raw)
         reason = str(first["msg"]).removeprefix("Value error, ")
+        if isinstance(raw, str) and raw and shown.startswith("<hidden"):
+            reason = reason.replace(repr(raw), "<hidden>").replace(raw, "<hidden>")
         raise ConfigError(
             f"{name}={shown} (from {source}) is not valid: {reason}",
             hint=f"fix {name}; it is: {spec.description if spec else 'a setting'}",

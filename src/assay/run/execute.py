@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("assay.run")
 
 #: Failures that would repeat for every request: stop the run instead of paying for more.
-FATAL_ALWAYS = frozenset({"auth", "quota", "unsupported", "budget"})
+FATAL_ALWAYS = frozenset({"auth", "quota", "unsupported", "budget", "redirect"})
 #: Failures that are fatal while nothing has succeeded yet (a wrong URL or model name).
 FATAL_BEFORE_FIRST_SUCCESS = frozenset({"connection", "not_found"})
 

@@ -112,7 +112,8 @@ async def prepare(
                          hint="add input_price=…,output_price=… (USD per 1M tokens) to --model_args, or an "
                               "entry to the ASSAY_PRICES file")
     ledger = CostLedger(options.max_cost)
-    cache = ResponseCache(default_cache_path(settings)) if use_cache else None  # a bad file fails here, unpaid
+    # A bad file fails here, unpaid; answers are redacted before they are stored.
+    cache = ResponseCache(default_cache_path(settings), redact=redactor.redact) if use_cache else None
     prepared = Prepared(
         settings=settings, options=options, redactor=redactor, registry=registry, names=names, configs=configs,
         provider=provider, model=Model(provider, model_config, cache=cache, meter=ledger.meter("model", price)),
