@@ -54,11 +54,16 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("openai_base_url", ("OPENAI_BASE_URL", "OPENAI_API_BASE"), "OpenAI-compatible server address"),
     SettingSpec("azure_api_key", ("AZURE_API_KEY", "AZURE_OPENAI_API_KEY"), "Azure OpenAI key", secret=True),
     SettingSpec("azure_endpoint", ("AZURE_ENDPOINT", "AZURE_OPENAI_ENDPOINT"), "Azure OpenAI endpoint"),
-    SettingSpec("azure_api_version", ("AZURE_API_VERSION", "OPENAI_API_VERSION"), "Azure OpenAI API version"),
+    SettingSpec("azure_api_version", ("AZURE_API_VERSION", "OPENAI_API_VERSION", "API_VERSION"),
+                "Azure OpenAI API version"),
     SettingSpec("judge_api_type", ("API_TYPE",), "LLM judge backend: openai or azure"),
+    SettingSpec("openai_api_url", ("OPENAI_API_URL",),
+                "LLM judge address (lmms-eval's name): a base URL or a full …/chat/completions URL"),
     SettingSpec("wandb_api_key", ("WANDB_API_KEY",), "Weights & Biases API key", secret=True),
     SettingSpec("wandb_base_url", ("WANDB_BASE_URL",), "Weights & Biases server address"),
     SettingSpec("viescore_api_key", ("VIESCORE_API_KEY",), "VIEScore judge key", secret=True),
+    SettingSpec("viescore_base_url", ("VIESCORE_API_BASE", "VIESCORE_BASE_URL"), "VIEScore judge address"),
+    SettingSpec("viescore_model", ("VIESCORE_MODEL_NAME", "VIESCORE_MODEL"), "VIEScore judge model"),
     SettingSpec("google_api_key", ("GOOGLE_API_KEY", "GEMINI_API_KEY"), "Google Gemini API key", secret=True),
     SettingSpec("anthropic_api_key", ("ANTHROPIC_API_KEY",), "Anthropic API key", secret=True),
     SettingSpec("anthropic_base_url", ("ANTHROPIC_BASE_URL",), "Anthropic API root (a proxy or gateway)"),
@@ -117,9 +122,12 @@ class Settings(BaseSettings):
     azure_endpoint: str | None = None
     azure_api_version: str | None = None
     judge_api_type: Literal["openai", "azure"] = "openai"
+    openai_api_url: str | None = None
     wandb_api_key: SecretStr | None = None
     wandb_base_url: str = "https://api.wandb.ai"
     viescore_api_key: SecretStr | None = None
+    viescore_base_url: str | None = None
+    viescore_model: str | None = None
     google_api_key: SecretStr | None = None
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None

@@ -18,6 +18,7 @@ from assay.run.taskcode import call_task_code, contained
 if TYPE_CHECKING:
     from assay.cache import ResponseCache
     from assay.cost import CostLedger
+    from assay.judge.setup import JudgeSetup
     from assay.model import Model
     from assay.options import RunOptions
     from assay.providers.base import Provider
@@ -53,6 +54,8 @@ class Prepared:
     started: float
     sinks: list[Sink] = field(default_factory=list)
     file_sink: FileSink | None = None
+    #: The run's judge and which tasks it judges (set once the tasks are loaded).
+    judging: JudgeSetup | None = None
 
     @property
     def total_docs(self) -> int:
@@ -62,6 +65,8 @@ class Prepared:
         """Release the model's connections and the cache (every worker has returned by now)."""
         try:
             await self.model.aclose()
+            if self.judging is not None:
+                await self.judging.judge.aclose()
         finally:
             if self.cache is not None:
                 self.cache.close()
@@ -77,6 +82,7 @@ async def prepare(
 ) -> Prepared:
     from assay.cache import ResponseCache, default_cache_path
     from assay.cost import CostLedger, price_for, split_price_args
+    from assay.judge.setup import judge_config, setup_judge
     from assay.model import Model, ModelConfig
     from assay.plan import plan_from_flags
     from assay.preflight import preflight
@@ -89,8 +95,10 @@ async def prepare(
     configs = {name: registry.config(name) for name in names}
     given_price, model_args = split_price_args(options.model_args)
     model_config, provider_args = ModelConfig.split_model_args(model_args)  # bad args before credentials
+    judging = judge_config(options, settings)
     plan = plan_from_flags(options.model, options.model_args, configs, options.wandb_args, options.hub_args,
-                           redactor, warn_command_line=from_command_line, settings=settings)
+                           redactor, warn_command_line=from_command_line, settings=settings,
+                           judge_model=options.judge_model, judge_args=options.judge_args)
     preflight(plan, settings)  # every credential checked before the first request
     for flag, given in (("--wandb_args", options.wandb_args), ("--hf_hub_log_args", options.hub_args)):
         if given is not None:  # checked above, but said plainly: nothing is uploaded yet
@@ -114,6 +122,8 @@ async def prepare(
     )
     try:
         await _load_tasks(prepared)
+        prepared.judging = setup_judge(settings, options, judging, configs, prepared.tasks, redactor, cache,
+                                       ledger=ledger)
         if not provider.accepts_media:
             _refuse_media_tasks(provider.model_name, prepared)
         _open_sinks(prepared, extra_sinks)
