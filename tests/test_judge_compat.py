@@ -74,6 +74,8 @@ def process_results(doc, results):
 
 
 def task_folder(root: Path, name: str, utils: str, process: str = "process_results", metadata: str = "") -> Path:
+    if "import requests" in utils:
+        pytest.importorskip("requests")  # installed by the `lmms` extra, as lmms-eval helpers need it
     folder = root / name
     write(folder, "docs.jsonl", "".join(json.dumps(d) + "\n" for d in DOCS))
     write(folder, "utils.py", utils)
