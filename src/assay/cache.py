@@ -115,6 +115,8 @@ def cache_key(identity: Mapping[str, Any], request: Request) -> str:
         "messages": [_message(m) for m in request.messages],
         "params": request.params.as_dict(),
     }
+    if request.repeat:  # a task's repeated samples are distinct answers; the first keeps the plain key
+        payload["repeat"] = request.repeat
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 

@@ -49,6 +49,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("verbosity", ("VERBOSITY",), "log level: DEBUG, INFO, WARNING or ERROR"),
     SettingSpec("hf_token", ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"), "Hugging Face Hub token", secret=True),
     SettingSpec("hf_endpoint", ("HF_ENDPOINT",), "Hugging Face Hub address"),
+    SettingSpec("hf_home", ("HF_HOME",), "Hugging Face cache root; lmms-eval task helpers find media under it"),
     SettingSpec("openai_api_key", ("OPENAI_API_KEY",), "OpenAI API key", secret=True),
     SettingSpec("openai_base_url", ("OPENAI_BASE_URL", "OPENAI_API_BASE"), "OpenAI-compatible server address"),
     SettingSpec("azure_api_key", ("AZURE_API_KEY", "AZURE_OPENAI_API_KEY"), "Azure OpenAI key", secret=True),
@@ -105,6 +106,7 @@ class Settings(BaseSettings):
     verbosity: Verbosity = "INFO"
     hf_token: SecretStr | None = None
     hf_endpoint: str = "https://huggingface.co"
+    hf_home: Path = Field(default=Path("~/.cache/huggingface"))
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     azure_api_key: SecretStr | None = None
@@ -135,7 +137,7 @@ class Settings(BaseSettings):
         # model only validates what it is given.
         return (init_settings,)
 
-    @field_validator("home", mode="before")
+    @field_validator("home", "hf_home", mode="before")
     @classmethod
     def _expand_home(cls, value: object) -> Path:
         return Path(os.path.expandvars(os.path.expanduser(str(value))))
@@ -293,9 +295,10 @@ def load_settings(
                 name, (value, line) = hit
                 values[spec.field], sources[spec.field] = value, Source("dotenv", f"{path}:{line} ({name})")
                 break
-    if isinstance(values.get("home"), str):
-        # Expand against the environment we were given (the validator alone would use os.environ).
-        values["home"] = expand_path(values["home"], env)
+    for field in ("home", "hf_home"):
+        if isinstance(values.get(field), str):
+            # Expand against the environment we were given (the validator alone would use os.environ).
+            values[field] = expand_path(values[field], env)
     for field, (value, source) in _login_files(env, values).items():
         values[field], sources[field] = value, source
     return _validated(values, sources, tuple(files))

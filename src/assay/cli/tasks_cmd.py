@@ -34,6 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "task's or group's resolved config as YAML",
     )
     parser.add_argument(
+        "--check",
+        action="store_true",
+        help="load every task (or those matching the patterns) without its data and summarise what blocks "
+        "the ones that do not resolve, by cause",
+    )
+    parser.add_argument(
         "--include_path",
         "--include-path",
         dest="include_path",
@@ -50,6 +56,10 @@ def run(args: argparse.Namespace, settings: Settings, redactor: _Redactor) -> in
     words: list[str] = list(args.action or [])
     command = words.pop(0) if words and words[0] in ("list", "show") else "list"
     registry = TaskRegistry.discover(settings, include_paths=[Path(p) for p in args.include_path or []])
+    if getattr(args, "check", False):
+        from assay.cli.tasks_check import print_check
+
+        return print_check(registry, settings, words, redactor)
     if command == "show":
         if len(words) != 1:
             raise UsageError(
