@@ -29,6 +29,13 @@ class RunOptions:
     use_cache: bool | None = None
     #: A run whose share of failed samples exceeds this ends with status `failed` (exit 1), results written.
     max_error_rate: float = 0.05
+    # lmms-eval's flags that change what tasks send and how they score (see assay.tasks.task.RunSettings)
+    num_fewshot: int | None = None
+    fewshot_seed: int = 1234
+    system_instruction: str | None = None
+    reasoning_tags: Any = "default"
+    repeats: int | None = None
+    log_samples_suffix: str = "model_outputs"
 
     def __post_init__(self) -> None:
         if not self.tasks:

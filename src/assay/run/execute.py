@@ -21,11 +21,12 @@ from assay.results import TaskTally
 from assay.run.context import RunContext, current_run
 from assay.run.prompts import PARALLEL_TRIPS, TEXT_CHUNK, Prompt, feed
 from assay.run.taskcode import call_task_code
-from assay.types import Request, Response, SampleError, Usage
+from assay.types import Loglikelihood, Request, Response, SampleError, Usage
 
 if TYPE_CHECKING:
     from assay.run.control import RunControl
     from assay.run.prepare import Prepared
+    from assay.tasks.task import DocWork, SampleScore
 
 log = logging.getLogger("assay.run")
 
@@ -114,16 +115,17 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     name, doc_id, doc = prompt.task, prompt.doc_id, prompt.doc
     task = p.tasks[name]
     t0 = time.perf_counter()
-    response: Response | None = None
+    answers: Answers | None = None
     error: SampleError | None = None
-    scores: dict[str, Any] | None = None
-    target = prompt.target
-    request = Request(messages=prompt.messages, params=p.params[name], task=name, doc_id=doc_id)
+    scored: SampleScore | None = None
+    request = prompt.work.generate[0] if prompt.work is not None and prompt.work.generate else \
+        Request(messages=prompt.messages, params=p.params[name], task=name, doc_id=doc_id)
     redact = p.redactor.redact
     try:
         if prompt.error is not None:
             raise prompt.error
-        response = await p.model.generate(request)
+        assert prompt.work is not None
+        answers = await _ask(p, prompt.work)
         state.successes += 1
     except ProviderError as exc:
         error = SampleError(exc.kind, redact(exc.message), exc.status, exc.attempts)
@@ -134,18 +136,77 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     except Exception as exc:  # a bug of ours: recorded on the sample, the run goes on
         log.debug("sample %s/%s failed", name, doc_id, exc_info=True)
         error = SampleError("internal", redact(f"{type(exc).__name__}: {exc}"))
-    if response is not None and not p.options.predict_only:
+    if answers is not None and not p.options.predict_only:
         try:
-            scores = await call_task_code(name, "scoring", task.score, doc, response.text)
+            scored = await call_task_code(name, "scoring", task.score, doc, answers.for_scoring)
         except AssayError as exc:
             log.debug("scoring %s/%s failed", name, doc_id, exc_info=True)
-            error, scores = SampleError("scoring", redact(exc.message)), None
-    state.tallies[name].add(scores, error, response.usage if response else Usage(), bool(response and response.cached))
-    record = sample_record(task=name, doc_id=doc_id, doc=doc, target=target, request=request, response=response,
-                           error=error, scores=scores, latency_s=time.perf_counter() - t0)
+            error, scored = SampleError("scoring", redact(exc.message)), None
+    usage, cached = (answers.usage, answers.cached) if answers is not None else (Usage(), False)
+    state.tallies[name].add(scored.scores if scored else None, error, usage, cached)
+    record = sample_record(task=name, doc_id=doc_id, doc=doc, target=prompt.target, request=request,
+                           response=answers.responses[0] if answers and answers.responses else None,
+                           error=error, scores=scored.scores if scored else None,
+                           latency_s=time.perf_counter() - t0)
+    if answers is not None:
+        record.update(answers.record_fields(scored))
     _deliver(p, state, name, record)
     if progress is not None:
         progress.advance(name, error=error is not None)
+
+
+@dataclass
+class Answers:
+    """What came back for one doc: ``repeats`` generations, or one log-likelihood per choice."""
+
+    responses: list[Response] = field(default_factory=list)
+    loglikelihoods: list[Loglikelihood] = field(default_factory=list)
+
+    @property
+    def for_scoring(self) -> list[Any]:
+        """Texts, or ``(loss, is_greedy)`` per choice with loss = minus the log-likelihood (lmms-eval's form)."""
+        if self.loglikelihoods:
+            return [(-ll.logprob, ll.is_greedy) for ll in self.loglikelihoods]
+        return [r.text for r in self.responses]
+
+    @property
+    def _items(self) -> list[Response | Loglikelihood]:
+        return [*self.responses, *self.loglikelihoods]
+
+    @property
+    def usage(self) -> Usage:
+        total = Usage()
+        for item in self._items:
+            total = total + item.usage
+        return total
+
+    @property
+    def cached(self) -> bool:
+        return bool(self._items) and all(item.cached for item in self._items)
+
+    def record_fields(self, scored: SampleScore | None) -> dict[str, Any]:
+        """lmms-eval's ``resps``/``filtered_resps`` (per request), plus every filter pipeline's output."""
+        resps: list[Any] = [[ll.logprob, ll.is_greedy] for ll in self.loglikelihoods] or \
+            [[r.text for r in self.responses]]
+        out: dict[str, Any] = {"resps": resps}
+        if scored is not None and scored.filtered:
+            first = next(iter(scored.filtered.values()))
+            out["filtered_resps"] = first
+            if len(scored.filtered) > 1:
+                out["filtered_resps_by_filter"] = scored.filtered
+        if len(self.responses) > 1 or self.loglikelihoods:
+            out["attempts"] = sum(x.attempts for x in self._items)
+        return out
+
+
+async def _ask(p: Prepared, work: DocWork) -> Answers:
+    """Send a doc's requests one after another (a doc is one worker's job; the Model limits concurrency)."""
+    answers = Answers()
+    for ll_request in work.loglikelihood:
+        answers.loglikelihoods.append(await p.model.loglikelihood(ll_request))
+    for request in work.generate:
+        answers.responses.append(await p.model.generate(request))
+    return answers
 
 
 def _deliver(p: Prepared, state: RunState, task: str, record: dict[str, Any]) -> None:

@@ -23,13 +23,18 @@ _CAUSES: tuple[tuple[str, Callable[[re.Match[str]], str]], ...] = (
     (r"needs the Python package (\S+) \(module ([\w.]+)\).*?hint: (.*)$",
      lambda m: f"needs {m.group(1)} ({m.group(3)})"),
     (r"module (lmms_eval[\w.]*) is not part of", lambda m: f"lmms_eval name missing: {m.group(1)}"),
-    (r"cannot import name '(\w+)' from '(lmms_eval[\w.]*)'", lambda m: f"lmms_eval name missing: {m.group(2)}.{m.group(1)}"),
+    (r"cannot import name '(\w+)' from '(lmms_eval[\w.]*)'",
+     lambda m: f"lmms_eval name missing: {m.group(2)}.{m.group(1)}"),
     (r"output_type (\w+) is not supported", lambda m: f"refused: output_type {m.group(1)}"),
     (r"`(\w+)` is not supported", lambda m: f"refused: key {m.group(1)}"),
     (r"unknown keys? ('[^']+')", lambda m: f"unknown key {m.group(1)}"),
     (r"unknown metric '([^']+)'", lambda m: f"unknown metric {m.group(1)}"),
     (r"unknown aggregation '([^']+)'", lambda m: f"unknown aggregation {m.group(1)}"),
     (r"is not supported", lambda m: "refused: other"),
+    (r"LocalEntryNotFoundError|OfflineModeIsEnabled|outgoing traffic has been disabled|locate the file on the Hub",
+     lambda m: "needs the Hugging Face Hub at import (offline)"),
+    (r"OPENAI_API_KEY|api_key client option|Missing credentials", lambda m: "needs OPENAI_API_KEY at import"),
+    (r"has no attribute '(\w+)'", lambda m: "function missing from the task folder"),
     (r"called sys\.exit", lambda m: "task code exits at import"),
     (r"importing .* failed: (\w+)", lambda m: f"task code fails at import ({m.group(1)})"),
 )
@@ -69,7 +74,7 @@ def check_tasks(registry: TaskRegistry, settings: Settings, names: Iterable[str]
             registry.load(name, settings=settings, model_name=model_name)
         except AssayError as exc:
             report.blocked[name] = (cause_of(exc.message, exc.hint), exc.message.splitlines()[0])
-        except Exception as exc:  # noqa: BLE001 - a task's own code may raise anything while loading
+        except Exception as exc:
             report.blocked[name] = (f"task code fails at load ({type(exc).__name__})", f"{name}: {exc}")
         else:
             report.resolved.append(name)

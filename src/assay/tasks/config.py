@@ -103,7 +103,7 @@ def build_config(raw: Mapping[str, Any], *, name: str, yaml_path: Path, model_na
     if unknown:
         raise TaskError(f"{where}: unknown fewshot_config key(s) {', '.join(map(repr, unknown))}",
                         hint="fewshot_config takes `sampler: default | first_n`")
-    sampler = str(fewshot.get("sampler", "default")) if "fewshot_config" in raw and raw["fewshot_config"] else None
+    sampler = str(fewshot.get("sampler", "default")) if raw.get("fewshot_config") else None
     return TaskConfig(
         task=name,
         yaml_path=yaml_path,
@@ -163,7 +163,7 @@ def select_model_kwargs(value: Any, model_name: str, where: str = "task") -> dic
         )
     if model_name in value:
         own = value[model_name]
-        return dict(own) if isinstance(own, dict) else own  # type: ignore[no-any-return]
+        return dict(own) if isinstance(own, dict) else own
     for key in ("default", "dataset"):
         if isinstance(value.get(key), dict):
             return {**value, **value[key]}

@@ -38,12 +38,14 @@ class FewShot:
         seed: int = 1234,
     ) -> None:
         if sampler not in SAMPLERS:
-            raise TaskError(f"unknown few-shot sampler {sampler!r}", hint=f"fewshot_config.sampler: {' or '.join(SAMPLERS)}")
+            raise TaskError(f"unknown few-shot sampler {sampler!r}",
+                            hint=f"fewshot_config.sampler: {' or '.join(SAMPLERS)}")
         self.docs = docs
         self.sampler = sampler
         self.num_fewshot = num_fewshot
         self.same_split = same_split
         self.comparable = comparable  # False when eval docs carry media columns: lmms-eval's `x != doc` never matches
+        self._seed = seed
         self._rng = random.Random(seed)
         self._drawn: dict[int, list[int]] = {}
 
@@ -52,7 +54,8 @@ class FewShot:
         for doc_id, doc in items:
             self._drawn[doc_id] = self._indices(doc)
 
-    def _indices(self, doc: dict[str, Any]) -> list[int]:
+    def _indices(self, doc: dict[str, Any], rng: random.Random | None = None) -> list[int]:
+        rng = rng or self._rng
         n = self.num_fewshot + 1 if self.same_split else self.num_fewshot
         if self.sampler == "first_n":
             if n > len(self.docs):
@@ -63,14 +66,14 @@ class FewShot:
                 raise TaskError(f"few-shot: {n} examples requested, the split has {len(self.docs)}",
                                 hint="lower num_fewshot or use a larger fewshot_split")
             # random.sample picks by index, so sampling range(len) draws exactly what sampling the docs does
-            picked = self._rng.sample(range(len(self.docs)), n)
+            picked = rng.sample(range(len(self.docs)), n)
         kept = [i for i in picked if not (self.comparable and dict(self.docs[i]) == doc)]
         return kept[: self.num_fewshot]
 
     def examples(self, doc_id: int, doc: dict[str, Any]) -> list[dict[str, Any]]:
         indices = self._drawn.get(doc_id)
-        if indices is None:  # a doc that was not drawn up front (a direct API call): draw now
-            indices = self._drawn[doc_id] = self._indices(doc)
+        if indices is None:  # a doc not drawn up front (a direct API call): its own draw, the run's untouched
+            indices = self._indices(doc, random.Random(f"{self._seed}:{doc_id}"))
         return [dict(self.docs[i]) for i in indices]
 
 

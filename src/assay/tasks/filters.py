@@ -311,7 +311,8 @@ def build_pipelines(value: Any, where: str) -> list[FilterPipeline]:
     if value is None:
         return [FilterPipeline("none", [TakeFirstFilter()])]
     if not isinstance(value, list) or not value:
-        raise TaskError(f"{where}: `filter_list` must be a non-empty list", hint="e.g. - name: strict\\n  filter: [...]")
+        raise TaskError(f"{where}: `filter_list` must be a non-empty list",
+                        hint="e.g. - name: strict\\n  filter: [...]")
     pipelines = []
     for entry in value:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or "filter" not in entry:

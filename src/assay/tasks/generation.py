@@ -48,7 +48,8 @@ def _notice_once(task: str, text: str) -> None:
     log.warning("task %s: %s", task, text)
 
 
-def generation_params(task: str, kwargs: Mapping[str, Any], override: Mapping[str, Any] | None = None) -> GenerationParams:
+def generation_params(task: str, kwargs: Mapping[str, Any],
+                      override: Mapping[str, Any] | None = None) -> GenerationParams:
     """The task's generation kwargs, with ``override`` (``--gen_kwargs``) on top, as API parameters."""
     merged = {**kwargs, **(override or {})}
     max_tokens = next((merged[k] for k in MAX_TOKEN_KEYS if k in merged and merged[k] is not None), None)
@@ -58,7 +59,8 @@ def generation_params(task: str, kwargs: Mapping[str, Any], override: Mapping[st
         temperature = 0.0  # greedy, which is what do_sample: false means to a Hugging Face model
     dropped = sorted(k for k in merged if k in LOCAL_ONLY)
     if dropped:
-        _notice_once(task, f"generation_kwargs {', '.join(dropped)} not sent (local-model settings an API does not take)")
+        _notice_once(task, f"generation_kwargs {', '.join(dropped)} not sent "
+                           "(local-model settings an API does not take)")
     stop = _stop(task, stop_value)
     known = {*MAX_TOKEN_KEYS, *STOP_KEYS, *LOCAL_ONLY, "temperature", "top_p", "seed", "do_sample"}
     extra = {k: v for k, v in merged.items() if k not in known}

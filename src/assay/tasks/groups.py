@@ -23,7 +23,8 @@ class AggregateMetric:
     """One ``aggregate_metric_list`` entry: mean of the members' ``metric`` (size-weighted or not)."""
 
     metric: str
-    aggregation: Any = "mean"  # "mean", or a `!function` (FunctionRef until resolved): fn(values, sizes, weight_by_size)
+    # "mean", or a `!function` (a FunctionRef until resolved) called fn(values, sizes, weight_by_size)
+    aggregation: Any = "mean"
     weight_by_size: bool = False
     filter_list: tuple[str, ...] = ()
 

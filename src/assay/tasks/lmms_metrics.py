@@ -42,7 +42,7 @@ def bypass_agg(arr: Sequence[Any]) -> int:
 
 def weighted_mean(items: Sequence[tuple[float, float]]) -> float:
     a, b = zip(*items, strict=True)
-    return sum(a) / sum(b)
+    return float(sum(a) / sum(b))
 
 
 def perplexity(items: Sequence[float]) -> float:
@@ -171,8 +171,12 @@ def exact_match_hf_evaluate(
     for flag, chars in ((ignore_punctuation, string.punctuation), (ignore_numbers, string.digits)):
         if flag:
             table = str.maketrans("", "", chars)
-            preds = _text_op(preds, lambda s, t=table: s.translate(t), "ignore_punctuation/numbers")
-            refs = _text_op(refs, lambda s, t=table: s.translate(t), "ignore_punctuation/numbers")
+
+            def drop(s: str, t: dict[int, Any] = table) -> str:
+                return s.translate(t)
+
+            preds = _text_op(preds, drop, "ignore_punctuation/numbers")
+            refs = _text_op(refs, drop, "ignore_punctuation/numbers")
     if len(preds) != len(refs) and 1 not in (len(preds), len(refs)):
         raise TaskError(f"exact_match: {len(preds)} predictions for {len(refs)} references")
     n = max(len(preds), len(refs))

@@ -14,11 +14,14 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assay.errors import TaskError
 from assay.tasks import lmms_metrics
 from assay.tasks.config import MetricSpec
+
+if TYPE_CHECKING:
+    from assay.settings import Settings
 
 Fn = Callable[..., Any]
 
@@ -32,6 +35,14 @@ def _assay_metric(name: str) -> Fn | None:
 
 
 ASSAY_METRICS = ("normalized_exact_match", "mc_accuracy", "relaxed_accuracy")
+
+
+def _plugin_metric(name: str, settings: Settings | None, *, builtin: bool) -> Fn | None:
+    if builtin and (settings is None or not settings.plugin_overrides):
+        return None
+    from assay.plugins import load_metric
+
+    return load_metric(name, settings)
 
 
 @dataclass(frozen=True)
@@ -48,8 +59,12 @@ class Metric:
 
 
 def resolve_metrics(specs: Sequence[MetricSpec], *, output_type: str, has_process_results: bool,
-                    where: str) -> list[Metric]:
-    """The task's metrics; unknown names and aggregations fail here, at load, naming the task."""
+                    where: str, settings: Settings | None = None) -> list[Metric]:
+    """The task's metrics; unknown names and aggregations fail here, at load, naming the task.
+
+    An ``assay.metrics`` plugin provides a name nothing else does (or replaces one, where
+    ASSAY_PLUGIN_OVERRIDES allows); it is called like assay's own metrics, ``fn(prediction, target, doc)``.
+    """
     if not specs:
         specs = [MetricSpec(name) for name in lmms_metrics.DEFAULT_METRICS[output_type]]
         has_process_results = False if output_type == "generate_until" else has_process_results
@@ -59,7 +74,10 @@ def resolve_metrics(specs: Sequence[MetricSpec], *, output_type: str, has_proces
         fn: Fn | None = None
         kind = ""
         if not has_process_results:
-            if info is not None:
+            plugin = _plugin_metric(spec.name, settings, builtin=info is not None or spec.name in ASSAY_METRICS)
+            if plugin is not None:
+                fn, kind = plugin, "assay"
+            elif info is not None:
                 fn, kind = info.fn, "lmms"
             elif (own := _assay_metric(spec.name)) is not None:
                 fn, kind = own, "assay"

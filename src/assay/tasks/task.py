@@ -58,6 +58,9 @@ class SampleScore:
     scores: dict[str, Any] = field(default_factory=dict)
     filtered: dict[str, Any] = field(default_factory=dict)
 
+    def __getitem__(self, key: str) -> Any:
+        return self.scores[key]
+
 
 def result_key(metric: str, filter_name: str) -> str:
     """assay's own results name a metric plainly under the default pipeline, ``metric,filter`` otherwise."""
@@ -83,7 +86,8 @@ class Task:
         self.repeats = self.run.repeats or config.repeats
         self.num_fewshot = self.run.num_fewshot if self.run.num_fewshot is not None else (config.num_fewshot or 0)
         self.metrics = scoring.resolve_metrics(config.metric_list, output_type=self.output_type,
-                                               has_process_results=config.process_results is not None, where=where)
+                                               has_process_results=config.process_results is not None, where=where,
+                                               settings=settings)
         self._metric = {m.name: m for m in self.metrics}
         self.pipelines: list[FilterPipeline] = build_pipelines(config.filter_list, where)
         self._tags = self._reasoning_tags()
@@ -285,10 +289,10 @@ class Task:
 
     # -- scoring -----------------------------------------------------------------------------------
 
-    def score(self, doc: dict[str, Any], responses: Iterable[Any]) -> SampleScore:
+    def score(self, doc: dict[str, Any], responses: str | Iterable[Any]) -> SampleScore:
         """Scores of one doc. ``responses``: the generated texts (``repeats`` of them), or for
         ``multiple_choice`` one ``(loss, is_greedy)`` per choice (loss = minus the log-likelihood)."""
-        responses = list(responses)
+        responses = [responses] if isinstance(responses, str) else list(responses)
         per_request = [responses] if self.output_type != "multiple_choice" else [[r] * self.repeats for r in responses]
         out = SampleScore()
         for pipeline in self.pipelines:
@@ -320,11 +324,13 @@ class Task:
         multiple_target = isinstance(self.target(self.first_doc()), list)
         if self.output_type == "multiple_choice":
             gold = self.prompt_text(doc) if self.multiple_input else self.target(doc)
-            return self._call("scoring", scoring.score_choices, self.metrics, results, gold, self.choices(doc),
-                              multiple_target=multiple_target)
+            scores: dict[str, Any] = self._call("scoring", scoring.score_choices, self.metrics, results, gold,
+                                                self.choices(doc), multiple_target=multiple_target)
+            return scores
         choices = self.choices(doc) if self.config.doc_to_choice is not None else None
-        return self._call("scoring", scoring.score_generation, self.metrics, results, self.target(doc), doc,
-                          choices=choices, multiple_target=multiple_target)
+        scores = self._call("scoring", scoring.score_generation, self.metrics, results, self.target(doc), doc,
+                            choices=choices, multiple_target=multiple_target)
+        return scores
 
     def higher_is_better(self, key: str) -> bool:
         found = self._key.get(key)

@@ -91,6 +91,6 @@ def get_datetime_str(timezone: str = "Asia/Singapore") -> str:
         from zoneinfo import ZoneInfo
 
         now = datetime.datetime.now(ZoneInfo(timezone))
-    except Exception:  # noqa: BLE001 - an unknown zone name: fall back to UTC rather than fail a helper
+    except Exception:
         now = datetime.datetime.now(datetime.timezone.utc)
     return now.strftime("%Y%m%d_%H%M%S")
