@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from assay.errors import AssayError, ProviderError
+from assay.judge.runtime import current_judge
+from assay.judge.scoring import ScoredSample, score_sample
 from assay.records import sample_record
 from assay.results import TaskTally
 from assay.run.context import RunContext, current_run
@@ -26,16 +29,17 @@ from assay.types import Loglikelihood, Request, Response, SampleError, Usage
 if TYPE_CHECKING:
     from assay.run.control import RunControl
     from assay.run.prepare import Prepared
-    from assay.tasks.task import DocWork, SampleScore
+    from assay.tasks.task import DocWork
 
 log = logging.getLogger("assay.run")
 
 #: Failures that would repeat for every request: stop the run instead of paying for more.
-FATAL_ALWAYS = frozenset({"auth", "quota", "unsupported"})
+FATAL_ALWAYS = frozenset({"auth", "quota", "unsupported", "budget", "redirect"})
 #: Failures that are fatal while nothing has succeeded yet (a wrong URL or model name).
 FATAL_BEFORE_FIRST_SUCCESS = frozenset({"connection", "not_found"})
 
 Ending = Literal["complete", "aborted", "interrupted"]
+NOT_SCORED = ScoredSample(None, None)
 
 
 class Progress(Protocol):
@@ -71,9 +75,17 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
                   control: RunControl | None = None) -> Ending:
     """Run every selected doc; returns how the stage ended (CancelledError propagates untouched)."""
     loop = asyncio.get_running_loop()
-    current_run.set(RunContext(loop=loop, model=p.model, settings=p.settings, redactor=p.redactor))
     # No more workers than docs: num_concurrent=1000000 for 3 docs must not build a million coroutines.
     n_workers = max(1, min(p.model.config.max_concurrency, p.total_docs))
+    context = RunContext(loop=loop, model=p.model, settings=p.settings, redactor=p.redactor,
+                         services={"cost": p.ledger})
+    # Task code gets a thread per worker: scoring that waits on a judge must not queue behind the default
+    # executor's few threads (min(32, cores + 4)) while the judge could take far more requests.
+    context.executor = ThreadPoolExecutor(max_workers=n_workers + PARALLEL_TRIPS, thread_name_prefix="assay-task")
+    if p.judging is not None:
+        context.services["judge"] = p.judging.judge
+        current_judge.set(p.judging.judge)
+    current_run.set(context)
     prompts: asyncio.Queue[Prompt | None] = asyncio.Queue(maxsize=n_workers + TEXT_CHUNK * PARALLEL_TRIPS)
 
     async def worker() -> None:
@@ -104,6 +116,9 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
         producer.cancel()  # the workers are done (or stopped): no more prompts are needed
         if not workers.done():  # cancelled from outside (Ctrl-C through asyncio.run): stop the workers too
             workers.cancel()
+        executor, context.executor = context.executor, None  # task code after this stage uses asyncio's threads
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
         if progress is not None:
             progress.stop()
     if control is not None and control.stop_requested and state.stop_reason is None:
@@ -136,20 +151,23 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     except Exception as exc:  # a bug of ours: recorded on the sample, the run goes on
         log.debug("sample %s/%s failed", name, doc_id, exc_info=True)
         error = SampleError("internal", redact(f"{type(exc).__name__}: {exc}"))
+    scored = NOT_SCORED
     if answers is not None and not p.options.predict_only:
-        try:
-            scored = await call_task_code(name, "scoring", task.score, doc, answers.for_scoring)
-        except AssayError as exc:
-            log.debug("scoring %s/%s failed", name, doc_id, exc_info=True)
-            error, scored = SampleError("scoring", redact(exc.message)), None
+        scored = await score_sample(task, doc, answers.for_scoring, run_sync=call_task_code, redact=redact,
+                                    contract=p.judging.contract(name) if p.judging else None)
+        if scored.error is not None:
+            log.debug("scoring %s/%s failed: %s", name, doc_id, scored.error)
+            error = SampleError("scoring", scored.error)
     usage, cached = (answers.usage, answers.cached) if answers is not None else (Usage(), False)
-    state.tallies[name].add(scored.scores if scored else None, error, usage, cached)
+    tally = state.tallies[name]
+    tally.add(scored.scores, error, usage, cached)
+    tally.judge.add(scored.judgement)
     record = sample_record(task=name, doc_id=doc_id, doc=doc, target=prompt.target, request=request,
                            response=answers.responses[0] if answers and answers.responses else None,
-                           error=error, scores=scored.scores if scored else None,
-                           latency_s=time.perf_counter() - t0)
+                           error=error, scores=scored.scores, latency_s=time.perf_counter() - t0)
     if answers is not None:
-        record.update(answers.record_fields(scored))
+        record.update(answers.record_fields(scored.filtered))
+    record.update(scored.record_fields())
     _deliver(p, state, name, record)
     if progress is not None:
         progress.advance(name, error=error is not None)
@@ -184,16 +202,15 @@ class Answers:
     def cached(self) -> bool:
         return bool(self._items) and all(item.cached for item in self._items)
 
-    def record_fields(self, scored: SampleScore | None) -> dict[str, Any]:
+    def record_fields(self, filtered: dict[str, Any] | None) -> dict[str, Any]:
         """lmms-eval's ``resps``/``filtered_resps`` (per request), plus every filter pipeline's output."""
         resps: list[Any] = [[ll.logprob, ll.is_greedy] for ll in self.loglikelihoods] or \
             [[r.text for r in self.responses]]
         out: dict[str, Any] = {"resps": resps}
-        if scored is not None and scored.filtered:
-            first = next(iter(scored.filtered.values()))
-            out["filtered_resps"] = first
-            if len(scored.filtered) > 1:
-                out["filtered_resps_by_filter"] = scored.filtered
+        if filtered:
+            out["filtered_resps"] = next(iter(filtered.values()))
+            if len(filtered) > 1:
+                out["filtered_resps_by_filter"] = filtered
         if len(self.responses) > 1 or self.loglikelihoods:
             out["attempts"] = sum(x.attempts for x in self._items)
         return out
