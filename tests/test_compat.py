@@ -148,6 +148,7 @@ def test_check_summarises_blocked_tasks_by_cause(cli_env: dict[str, str], tmp_pa
 
 def test_every_package_said_to_come_with_the_lmms_extra_does() -> None:
     import re
+
     import tomllib
 
     from assay.compat.packages import PACKAGES

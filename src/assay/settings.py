@@ -45,7 +45,7 @@ class SettingSpec:
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("home", ("LMMS_EVAL_HOME",), "where caches and state live"),
     SettingSpec("use_cache", ("LMMS_EVAL_USE_CACHE",), "reuse cached model responses"),
-    SettingSpec("plugins", ("LMMS_EVAL_PLUGINS",), "packages whose `tasks` folders are added"),
+    SettingSpec("plugins", ("LMMS_EVAL_PLUGINS",), "packages whose `tasks` folders and `models` modules are added"),
     SettingSpec("shuffle_docs", ("LMMS_EVAL_SHUFFLE_DOCS",), "shuffle docs (with --seed) before --limit"),
     SettingSpec("verbosity", ("VERBOSITY",), "log level: DEBUG, INFO, WARNING or ERROR"),
     SettingSpec("hf_token", ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"), "Hugging Face Hub token", secret=True),

@@ -132,7 +132,6 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     t0 = time.perf_counter()
     answers: Answers | None = None
     error: SampleError | None = None
-    scored: SampleScore | None = None
     request = prompt.work.generate[0] if prompt.work is not None and prompt.work.generate else \
         Request(messages=prompt.messages, params=p.params[name], task=name, doc_id=doc_id)
     redact = p.redactor.redact
