@@ -187,3 +187,24 @@ def test_assay_run_end_to_end_on_an_image_task(provider: str, run_dir: Path, cap
 
 async def _no_sleep(seconds: float) -> None:
     return None
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini", "reka"])
+def test_assay_doctor_probe_cli(provider: str, cli_env: dict[str, str], capsys: pytest.CaptureFixture[str],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from assay.cli import main
+
+    vendor = VENDORS[provider]
+    with vendor.emulator(key=KEY) as emu:
+        args = ",".join(f"{k}={v}" for k, v in vendor.model_args(emu).items())
+        codes, probes = [], []
+        for key in (KEY, "refused-key-0000000"):
+            monkeypatch.setenv(vendor.variable, key)
+            codes.append(main(["doctor", "--model", provider, "--model_args", args, "--probe", "--json"]))
+            out = capsys.readouterr().out
+            probes.append(json.loads(out)["probes"])
+            assert key not in out
+    assert codes == [0, 3]
+    assert [p[0]["status"] for p in probes] == ["ok", "refused"]
