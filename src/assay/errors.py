@@ -81,3 +81,15 @@ class ProviderAuthError(ProviderError, CredentialError):
     """The provider refused the credential (401/403)."""
 
     exit_code = 3
+
+
+class UploadError(AssayError):
+    """An upload (W&B, the Hugging Face Hub) failed. The local files are untouched; ``assay push`` retries."""
+
+    exit_code = 4
+
+
+class UploadAuthError(UploadError, CredentialError):
+    """The service refused the credential (401/403) or none was given."""
+
+    exit_code = 3

@@ -57,6 +57,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("judge_api_type", ("API_TYPE",), "LLM judge backend: openai or azure"),
     SettingSpec("wandb_api_key", ("WANDB_API_KEY",), "Weights & Biases API key", secret=True),
     SettingSpec("wandb_base_url", ("WANDB_BASE_URL",), "Weights & Biases server address"),
+    SettingSpec("wandb_mode", ("WANDB_MODE",), "Weights & Biases mode: online, offline or disabled"),
     SettingSpec("viescore_api_key", ("VIESCORE_API_KEY",), "VIEScore judge key", secret=True),
     SettingSpec("google_api_key", ("GOOGLE_API_KEY", "GEMINI_API_KEY"), "Google Gemini API key", secret=True),
     SettingSpec("anthropic_api_key", ("ANTHROPIC_API_KEY",), "Anthropic API key", secret=True),
@@ -113,6 +114,7 @@ class Settings(BaseSettings):
     judge_api_type: Literal["openai", "azure"] = "openai"
     wandb_api_key: SecretStr | None = None
     wandb_base_url: str = "https://api.wandb.ai"
+    wandb_mode: str | None = None
     viescore_api_key: SecretStr | None = None
     google_api_key: SecretStr | None = None
     anthropic_api_key: SecretStr | None = None
