@@ -44,6 +44,14 @@ class DatasetError(AssayError):
     """A task's dataset cannot be loaded."""
 
 
+class OutputError(AssayError):
+    """A results or samples file could not be written (read-only folder, full disk). ``path`` is the file."""
+
+    def __init__(self, message: str, hint: str | None = None, *, path: object = None) -> None:
+        super().__init__(message, hint)
+        self.path = path
+
+
 class CredentialError(AssayError):
     """A credential the run needs is missing or was refused."""
 
