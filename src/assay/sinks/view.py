@@ -140,3 +140,8 @@ def primary_metric(task_result: dict[str, Any] | None) -> tuple[str | None, bool
         return None, True
     name, entry = next(iter(metrics.items()))
     return name, bool(entry.get("higher_is_better", True))
+
+
+def metric_value(entry: Any) -> Any:
+    """A metric's value from a results entry (``{"value": …}``) or an lmms-eval bare value."""
+    return entry.get("value") if isinstance(entry, dict) else entry
