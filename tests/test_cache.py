@@ -333,9 +333,12 @@ def test_errors_and_empty_answers_are_retried_next_run(run_dir: Path, capsys: py
         args = f"model=t,base_url={server.base_url},num_concurrent=1,max_attempts=2,backoff_initial=0.01"
         server.queue({}, {"status": 400, "body": {"error": {"message": "bad image"}}}, {"empty": True},
                      {"empty": True})
-        assert assay_run(capsys, run_dir / "a", args, "--use_cache") == 0
+        # 2 of 5 failed: over the default --max_error_rate, so the run fails (exit 1), results written.
+        assert assay_run(capsys, run_dir / "a", args, "--use_cache") == 1
         assert server.count == 6  # doc 0, doc 1 (400, not retried), doc 2 (empty twice), docs 3-4
-        first = results_file(run_dir / "a")["results"][TASK]
+        first_doc = results_file(run_dir / "a")
+        assert first_doc["status"] == "failed" and "2 of 5 samples failed" in first_doc["status_reason"]
+        first = first_doc["results"][TASK]
         assert first["errors"] == {"bad_request": 1, "empty": 1}
         assert assay_run(capsys, run_dir / "b", args, "--use_cache") == 0
         assert server.count == 8  # only the two failed docs were asked again

@@ -94,7 +94,8 @@ def test_transient_faults_are_retried_or_recorded(
         code, _, _ = run_cli(capsys, "--model", "openai_compatible",
                          "--model_args", f"model=t,base_url={server.base_url},num_concurrent=1,max_attempts=2,"
                                          f"timeout=1,{FAST_RETRY}",
-                         "--tasks", TASK, "--limit", "4", "--output_path", str(run_dir / "out"), "--log_samples")
+                         "--tasks", TASK, "--limit", "4", "--output_path", str(run_dir / "out"), "--log_samples",
+                         "--max_error_rate", "0.5")
         sent = server.count
     assert code == 0
     entry = results_file(run_dir / "out")["results"][TASK]
@@ -111,7 +112,8 @@ def test_permanent_400_is_recorded_without_retry(run_dir: Path, capsys: pytest.C
         server.queue({"status": 400, "body": {"error": {"message": "bad image"}}})
         code, _, _ = run_cli(capsys, "--model", "openai_compatible",
                          "--model_args", f"model=t,base_url={server.base_url},num_concurrent=1,{FAST_RETRY}",
-                         "--tasks", TASK, "--limit", "3", "--output_path", str(run_dir / "out"))
+                         "--tasks", TASK, "--limit", "3", "--output_path", str(run_dir / "out"),
+                         "--max_error_rate", "0.5")
         assert code == 0
         assert server.count == 3
     entry = results_file(run_dir / "out")["results"][TASK]

@@ -15,6 +15,7 @@ __all__ = [
     "CredentialError",
     "EvaluationResult",
     "ProviderError",
+    "RunFailedError",
     "Settings",
     "evaluate",
     "load_settings",
@@ -22,19 +23,20 @@ __all__ = [
 
 _EXPORTS = {
     "evaluate": "assay.api",
-    "EvaluationResult": "assay.runner",
+    "EvaluationResult": "assay.run",
     "Settings": "assay.settings",
     "load_settings": "assay.settings",
     "AssayError": "assay.errors",
     "ConfigError": "assay.errors",
     "CredentialError": "assay.errors",
     "ProviderError": "assay.errors",
+    "RunFailedError": "assay.errors",
 }
 
 if TYPE_CHECKING:
     from assay.api import evaluate
-    from assay.errors import AssayError, ConfigError, CredentialError, ProviderError
-    from assay.runner import EvaluationResult
+    from assay.errors import AssayError, ConfigError, CredentialError, ProviderError, RunFailedError
+    from assay.run import EvaluationResult
     from assay.settings import Settings, load_settings
 
 

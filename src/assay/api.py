@@ -12,7 +12,7 @@ from assay.options import RunOptions
 
 if TYPE_CHECKING:
     from assay.credentials import Redactor
-    from assay.runner import EvaluationResult
+    from assay.run import EvaluationResult
     from assay.settings import Settings
 
 
@@ -40,6 +40,7 @@ def evaluate(
     hf_hub_log_args: str | dict[str, Any] | None = None,
     bootstrap_iters: int = 0,
     use_cache: bool | None = None,
+    max_error_rate: float = 0.05,
     verbosity: str | None = None,
     env_file: str | Path | Sequence[str | Path] | None = None,
     settings: Settings | None = None,
@@ -48,11 +49,13 @@ def evaluate(
     """Run an evaluation and return its results (also written under ``output_path``).
 
     ``settings`` defaults to the environment and the nearest `.env` (as the CLI does); pass your own
-    :func:`assay.load_settings` result to control it. Raises :class:`assay.AssayError` subclasses.
+    :func:`assay.load_settings` result to control it. Raises :class:`assay.AssayError` subclasses; when the
+    run ended but cannot be trusted (status ``failed``: no sample succeeded, or more than ``max_error_rate``
+    of them failed) that is :class:`assay.RunFailedError`, whose ``result`` holds what was written.
     """
     from assay.credentials import Redactor
     from assay.log import redacted_records
-    from assay.runner import run_evaluation
+    from assay.run import run_evaluation
     from assay.settings import load_settings
 
     if settings is None:
@@ -79,6 +82,7 @@ def evaluate(
         hub_args=_as_dict(hf_hub_log_args, "--hf_hub_log_args"),
         bootstrap_iters=bootstrap_iters,
         use_cache=use_cache,
+        max_error_rate=max_error_rate,
     )
     # No shell history here: a key passed in model_args is redacted but not warned about.
     with redacted_records(redactor):

@@ -47,6 +47,8 @@ class DatasetError(AssayError):
 class OutputError(AssayError):
     """A results or samples file could not be written (read-only folder, full disk). ``path`` is the file."""
 
+    default_hint = "free disk space or choose a writable --output_path; finished samples are kept"
+
     def __init__(self, message: str, hint: str | None = None, *, path: object = None) -> None:
         super().__init__(message, hint)
         self.path = path
@@ -89,6 +91,32 @@ class ProviderAuthError(ProviderError, CredentialError):
     """The provider refused the credential (401/403)."""
 
     exit_code = 3
+
+
+class RunFailedError(AssayError):
+    """The run ended and its results are written, but they cannot be trusted (status ``failed``).
+
+    ``result`` is the :class:`assay.run.EvaluationResult` that was written, for callers of the Python API.
+    """
+
+    default_hint = "see each sample's `error` field; --max_error_rate sets how many failures a run may have"
+
+    def __init__(self, message: str, hint: str | None = None, *, result: object = None) -> None:
+        super().__init__(message, hint)
+        self.result = result
+
+
+class RunInterrupted(AssayError):
+    """The run was stopped on request (a signal); what was finished is written. Exit 128 + signal."""
+
+    default_hint = "rerun with --use_cache to pay only for what is missing"
+
+    def __init__(self, message: str, hint: str | None = None, *, signum: int | None = None,
+                 result: object = None) -> None:
+        super().__init__(message, hint)
+        self.signum = signum
+        self.exit_code = 128 + signum if signum else 130
+        self.result = result
 
 
 class UploadError(AssayError):

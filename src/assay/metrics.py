@@ -14,7 +14,7 @@ import re
 import string
 import unicodedata
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assay.aggregation import (
     AGGREGATIONS,
@@ -29,6 +29,9 @@ from assay.aggregation import (
     weighted_group_mean,
 )
 from assay.errors import TaskError
+
+if TYPE_CHECKING:
+    from assay.settings import Settings
 
 Metric = Callable[[str, Any, dict[str, Any]], float]
 
@@ -344,8 +347,15 @@ METRICS: dict[str, Metric] = {
 }
 
 
-def get_metric(name: str) -> Metric:
-    """The metric registered as ``name``; ``TaskError`` with suggestions if there is none."""
+def get_metric(name: str, settings: Settings | None = None) -> Metric:
+    """The metric registered as ``name`` (built in, or from an ``assay.metrics`` plugin); ``TaskError``
+    with suggestions if there is none. A plugin replaces a built-in only where ASSAY_PLUGIN_OVERRIDES says."""
+    if name not in METRICS or (settings is not None and settings.plugin_overrides):
+        from assay.plugins import load_metric
+
+        plugin = load_metric(name, settings)
+        if plugin is not None:
+            return plugin
     try:
         return METRICS[name]
     except KeyError:

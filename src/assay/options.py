@@ -27,6 +27,8 @@ class RunOptions:
     hub_args: dict[str, Any] | None = None
     bootstrap_iters: int = 0
     use_cache: bool | None = None
+    #: A run whose share of failed samples exceeds this ends with status `failed` (exit 1), results written.
+    max_error_rate: float = 0.05
 
     def __post_init__(self) -> None:
         if not self.tasks:
@@ -39,6 +41,9 @@ class RunOptions:
                              hint="e.g. --limit 50 or --limit 0.1")
         if self.offset < 0:
             raise UsageError("--offset must be 0 or more", hint="e.g. --offset 100")
+        if not 0 <= self.max_error_rate <= 1:
+            raise UsageError(f"--max_error_rate {self.max_error_rate:g} must be between 0 and 1",
+                             hint="e.g. --max_error_rate 0.05 (5% of samples may fail), 1 to never fail a run")
         if self.bootstrap_iters < 0:
             raise UsageError("--bootstrap_iters must be 0 or more", hint="e.g. --bootstrap_iters 1000")
 

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from assay.credentials import env_name
 from assay.model_args import parse_kv_string
-from assay.providers import PLANNED_CREDENTIALS, PROVIDERS, get_spec
+from assay.providers import find_spec, get_spec
 
 if TYPE_CHECKING:
     from assay.redaction import Redactor
+    from assay.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +50,14 @@ def plan_from_flags(
     redactor: Redactor,
     *,
     warn_command_line: bool = True,
+    settings: Settings | None = None,
 ) -> Plan:
     """A :class:`Plan` from command-line values (strings as given to the flags, or already-parsed
     dicts). Secret-looking arguments are always registered with ``redactor``; they are also warned
-    about unless ``warn_command_line`` is false (the Python API, where there is no shell history)."""
-    if model and model not in PROVIDERS and model not in PLANNED_CREDENTIALS:
-        get_spec(model)  # raises UsageError with "did you mean"
+    about unless ``warn_command_line`` is false (the Python API, where there is no shell history).
+    ``settings`` lets a model from an ``LMMS_EVAL_PLUGINS`` package be recognised."""
+    if model:
+        get_spec(model, settings)  # raises UsageError with "did you mean"
 
     def parse(value: str | Mapping[str, Any] | None, flag: str) -> dict[str, Any] | None:
         return _parse(value, flag, redactor, model, warn_command_line)
@@ -89,7 +92,8 @@ def _variable_for(flag: str, key: str, model: str | None) -> str:
         return "HF_TOKEN"
     if flag == WANDB_ARGS:
         return "WANDB_API_KEY"
-    fields = PROVIDERS[model].credentials if model in PROVIDERS else PLANNED_CREDENTIALS.get(model or "", ())
+    spec = find_spec(model) if model else None
+    fields = spec.credentials if spec is not None else ()
     secret_fields = [f for f in fields if is_secret_field(f)]
     return env_name(secret_fields[0]) if secret_fields else "the provider's key variable"
 

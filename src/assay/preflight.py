@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from assay.credentials import env_name, how_to_set
 from assay.errors import CredentialError
-from assay.plan import HUB_ARGS, MODEL_ARGS, Plan, is_secret_field
-from assay.providers import PLANNED_CREDENTIALS, PROVIDERS
+from assay.plan import HUB_ARGS, MODEL_ARGS, Plan
+from assay.providers import find_spec
 
 if TYPE_CHECKING:
     from assay.settings import Settings
@@ -156,26 +156,19 @@ def _requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]:
 def _model_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]:
     model = plan.model or ""
     consumer = f"model `{model}`"
-    spec = PROVIDERS.get(model)
-    if spec is not None:
-        if not spec.credentials:
-            return
-        provided = tuple((f, MODEL_ARGS, spec.key_arg) for f in spec.credentials if is_secret_field(f))
-        base_url = plan.model_args.get("base_url") or settings.openai_base_url
-        if spec.keyless_with_base_url and base_url and not _is_official_openai(str(base_url)):
-            yield _requirement(
-                consumer, spec.credentials, kind="model", required=False, provided_by=provided,
-                note=f"optional: the server at {base_url} may not need a key",
-            )
-        else:
-            yield _requirement(consumer, spec.credentials, kind="model", provided_by=provided)
+    spec = find_spec(model, settings)
+    if spec is None or not spec.credentials:
         return
-    fields = PLANNED_CREDENTIALS.get(model)
-    if fields:
-        provided = tuple(
-            (f, MODEL_ARGS, "api_key" if is_secret_field(f) else f.removeprefix("azure_")) for f in fields
+    provided = tuple((f, MODEL_ARGS, key) for f in spec.credentials if (key := spec.arg_for(f)) is not None)
+    base_url = plan.model_args.get("base_url") or (
+        getattr(settings, spec.base_url_setting, None) if spec.base_url_setting else None)
+    if spec.keyless_with_base_url and base_url and not _is_official_openai(str(base_url)):
+        yield _requirement(
+            consumer, spec.credentials, kind="model", required=False, provided_by=provided,
+            note=f"optional: the server at {base_url} may not need a key",
         )
-        yield _requirement(consumer, fields, kind="model", provided_by=provided)
+    else:
+        yield _requirement(consumer, spec.credentials, kind="model", provided_by=provided)
 
 
 def _judge_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]:

@@ -143,17 +143,30 @@ def _target(
         url = f"{settings.wandb_base_url.rstrip('/')}/graphql"
         headers: tuple[tuple[str, str], ...] = (("Authorization", f"Basic {basic}"),)
         return ProbeTarget(label, "Weights & Biases", "POST", url, fix, headers, {"query": _WANDB_QUERY})
-    if f == "anthropic_api_key":
-        headers = (("x-api-key", secret), ("anthropic-version", "2023-06-01"))
-        return ProbeTarget(label, "Anthropic", "GET", f"{SERVICE_URLS['anthropic']}/models", fix, headers)
-    if f == "google_api_key":
-        url = f"{SERVICE_URLS['google']}/models"
-        return ProbeTarget(label, "Google Gemini", "GET", url, fix, (("x-goog-api-key", secret),))
-    if f == "xai_api_key":
-        return ProbeTarget(label, "xAI", "GET", f"{SERVICE_URLS['xai']}/models", fix, bearer)
-    if f == "reka_api_key":
-        return ProbeTarget(label, "Reka", "GET", f"{SERVICE_URLS['reka']}/models", fix, (("X-Api-Key", secret),))
+    return _vendor_target(f, label, secret, settings, base_url, fix)
     return None
+
+
+#: The provider whose probe checks each vendor key, and its key in SERVICE_URLS.
+_VENDOR_KEYS = {"anthropic_api_key": ("anthropic", "anthropic"), "google_api_key": ("gemini", "google"),
+                "xai_api_key": ("xai", "xai"), "reka_api_key": ("reka", "reka")}
+
+
+def _vendor_target(f: str, label: str, secret: str, settings: Settings, base_url: Any, fix: str) -> ProbeTarget | None:
+    """The probe of a vendor key: ``GET {base_url}{probe_path}`` as the provider's registry entry says, at
+    the model's own ``base_url`` (or the vendor's base-URL setting) when one is given, else SERVICE_URLS."""
+    from assay.providers import PROVIDERS
+
+    if f not in _VENDOR_KEYS:
+        return None
+    provider, service_key = _VENDOR_KEYS[f]
+    spec = PROVIDERS[provider]
+    custom = base_url or (getattr(settings, spec.base_url_setting, None) if spec.base_url_setting else None)
+    url = f"{str(custom).rstrip('/')}{spec.probe_path}" if custom else f"{SERVICE_URLS[service_key]}/models"
+    value = f"Bearer {secret}" if spec.auth_header == "Authorization" else secret
+    info = CREDENTIALS.get(f)
+    service = info.service if info else provider
+    return ProbeTarget(label, service, "GET", url, fix, ((spec.auth_header, value), *spec.probe_headers))
 
 
 # -- probing --------------------------------------------------------------------------------------
@@ -190,6 +203,8 @@ async def _probe_one(session: aiohttp.ClientSession, target: ProbeTarget, timeou
         ) as response:
             code = response.status
             payload: Any = None
+            # Gemini answers a wrong key with 400 API_KEY_INVALID (the body is read, never echoed).
+            key_invalid = code == 400 and "API_KEY_INVALID" in await response.text()
             if 200 <= code < 300:
                 try:
                     payload = await response.json(content_type=None)
@@ -204,7 +219,7 @@ async def _probe_one(session: aiohttp.ClientSession, target: ProbeTarget, timeou
         return result("unreachable", None, f"could not reach {shown}: {reason}")
 
     refused = f"{target.credential} was refused ({code}) by {shown}; {_fix_sentence(target.fix)}"
-    if code in (401, 403):
+    if code in (401, 403) or key_invalid:
         return result("refused", code, refused)
     if 200 <= code < 300:
         if target.service == "Weights & Biases" and not _wandb_user(payload):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from assay.types import SampleError, Usage
+
+Aggregate = Callable[[str, list[Any]], float]
 
 
 class ScoredTask(Protocol):
@@ -50,16 +53,23 @@ def _finite(x: float) -> float | None:
 
 
 def summarize_task(task: ScoredTask, tally: TaskTally, *, bootstrap_iters: int, seed: int,
-                   alias: str | None = None) -> dict[str, Any]:
+                   alias: str | None = None, aggregate: Aggregate | None = None) -> dict[str, Any]:
+    """One task's entry in the results document. ``aggregate`` (default ``task.aggregate``) may raise an
+    AssayError for one metric: that metric then carries the error and no value; the others are kept."""
+    from assay.errors import AssayError
     from assay.metrics import bootstrap_ci, stderr_of_mean
 
+    aggregate = aggregate or task.aggregate
     metrics: dict[str, Any] = {}
     for metric in task.metric_names:
         values = tally.values.get(metric, [])
         entry: dict[str, Any] = {"value": None, "n": len(values), "higher_is_better": task.higher_is_better(metric)}
         if values:
             numeric = all(isinstance(v, (int, float)) for v in values)
-            entry["value"] = task.aggregate(metric, values)
+            try:
+                entry["value"] = aggregate(metric, values)
+            except AssayError as exc:
+                entry["error"] = exc.message
             if numeric:
                 entry["stderr"] = _finite(stderr_of_mean([float(v) for v in values]))
                 if bootstrap_iters > 0:

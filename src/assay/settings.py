@@ -61,8 +61,13 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("viescore_api_key", ("VIESCORE_API_KEY",), "VIEScore judge key", secret=True),
     SettingSpec("google_api_key", ("GOOGLE_API_KEY", "GEMINI_API_KEY"), "Google Gemini API key", secret=True),
     SettingSpec("anthropic_api_key", ("ANTHROPIC_API_KEY",), "Anthropic API key", secret=True),
+    SettingSpec("anthropic_base_url", ("ANTHROPIC_BASE_URL",), "Anthropic API root (a proxy or gateway)"),
+    SettingSpec("gemini_base_url", ("GOOGLE_GEMINI_BASE_URL",), "Gemini API root (a proxy or gateway)"),
     SettingSpec("xai_api_key", ("XAI_API_KEY",), "xAI (Grok) API key", secret=True),
     SettingSpec("reka_api_key", ("REKA_API_KEY",), "Reka API key", secret=True),
+    SettingSpec("prices", ("ASSAY_PRICES",), "YAML/JSON file of model prices (USD per 1M tokens)"),
+    SettingSpec("plugin_overrides", ("ASSAY_PLUGIN_OVERRIDES",),
+                "built-in names (provider, metric) that plugins may replace, comma-separated, or *"),
 )
 SPEC_BY_FIELD: dict[str, SettingSpec] = {s.field: s for s in SPECS}
 
@@ -118,8 +123,12 @@ class Settings(BaseSettings):
     viescore_api_key: SecretStr | None = None
     google_api_key: SecretStr | None = None
     anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    gemini_base_url: str | None = None
     xai_api_key: SecretStr | None = None
     reka_api_key: SecretStr | None = None
+    prices: Path | None = None
+    plugin_overrides: tuple[str, ...] = ()
 
     _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
     _env_files: tuple[Path, ...] = PrivateAttr(default=())
@@ -147,7 +156,7 @@ class Settings(BaseSettings):
     def _strict_bool(cls, value: object) -> bool:
         return parse_bool(value, "")
 
-    @field_validator("plugins", mode="before")
+    @field_validator("plugins", "plugin_overrides", mode="before")
     @classmethod
     def _split_plugins(cls, value: object) -> tuple[str, ...]:
         if isinstance(value, str):
@@ -295,9 +304,10 @@ def load_settings(
                 name, (value, line) = hit
                 values[spec.field], sources[spec.field] = value, Source("dotenv", f"{path}:{line} ({name})")
                 break
-    if isinstance(values.get("home"), str):
-        # Expand against the environment we were given (the validator alone would use os.environ).
-        values["home"] = expand_path(values["home"], env)
+    for path_field in ("home", "prices"):
+        if isinstance(values.get(path_field), str):
+            # Expand against the environment we were given (the validator alone would use os.environ).
+            values[path_field] = expand_path(values[path_field], env)
     for field, (value, source) in _login_files(env, values).items():
         values[field], sources[field] = value, source
     return _validated(values, sources, tuple(files))

@@ -85,7 +85,8 @@ def _plan(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> P
     if all(f is None for f in flags):
         return None
     configs = _task_configs(settings, args.tasks, args.include_path or []) if args.tasks else None
-    return plan_from_flags(args.model, args.model_args, configs, args.wandb_args, args.hf_hub_log_args, redactor)
+    return plan_from_flags(args.model, args.model_args, configs, args.wandb_args, args.hf_hub_log_args, redactor,
+                           settings=settings)
 
 
 def _task_configs(settings: Settings, tasks: str, include_paths: list[str]) -> dict[str, dict[str, Any]]:
@@ -144,13 +145,10 @@ def _alias(spec: SettingSpec, source: str) -> str | None:
 
 def used_by(field: str) -> list[str]:
     """The features that read a setting, for the doctor table."""
-    from assay.providers import PLANNED_CREDENTIALS, PROVIDERS
+    from assay.providers import BUILTIN
 
     uses: list[str] = []
-    models = [n for n, s in PROVIDERS.items() if field in s.credentials]
-    models += [n for n, fields in PLANNED_CREDENTIALS.items() if field in fields]
-    if field == "openai_base_url":
-        models = [n for n, s in PROVIDERS.items() if s.keyless_with_base_url]
+    models = [s.name for s in BUILTIN if field in s.credentials or field == s.base_url_setting]
     if models:
         uses.append("model " + ", ".join(models))
     uses += _FEATURES.get(field, [])

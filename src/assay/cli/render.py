@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from assay.runner import EvaluationResult
+    from assay.run import EvaluationResult
 
 
 def _fmt(value: Any) -> str:

@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "model": None, "model_args": "", "tasks": None, "limit": None, "offset": 0, "batch_size": None,
     "output_path": "./logs", "log_samples": False, "predict_only": False, "gen_kwargs": "", "seed": "0",
     "include_path": None, "wandb_args": None, "hf_hub_log_args": None, "use_cache": None, "bootstrap_iters": 0,
+    "max_error_rate": 0.05,
 }
 
 
@@ -46,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--hf_hub_log_args", help="Hugging Face Hub options, e.g. hub_results_org=me,push_results_to_hub=True")
     a("--use_cache", action="store_true", default=None, help="reuse cached responses (LMMS_EVAL_USE_CACHE)")
     a("--bootstrap_iters", type=int, help="bootstrap resamples for a 95%% CI per metric (0: off)")
+    a("--max_error_rate", type=float,
+      help="share of samples that may fail before the run counts as failed (exit 1; default 0.05)")
 
 
 def _merged(args: argparse.Namespace) -> dict[str, Any]:
@@ -95,8 +98,9 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
     from assay.api import _as_dict
     from assay.cli.progress import make_progress
     from assay.cli.render import print_results
+    from assay.errors import RunFailedError
     from assay.options import RunOptions
-    from assay.runner import run_evaluation
+    from assay.run import EvaluationResult, run_evaluation
 
     v = _merged(args)
     if not v["model"]:
@@ -123,12 +127,25 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         hub_args=_as_dict(_join(v["hf_hub_log_args"]), "--hf_hub_log_args") if v["hf_hub_log_args"] else None,
         bootstrap_iters=int(v["bootstrap_iters"] or 0),
         use_cache=v["use_cache"],
+        max_error_rate=_rate(v["max_error_rate"]),
     )
     progress = make_progress(sys.stderr)
-    with _sigterm_as_interrupt():
-        result = asyncio.run(run_evaluation(settings, options, redactor, progress=progress))
+    try:
+        with _sigterm_as_interrupt():
+            result = asyncio.run(run_evaluation(settings, options, redactor, progress=progress))
+    except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
+        if isinstance(exc.result, EvaluationResult):
+            print_results(exc.result, sys.stdout)
+        raise
     print_results(result, sys.stdout)
     return 0
+
+
+def _rate(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"--max_error_rate {value!r} is not a number", hint="e.g. --max_error_rate 0.05") from None
 
 
 @contextlib.contextmanager

@@ -17,8 +17,10 @@ PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 405, 413, 422})
 #: Statuses that say "try again later".
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 #: Failure kinds a provider reports without an HTTP status, and which are worth another attempt.
-TRANSIENT_KINDS = frozenset({"timeout", "connection", "empty", "server", "malformed", "rate_limit"})
-PERMANENT_KINDS = frozenset({"auth", "bad_request", "not_found", "content_policy", "quota", "unsupported"})
+TRANSIENT_KINDS = frozenset({"timeout", "connection", "empty", "server", "malformed", "rate_limit", "overloaded"})
+PERMANENT_KINDS = frozenset({
+    "auth", "bad_request", "not_found", "content_policy", "context_length", "quota", "unsupported", "budget",
+})
 
 
 @dataclass(frozen=True, slots=True)

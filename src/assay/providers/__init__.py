@@ -1,6 +1,9 @@
 """Provider registry: names -> lazily imported provider classes, and what each one needs.
 
 Nothing here imports a provider module or an SDK; ``load_provider_class`` does, when a run needs it.
+Plugin providers (entry points, ``LMMS_EVAL_PLUGINS``) are found by :mod:`assay.plugins` only when a
+name is not built in (or a built-in name is explicitly open to replacement), so a run of a built-in
+provider never scans installed packages.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from assay.errors import UsageError
+from assay.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from assay.providers.base import Provider
@@ -19,14 +22,19 @@ if TYPE_CHECKING:
     #: A provider class: built from the run's settings and its own --model_args.
     ProviderFactory = Callable[[Settings, dict[str, Any]], Provider]
 
+ALL_MEDIA = ("text", "image", "video")
+
 
 @dataclass(frozen=True)
 class ProviderSpec:
     """A provider's registry entry.
 
     ``credentials`` are Settings fields the provider needs (all of them); when ``keyless_with_base_url``
-    is true, a custom ``base_url`` (a local vLLM/SGLang server) makes them optional.
-    ``key_arg`` is the ``--model_args`` key that may carry the credential instead.
+    is true, a custom ``base_url`` (a local vLLM/SGLang server) makes them optional. ``arg_keys`` say
+    which ``--model_args`` key may carry each credential instead (``api_key`` for the secret ones).
+    ``default_base_url``/``base_url_setting``/``probe_path``/``auth_header`` tell ``doctor --probe``
+    where one cheap authenticated GET goes (``{base_url}{probe_path}``) and how the key is sent
+    (``auth_header`` ``Authorization`` means ``Bearer <key>``). ``origin`` is ``builtin`` or the plugin.
     """
 
     name: str
@@ -35,52 +43,113 @@ class ProviderSpec:
     keyless_with_base_url: bool = False
     key_arg: str = "api_key"
     description: str = ""
+    aliases: tuple[str, ...] = ()
+    modalities: tuple[str, ...] = ALL_MEDIA
+    arg_keys: tuple[tuple[str, str], ...] = ()
+    default_base_url: str = ""
+    base_url_setting: str | None = None
+    probe_path: str = ""
+    auth_header: str = "Authorization"
+    probe_headers: tuple[tuple[str, str], ...] = ()
+    origin: str = "builtin"
+
+    def arg_for(self, field: str) -> str | None:
+        """The --model_args key that may carry settings field ``field``."""
+        for f, key in self.arg_keys:
+            if f == field:
+                return key
+        return None
 
 
-_OPENAI = "assay.providers.openai:OpenAIProvider"
+
+
+def _openai_like(name: str, target: str, description: str, aliases: tuple[str, ...] = ()) -> ProviderSpec:
+    return ProviderSpec(name, target, ("openai_api_key",), True, description=description, aliases=aliases,
+                        arg_keys=(("openai_api_key", "api_key"),), default_base_url="https://api.openai.com/v1",
+                        base_url_setting="openai_base_url", probe_path="/models")
+
+
+BUILTIN: tuple[ProviderSpec, ...] = (
+    _openai_like("openai", "assay.providers.openai:OpenAIProvider", "OpenAI chat completions"),
+    _openai_like("openai_compatible", "assay.providers.openai:OpenAICompatibleProvider",
+                 "any OpenAI-compatible server (vLLM, SGLang, llama.cpp); loglikelihood via /completions",
+                 aliases=("openai_compatible_chat",)),
+    ProviderSpec("azure_openai", "assay.providers.azure_openai:AzureOpenAIProvider",
+                 ("azure_api_key", "azure_endpoint"), description="Azure OpenAI deployment (chat completions)",
+                 aliases=("azure",), arg_keys=(("azure_api_key", "api_key"), ("azure_endpoint", "endpoint")),
+                 auth_header="api-key"),
+    ProviderSpec("anthropic", "assay.providers.anthropic:AnthropicProvider", ("anthropic_api_key",),
+                 description="Anthropic Messages API (Claude)", aliases=("claude",),
+                 arg_keys=(("anthropic_api_key", "api_key"),), default_base_url="https://api.anthropic.com",
+                 base_url_setting="anthropic_base_url", probe_path="/v1/models", auth_header="x-api-key",
+                 probe_headers=(("anthropic-version", "2023-06-01"),)),
+    ProviderSpec("gemini", "assay.providers.gemini:GeminiProvider", ("google_api_key",),
+                 description="Google Gemini API (generateContent)", aliases=("gemini_api",),
+                 arg_keys=(("google_api_key", "api_key"),),
+                 default_base_url="https://generativelanguage.googleapis.com", base_url_setting="gemini_base_url",
+                 probe_path="/v1beta/models", auth_header="x-goog-api-key"),
+    ProviderSpec("xai", "assay.providers.xai:XAIProvider", ("xai_api_key",),
+                 description="xAI Grok (OpenAI-compatible protocol)", aliases=("grok",),
+                 arg_keys=(("xai_api_key", "api_key"),), default_base_url="https://api.x.ai/v1", probe_path="/models"),
+    ProviderSpec("reka", "assay.providers.reka:RekaProvider", ("reka_api_key",), description="Reka chat API",
+                 arg_keys=(("reka_api_key", "api_key"),), default_base_url="https://api.reka.ai/v1",
+                 probe_path="/models", auth_header="X-Api-Key"),
+    ProviderSpec("local", "assay.providers.local:LocalProvider", modalities=("text",),
+                 description="embedded llama.cpp model (SmolLM2-135M by default), no credentials"),
+)
+#: Built-in providers by name and alias.
 PROVIDERS: dict[str, ProviderSpec] = {
-    spec.name: spec
-    for spec in (
-        ProviderSpec("openai", _OPENAI, ("openai_api_key",), True, description="OpenAI chat completions"),
-        ProviderSpec("openai_compatible", _OPENAI, ("openai_api_key",), True,
-                     description="any OpenAI-compatible server (vLLM, SGLang, llama.cpp)"),
-        ProviderSpec("openai_compatible_chat", _OPENAI, ("openai_api_key",), True,
-                     description="alias of openai_compatible"),
-        ProviderSpec("local", "assay.providers.local:LocalProvider",
-                     description="embedded llama.cpp model (SmolLM2-135M by default), no credentials"),
-    )
-}
-
-# Vendors whose providers are not built yet still declare their credentials, so `assay doctor`
-# and preflight can explain a plan that names them.
-PLANNED_CREDENTIALS: dict[str, tuple[str, ...]] = {
-    "azure_openai": ("azure_api_key", "azure_endpoint"),
-    "gemini": ("google_api_key",),
-    "gemini_api": ("google_api_key",),
-    "claude": ("anthropic_api_key",),
-    "anthropic": ("anthropic_api_key",),
-    "xai": ("xai_api_key",),
-    "grok": ("xai_api_key",),
-    "reka": ("reka_api_key",),
+    name: spec for spec in BUILTIN for name in (spec.name, *spec.aliases)
 }
 
 
-def get_spec(name: str) -> ProviderSpec:
-    try:
+def _plugin_spec(name: str, settings: Settings | None) -> ProviderSpec | None:
+    from assay.plugins import plugin_providers
+
+    return plugin_providers(settings).get(name)
+
+
+def find_spec(name: str, settings: Settings | None = None) -> ProviderSpec | None:
+    """The provider called ``name``: built in, or from a plugin (None: no such provider).
+
+    A plugin provider replaces a built-in only where ``ASSAY_PLUGIN_OVERRIDES`` allows that name."""
+    overrides = settings.plugin_overrides if settings is not None else ()
+    if name in PROVIDERS and (name in overrides or "*" in overrides):
+        plugin = _plugin_spec(name, settings)
+        if plugin is not None:
+            return plugin
+    if name in PROVIDERS:
         return PROVIDERS[name]
-    except KeyError:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(PROVIDERS), n=1)
-        suggestion = f"did you mean `{close[0]}`? " if close else ""
-        raise UsageError(
-            f"unknown model `{name}`",
-            hint=f"{suggestion}available models: {', '.join(sorted(PROVIDERS))}",
-        ) from None
+    return _plugin_spec(name, settings)
 
 
-def load_provider_class(name: str) -> ProviderFactory:
-    spec = get_spec(name)
+def get_spec(name: str, settings: Settings | None = None) -> ProviderSpec:
+    spec = find_spec(name, settings)
+    if spec is not None:
+        return spec
+    import difflib
+
+    from assay.plugins import plugin_providers
+
+    known = sorted({*PROVIDERS, *plugin_providers(settings)})
+    close = difflib.get_close_matches(name, known, n=1)
+    suggestion = f"did you mean `{close[0]}`? " if close else ""
+    raise UsageError(
+        f"unknown model `{name}`",
+        hint=f"{suggestion}available models: {', '.join(known)} (see `assay models`)",
+    )
+
+
+def load_provider_class(name: str, settings: Settings | None = None) -> ProviderFactory:
+    spec = get_spec(name, settings)
     module_name, _, attr = spec.target.partition(":")
-    factory: ProviderFactory = getattr(importlib.import_module(module_name), attr)
+    try:
+        factory: ProviderFactory = getattr(importlib.import_module(module_name), attr)
+    except Exception as exc:  # a plugin's import error must name the plugin, not crash
+        if spec.origin == "builtin":
+            raise
+        raise ConfigError(
+            f"provider `{name}` from {spec.origin} cannot be loaded: {type(exc).__name__}: {exc}",
+            hint=f"fix or reinstall that package, or remove it ({spec.target})",
+        ) from None
     return factory

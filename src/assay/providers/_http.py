@@ -1,16 +1,49 @@
-"""HTTP failure → ProviderError, in one place for every HTTP-speaking provider."""
+"""HTTP for every HTTP-speaking provider: one aiohttp session per provider, and failure → ProviderError.
+
+Each vendor module parses its own error bodies (their shapes differ) and decides the *kind* of a failure
+in one function; :func:`http_error` turns that kind into a typed error with the hint the user sees, so
+that every vendor says the same thing about the same problem. OpenAI-shaped bodies (OpenAI, Azure, xAI,
+vLLM) go through :func:`error_from_http`.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assay.errors import ProviderAuthError, ProviderError
 
+if TYPE_CHECKING:
+    import aiohttp
+
 _CONTENT_POLICY_CODES = {"content_policy_violation", "content_filter", "safety", "moderation_blocked"}
+_CONTEXT_CODES = {"context_length_exceeded", "string_above_max_length"}
+# vLLM and xAI say it in words only.
+_CONTEXT_PHRASES = ("maximum context length", "maximum prompt length", "context length is")
+
+#: What to do about each kind of failure (``{model}`` is filled with " `<model>`" when known).
+HINTS: dict[str, str] = {
+    "rate_limit": "lower num_concurrent or set rpm=… in --model_args",
+    "quota": "check the account's billing and quota; retrying will not help",
+    "not_found": "check the model name{model} and base_url",
+    "bad_request": "the request is invalid for this model; check --gen_kwargs and --model_args",
+    "content_policy": "the vendor refused this prompt or answer (content policy / safety); it is counted as "
+                      "refused, not retried",
+    "context_length": "the prompt is longer than the model accepts; use fewer images or frames, or a model with "
+                      "a longer context",
+    "overloaded": "the vendor is overloaded; assay retries this automatically",
+    "server": "the server failed; assay retries this automatically",
+    "http": "the server failed; assay retries this automatically",
+}
+_SUMMARY = {
+    "rate_limit": "rate limited", "quota": "quota exhausted", "not_found": "not found",
+    "bad_request": "request rejected", "content_policy": "refused by content policy",
+    "context_length": "prompt too long", "overloaded": "overloaded",
+}
 
 
 def error_message(body: str) -> tuple[str, str | None]:
@@ -27,6 +60,63 @@ def error_message(body: str) -> tuple[str, str | None]:
     return str(err)[:300], None
 
 
+def default_kind(status: int) -> str:
+    """The kind a status means when the body says nothing more specific."""
+    if status in (401, 403):
+        return "auth"
+    if status == 429:
+        return "rate_limit"
+    if status == 404:
+        return "not_found"
+    if status in (400, 413, 422):
+        return "bad_request"
+    return "server" if status >= 500 else "http"
+
+
+def http_error(
+    status: int,
+    headers: Mapping[str, str],
+    message: str,
+    *,
+    kind: str | None = None,
+    provider: str,
+    url: str,
+    key_hint: str,
+    model: str = "",
+    retry_after: float | None = None,
+) -> ProviderError:
+    """A typed error for one failed HTTP exchange, with the hint for its kind.
+
+    ``kind`` is the vendor module's reading of the body (None: decided by the status alone);
+    ``retry_after`` overrides the headers' Retry-After (Gemini puts it in the body)."""
+    kind = kind or default_kind(status)
+    where = f"{provider} at {url}"
+    if kind == "auth":
+        return ProviderAuthError(
+            f"{where} refused the credential ({status}): {message}",
+            hint=key_hint, kind="auth", status=status, provider=provider,
+        )
+    wait = retry_after if retry_after is not None else parse_retry_after(headers)
+    summary = f"{_SUMMARY[kind]} ({status})" if kind in _SUMMARY else f"HTTP {status}"
+    hint = HINTS.get(kind, HINTS["server"]).format(model=f" `{model}`" if model else "")
+    return ProviderError(
+        f"{where}: {summary}: {message}",
+        hint=hint, kind=kind, status=status, retry_after=wait, provider=provider,
+    )
+
+
+def openai_kind(status: int, code: str | None, message: str) -> str:
+    """The kind of an OpenAI-shaped error (OpenAI, Azure OpenAI, xAI, vLLM, SGLang)."""
+    if status == 429 and code == "insufficient_quota":  # billing, not throttling: waiting will not help
+        return "quota"
+    if status in (400, 422):
+        if code in _CONTENT_POLICY_CODES:
+            return "content_policy"
+        if code in _CONTEXT_CODES or any(p in message.lower() for p in _CONTEXT_PHRASES):
+            return "context_length"
+    return default_kind(status)
+
+
 def error_from_http(
     status: int,
     headers: Mapping[str, str],
@@ -37,61 +127,10 @@ def error_from_http(
     key_hint: str,
     model: str = "",
 ) -> ProviderError:
-    """Map a non-2xx response to a typed error with a hint saying what to do."""
+    """Map a non-2xx response with an OpenAI-shaped body to a typed error with a hint."""
     message, code = error_message(body)
-    where = f"{provider} at {url}"
-    retry_after = parse_retry_after(headers)
-    if status in (401, 403):
-        return ProviderAuthError(
-            f"{where} refused the credential ({status}): {message}",
-            hint=key_hint,
-            kind="auth",
-            status=status,
-            provider=provider,
-        )
-    if status == 429:
-        if code == "insufficient_quota":  # billing, not throttling: waiting will not help
-            return ProviderError(
-                f"{where}: quota exhausted (429 insufficient_quota): {message}",
-                hint="check the account's billing and quota; retrying will not help",
-                kind="quota",
-                status=status,
-                provider=provider,
-            )
-        return ProviderError(
-            f"{where}: rate limited (429): {message}",
-            hint="lower num_concurrent or set rpm=… in --model_args",
-            kind="rate_limit",
-            status=status,
-            retry_after=retry_after,
-            provider=provider,
-        )
-    if status == 404:
-        return ProviderError(
-            f"{where}: not found (404): {message}",
-            hint=f"check the model name{f' `{model}`' if model else ''} and base_url",
-            kind="not_found",
-            status=status,
-            provider=provider,
-        )
-    if status in (400, 422):
-        kind = "content_policy" if code in _CONTENT_POLICY_CODES else "bad_request"
-        return ProviderError(
-            f"{where}: request rejected ({status}): {message}",
-            hint="the request is invalid for this model; check --gen_kwargs and --model_args",
-            kind=kind,
-            status=status,
-            provider=provider,
-        )
-    kind = "server" if status >= 500 else "http"
-    return ProviderError(
-        f"{where}: HTTP {status}: {message}",
-        hint="the server failed; assay retries this automatically",
-        kind=kind,
-        status=status,
-        retry_after=retry_after,
-        provider=provider,
-    )
+    return http_error(status, headers, message, kind=openai_kind(status, code, message), provider=provider,
+                      url=url, key_hint=key_hint, model=model)
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -121,3 +160,75 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
         seconds = when.timestamp() - (time.time() if now is None else now)
         seconds = max(seconds, 0.0)
     return seconds if 0 <= seconds < 86_400 else None
+
+
+class JsonClient:
+    """One aiohttp session for one provider: JSON POSTs, a dropped connection as a ProviderError.
+
+    The credential lives in the session's default headers, never in a URL or a message. The Model
+    wrapper owns per-attempt timeouts, so aiohttp's own total timeout is off (only connect is bounded).
+    """
+
+    def __init__(self, headers: Mapping[str, str], *, provider: str, where: str, connect_hint: str) -> None:
+        self._headers = {"Content-Type": "application/json", **headers}
+        self._provider = provider
+        self._where = where
+        self._connect_hint = connect_hint
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            import aiohttp
+
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+                timeout=aiohttp.ClientTimeout(total=None, connect=30),
+                headers=self._headers,
+            )
+        return self._session
+
+    async def post(self, url: str, body: Mapping[str, Any]) -> tuple[int, Mapping[str, str], str]:
+        """(status, headers, text) of one POST; connection failures raise ProviderError(kind="connection")."""
+        import aiohttp
+
+        try:
+            async with self._client().post(url, data=json.dumps(body)) as resp:
+                return resp.status, resp.headers, await resp.text()
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            raise ProviderError(
+                f"cannot reach {self._where}: {type(exc).__name__}",
+                hint=self._connect_hint,
+                kind="connection",
+                provider=self._provider,
+            ) from None
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+            await asyncio.sleep(0)  # let aiohttp close its transports before the loop ends
+
+
+def parse_json(text: str, *, provider: str, where: str, what: str) -> Any:
+    """The JSON of a 2xx body; a body that is not JSON is a (retried) malformed answer."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise malformed(text, provider=provider, where=where, what=what) from None
+
+
+def malformed(text: str, *, provider: str, where: str, what: str) -> ProviderError:
+    return ProviderError(
+        f"{where} returned a malformed {what}: {text[:120]!r}",
+        hint=f"the server's answer is not {what}; assay retries it",
+        kind="malformed",
+        provider=provider,
+    )
+
+
+def as_int(value: Any) -> int:
+    """A token count from a usage field that may be missing, null, a float or a string."""
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError):
+        return 0

@@ -26,6 +26,9 @@ def task_roots(plugins: Sequence[str], include_paths: Sequence[str | Path]) -> l
         folder = plugin_tasks_dir(name)
         if folder is not None:
             roots.append((f"plugin {name}", folder))
+    from assay.plugins import plugin_task_roots
+
+    roots.extend(plugin_task_roots())  # `assay.tasks` entry points of installed packages
     for raw in include_paths:
         path = Path(raw).expanduser()
         if not path.exists():

@@ -51,7 +51,7 @@ class Task:
                 if isinstance(spec.aggregation, str):
                     get_aggregation(spec.aggregation)
                 if self.config.process_results is None:
-                    scorers[spec.name] = _with_options(get_metric(spec.name), spec.options)
+                    scorers[spec.name] = _with_options(get_metric(spec.name, self._settings), spec.options)
         except TaskError as exc:
             raise TaskError(f"task {self.name} ({self.config.yaml_path}): {exc.message}", hint=exc.hint) from None
         return scorers

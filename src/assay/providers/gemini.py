@@ -1,0 +1,201 @@
+"""Google Gemini (``generateContent``): ``POST {base_url}/{api_version}/models/{model}:generateContent``.
+
+``base_url`` is what the google-genai SDK means by it: the API root (default
+``https://generativelanguage.googleapis.com``; ``GOOGLE_GEMINI_BASE_URL`` too), with ``api_version``
+(default ``v1beta``) appended. The key goes in the ``x-goog-api-key`` header, never the URL. Images are
+sent inline; a video as its sampled frames (inline too: a request stays under Gemini's 20 MB inline
+limit at the frame counts lmms-eval tasks use, and the Files API's upload round trips buy nothing then).
+
+A prompt or answer blocked for safety (``promptFeedback.blockReason``, ``finishReason: SAFETY`` and the
+like) is a refusal (kind ``content_policy``), never an empty answer to retry.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+from assay.errors import CredentialError, ProviderError
+from assay.providers._http import JsonClient, as_int, http_error, malformed, parse_json
+from assay.providers.openai_compat import pop_model
+from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
+
+if TYPE_CHECKING:
+    from assay.settings import Settings
+
+GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
+DEFAULT_API_VERSION = "v1beta"
+KEY_HINT = "set GOOGLE_API_KEY (or GEMINI_API_KEY) to a valid key from aistudio.google.com/apikey"
+_BLOCKED = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
+                      "LANGUAGE"})
+#: gen_kwargs → generationConfig names (besides max_tokens/temperature/top_p/stop/seed).
+_EXTRA_PARAMS = {"top_k": "topK", "candidate_count": "candidateCount", "presence_penalty": "presencePenalty",
+                 "frequency_penalty": "frequencyPenalty", "response_mime_type": "responseMimeType",
+                 "thinking_config": "thinkingConfig"}
+_DURATION = re.compile(r"^([\d.]+)s$")
+
+
+def _details(error: dict[str, Any]) -> list[dict[str, Any]]:
+    details = error.get("details")
+    return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+
+
+def error_kind(status: int, error: dict[str, Any]) -> tuple[str | None, float | None]:
+    """Gemini's ``{"error": {"code", "message", "status", "details"}}`` → (kind, retry-after seconds)."""
+    rpc_status = str(error.get("status") or "")
+    message = str(error.get("message") or "").lower()
+    details = _details(error)
+    reasons = {str(d.get("reason")) for d in details if d.get("reason")}
+    retry_after = None
+    for detail in details:
+        match = _DURATION.match(str(detail.get("retryDelay") or ""))
+        if match:
+            retry_after = float(match.group(1))
+    if "API_KEY_INVALID" in reasons or rpc_status in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
+        return "auth", None  # Gemini answers 400, not 401, for a wrong key
+    if status == 429 or rpc_status == "RESOURCE_EXHAUSTED":
+        quota_ids = " ".join(str(v.get("quotaId", "")) for d in details for v in d.get("violations", []) or []
+                             if isinstance(v, dict))
+        if "PerDay" in quota_ids:  # a daily quota: waiting seconds will not help this run
+            return "quota", None
+        return "rate_limit", retry_after
+    if rpc_status == "FAILED_PRECONDITION" and "billing" in message:
+        return "quota", None
+    if "token count" in message and "exceeds" in message:
+        return "context_length", None
+    if rpc_status in ("UNAVAILABLE",) or status == 503:
+        return "overloaded", retry_after
+    if rpc_status == "NOT_FOUND":
+        return "not_found", None
+    if rpc_status in ("INVALID_ARGUMENT", "FAILED_PRECONDITION", "OUT_OF_RANGE"):
+        return "bad_request", None
+    return None, retry_after
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _part(part: TextPart | ImagePart) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"text": part.text}
+    return {"inlineData": {"mimeType": part.mime_type, "data": part.data_b64}}
+
+
+def parts(message: Message) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for part in message.parts:
+        if isinstance(part, VideoPart):
+            out.extend(_part(frame) for frame in part.frames)
+        elif not (isinstance(part, TextPart) and not part.text):
+            out.append(_part(part))
+    return out
+
+
+class GeminiProvider:
+    name: ClassVar[str] = "gemini"
+    max_concurrency: ClassVar[int | None] = None
+    accepts_media: ClassVar[bool] = True
+
+    def __init__(self, settings: Settings, model_args: dict[str, Any]) -> None:
+        args = dict(model_args)
+        self._model = pop_model(args, self.name, "model=gemini-2.5-flash").removeprefix("models/")
+        base = args.pop("base_url", None) or settings.gemini_base_url or GEMINI_BASE_URL
+        self._base_url = str(base).rstrip("/")
+        self._api_version = str(args.pop("api_version", DEFAULT_API_VERSION))
+        api_key = args.pop("api_key", None) or settings.secret("google_api_key")
+        if not api_key:
+            raise CredentialError("GOOGLE_API_KEY is not set", hint=KEY_HINT)
+        self._config = args  # extra generationConfig entries (e.g. thinkingConfig from a config file)
+        self._url = f"{self._base_url}/{self._api_version}/models/{quote(self._model, safe='-._')}:generateContent"
+        self._http = JsonClient({"x-goog-api-key": str(api_key)}, provider=self.name, where=self._base_url,
+                                connect_hint="check base_url / GOOGLE_GEMINI_BASE_URL and your network")
+
+    @property
+    def model_name(self) -> str:
+        return self._model
+
+    def identity(self) -> dict[str, Any]:
+        identity: dict[str, Any] = {"provider": self.name, "base_url": self._base_url, "model": self._model,
+                                    "api_version": self._api_version}
+        if self._config:
+            identity["config"] = dict(sorted(self._config.items()))
+        return identity
+
+    def body(self, request: Request) -> dict[str, Any]:
+        params = request.params
+        config: dict[str, Any] = {}
+        if params.max_tokens is not None:
+            config["maxOutputTokens"] = params.max_tokens
+        if params.temperature is not None:
+            config["temperature"] = params.temperature
+        if params.top_p is not None:
+            config["topP"] = params.top_p
+        if params.stop:
+            config["stopSequences"] = list(params.stop)
+        if params.seed is not None:
+            config["seed"] = params.seed
+        config.update({_EXTRA_PARAMS[k]: v for k, v in params.extra if k in _EXTRA_PARAMS})
+        config.update(self._config)
+        system = [{"text": m.text} for m in request.messages if m.role == "system" and m.text]
+        body: dict[str, Any] = {
+            "contents": [{"role": "model" if m.role == "assistant" else "user", "parts": parts(m)}
+                         for m in request.messages if m.role != "system"],
+        }
+        if system:
+            body["systemInstruction"] = {"parts": system}
+        if config:
+            body["generationConfig"] = config
+        return body
+
+    async def generate(self, request: Request) -> Response:
+        status, headers, text = await self._http.post(self._url, self.body(request))
+        if status >= 400:
+            raise self.error(status, headers, text)
+        return self.parse(text)
+
+    def error(self, status: int, headers: Any, text: str) -> ProviderError:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        error = data.get("error") if isinstance(data, dict) else None
+        error = error if isinstance(error, dict) else {}
+        message = str(error.get("message") or text.strip()[:300] or "no error body")[:300]
+        kind, retry_after = error_kind(status, error)
+        return http_error(status, headers, message, kind=kind, provider=self.name, url=self._base_url,
+                          key_hint=KEY_HINT, model=self._model, retry_after=retry_after)
+
+    def _refused(self, why: str) -> ProviderError:
+        return ProviderError(f"{self.name} blocked the {why}",
+                             hint="Gemini's safety filters refused this; it is counted as refused, not retried",
+                             kind="content_policy", provider=self.name)
+
+    def parse(self, text: str) -> Response:
+        data = parse_json(text, provider=self.name, where=self._base_url, what="Gemini response")
+        if not isinstance(data, dict):
+            raise malformed(text, provider=self.name, where=self._base_url, what="Gemini response")
+        feedback = _dict(data.get("promptFeedback"))
+        candidates = data.get("candidates")
+        if not candidates:
+            if feedback.get("blockReason"):
+                raise self._refused(f"prompt (blockReason: {feedback['blockReason']})")
+            raise malformed(text, provider=self.name, where=self._base_url, what="Gemini response")
+        candidate = _dict(candidates[0]) if isinstance(candidates, list) else {}
+        content = _dict(candidate.get("content"))
+        answer = "".join(str(p.get("text") or "") for p in content.get("parts") or []
+                         if isinstance(p, dict) and not p.get("thought"))
+        finish = candidate.get("finishReason")
+        if not answer.strip() and finish in _BLOCKED:
+            raise self._refused(f"answer (finishReason: {finish})")
+        usage = _dict(data.get("usageMetadata"))
+        # Thinking tokens are billed as output.
+        output = as_int(usage.get("candidatesTokenCount")) + as_int(usage.get("thoughtsTokenCount"))
+        return Response(text=answer, usage=Usage(as_int(usage.get("promptTokenCount")), output),
+                        model=str(data.get("modelVersion") or self._model),
+                        finish_reason=str(finish).lower() if finish else None)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

@@ -1,0 +1,36 @@
+"""xAI Grok: the OpenAI chat-completions protocol at xAI's own address, with XAI_API_KEY.
+
+``base_url`` means what the OpenAI SDK (xAI's documented client) means by it: the API root including
+``/v1`` (default ``https://api.x.ai/v1``), so a gateway URL drops in unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from assay.errors import CredentialError
+from assay.providers.openai_compat import ChatCompletionsProvider, Endpoint
+
+if TYPE_CHECKING:
+    from assay.settings import Settings
+
+XAI_BASE_URL = "https://api.x.ai/v1"
+KEY_HINT = "set XAI_API_KEY (in .env or the environment) to a valid key from console.x.ai"
+
+
+class XAIProvider(ChatCompletionsProvider):
+    name: ClassVar[str] = "xai"
+    model_example: ClassVar[str] = "model=grok-4"
+
+    def endpoint(self, settings: Settings, args: dict[str, Any]) -> Endpoint:
+        base_url = str(args.pop("base_url", None) or XAI_BASE_URL).rstrip("/")
+        api_key = args.pop("api_key", None) or settings.secret("xai_api_key")
+        if not api_key:
+            raise CredentialError("XAI_API_KEY is not set", hint=KEY_HINT)
+        return Endpoint(
+            base_url=base_url,
+            chat_url=f"{base_url}/chat/completions",
+            headers={"Authorization": f"Bearer {api_key}"},
+            key_hint=KEY_HINT,
+            connect_hint="check base_url and your network connection to api.x.ai",
+        )

@@ -1,0 +1,120 @@
+"""A run in three stages — prepare (nothing paid yet) → execute (workers) → finish (results written first).
+
+:func:`run_evaluation` is what ``assay run`` and ``assay.evaluate`` call. Whatever way the execute stage
+ends — done, a fatal provider error, a full disk, a signal, Ctrl-C — the finish stage writes the results
+document from every finished sample before the run reports how it ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assay.errors import OutputError, ProviderAuthError, ProviderError, RunFailedError, RunInterrupted
+from assay.results import TaskTally
+from assay.run.control import RunControl
+from assay.run.execute import Progress, RunState, execute
+from assay.run.finish import build_results, write_results
+from assay.run.prepare import Prepared, prepare
+
+if TYPE_CHECKING:
+    from assay.options import RunOptions
+    from assay.redaction import Redactor
+    from assay.settings import Settings
+    from assay.sinks import Sink
+
+__all__ = ["EvaluationResult", "Progress", "RunControl", "run_evaluation"]
+
+log = logging.getLogger("assay.run")
+
+
+@dataclass
+class EvaluationResult:
+    """The results document plus where it and the samples were written."""
+
+    results: dict[str, Any]
+    results_path: Path | None = None
+    sample_paths: dict[str, Path] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.results[key]
+
+    @property
+    def status(self) -> str:
+        return str(self.results.get("status"))
+
+
+async def run_evaluation(
+    settings: Settings,
+    options: RunOptions,
+    redactor: Redactor,
+    *,
+    progress: Progress | None = None,
+    extra_sinks: tuple[Sink, ...] = (),
+    from_command_line: bool = True,
+    control: RunControl | None = None,
+) -> EvaluationResult:
+    """Evaluate; returns the result of a complete run, raises an AssayError (result written) otherwise."""
+    p = await prepare(settings, options, redactor, extra_sinks=extra_sinks, from_command_line=from_command_line)
+    state = RunState({name: TaskTally(total=len(d)) for name, d in p.docs.items()})
+    try:
+        ending = await execute(p, state, progress=progress, control=control)
+    except BaseException:  # Ctrl-C through asyncio.run, or a bug: keep every finished sample, then go on failing
+        _finish_interrupted(p, state)
+        await _close_quietly(p)
+        raise
+    # Aggregations are task code (they may call a judge through the bridge): not on the event loop.
+    results = await asyncio.to_thread(build_results, p, state, ending)
+    await _close_quietly(p)
+    return _outcome(p, state, results, control.signum if control is not None else None)
+
+
+def _finish_interrupted(p: Prepared, state: RunState) -> None:
+    results = build_results(p, state, "interrupted")
+    where, _ = write_results(p, results)
+    log.warning("interrupted: %d finished samples kept; partial results in %s", state.done,
+                where or "(no output folder)")
+
+
+async def _close_quietly(p: Prepared) -> None:
+    try:
+        await p.aclose()
+    except Exception as exc:  # closing connections must not hide how the run ended
+        log.debug("closing the model failed: %s", exc)
+
+
+def _outcome(p: Prepared, state: RunState, results: dict[str, Any], signum: int | None) -> EvaluationResult:
+    """Write the document, then say how the run ended: return for a complete run, raise otherwise."""
+    where, problem = write_results(p, results)
+    result = EvaluationResult(results, where, dict(p.file_sink.sample_paths) if p.file_sink else {})
+    samples = _samples_phrase(p)
+    at = str(where) if where else "(no output folder)"
+    if problem is not None:
+        kept = f"results saved to {where} instead" if where else "the results document could not be saved anywhere"
+        raise OutputError(f"cannot write results to {p.file_sink.folder if p.file_sink else '?'}: {problem}; "
+                          f"{kept}{samples}")
+    status, why = results["status"], results.get("status_reason")
+    if status == "interrupted":
+        log.warning("interrupted: %d finished samples kept; partial results in %s", state.done, at)
+        raise RunInterrupted(f"interrupted ({why}): {state.done} finished samples kept; results in {at}",
+                             signum=signum, result=result)
+    if state.output_error is not None:
+        raise OutputError(f"stopped after {state.done} samples: {why}; results in {at}{samples}")
+    if state.fatal is not None:
+        fatal = state.fatal
+        cls = ProviderAuthError if isinstance(fatal, ProviderAuthError) else ProviderError
+        partial = f" Partial results: {where}" if where else ""
+        raise cls(f"run stopped: {p.redactor.redact(fatal.message)}.{partial}", hint=fatal.hint, kind=fatal.kind,
+                  status=fatal.status, provider=fatal.provider)
+    if status == "failed":
+        raise RunFailedError(f"run failed: {why}; results in {at}", result=result)
+    return result
+
+
+def _samples_phrase(p: Prepared) -> str:
+    if p.file_sink is None or not p.file_sink.sample_paths:
+        return ""
+    return "; samples in " + ", ".join(str(path) for path in p.file_sink.sample_paths.values())

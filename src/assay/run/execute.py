@@ -1,0 +1,169 @@
+"""Stage 2 of a run: documents → requests → answers → scores, with a fixed pool of workers.
+
+One worker per allowed concurrent request pulls (task, doc) pairs, so memory stays flat however many
+docs a run has. Task code (prompt building, scoring) runs in worker threads; the loop only schedules
+requests and writes samples. Every finished sample is handed to the sinks before the next doc is taken.
+The stage ends when the docs run out, a fatal error makes further requests pointless, the output can no
+longer be written, or a stop is requested.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from assay.errors import AssayError, ProviderError
+from assay.records import sample_record
+from assay.results import TaskTally
+from assay.run.context import RunContext, current_run
+from assay.run.prompts import PARALLEL_TRIPS, TEXT_CHUNK, Prompt, feed
+from assay.run.taskcode import call_task_code
+from assay.types import Request, Response, SampleError, Usage
+
+if TYPE_CHECKING:
+    from assay.run.control import RunControl
+    from assay.run.prepare import Prepared
+
+log = logging.getLogger("assay.run")
+
+#: Failures that would repeat for every request: stop the run instead of paying for more.
+FATAL_ALWAYS = frozenset({"auth", "quota", "unsupported"})
+#: Failures that are fatal while nothing has succeeded yet (a wrong URL or model name).
+FATAL_BEFORE_FIRST_SUCCESS = frozenset({"connection", "not_found"})
+
+Ending = Literal["complete", "aborted", "interrupted"]
+
+
+class Progress(Protocol):
+    def start(self, totals: dict[str, int]) -> None: ...
+
+    def advance(self, task: str, *, error: bool) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class RunState:
+    """What the workers have done so far (read by the finish stage)."""
+
+    tallies: dict[str, TaskTally]
+    successes: int = 0
+    fatal: ProviderError | None = None
+    #: The samples file could not be written (disk full, folder removed): no more requests are sent.
+    output_error: Exception | None = None
+    stop_reason: str | None = None
+    sink_failures: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return sum(t.done for t in self.tallies.values())
+
+    @property
+    def should_stop(self) -> bool:
+        return self.fatal is not None or self.output_error is not None or self.stop_reason is not None
+
+
+async def execute(p: Prepared, state: RunState, *, progress: Progress | None = None,
+                  control: RunControl | None = None) -> Ending:
+    """Run every selected doc; returns how the stage ended (CancelledError propagates untouched)."""
+    loop = asyncio.get_running_loop()
+    current_run.set(RunContext(loop=loop, model=p.model, settings=p.settings, redactor=p.redactor))
+    # No more workers than docs: num_concurrent=1000000 for 3 docs must not build a million coroutines.
+    n_workers = max(1, min(p.model.config.max_concurrency, p.total_docs))
+    prompts: asyncio.Queue[Prompt | None] = asyncio.Queue(maxsize=n_workers + TEXT_CHUNK * PARALLEL_TRIPS)
+
+    async def worker() -> None:
+        while (prompt := await prompts.get()) is not None and not state.should_stop:
+            await _process(p, state, progress, prompt)
+        prompts.put_nowait(None)  # pass the end on to the next worker (there is always room for it)
+
+    if progress is not None:
+        progress.start({name: len(d) for name, d in p.docs.items()})
+    producer = asyncio.ensure_future(feed(p, prompts))
+    workers: asyncio.Future[list[None]] = asyncio.gather(*(worker() for _ in range(n_workers)))
+    try:
+        if control is None:
+            await workers
+        else:
+            stop: asyncio.Future[Any] = asyncio.ensure_future(control.attach(loop).wait())
+            try:
+                await asyncio.wait([workers, stop], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stop.cancel()
+            if control.stop_requested and not workers.done():
+                state.stop_reason = control.reason
+                workers.cancel()  # requests in flight are abandoned; finished samples are already on disk
+                await asyncio.gather(workers, return_exceptions=True)
+                return "interrupted"
+            await workers
+    finally:
+        producer.cancel()  # the workers are done (or stopped): no more prompts are needed
+        if not workers.done():  # cancelled from outside (Ctrl-C through asyncio.run): stop the workers too
+            workers.cancel()
+        if progress is not None:
+            progress.stop()
+    if control is not None and control.stop_requested and state.stop_reason is None:
+        state.stop_reason = control.reason
+    return "aborted" if (state.fatal is not None or state.output_error is not None) else "complete"
+
+
+async def _process(p: Prepared, state: RunState, progress: Progress | None, prompt: Prompt) -> None:
+    name, doc_id, doc = prompt.task, prompt.doc_id, prompt.doc
+    task = p.tasks[name]
+    t0 = time.perf_counter()
+    response: Response | None = None
+    error: SampleError | None = None
+    scores: dict[str, Any] | None = None
+    target = prompt.target
+    request = Request(messages=prompt.messages, params=p.params[name], task=name, doc_id=doc_id)
+    redact = p.redactor.redact
+    try:
+        if prompt.error is not None:
+            raise prompt.error
+        response = await p.model.generate(request)
+        state.successes += 1
+    except ProviderError as exc:
+        error = SampleError(exc.kind, redact(exc.message), exc.status, exc.attempts)
+        if exc.kind in FATAL_ALWAYS or (exc.kind in FATAL_BEFORE_FIRST_SUCCESS and not state.successes):
+            state.fatal = state.fatal or exc
+    except AssayError as exc:
+        error = SampleError("prompt", redact(exc.message))
+    except Exception as exc:  # a bug of ours: recorded on the sample, the run goes on
+        log.debug("sample %s/%s failed", name, doc_id, exc_info=True)
+        error = SampleError("internal", redact(f"{type(exc).__name__}: {exc}"))
+    if response is not None and not p.options.predict_only:
+        try:
+            scores = await call_task_code(name, "scoring", task.score, doc, response.text)
+        except AssayError as exc:
+            log.debug("scoring %s/%s failed", name, doc_id, exc_info=True)
+            error, scores = SampleError("scoring", redact(exc.message)), None
+    state.tallies[name].add(scores, error, response.usage if response else Usage(), bool(response and response.cached))
+    record = sample_record(task=name, doc_id=doc_id, doc=doc, target=target, request=request, response=response,
+                           error=error, scores=scores, latency_s=time.perf_counter() - t0)
+    _deliver(p, state, name, record)
+    if progress is not None:
+        progress.advance(name, error=error is not None)
+
+
+def _deliver(p: Prepared, state: RunState, task: str, record: dict[str, Any]) -> None:
+    """Hand a finished sample to every sink. The samples file failing stops the run (nothing more is paid
+    for than can be kept); another sink failing is counted and logged once."""
+    for sink in p.sinks:
+        try:
+            sink.sample(task, record)
+        except Exception as exc:
+            if sink is not p.file_sink:
+                _sink_failed(state, sink, exc)
+            elif state.output_error is None:  # OutputError from the files sink, or a raw OSError
+                state.output_error = exc
+                log.error("%s: no further requests are sent", getattr(exc, "strerror", None) or exc)
+
+
+def _sink_failed(state: RunState, sink: Any, exc: BaseException) -> None:
+    name = type(sink).__name__
+    state.sink_failures[name] = state.sink_failures.get(name, 0) + 1
+    if state.sink_failures[name] == 1:
+        log.warning("results sink %s failed (%s: %s); the local files are unaffected", name, type(exc).__name__, exc)

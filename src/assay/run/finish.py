@@ -1,0 +1,182 @@
+"""Stage 3 of a run: the results document, built from what the workers finished and written first.
+
+``build_results`` is synchronous on purpose: after an interrupt it runs without awaiting anything, so
+nothing can cancel it halfway. Task aggregations are task code: each metric's failure is kept on that
+metric and the other metrics, tasks and samples stand. The files sink writes the document atomically;
+if the output folder fails, the document goes to a rescue folder instead and the error says where.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assay.results import summarize_groups, summarize_task
+from assay.run.taskcode import contained
+from assay.types import Usage
+
+if TYPE_CHECKING:
+    from assay.run.execute import Ending, RunState
+    from assay.run.prepare import Prepared
+
+log = logging.getLogger("assay.run")
+
+
+def judge_status(p: Prepared, state: RunState, ending: Ending,
+                 task_results: dict[str, Any]) -> tuple[str, str | None]:
+    """(status, why): ``complete``, ``interrupted``, ``aborted``, or ``failed`` — a run that finished
+    but whose results cannot be trusted: no sample succeeded, too many failed, or a metric could not be
+    aggregated."""
+    if ending == "interrupted":
+        return "interrupted", state.stop_reason or "interrupted"
+    if ending == "aborted":
+        if state.output_error is not None:
+            error = state.output_error
+            return "aborted", f"cannot write the samples file: {getattr(error, 'strerror', None) or error}"
+        return "aborted", p.redactor.redact(state.fatal.message) if state.fatal else None
+    done = state.done
+    failed = sum(sum(t.errors.values()) for t in state.tallies.values())
+    if done and failed == done:
+        return "failed", f"no sample succeeded ({failed} of {done} failed)"
+    limit = p.options.max_error_rate
+    if done and failed / done > limit:
+        return "failed", f"{failed} of {done} samples failed ({failed / done:.1%}, over --max_error_rate {limit:g})"
+    broken = [f"{task}/{metric}" for task, entry in task_results.items()
+              for metric, m in entry["metrics"].items() if m.get("error")]
+    if broken:
+        return "failed", f"aggregation of {', '.join(broken)} failed (see the metric's `error`)"
+    return "complete", None
+
+
+def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any]:
+    o, redactor = p.options, p.redactor
+    task_results = {} if o.predict_only else _task_results(p, state)
+    status, why = judge_status(p, state, ending, task_results)
+    wall = time.monotonic() - p.started
+    stats = p.model.stats
+    results: dict[str, Any] = {
+        "status": status,
+        "status_reason": why,
+        "config": redactor.redact_obj({
+            "model": o.model, "model_args": o.model_args, "tasks": p.names, "limit": o.limit, "offset": o.offset,
+            "seed": o.seed, "gen_kwargs": o.gen_kwargs, "batch_size": o.batch_size, "log_samples": o.log_samples,
+            "predict_only": o.predict_only, "bootstrap_iters": o.bootstrap_iters,
+            "max_error_rate": o.max_error_rate, "shuffle_docs": p.settings.shuffle_docs,
+        }),
+        # The identity under its own key: its "provider" (the vendor) must not replace --model's name.
+        "model": {"name": p.provider.model_name, "provider": o.model,
+                  "identity": redactor.redact_obj(p.provider.identity())},
+        "results": task_results,
+        "groups": {},
+        "n_samples": {name: t.total for name, t in state.tallies.items()},
+        "usage": _usage_totals(state),
+        "model_stats": {"requests": stats.requests, "retries": stats.retries, "failures": stats.failures,
+                        "cache_hits": stats.cache_hits},
+        "timing": _timing(p, wall),
+        "throughput": {
+            "samples_per_s": round(state.done / wall, 3) if wall else None,
+            "requests_per_s": round(stats.requests / wall, 3) if wall else None,
+        },
+        "versions": _versions(),
+        "configs": redactor.redact_obj(p.configs),
+    }
+    if state.sink_failures:
+        results["sink_failures"] = dict(state.sink_failures)
+    if not o.predict_only:
+        results["groups"] = summarize_groups(p.registry.groups_for(p.names), results["results"])
+    return results
+
+
+def _task_results(p: Prepared, state: RunState) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in p.names:
+        task = p.tasks[name]
+
+        def aggregate(metric: str, values: list[Any], task: Any = task, name: str = name) -> float:
+            value: float = contained(name, f"aggregation of {metric}", task.aggregate, metric, values)
+            return value
+
+        out[name] = summarize_task(task, state.tallies[name], bootstrap_iters=p.options.bootstrap_iters,
+                                   seed=p.options.seed, alias=p.configs[name].get("task_alias"), aggregate=aggregate)
+        for metric, entry in out[name]["metrics"].items():
+            if entry.get("error"):
+                log.warning("%s/%s: %s", name, metric, entry["error"])
+    return out
+
+
+def write_results(p: Prepared, results: dict[str, Any]) -> tuple[Path | None, str | None]:
+    """Write the document through every sink, the files sink first. Returns (where it is on disk, and the
+    error that kept it from the output folder, if any). Without an output folder, (None, None)."""
+    where: Path | None = None
+    problem: str | None = None
+    for sink in p.sinks:
+        try:
+            sink.finish(results)
+            if sink is p.file_sink:
+                where = _verified(p.file_sink.results_path)
+        except Exception as exc:  # one broken sink must not cost the others their results
+            if sink is not p.file_sink:
+                log.warning("results sink %s failed: %s", type(sink).__name__, exc, exc_info=log.isEnabledFor(10))
+                continue
+            problem = f"{getattr(exc, 'strerror', None) or exc}"
+            where = _rescue(p, results)
+    return where, problem
+
+
+def _verified(path: Path) -> Path:
+    """The path, once the document on disk is proven whole (it parses)."""
+    json.loads(path.read_text(encoding="utf-8"))
+    return path
+
+
+def _rescue(p: Prepared, results: dict[str, Any]) -> Path | None:
+    """The output folder failed: put the document where it can be written (LMMS_EVAL_HOME, then /tmp)."""
+    assert p.file_sink is not None
+    name = p.file_sink.results_path.name
+    text = p.redactor.redact(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+    for folder in (p.settings.home / "rescued", Path(tempfile.gettempdir()) / "assay-rescued"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.write_text(text, encoding="utf-8")
+            return _verified(path)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _usage_totals(state: RunState) -> dict[str, Any]:
+    """Tokens this run paid for; answers served from the cache are counted apart."""
+    paid, cached = Usage(), Usage()
+    for tally in state.tallies.values():
+        paid, cached = paid + tally.usage, cached + tally.cached_usage
+    return {"input_tokens": paid.input_tokens, "output_tokens": paid.output_tokens,
+            "from_cache": {"input_tokens": cached.input_tokens, "output_tokens": cached.output_tokens}}
+
+
+def _timing(p: Prepared, wall: float) -> dict[str, Any]:
+    first = p.model.stats.first_request_at
+    return {
+        "started_at": p.started_wall.isoformat(),
+        "finished_at": datetime.now(timezone.utc).isoformat(),
+        "wall_s": round(wall, 4),
+        "time_to_first_request_s": round(first - p.started, 4) if first is not None else None,
+    }
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for dist in ("assay", "aiohttp", "pydantic", "datasets", "xllamacpp"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            continue
+    return out

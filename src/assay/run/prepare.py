@@ -1,0 +1,162 @@
+"""Stage 1 of a run: everything that can fail before the first paid request fails here.
+
+Tasks are resolved and loaded, credentials checked (preflight), the provider, cache and model built,
+docs selected, and the output folder proven writable. Nothing is sent; an error here costs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from assay.errors import AssayError, UsageError
+from assay.run.taskcode import call_task_code, contained
+
+if TYPE_CHECKING:
+    from assay.cache import ResponseCache
+    from assay.model import Model
+    from assay.options import RunOptions
+    from assay.providers.base import Provider
+    from assay.redaction import Redactor
+    from assay.settings import Settings
+    from assay.sinks import Sink
+    from assay.sinks.files import FileSink
+    from assay.tasks import Task, TaskRegistry
+    from assay.types import GenerationParams
+
+log = logging.getLogger("assay.run")
+
+
+@dataclass
+class Prepared:
+    """A run ready to execute: nothing has been sent yet."""
+
+    settings: Settings
+    options: RunOptions
+    redactor: Redactor
+    registry: TaskRegistry
+    names: list[str]
+    configs: dict[str, dict[str, Any]]
+    provider: Provider
+    model: Model
+    cache: ResponseCache | None
+    tasks: dict[str, Task]
+    docs: dict[str, list[tuple[int, dict[str, Any]]]]
+    params: dict[str, GenerationParams]
+    started_wall: datetime
+    started: float
+    sinks: list[Sink] = field(default_factory=list)
+    file_sink: FileSink | None = None
+
+    @property
+    def total_docs(self) -> int:
+        return sum(len(d) for d in self.docs.values())
+
+    async def aclose(self) -> None:
+        """Release the model's connections and the cache (every worker has returned by now)."""
+        try:
+            await self.model.aclose()
+        finally:
+            if self.cache is not None:
+                self.cache.close()
+
+
+async def prepare(
+    settings: Settings,
+    options: RunOptions,
+    redactor: Redactor,
+    *,
+    extra_sinks: tuple[Sink, ...] = (),
+    from_command_line: bool = True,
+) -> Prepared:
+    from assay.cache import ResponseCache, default_cache_path
+    from assay.model import Model, ModelConfig
+    from assay.plan import plan_from_flags
+    from assay.preflight import preflight
+    from assay.providers import load_provider_class
+    from assay.tasks import TaskRegistry
+
+    started_wall, started = datetime.now(timezone.utc), time.monotonic()
+    registry = TaskRegistry.discover(settings, include_paths=list(options.include_paths))
+    names = registry.resolve(list(options.tasks))
+    configs = {name: registry.config(name) for name in names}
+    model_config, provider_args = ModelConfig.split_model_args(options.model_args)  # bad args before credentials
+    plan = plan_from_flags(options.model, options.model_args, configs, options.wandb_args, options.hub_args,
+                           redactor, warn_command_line=from_command_line, settings=settings)
+    preflight(plan, settings)  # every credential checked before the first request
+    for flag, given in (("--wandb_args", options.wandb_args), ("--hf_hub_log_args", options.hub_args)):
+        if given is not None:  # checked above, but said plainly: nothing is uploaded yet
+            log.warning("%s: uploading is not built yet; results stay in the local files", flag)
+
+    provider = load_provider_class(options.model, settings)(settings, provider_args)
+    use_cache = settings.use_cache if options.use_cache is None else options.use_cache
+    cache = ResponseCache(default_cache_path(settings)) if use_cache else None  # a bad file fails here, unpaid
+    prepared = Prepared(
+        settings=settings, options=options, redactor=redactor, registry=registry, names=names, configs=configs,
+        provider=provider, model=Model(provider, model_config, cache=cache), cache=cache, tasks={}, docs={},
+        params={}, started_wall=started_wall, started=started,
+    )
+    try:
+        await _load_tasks(prepared)
+        if not provider.accepts_media:
+            _refuse_media_tasks(provider.model_name, prepared)
+        _open_sinks(prepared, extra_sinks)
+    except BaseException:
+        await prepared.aclose()
+        raise
+    return prepared
+
+
+async def _load_tasks(p: Prepared) -> None:
+    """Import each task's code and select its docs, in a worker thread: a task module may exit at import."""
+    shuffle_seed = p.options.seed if p.settings.shuffle_docs else None
+    for name in p.names:
+        task = await call_task_code(name, "loading the task", p.registry.load, name, settings=p.settings,
+                                    model_name=p.options.model)
+        p.tasks[name] = task
+        p.docs[name] = await call_task_code(name, "loading its documents", task.doc_items,
+                                            limit=p.options.doc_limit, offset=p.options.offset,
+                                            shuffle_seed=shuffle_seed)
+        p.params[name] = task.generation_params(p.options.gen_kwargs or None)
+
+
+def _open_sinks(p: Prepared, extra_sinks: tuple[Sink, ...]) -> None:
+    """The files sink first (its folder proven writable now, before anything is paid), then the others."""
+    from assay.sinks.files import FileSink
+
+    p.sinks = list(extra_sinks)
+    if p.options.output_path is not None:
+        p.file_sink = FileSink(p.options.output_path, p.provider.model_name,
+                               p.started_wall.strftime("%Y%m%d_%H%M%S"),
+                               log_samples=p.options.log_samples, redact=p.redactor.redact)
+        p.sinks.insert(0, p.file_sink)
+    run_info = {"model": p.options.model, "model_name": p.provider.model_name, "tasks": p.names}
+    for sink in p.sinks:
+        sink.start(run_info, p.names)
+
+
+def _refuse_media_tasks(model_name: str, p: Prepared) -> None:
+    """A text-only model and an image task: say so before the first request, not halfway through.
+    The first doc of each task stands for the task; a doc that fails to build is left to its sample."""
+
+    def sends_media(name: str) -> bool:
+        task, docs = p.tasks[name], p.docs[name]
+        if not task.may_have_media or not docs:
+            return False
+        try:
+            return any(m.has_media() for m in contained(name, "building a prompt", task.messages, docs[0][1]))
+        except AssayError:
+            return False
+
+    with_media = [name for name in p.names if sends_media(name)]
+    if with_media:
+        text_only = [name for name in p.names if name not in with_media]
+        suggestion = f"--tasks {','.join(text_only)}" if text_only else "a text-only task such as assay_arith_mc"
+        raise UsageError(
+            f"{model_name} is a text-only model, but {', '.join(with_media)} "
+            f"send{'s' if len(with_media) == 1 else ''} images or video",
+            hint=f"run {suggestion}, or use a model that sees images (e.g. --model openai)",
+        )

@@ -1,0 +1,71 @@
+"""The Gemini API: ``POST /v1beta/models/{model}:generateContent`` with ``x-goog-api-key``.
+
+Like the real service, a wrong key is answered 400 INVALID_ARGUMENT with reason API_KEY_INVALID (not 401),
+and the key is never accepted from the URL by this emulator (assay must send it in the header)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from tests.emulators.base import Emulator, check_base64_image, only_keys
+
+_CONFIG_KEYS = {"maxOutputTokens", "temperature", "topP", "topK", "stopSequences", "seed", "candidateCount",
+                "presencePenalty", "frequencyPenalty", "responseMimeType", "thinkingConfig"}
+_RPC = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
+        500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+
+
+@dataclass
+class GeminiEmulator(Emulator):
+    def routes(self) -> list[tuple[str, str, str]]:
+        return [("POST", "/v1beta/models/{call}", "generate"), ("GET", "/v1beta/models", "models")]
+
+    def authorized(self, request: web.Request) -> bool:
+        return request.headers.get("x-goog-api-key") == self.key and "key" not in request.query
+
+    def error(self, status: int, message: str, code: str | None = None,
+              headers: dict[str, str] | None = None) -> web.Response:
+        if status == 401:  # what Gemini really answers to a bad key
+            body = {"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.",
+                              "status": "INVALID_ARGUMENT",
+                              "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                           "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]}}
+            return web.json_response(body, status=400)
+        return super().error(status, message, code, headers)
+
+    def violations(self, request: web.Request, body: dict[str, Any]) -> list[str]:
+        found = only_keys(body, {"contents", "systemInstruction", "generationConfig", "safetySettings"}, "body")
+        call = request.match_info.get("call", "")
+        if not call.endswith(":generateContent") or not call.removesuffix(":generateContent"):
+            found.append(f"unknown method {call!r}")
+        found += only_keys(body.get("generationConfig") or {}, _CONFIG_KEYS, "generationConfig")
+        contents = body.get("contents")
+        if not isinstance(contents, list) or not contents:
+            return [*found, "contents is not specified"]
+        for i, item in enumerate(contents):
+            if item.get("role") not in ("user", "model"):
+                found.append(f"contents[{i}].role {item.get('role')!r} is not user or model")
+            for j, part in enumerate(item.get("parts") or []):
+                where = f"contents[{i}].parts[{j}]"
+                if "inlineData" in part:
+                    inline = part["inlineData"]
+                    found += check_base64_image(inline.get("data"), inline.get("mimeType"), where)
+                elif not isinstance(part.get("text"), str) or not part["text"]:
+                    found.append(f"{where} must have non-empty text or inlineData")
+        return found
+
+    def error_body(self, status: int, message: str, code: str | None = None) -> dict[str, Any]:
+        return {"error": {"code": status, "message": message, "status": code or _RPC.get(status, "UNKNOWN")}}
+
+    def answer_body(self, body: dict[str, Any], text: str) -> dict[str, Any]:
+        return {"candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP",
+                                "index": 0}],
+                "usageMetadata": {"promptTokenCount": 30, "candidatesTokenCount": 5, "thoughtsTokenCount": 2,
+                                  "totalTokenCount": 37},
+                "modelVersion": "gemini-emu-001"}
+
+    def models_body(self) -> dict[str, Any]:
+        return {"models": [{"name": "models/gemini-emu"}]}

@@ -1,0 +1,1 @@
+"""assay's test plugin: a provider that answers from the prompt, a task, a metric."""

@@ -1,0 +1,32 @@
+"""EchoProvider: answers the number in the last user message plus one (so a task can score it)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from assay.types import Request, Response, Usage
+
+
+class EchoProvider:
+    name: ClassVar[str] = "echo"
+    max_concurrency: ClassVar[int | None] = None
+    accepts_media: ClassVar[bool] = False
+
+    def __init__(self, settings: Any, model_args: dict[str, Any]) -> None:
+        self._model = str(model_args.get("model", "echo-1"))
+
+    @property
+    def model_name(self) -> str:
+        return self._model
+
+    def identity(self) -> dict[str, Any]:
+        return {"provider": "echo", "model": self._model}
+
+    async def generate(self, request: Request) -> Response:
+        numbers = re.findall(r"\d+", request.messages[-1].text)
+        answer = str(int(numbers[-1]) + 1) if numbers else "none"
+        return Response(text=answer, usage=Usage(10, 1), model=self._model)
+
+    async def aclose(self) -> None:
+        return None
