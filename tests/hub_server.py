@@ -22,6 +22,9 @@ import yaml
 from aiohttp import web
 
 REGULAR_MAX = 10 * 1024 * 1024
+#: Public, anonymous endpoints the client reads on its own (huggingface_hub >= 1.x: the agent registry).
+PUBLIC_PATHS = frozenset({"/api/agent-harnesses"})
+ANONYMOUS = web.RequestKey("anonymous", bool)
 _BINARY = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".mp4", ".parquet", ".arrow")
 
 
@@ -49,6 +52,7 @@ class HubServer:
         self.orgs = orgs
         self.repos: dict[str, Repo] = {}
         self.requests: list[dict[str, Any]] = []
+        self.fail_commits = False  # answer 500 to commits (an outage after the token was checked)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -76,7 +80,7 @@ class HubServer:
     def _repo(self, request: web.Request) -> Repo | web.Response:
         repo_id = f"{request.match_info['ns']}/{request.match_info['name']}"
         repo = self.repos.get(repo_id)
-        if repo is None or (repo.private and request.get("anonymous")):
+        if repo is None or (repo.private and request.get(ANONYMOUS)):
             return web.json_response({"error": "Repository not found"}, status=404,
                                      headers={"X-Error-Code": "RepoNotFound"})
         return repo
@@ -89,11 +93,12 @@ class HubServer:
         body = await request.read()
         with self._lock:
             self.requests.append({"method": request.method, "path": request.path, "query": request.query_string,
-                                  "headers": dict(request.headers), "body": body})
+                                  "headers": {k.lower(): v for k, v in request.headers.items()}, "body": body})
         anonymous = "Authorization" not in request.headers
-        request["anonymous"] = anonymous
-        # As on the Hub: an anonymous caller may read public repos; a wrong token is refused everywhere.
-        if not (anonymous and request.method in ("GET", "HEAD") and request.path.startswith("/datasets/")):
+        request[ANONYMOUS] = anonymous
+        # As on the Hub: an anonymous caller may read public repos and registries; a wrong token is refused.
+        public = request.path.startswith("/datasets/") or request.path in PUBLIC_PATHS
+        if not (anonymous and request.method in ("GET", "HEAD") and public):
             denied = self._auth(request)
             if denied is not None:
                 return denied
@@ -101,6 +106,9 @@ class HubServer:
         return response
 
     # -- endpoints ---------------------------------------------------------------------------------
+
+    async def agent_harnesses(self, request: web.Request) -> web.Response:
+        return web.json_response({"standardEnvVars": [], "harnesses": {}})
 
     async def whoami(self, request: web.Request) -> web.Response:
         return web.json_response({"type": "user", "name": self.user, "orgs": [{"name": o} for o in self.orgs],
@@ -158,7 +166,9 @@ class HubServer:
             path, size = item["path"], int(item["size"])
             lfs = size > REGULAR_MAX or path.lower().endswith(_BINARY)
             existing = repo.files.get(path)
-            oid = None if existing is None else (hashlib.sha256(existing).hexdigest() if lfs else git_blob_oid(existing))
+            oid = None
+            if existing is not None:
+                oid = hashlib.sha256(existing).hexdigest() if lfs else git_blob_oid(existing)
             files.append({"path": path, "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": oid})
         return web.json_response({"files": files, "commitOid": repo.head})
 
@@ -168,6 +178,9 @@ class HubServer:
             return repo
         if not self._may_write(repo.repo_id.split("/")[0]):
             return web.json_response({"error": "You don't have the rights to write to this repo"}, status=403)
+        if self.fail_commits:
+            return web.json_response({"error": "Internal Error - We're working hard to fix this as soon as possible!"},
+                                     status=500)
         lines = [json.loads(line) for line in (await request.read()).splitlines() if line.strip()]
         header = lines[0]
         if header.get("key") != "header":
@@ -221,6 +234,7 @@ class HubServer:
             self._loop = loop
             app = web.Application(middlewares=[self._record], client_max_size=1 << 30)
             app.router.add_get("/api/whoami-v2", self.whoami)
+            app.router.add_get("/api/agent-harnesses", self.agent_harnesses)
             app.router.add_post("/api/repos/create", self.create)
             app.router.add_put(f"/api/datasets{repo}/settings", self.settings)
             app.router.add_post("/api/validate-yaml", self.validate_yaml)

@@ -15,6 +15,7 @@ from assay.errors import UsageError
 if TYPE_CHECKING:
     from assay.redaction import Redactor
     from assay.settings import Settings
+    from assay.sinks.outputs import RunOutputs
     from assay.sinks.remote import PushOutcome, RemoteTargets
     from assay.sinks.rundir import FinishedRun
 
@@ -54,7 +55,8 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
 def report_outcomes(finished: FinishedRun, targets: RemoteTargets, outcomes: list[PushOutcome],
                     redactor: Redactor, *, retry: bool) -> int:
     """Print one line per upload; failures as ``error:``/``hint:`` pairs. Returns the exit code: 0, 3 if
-    every failure is a refused or missing credential, else 4. With ``retry``, the hint names the ``assay push`` command."""
+    every failure is a refused or missing credential, else 4. With ``retry``, the hint names the
+    ``assay push`` command."""
     from assay.errors import CredentialError
     from assay.sinks.remote import retry_command
 
@@ -75,3 +77,23 @@ def report_outcomes(finished: FinishedRun, targets: RemoteTargets, outcomes: lis
             print(f"hint: {redactor.redact(hint)}", file=sys.stderr)
         code = max(code, 3 if isinstance(error, CredentialError) else 4)
     return code
+
+
+def print_outputs(outputs: RunOutputs | None, redactor: Redactor) -> int:
+    """After `assay run`: the report's path and each upload's outcome. Returns the exit code: 0, or 4
+    (:data:`~assay.sinks.outputs.UPLOAD_FAILED_EXIT`) when an upload failed — the run itself is fine and
+    its files are written; the hint names the ``assay push`` command that retries."""
+    from assay.sinks.outputs import UPLOAD_FAILED_EXIT
+
+    if outputs is None:
+        return 0
+    if outputs.report_path is not None:
+        print(f"report: {outputs.report_path}", file=sys.stdout)
+    if outputs.report_error is not None:
+        print(f"warning: no report: {redactor.redact(outputs.report_error.message)}", file=sys.stderr)
+    if outputs.skipped:
+        print(f"warning: {outputs.skipped} (upload it later with `assay push`)", file=sys.stderr)
+    if outputs.run is None or not outputs.uploads:
+        return 0
+    code = report_outcomes(outputs.run, outputs.targets, outputs.uploads, redactor, retry=True)
+    return UPLOAD_FAILED_EXIT if code else 0

@@ -141,11 +141,16 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
             log.debug("scoring %s/%s failed", name, doc_id, exc_info=True)
             error, scores = SampleError("scoring", redact(exc.message)), None
     state.tallies[name].add(scores, error, response.usage if response else Usage(), bool(response and response.cached))
+    media = await asyncio.to_thread(p.media.refs, request) if p.media is not None and _has_media(request) else None
     record = sample_record(task=name, doc_id=doc_id, doc=doc, target=target, request=request, response=response,
-                           error=error, scores=scores, latency_s=time.perf_counter() - t0)
+                           error=error, scores=scores, latency_s=time.perf_counter() - t0, media=media)
     _deliver(p, state, name, record)
     if progress is not None:
         progress.advance(name, error=error is not None)
+
+
+def _has_media(request: Request) -> bool:
+    return any(m.has_media() for m in request.messages)
 
 
 def _deliver(p: Prepared, state: RunState, task: str, record: dict[str, Any]) -> None:

@@ -102,13 +102,18 @@ def _merge(runs: list[dict[str, Any]], entry: dict[str, Any]) -> list[dict[str, 
             if not merged["samples"]:
                 del merged["samples"]
     others = [r for r in runs if (r.get("model_dir"), r.get("run_id")) != key]
-    return sorted([*others, merged], key=lambda r: (str(r.get("model_dir")), str(r.get("run_id"))))
+    return sorted([*others, merged], key=_age)
+
+
+def _age(run: dict[str, Any]) -> tuple[str, str, str]:
+    """Oldest first: by start time (two runs can share a run id's second), then run id."""
+    return str(run.get("model_dir")), str(run.get("started_at") or run.get("run_id")), str(run.get("run_id"))
 
 
 def _configs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One config per model's results and per model and task's samples: a split per run, plus `latest`."""
     files: dict[str, list[tuple[str, str]]] = {}
-    for run in runs:  # sorted by run id: the last one of each config is the latest
+    for run in runs:  # oldest first: the last one of each config is the latest
         model = _SPLIT.sub("_", str(run["model_dir"]))
         if run.get("results_file"):
             files.setdefault(f"{model}__results", []).append((str(run["run_id"]), str(run["results_file"])))
@@ -128,7 +133,7 @@ def _section(runs: list[dict[str, Any]], repo: str, leaderboard_url: str, point_
              "Each configuration holds one model's results or one model's samples for one task; each run is a "
              "split named after its run id, and `latest` is the newest.", "",
              "| model | run | status | task | metric | value |", "|---|---|---|---|---|---|"]
-    for run in sorted(runs, key=lambda r: str(r.get("run_id")), reverse=True):
+    for run in sorted(runs, key=lambda r: _age(r)[1:], reverse=True):
         for task, metrics in sorted((run.get("metrics") or {}).items()):
             for metric, value in metrics.items():
                 shown = f"{value:.4f}" if isinstance(value, float) else ("—" if value is None else str(value))

@@ -103,10 +103,14 @@ def push_hub(run: FinishedRun, args: dict[str, Any], *, settings: Settings, reda
 
 def _client(endpoint: str, token: str) -> Any:
     try:
-        from huggingface_hub import HfApi
+        from huggingface_hub import HfApi, constants
     except ImportError:
         raise ConfigError("--hf_hub_log_args needs the huggingface_hub package, which is not installed",
                           hint="pip install 'assay[hub]'") from None
+    # huggingface_hub >= 1.x fetches an "agent harness" registry for its user agent from the endpoint it saw
+    # at import (huggingface.co unless HF_ENDPOINT was exported), even when pushing to another endpoint.
+    # assay sends no telemetry: with it off, every request goes to `endpoint` and nowhere else.
+    constants.HF_HUB_DISABLE_TELEMETRY = True
     return HfApi(endpoint=endpoint.rstrip("/"), token=token, library_name="assay")
 
 
@@ -146,11 +150,10 @@ def _sample_paths(run: FinishedRun, files: dict[str, bytes]) -> dict[str, str]:
 
 def _current_card(api: Any, repo: str) -> str | None:
     """The repo's README.md, or None when it has none yet."""
-    from huggingface_hub import hf_hub_url
-    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+    from huggingface_hub import get_session, hf_hub_url, hf_raise_for_status
 
     url = hf_hub_url(repo, "README.md", repo_type="dataset", endpoint=api.endpoint)
-    response = get_session().get(url, headers=build_hf_headers(token=api.token, library_name="assay"))
+    response = get_session().get(url, headers={"Authorization": f"Bearer {api.token}"})
     if response.status_code == 404:
         return None
     hf_raise_for_status(response)

@@ -70,7 +70,7 @@ class MediaStore:
         if isinstance(known, threading.Event):
             known.wait()
             known = self._known[digest]
-        if known is not None:
+        if isinstance(known, str):
             return known or None
         name = f"{digest}.jpg"
         try:

@@ -110,10 +110,11 @@ def find_run(path: str | Path, run_id: str | None = None) -> FinishedRun:
 
 
 def list_runs(folder: Path) -> list[Path]:
-    """Results files in ``folder`` and its model subfolders, oldest first (run ids start with the time)."""
+    """Results files in ``folder`` and its model subfolders, oldest first: by the start second the run id
+    begins with, then (two runs in one second) by when the file was last written."""
     candidates = list(folder.glob(f"*{RESULTS_SUFFIX}")) + list(folder.glob(f"*/*{RESULTS_SUFFIX}"))
     files = [p for p in candidates if p.is_file()]
-    return sorted(files, key=lambda p: (p.name[: -len(RESULTS_SUFFIX)], p.stat().st_mtime))
+    return sorted(files, key=lambda p: (p.name[:15], p.stat().st_mtime, p.name))
 
 
 def load_run(results_path: Path) -> FinishedRun:

@@ -62,6 +62,9 @@ def push_wandb(run: FinishedRun, args: dict[str, Any], *, settings: Settings, re
     finally:
         if not attached:
             wb_run.finish(exit_code=1 if failed else 0)
+            # wandb keeps process-wide state (settings read from the environment at the first init, its
+            # service process); tear it down so the next push in this process starts from its own settings.
+            wandb.teardown()
     if mode in NO_NETWORK_MODES:
         where = getattr(wb_run.settings, "sync_dir", None) or "the wandb folder"
         return f"offline run saved in {where} (upload it with `wandb sync {where}`)"
@@ -153,7 +156,9 @@ def _results_table(wandb: Any, results: dict[str, Any]) -> Any:
     for task, entry in (results.get("results") or {}).items():
         errors = entry.get("n_errors") if isinstance(entry, dict) else None
         for metric, m in view.task_metrics(entry).items():
-            ci = m.get("ci95") if isinstance(m.get("ci95"), list) else [None, None]
+            ci = m.get("ci95")
+            if not (isinstance(ci, list) and len(ci) == 2):
+                ci = [None, None]
             table.add_data(task, metric, _num(m.get("value")), _num(m.get("stderr")), _num(ci[0]), _num(ci[1]),
                            m.get("n"), errors)
     return table
@@ -181,7 +186,8 @@ def _log_task_samples(wandb: Any, wb_run: Any, run: FinishedRun, task: str, reda
             log.warning("W&B: %s has more than %d samples; the table shows the first %d, the artifact all",
                         task, _MAX_TABLE_ROWS, _MAX_TABLE_ROWS)
             break
-        metrics = record.get("metrics") if isinstance(record.get("metrics"), dict) else {}
+        scores = record.get("metrics")
+        metrics = scores if isinstance(scores, dict) else {}
         raw = record.get("resps")
         table.add_data(
             record.get("doc_id"), redactor.redact(view.prompt_text(record)), _first_image(wandb, run, record),

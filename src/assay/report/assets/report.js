@@ -27,7 +27,7 @@
   }
   function fmt(v) {
     if (v === null || v === undefined) return "—";
-    if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toFixed(4);
+    if (typeof v === "number") return Number.isInteger(v) && Math.abs(v) > 1 ? String(v) : v.toFixed(4);
     return String(v);
   }
   function int(v) { return (v === null || v === undefined) ? "—" : Number(v).toLocaleString("en-US"); }
@@ -221,18 +221,18 @@
       });
       card.appendChild(thumbs);
     }
-    card.appendChild(field("prompt", item.p, "prompt"));
-    card.appendChild(field("target", item.g, "target"));
+    card.appendChild(field("prompt", item.p, "t-prompt"));
+    card.appendChild(field("target", item.g, "t-target"));
     var answers = el("div", { cls: "answers" });
     for (var j = 0; j < nRuns; j++) {
       var r = item.r[j];
       var box = el("div", { cls: "answer b-" + (r ? r.s : "answered") });
       if (nRuns > 1) box.appendChild(el("div", { cls: "muted", text: "run " + (j + 1) + ": " + D.runs[j].label }));
       if (!r) { box.appendChild(el("div", { cls: "muted", text: "not in this run" })); answers.appendChild(box); continue; }
-      box.appendChild(field("answer", r.a === null || r.a === undefined ? "(no answer)" : r.a, "answer"));
+      box.appendChild(field("answer", r.a === null || r.a === undefined ? "(no answer)" : r.a, "t-answer"));
       if (r.m) box.appendChild(el("div", { cls: "muted metrics", text: kinds(r.m) }));
       if (r.e) box.appendChild(el("div", { cls: "error-text", text: r.e[0] + ": " + r.e[1] }));
-      if (r.j) box.appendChild(field("judge", r.j, "judge"));
+      if (r.j) box.appendChild(field("judge", r.j, "t-judge"));
       answers.appendChild(box);
     }
     card.appendChild(answers);
