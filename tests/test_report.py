@@ -128,3 +128,44 @@ def test_old_style_run_names_are_read(two_runs: tuple[Path, Path], tmp_path: Pat
     assert run.run_id == "20240101_101010"
     assert sorted(run.samples) == ["assay_arith_mc", "assay_colors"]
     assert sum(1 for _ in run.iter_samples("assay_colors")) == 6
+
+
+def test_judge_text_and_counts_are_read_from_assay_judge_records() -> None:
+    from assay.report.data import _judge_counts
+    from assay.sinks import view
+
+    record = {"judge": {"status": "failed", "reason": "parse_failed", "detail": "no score in the answer",
+                        "judgements": [{"ok": False, "reason": "parse_failed", "detail": "no number",
+                                        "raw": "I think it is fine"},
+                                       {"ok": True, "raw": "Score: 4", "value": 4}]}}
+    text = view.judge_text(record)
+    assert text.startswith("[judge failed: parse_failed] no score in the answer")
+    assert "[parse_failed] no number I think it is fine" in text and "Score: 4" in text
+    counts = _judge_counts({"n_judged": 9, "n_judge_failed": 1, "judge_failed": {"parse_failed": 1},
+                            "judge_failure_rate": 0.1})
+    assert counts == {"judged": 9, "failed": 1, "failed (parse_failed)": 1, "failure rate": 0.1}
+    assert _judge_counts({"n_scored": 3}) == {}
+
+
+def test_a_judged_run_shows_the_judges_words_and_counts(run_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                         tmp_path: Path) -> None:
+    from tests.fault_server import FaultServer
+
+    def judge(body: dict[str, Any]) -> str:
+        return json.dumps({"pred": "yes", "score": 5})
+
+    with FaultServer(lambda body: "It moves from left to right.") as model, FaultServer(judge) as judge_server:
+        code = main(["run", "--model", "openai_compatible", "--model_args", f"model=m,base_url={model.base_url}",
+                     "--tasks", "assay_video_qa", "--limit", "3", "--log_samples", "--log_media", "--report",
+                     "--output_path", str(run_dir / "out"), "--judge_model", "openai_compatible",
+                     "--judge_args", f"model=j,base_url={judge_server.base_url},max_retries=1,backoff_initial=0.01"])
+    out = capsys.readouterr().out
+    assert code == 0
+    results = next((run_dir / "out").rglob("*_results.json"))
+    data = build([load_run(results)], tmp_path)
+    (task,) = data["tasks"]
+    assert task["per_run"][0]["judge"]["judged"] == 3
+    judged = [item["r"][0]["j"] for item in data["items"]]
+    assert all(j and '"pred": "yes"' in j for j in judged)
+    assert all(m[1] == "video_frame" for item in data["items"] for m in item["i"]) and data["items"][0]["i"]
+    assert "report: " in out

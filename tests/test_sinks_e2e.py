@@ -78,7 +78,7 @@ def test_every_sink_on_and_not_one_byte_holds_a_secret(
     assert len(files) > 20  # the run's files, thumbnails, report, W&B run and staging, the cache
 
 
-def test_a_failed_upload_keeps_the_run_exits_4_and_names_the_exact_retry(
+def test_a_failed_upload_keeps_the_run_exits_5_and_names_the_exact_retry(
     run_dir: Path, hub: HubServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HF_TOKEN", HF_TOKEN)
@@ -89,7 +89,7 @@ def test_a_failed_upload_keeps_the_run_exits_4_and_names_the_exact_retry(
                               "--hf_hub_log_args", f"hub_results_org=team,token={HF_TOKEN}"))
         assert server.count == 8
     stdout, stderr = capsys.readouterr()
-    assert code == 4
+    assert code == 5
     results = next((run_dir / "logs").rglob("*_results.json"))
     assert json.loads(results.read_text())["status"] == "complete"
     assert "results: " in stdout and "report: " in stdout

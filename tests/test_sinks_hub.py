@@ -128,7 +128,7 @@ def test_a_token_refused_during_the_push_is_named_too(
     assert "refused to write" in err and "hint: use a token with write access" in err
 
 
-def test_an_unreachable_hub_exits_4(runs: tuple[Path, Path], cli_env: dict[str, str],
+def test_an_unreachable_hub_exits_5(runs: tuple[Path, Path], cli_env: dict[str, str],
                                     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.conftest import closed_port
 
@@ -136,7 +136,7 @@ def test_an_unreachable_hub_exits_4(runs: tuple[Path, Path], cli_env: dict[str, 
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
     code = main(["push", str(runs[0]), "--hf_hub_log_args", "hub_results_org=team"])
     err = capsys.readouterr().err
-    assert code == 4
+    assert code == 5
     assert "could not reach the Hugging Face Hub" in err and "hint: check HF_ENDPOINT" in err
 
 
@@ -159,7 +159,7 @@ def test_push_finds_runs_in_folders_and_refuses_unfinished_ones(
     doc = json.loads(next(logs.rglob("*_results.json")).read_text())
     path = next(logs.rglob("*_results.json"))
     path.write_text(json.dumps({**doc, "status": "running"}))
-    assert main(["push", str(logs), "--hf_hub_log_args", "hub_results_org=team"]) == 4
+    assert main(["push", str(logs), "--hf_hub_log_args", "hub_results_org=team"]) == 5
     err = capsys.readouterr().err
     assert "has status `running`" in err and "--allow_incomplete" in err
     assert main(["push", str(logs), "--run", "20000101_000000_000000", "--hf_hub_log_args", "x=1"]) == 2

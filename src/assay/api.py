@@ -47,6 +47,10 @@ def evaluate(
     wandb_log_samples: bool = False,
     report: bool = False,
     log_media: bool = False,
+    judge_model: str | None = None,
+    judge_args: str | dict[str, Any] | None = None,
+    max_judge_failure_rate: float = 0.05,
+    max_cost: float | None = None,
     verbosity: str | None = None,
     env_file: str | Path | Sequence[str | Path] | None = None,
     settings: Settings | None = None,
@@ -96,6 +100,10 @@ def evaluate(
         wandb_log_samples=wandb_log_samples,
         report=report,
         log_media=log_media,
+        judge_model=judge_model,
+        judge_args=_as_dict(judge_args, "--judge_args") or {},
+        max_judge_failure_rate=max_judge_failure_rate,
+        max_cost=max_cost,
     )
     # No shell history here: a key passed in model_args is redacted but not warned about.
     with redacted_records(redactor):

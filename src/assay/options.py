@@ -35,6 +35,13 @@ class RunOptions:
     report: bool = False
     #: Save a thumbnail of each distinct image/video frame under the run (``--log_media``; implies ``log_samples``).
     log_media: bool = False
+    #: The judge: a provider name (None: API_TYPE decides), its arguments, and the share of judged samples
+    #: per task that may fail before the run exits non-zero (results are written either way).
+    judge_model: str | None = None
+    judge_args: dict[str, Any] = field(default_factory=dict)
+    max_judge_failure_rate: float = 0.05
+    #: USD: stop sending requests once the run would spend more (None: no cap).
+    max_cost: float | None = None
 
     def __post_init__(self) -> None:
         if not self.tasks:
@@ -47,9 +54,14 @@ class RunOptions:
                              hint="e.g. --limit 50 or --limit 0.1")
         if self.offset < 0:
             raise UsageError("--offset must be 0 or more", hint="e.g. --offset 100")
+        if self.max_cost is not None and not self.max_cost > 0:
+            raise UsageError(f"--max_cost {self.max_cost:g} must be a positive amount of USD", hint="e.g. --max_cost 5")
         if not 0 <= self.max_error_rate <= 1:
             raise UsageError(f"--max_error_rate {self.max_error_rate:g} must be between 0 and 1",
                              hint="e.g. --max_error_rate 0.05 (5% of samples may fail), 1 to never fail a run")
+        if not 0.0 <= self.max_judge_failure_rate <= 1.0:
+            raise UsageError(f"--max_judge_failure_rate {self.max_judge_failure_rate:g} is not between 0 and 1",
+                             hint="e.g. --max_judge_failure_rate 0.05 (5% of judged samples may fail)")
         if self.bootstrap_iters < 0:
             raise UsageError("--bootstrap_iters must be 0 or more", hint="e.g. --bootstrap_iters 1000")
         if self.wandb_log_samples or self.log_media:  # both show samples: they need the samples files

@@ -52,11 +52,16 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
     if (statuses and missing_required(statuses)) or (probes and any(p.status == "refused" for p in probes)):
         code = EXIT_CREDENTIALS
 
+    from assay.redaction import short_secret_warning
+
+    # Every credential in play (settings and --model_args) too short to be masked in free text.
+    warnings = [short_secret_warning(label) for label in redactor.short_labels()]
     if args.json:
         import json
         import sys
 
         doc = {
+            "warnings": warnings,
             "env_files": [str(p) for p in settings.env_files],
             "settings": [_setting_row(spec, settings) for spec in _specs()],
             "requirements": [s.as_dict() for s in statuses] if statuses is not None else None,
@@ -68,6 +73,10 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
 
     console = _console()
     _print_settings(console, settings, redactor)
+    for warning in warnings:
+        from rich.text import Text
+
+        console.print(Text(f"warning: {warning}", style="yellow"))
     if statuses is not None:
         _print_requirements(console, plan, settings, statuses, redactor)
     if probes is not None:
@@ -158,7 +167,9 @@ def used_by(field: str) -> list[str]:
 _FEATURES: dict[str, list[str]] = {
     "home": ["response cache", "task and dataset state"],
     "use_cache": ["response cache"],
-    "plugins": ["task discovery"],
+    "plugins": ["task discovery", "plugin models"],
+    "plugin_overrides": ["plugins"],
+    "prices": ["cost accounting", "--max_cost"],
     "shuffle_docs": ["--limit sampling"],
     "verbosity": ["logging"],
     "hf_token": ["gated datasets", "push to Hugging Face Hub"],

@@ -1,7 +1,7 @@
 """`assay push RUN`: upload a finished run to W&B and/or the Hugging Face Hub (again), from its files.
 
 Exit codes: 0 every upload done; 2 bad flags or no run found; 3 a credential is missing or refused;
-4 an upload failed for another reason. The local files are only read, never changed.
+5 an upload failed for another reason. The local files are only read, never changed.
 """
 
 from __future__ import annotations
@@ -55,9 +55,9 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
 def report_outcomes(finished: FinishedRun, targets: RemoteTargets, outcomes: list[PushOutcome],
                     redactor: Redactor, *, retry: bool) -> int:
     """Print one line per upload; failures as ``error:``/``hint:`` pairs. Returns the exit code: 0, 3 if
-    every failure is a refused or missing credential, else 4. With ``retry``, the hint names the
+    every failure is a refused or missing credential, else 5. With ``retry``, the hint names the
     ``assay push`` command."""
-    from assay.errors import CredentialError
+    from assay.errors import CredentialError, UploadError
     from assay.sinks.remote import retry_command
 
     code = 0
@@ -75,12 +75,12 @@ def report_outcomes(finished: FinishedRun, targets: RemoteTargets, outcomes: lis
         print(f"error: {redactor.redact(error.message)}", file=sys.stderr)
         if hint:
             print(f"hint: {redactor.redact(hint)}", file=sys.stderr)
-        code = max(code, 3 if isinstance(error, CredentialError) else 4)
+        code = max(code, 3 if isinstance(error, CredentialError) else UploadError.exit_code)
     return code
 
 
 def print_outputs(outputs: RunOutputs | None, redactor: Redactor) -> int:
-    """After `assay run`: the report's path and each upload's outcome. Returns the exit code: 0, or 4
+    """After `assay run`: the report's path and each upload's outcome. Returns the exit code: 0, or 5
     (:data:`~assay.sinks.outputs.UPLOAD_FAILED_EXIT`) when an upload failed — the run itself is fine and
     its files are written; the hint names the ``assay push`` command that retries."""
     from assay.sinks.outputs import UPLOAD_FAILED_EXIT

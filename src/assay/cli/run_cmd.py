@@ -24,7 +24,9 @@ DEFAULTS: dict[str, Any] = {
     "model": None, "model_args": "", "tasks": None, "limit": None, "offset": 0, "batch_size": None,
     "output_path": "./logs", "log_samples": False, "predict_only": False, "gen_kwargs": "", "seed": "0",
     "include_path": None, "wandb_args": None, "hf_hub_log_args": None, "use_cache": None, "bootstrap_iters": 0,
-    "max_error_rate": 0.05, "wandb_log_samples": False, "report": False, "log_media": False,
+    "max_error_rate": 0.05, "max_cost": None,
+    "judge_model": None, "judge_args": "", "max_judge_failure_rate": 0.05,
+    "wandb_log_samples": False, "report": False, "log_media": False,
 }
 
 
@@ -55,6 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--bootstrap_iters", type=int, help="bootstrap resamples for a 95%% CI per metric (0: off)")
     a("--max_error_rate", type=float,
       help="share of samples that may fail before the run counts as failed (exit 1; default 0.05)")
+    a("--max_cost", type=float, metavar="USD",
+      help="stop sending requests once the run (model and judge) would cost more than this; results are kept")
+    a("--judge_model", help="the judge's provider: openai, azure_openai, openai_compatible, … (default: API_TYPE)")
+    a("--judge_args", help="judge options, e.g. model=gpt-4o-mini,base_url=…,num_concurrent=32,temperature=0")
+    a("--max_judge_failure_rate", help="share of judged samples per task that may fail (default 0.05); "
+                                       "above it the run exits 4, results written")
 
 
 def _merged(args: argparse.Namespace) -> dict[str, Any]:
@@ -106,6 +114,7 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
     from assay.cli.push_cmd import print_outputs
     from assay.cli.render import print_results
     from assay.errors import RunFailedError
+    from assay.judge.config import parse_failure_rate
     from assay.options import RunOptions
     from assay.run import EvaluationResult, run_evaluation
 
@@ -138,6 +147,10 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         wandb_log_samples=bool(v["wandb_log_samples"]),
         report=bool(v["report"]),
         log_media=bool(v["log_media"]),
+        max_cost=_usd(v["max_cost"]),
+        judge_model=str(v["judge_model"]) if v["judge_model"] else None,
+        judge_args=_as_dict(_join(v["judge_args"]), "--judge_args") or {},
+        max_judge_failure_rate=parse_failure_rate(v["max_judge_failure_rate"]),
     )
     progress = make_progress(sys.stderr)
     try:
@@ -150,6 +163,15 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         raise
     print_results(result, sys.stdout)
     return print_outputs(result.outputs, redactor)
+
+
+def _usd(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"--max_cost {value!r} is not a number", hint="e.g. --max_cost 5 (USD)") from None
 
 
 def _rate(value: Any) -> float:

@@ -20,6 +20,7 @@ TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522
 TRANSIENT_KINDS = frozenset({"timeout", "connection", "empty", "server", "malformed", "rate_limit", "overloaded"})
 PERMANENT_KINDS = frozenset({
     "auth", "bad_request", "not_found", "content_policy", "context_length", "quota", "unsupported", "budget",
+    "redirect", "client",
 })
 
 

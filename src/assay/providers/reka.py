@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from assay.errors import CredentialError, ProviderError
+from assay.providers._endpoint import check_key, parse_base_url
 from assay.providers._http import JsonClient, as_int, error_message, http_error, malformed, parse_json
 from assay.providers.openai_compat import pop_model
 from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
@@ -58,13 +59,17 @@ class RekaProvider:
     def __init__(self, settings: Settings, model_args: dict[str, Any]) -> None:
         args = dict(model_args)
         self._model = pop_model(args, self.name, "model=reka-flash")
-        self._base_url = str(args.pop("base_url", None) or REKA_BASE_URL).rstrip("/")
-        api_key = args.pop("api_key", None) or settings.secret("reka_api_key")
+        given_key = args.pop("api_key", None)
+        self._base = parse_base_url(str(args.pop("base_url", None) or REKA_BASE_URL), setting="--model_args base_url")
+        self._base_url = self._base.base
+        api_key = given_key or settings.secret("reka_api_key")
         if not api_key:
             raise CredentialError("REKA_API_KEY is not set", hint=KEY_HINT)
+        api_key = check_key(str(api_key), setting="--model_args api_key" if given_key else "REKA_API_KEY")
         self._extra_body = args
-        self._url = f"{self._base_url}/chat"
-        self._http = JsonClient({"X-Api-Key": str(api_key)}, provider=self.name, where=self._base_url,
+        self._url = self._base.url("chat")
+        self._http = JsonClient({"X-Api-Key": api_key, **self._base.basic_auth()},
+                                provider=self.name, where=self._base_url,
                                 connect_hint="check base_url and your network connection to api.reka.ai")
 
     @property
@@ -72,7 +77,7 @@ class RekaProvider:
         return self._model
 
     def identity(self) -> dict[str, Any]:
-        identity: dict[str, Any] = {"provider": self.name, "base_url": self._base_url, "model": self._model}
+        identity: dict[str, Any] = {"provider": self.name, "base_url": self._base.public_url, "model": self._model}
         if self._extra_body:
             identity["body"] = dict(sorted(self._extra_body.items()))
         return identity

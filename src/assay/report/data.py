@@ -99,8 +99,15 @@ def _task_summary(runs: list[FinishedRun], task: str, primary: tuple[str | None,
 
 
 def _judge_counts(entry: dict[str, Any]) -> dict[str, Any]:
-    """Judge bookkeeping a task result may carry (``n_judged``, ``n_judge_failed``, by reason)."""
-    return {k: v for k, v in entry.items() if k.startswith(("n_judge", "judge"))}
+    """A judged task's counts: judged, failed (and by reason), failure rate."""
+    if "n_judged" not in entry:
+        return {}
+    out: dict[str, Any] = {"judged": entry.get("n_judged"), "failed": entry.get("n_judge_failed")}
+    for reason, n in (entry.get("judge_failed") or {}).items():
+        out[f"failed ({reason})"] = n
+    if isinstance(entry.get("judge_failure_rate"), (int, float)):
+        out["failure rate"] = entry["judge_failure_rate"]
+    return out
 
 
 def _groups(runs: list[FinishedRun]) -> list[dict[str, Any]]:

@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from assay.errors import AssayError, ProviderError
+from assay.judge.runtime import current_judge
+from assay.judge.scoring import ScoredSample, score_sample
 from assay.records import sample_record
 from assay.results import TaskTally
 from assay.run.context import RunContext, current_run
@@ -30,11 +33,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("assay.run")
 
 #: Failures that would repeat for every request: stop the run instead of paying for more.
-FATAL_ALWAYS = frozenset({"auth", "quota", "unsupported"})
+FATAL_ALWAYS = frozenset({"auth", "quota", "unsupported", "budget", "redirect"})
 #: Failures that are fatal while nothing has succeeded yet (a wrong URL or model name).
 FATAL_BEFORE_FIRST_SUCCESS = frozenset({"connection", "not_found"})
 
 Ending = Literal["complete", "aborted", "interrupted"]
+NOT_SCORED = ScoredSample(None, None)
 
 
 class Progress(Protocol):
@@ -70,9 +74,17 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
                   control: RunControl | None = None) -> Ending:
     """Run every selected doc; returns how the stage ended (CancelledError propagates untouched)."""
     loop = asyncio.get_running_loop()
-    current_run.set(RunContext(loop=loop, model=p.model, settings=p.settings, redactor=p.redactor))
     # No more workers than docs: num_concurrent=1000000 for 3 docs must not build a million coroutines.
     n_workers = max(1, min(p.model.config.max_concurrency, p.total_docs))
+    context = RunContext(loop=loop, model=p.model, settings=p.settings, redactor=p.redactor,
+                         services={"cost": p.ledger})
+    # Task code gets a thread per worker: scoring that waits on a judge must not queue behind the default
+    # executor's few threads (min(32, cores + 4)) while the judge could take far more requests.
+    context.executor = ThreadPoolExecutor(max_workers=n_workers + PARALLEL_TRIPS, thread_name_prefix="assay-task")
+    if p.judging is not None:
+        context.services["judge"] = p.judging.judge
+        current_judge.set(p.judging.judge)
+    current_run.set(context)
     prompts: asyncio.Queue[Prompt | None] = asyncio.Queue(maxsize=n_workers + TEXT_CHUNK * PARALLEL_TRIPS)
 
     async def worker() -> None:
@@ -103,6 +115,9 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
         producer.cancel()  # the workers are done (or stopped): no more prompts are needed
         if not workers.done():  # cancelled from outside (Ctrl-C through asyncio.run): stop the workers too
             workers.cancel()
+        executor, context.executor = context.executor, None  # task code after this stage uses asyncio's threads
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
         if progress is not None:
             progress.stop()
     if control is not None and control.stop_requested and state.stop_reason is None:
@@ -134,16 +149,21 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     except Exception as exc:  # a bug of ours: recorded on the sample, the run goes on
         log.debug("sample %s/%s failed", name, doc_id, exc_info=True)
         error = SampleError("internal", redact(f"{type(exc).__name__}: {exc}"))
+    scored = NOT_SCORED
     if response is not None and not p.options.predict_only:
-        try:
-            scores = await call_task_code(name, "scoring", task.score, doc, response.text)
-        except AssayError as exc:
-            log.debug("scoring %s/%s failed", name, doc_id, exc_info=True)
-            error, scores = SampleError("scoring", redact(exc.message)), None
-    state.tallies[name].add(scores, error, response.usage if response else Usage(), bool(response and response.cached))
+        scored = await score_sample(task, doc, response.text, run_sync=call_task_code, redact=redact,
+                                    contract=p.judging.contract(name) if p.judging else None)
+        scores = scored.scores
+        if scored.error is not None:
+            log.debug("scoring %s/%s failed: %s", name, doc_id, scored.error)
+            error = SampleError("scoring", scored.error)
+    tally = state.tallies[name]
+    tally.add(scores, error, response.usage if response else Usage(), bool(response and response.cached))
+    tally.judge.add(scored.judgement)
     media = await asyncio.to_thread(p.media.refs, request) if p.media is not None and _has_media(request) else None
     record = sample_record(task=name, doc_id=doc_id, doc=doc, target=target, request=request, response=response,
                            error=error, scores=scores, latency_s=time.perf_counter() - t0, media=media)
+    record.update(scored.record_fields())
     _deliver(p, state, name, record)
     if progress is not None:
         progress.advance(name, error=error is not None)

@@ -17,6 +17,8 @@ from assay.run.taskcode import call_task_code, contained
 
 if TYPE_CHECKING:
     from assay.cache import ResponseCache
+    from assay.cost import CostLedger
+    from assay.judge.setup import JudgeSetup
     from assay.model import Model
     from assay.options import RunOptions
     from assay.providers.base import Provider
@@ -45,6 +47,8 @@ class Prepared:
     provider: Provider
     model: Model
     cache: ResponseCache | None
+    #: What the run costs, model and judge apart, and its --max_cost cap.
+    ledger: CostLedger
     tasks: dict[str, Task]
     docs: dict[str, list[tuple[int, dict[str, Any]]]]
     params: dict[str, GenerationParams]
@@ -54,6 +58,8 @@ class Prepared:
     file_sink: FileSink | None = None
     targets: RemoteTargets | None = None  # where the run is uploaded after its files are written
     media: MediaStore | None = None  # --log_media: thumbnails of the images the run sent
+    #: The run's judge and which tasks it judges (set once the tasks are loaded).
+    judging: JudgeSetup | None = None
 
     @property
     def total_docs(self) -> int:
@@ -63,6 +69,8 @@ class Prepared:
         """Release the model's connections and the cache (every worker has returned by now)."""
         try:
             await self.model.aclose()
+            if self.judging is not None:
+                await self.judging.judge.aclose()
         finally:
             if self.cache is not None:
                 self.cache.close()
@@ -77,6 +85,8 @@ async def prepare(
     from_command_line: bool = True,
 ) -> Prepared:
     from assay.cache import ResponseCache, default_cache_path
+    from assay.cost import CostLedger, price_for, split_price_args
+    from assay.judge.setup import judge_config, setup_judge
     from assay.model import Model, ModelConfig
     from assay.plan import plan_from_flags
     from assay.preflight import preflight
@@ -88,9 +98,12 @@ async def prepare(
     registry = TaskRegistry.discover(settings, include_paths=list(options.include_paths))
     names = registry.resolve(list(options.tasks))
     configs = {name: registry.config(name) for name in names}
-    model_config, provider_args = ModelConfig.split_model_args(options.model_args)  # bad args before credentials
+    given_price, model_args = split_price_args(options.model_args)
+    model_config, provider_args = ModelConfig.split_model_args(model_args)  # bad args before credentials
+    judging = judge_config(options, settings)
     plan = plan_from_flags(options.model, options.model_args, configs, options.wandb_args, options.hub_args,
-                           redactor, warn_command_line=from_command_line, settings=settings)
+                           redactor, warn_command_line=from_command_line, settings=settings,
+                           judge_model=options.judge_model, judge_args=options.judge_args)
     preflight(plan, settings)  # every credential checked before the first request
     targets = RemoteTargets(plan.wandb_args, plan.hub_args, wandb_log_samples=options.wandb_log_samples)
     if targets.any:  # W&B / Hub options, client packages and live keys: a refused key fails now, unpaid
@@ -99,14 +112,24 @@ async def prepare(
 
     provider = load_provider_class(options.model, settings)(settings, provider_args)
     use_cache = settings.use_cache if options.use_cache is None else options.use_cache
-    cache = ResponseCache(default_cache_path(settings)) if use_cache else None  # a bad file fails here, unpaid
+    price = price_for(provider.model_name, settings, given_price)
+    if options.max_cost is not None and price is None:
+        raise UsageError(f"--max_cost needs a price for {provider.model_name}, and none is known",
+                         hint="add input_price=…,output_price=… (USD per 1M tokens) to --model_args, or an "
+                              "entry to the ASSAY_PRICES file")
+    ledger = CostLedger(options.max_cost)
+    # A bad file fails here, unpaid; answers are redacted before they are stored.
+    cache = ResponseCache(default_cache_path(settings), redact=redactor.redact) if use_cache else None
     prepared = Prepared(
         settings=settings, options=options, redactor=redactor, registry=registry, names=names, configs=configs,
-        provider=provider, model=Model(provider, model_config, cache=cache), cache=cache, tasks={}, docs={},
+        provider=provider, model=Model(provider, model_config, cache=cache, meter=ledger.meter("model", price)),
+        ledger=ledger, cache=cache, tasks={}, docs={},
         params={}, started_wall=started_wall, started=started, targets=targets,
     )
     try:
         await _load_tasks(prepared)
+        prepared.judging = setup_judge(settings, options, judging, configs, prepared.tasks, redactor, cache,
+                                       ledger=ledger)
         if not provider.accepts_media:
             _refuse_media_tasks(provider.model_name, prepared)
         _open_sinks(prepared, extra_sinks)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("assay.sinks")
 
 #: Exit code of `assay run` when the evaluation finished and its files are written but an upload failed.
-UPLOAD_FAILED_EXIT = 4
+UPLOAD_FAILED_EXIT = 5
 
 
 @dataclass

@@ -51,7 +51,11 @@ def target_text(record: dict[str, Any]) -> str:
 
 
 def judge_entries(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each judgement of the sample: ``judge`` is ``{"status", "judgements": [...], "reason"?}`` (assay's
+    judge), or a single judgement, or a list of them."""
     judge = record.get("judge")
+    if isinstance(judge, dict) and isinstance(judge.get("judgements"), list):
+        judge = judge["judgements"]
     if isinstance(judge, dict):
         return [judge]
     if isinstance(judge, list):
@@ -62,6 +66,9 @@ def judge_entries(record: dict[str, Any]) -> list[dict[str, Any]]:
 def judge_text(record: dict[str, Any]) -> str:
     """What the judge said (its raw text), with the failure reason for failed judgements."""
     pieces = []
+    judge = record.get("judge")
+    if isinstance(judge, dict) and judge.get("status") == "failed":
+        pieces.append(f"[judge failed: {judge.get('reason', '?')}] {judge.get('detail') or ''}".strip())
     for entry in judge_entries(record):
         raw = entry.get("raw") or entry.get("rationale") or entry.get("explanation") or ""
         if entry.get("ok") is False:

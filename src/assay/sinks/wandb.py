@@ -137,12 +137,19 @@ def summary_of(results: dict[str, Any]) -> dict[str, Any]:
                 _put(out, f"{task}/{key}", entry.get(key))
             for kind, n in (entry.get("errors") or {}).items():
                 _put(out, f"{task}/errors/{kind}", n)
+            for key in ("n_judged", "n_judge_failed", "judge_failure_rate"):
+                _put(out, f"{task}/{key}", entry.get(key))
+            for reason, n in (entry.get("judge_failed") or {}).items():
+                _put(out, f"{task}/judge_failed/{reason}", n)
     for group, entry in (results.get("groups") or {}).items():
         for metric, m in (entry.get("metrics") or {}).items():
             _put(out, f"{group}/{metric}", view.metric_value(m))
     usage = results.get("usage") or {}
     for key in ("input_tokens", "output_tokens"):
         _put(out, f"usage/{key}", usage.get(key))
+    cost = results.get("cost")
+    if isinstance(cost, dict):
+        _put(out, "cost/total_usd", cost.get("total_usd"))
     return out
 
 

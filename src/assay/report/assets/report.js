@@ -104,7 +104,11 @@
 
   function kinds(obj) {
     var keys = Object.keys(obj || {});
-    return keys.length ? keys.map(function (k) { return k + ": " + fmt(obj[k]); }).join(", ") : "";
+    return keys.map(function (k) {
+      var v = obj[k];
+      if (v !== null && typeof v === "object") return k + ": " + JSON.stringify(v);
+      return k + ": " + (Number.isInteger(v) ? String(v) : fmt(v));
+    }).join(", ");
   }
   function renderErrors() {
     var head = [el("th", { cls: "l", text: "task" })];
