@@ -42,6 +42,13 @@ class RunOptions:
     max_judge_failure_rate: float = 0.05
     #: USD: stop sending requests once the run would spend more (None: no cap).
     max_cost: float | None = None
+    # lmms-eval's flags that change what tasks send and how they score (see assay.tasks.task.RunSettings)
+    num_fewshot: int | None = None
+    fewshot_seed: int = 1234
+    system_instruction: str | None = None
+    reasoning_tags: Any = "default"
+    repeats: int | None = None
+    log_samples_suffix: str = "model_outputs"
 
     def __post_init__(self) -> None:
         if not self.tasks:

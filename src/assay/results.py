@@ -16,7 +16,9 @@ Aggregate = Callable[[str, list[Any]], float]
 
 class ScoredTask(Protocol):
     name: str
-    metric_names: list[str]
+
+    @property
+    def metric_names(self) -> list[str]: ...
 
     def higher_is_better(self, metric: str) -> bool: ...
 

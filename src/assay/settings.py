@@ -50,6 +50,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("verbosity", ("VERBOSITY",), "log level: DEBUG, INFO, WARNING or ERROR"),
     SettingSpec("hf_token", ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"), "Hugging Face Hub token", secret=True),
     SettingSpec("hf_endpoint", ("HF_ENDPOINT",), "Hugging Face Hub address"),
+    SettingSpec("hf_home", ("HF_HOME",), "Hugging Face cache root; lmms-eval task helpers find media under it"),
     SettingSpec("openai_api_key", ("OPENAI_API_KEY",), "OpenAI API key", secret=True),
     SettingSpec("openai_base_url", ("OPENAI_BASE_URL", "OPENAI_API_BASE"), "OpenAI-compatible server address"),
     SettingSpec("azure_api_key", ("AZURE_API_KEY", "AZURE_OPENAI_API_KEY"), "Azure OpenAI key", secret=True),
@@ -117,6 +118,7 @@ class Settings(BaseSettings):
     verbosity: Verbosity = "INFO"
     hf_token: SecretStr | None = None
     hf_endpoint: str = "https://huggingface.co"
+    hf_home: Path = Field(default=Path("~/.cache/huggingface"))
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     azure_api_key: SecretStr | None = None
@@ -155,7 +157,7 @@ class Settings(BaseSettings):
         # model only validates what it is given.
         return (init_settings,)
 
-    @field_validator("home", mode="before")
+    @field_validator("home", "hf_home", mode="before")
     @classmethod
     def _expand_home(cls, value: object) -> Path:
         return Path(os.path.expandvars(os.path.expanduser(str(value))))
@@ -335,7 +337,7 @@ def load_settings(
                 name, (value, line) = hit
                 values[spec.field], sources[spec.field] = value, Source("dotenv", f"{path}:{line} ({name})")
                 break
-    for path_field in ("home", "prices"):
+    for path_field in ("home", "prices", "hf_home"):
         if isinstance(values.get(path_field), str):
             # Expand against the environment we were given (the validator alone would use os.environ).
             values[path_field] = expand_path(values[path_field], env)

@@ -34,6 +34,8 @@ class ScoredSample:
     judgement: SampleJudgement = NOT_JUDGED
     #: What task code returned for a sample excluded as a judge failure (shown in its record, not counted).
     discarded: dict[str, Any] | None = None
+    #: Each filter pipeline's output (lmms-eval's filtered_resps), by pipeline name.
+    filtered: dict[str, Any] | None = None
 
     def record_fields(self) -> dict[str, Any]:
         """Fields for the sample record (``judge`` only for judged samples)."""
@@ -46,25 +48,29 @@ def is_async_scorer(task: Task) -> bool:
     return inspect.iscoroutinefunction(task.config.process_results)
 
 
-async def score_sample(task: Task, doc: dict[str, Any], text: str, *, run_sync: RunSync,
+async def score_sample(task: Task, doc: dict[str, Any], responses: Any, *, run_sync: RunSync,
                        contract: Parser | None, redact: Callable[[str], str]) -> ScoredSample:
-    """Score one response, judge log current; a failed judgement excludes the sample whatever was returned."""
+    """Score one doc's answers (a text, the ``repeats`` texts, or per-choice log-likelihoods), judge log
+    current; a failed judgement excludes the sample whatever was returned."""
     error: AssayError | None = None
     scores: dict[str, Any] | None = None
+    filtered: dict[str, Any] | None = None
     with judging_sample(requested_judge_model(task.config.metadata)) as log:
         try:
             if is_async_scorer(task):
+                text = responses if isinstance(responses, str) else responses[0]
                 scores = await _score_async(task, doc, text)
             else:
-                scores = await run_sync(task.name, "scoring", task.score, doc, text)
+                scored = await run_sync(task.name, "scoring", task.score, doc, responses)
+                scores, filtered = scored.scores, scored.filtered
         except AssayError as exc:
             error = exc
     message = redact(error.message) if error is not None else None
     judgement = settle(log, contract=contract, scoring_error=message, redact=redact)
     if judgement.failure is not None:
         # The judge failed (or its answer was unusable): excluded as a judge failure, not a scoring error.
-        return ScoredSample(None, None, judgement, scores)
-    return ScoredSample(scores if error is None else None, message, judgement)
+        return ScoredSample(None, None, judgement, scores, filtered)
+    return ScoredSample(scores if error is None else None, message, judgement, filtered=filtered)
 
 
 async def _score_async(task: Task, doc: dict[str, Any], text: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from assay.sinks.media import MediaStore
     from assay.sinks.remote import RemoteTargets
     from assay.tasks import Task, TaskRegistry
+    from assay.tasks.task import RunSettings
     from assay.types import GenerationParams
 
 log = logging.getLogger("assay.run")
@@ -128,6 +129,7 @@ async def prepare(
     )
     try:
         await _load_tasks(prepared)
+        _refuse_loglikelihood_tasks(prepared)
         prepared.judging = setup_judge(settings, options, judging, configs, prepared.tasks, redactor, cache,
                                        ledger=ledger)
         if not provider.accepts_media:
@@ -139,12 +141,24 @@ async def prepare(
     return prepared
 
 
+def task_run_settings(options: RunOptions) -> RunSettings:
+    """What lmms-eval's command-line flags change about every task."""
+    from assay.tasks.task import RunSettings
+
+    return RunSettings(num_fewshot=options.num_fewshot, fewshot_seed=options.fewshot_seed,
+                       system_instruction=options.system_instruction, reasoning_tags=options.reasoning_tags,
+                       repeats=options.repeats)
+
+
 async def _load_tasks(p: Prepared) -> None:
     """Import each task's code and select its docs, in a worker thread: a task module may exit at import."""
     shuffle_seed = p.options.seed if p.settings.shuffle_docs else None
+    run = task_run_settings(p.options)
     for name in p.names:
         task = await call_task_code(name, "loading the task", p.registry.load, name, settings=p.settings,
-                                    model_name=p.options.model)
+                                    model_name=p.options.model, run=run)
+        for notice in task.config.notices:
+            log.warning("%s", notice)
         p.tasks[name] = task
         p.docs[name] = await call_task_code(name, "loading its documents", task.doc_items,
                                             limit=p.options.doc_limit, offset=p.options.offset,
@@ -171,6 +185,22 @@ def _open_sinks(p: Prepared, extra_sinks: tuple[Sink, ...]) -> None:
         p.media = MediaStore(p.file_sink.folder / media_dir_name(p.file_sink.run_id))
 
 
+def _refuse_loglikelihood_tasks(p: Prepared) -> None:
+    """``multiple_choice`` tasks need log-likelihoods: a provider that cannot give them is refused now."""
+    from assay.providers.base import supports_loglikelihood
+
+    needing = [name for name in p.names if p.tasks[name].output_type == "multiple_choice"]
+    if needing and not supports_loglikelihood(p.provider):
+        others = [name for name in p.names if name not in needing]
+        raise UsageError(
+            f"{', '.join(needing)} {'is a' if len(needing) == 1 else 'are'} multiple_choice task"
+            f"{'' if len(needing) == 1 else 's'} (scored by log-likelihood), which --model {p.options.model} "
+            "cannot give",
+            hint=("run them with a model that can (--model local, or openai_compatible against a server with "
+                  "completions echo+logprobs)") + (f", or drop them: --tasks {','.join(others)}" if others else ""),
+        )
+
+
 def _refuse_media_tasks(model_name: str, p: Prepared) -> None:
     """A text-only model and an image task: say so before the first request, not halfway through.
     The first doc of each task stands for the task; a doc that fails to build is left to its sample."""
@@ -180,7 +210,8 @@ def _refuse_media_tasks(model_name: str, p: Prepared) -> None:
         if not task.may_have_media or not docs:
             return False
         try:
-            return any(m.has_media() for m in contained(name, "building a prompt", task.messages, docs[0][1]))
+            return any(m.has_media() for m in contained(name, "building a prompt", task.messages, docs[0][1],
+                                                                 docs[0][0]))
         except AssayError:
             return False
 
