@@ -145,9 +145,10 @@ def load_provider_class(name: str, settings: Settings | None = None) -> Provider
 
 
 def with_declared_credentials(spec: ProviderSpec) -> ProviderSpec:
-    """A plugin's spec completed from its class: its modalities (``accepts_media``) and the ``credentials`` (Settings fields, e.g. ``("openai_api_key",)``)
-    it declares, checked by preflight and doctor like a built-in's (the key may also come as ``api_key=``).
-    Built-ins are returned as they are; a plugin that cannot be loaded raises ConfigError naming it."""
+    """A plugin's spec completed from its class: its modalities (``accepts_media``) and the ``credentials``
+    (Settings fields, e.g. ``("openai_api_key",)``) it declares, checked by preflight and doctor like a
+    built-in's (the key may also come as ``api_key=``). Built-ins are returned as they are; a plugin that
+    cannot be loaded raises ConfigError naming it."""
     if spec.origin == "builtin":
         return spec
     from dataclasses import replace
