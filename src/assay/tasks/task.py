@@ -7,7 +7,9 @@ functions are called with lmms-eval's conventions, so lmms-eval ``utils.py`` fil
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from assay.errors import AssayError, TaskError
@@ -19,6 +21,9 @@ from assay.tasks.messages import convert_chat, user_message, visual_parts
 from assay.tasks.templates import render, render_choices
 from assay.types import GenerationParams, Message
 
+log = logging.getLogger(__name__)
+#: A doc_to_target string that could be a field name (not a template, not a sentence).
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DEFAULT_METRIC = MetricSpec("exact_match")  # lmms-eval's default for generate_until
 _MAX_TOKEN_KEYS = ("max_new_tokens", "max_tokens", "max_gen_toks")
 
@@ -31,6 +36,8 @@ class Task:
         self.num_frames = num_frames
         self._settings = settings
         self._dataset: Any = None
+        self._columns: frozenset[str] | None = None  # the dataset's field names, for the target check
+        self._literal_target_said = False
         if config.doc_to_messages is None and config.doc_to_text is None:
             raise TaskError(f"task {self.name} ({config.yaml_path}) has neither doc_to_text nor doc_to_messages")
         specs = config.metric_list or (() if config.process_results else (_DEFAULT_METRIC,))
@@ -76,8 +83,9 @@ class Task:
 
     def doc_items(
         self, limit: int | float | None = None, offset: int = 0, shuffle_seed: int | None = None
-    ) -> list[tuple[int, dict[str, Any]]]:
-        """As :meth:`docs`, each doc with its index in the dataset (its ``doc_id`` in samples)."""
+    ) -> Sequence[tuple[int, dict[str, Any]]]:
+        """As :meth:`docs`, each doc with its index in the dataset (its ``doc_id`` in samples); local files
+        are read doc by doc as the sequence is consumed."""
         return select_docs(self.dataset(), limit=limit, offset=offset, shuffle_seed=shuffle_seed)
 
     # -- prompts -----------------------------------------------------------------------------------
@@ -124,6 +132,7 @@ class Task:
             else:
                 value = self._call("doc_to_target", value, doc)
         elif isinstance(value, str):
+            self._check_target_field(value, doc)
             value = self._call("doc_to_target", render, value, doc)
         elif isinstance(value, list):
             value = [render(v, doc) if isinstance(v, str) else v for v in value]
@@ -133,6 +142,23 @@ class Task:
                 raise TaskError(f"task {self.name}: target index {value} out of range for {len(choices)} choices")
             return choices[value]
         return value
+
+    def _check_target_field(self, name: str, doc: dict[str, Any]) -> None:
+        """``doc_to_target`` names a field this doc lacks. If other docs have it, scoring this doc against the
+        field's *name* would be silently wrong: an error for this doc. If no doc has it, the name is literal
+        text by design (or a typo): said once per task. Tasks scored by ``process_results`` read the doc
+        themselves, so their target is only shown."""
+        if name in doc or not _FIELD_NAME.fullmatch(name) or self.config.process_results is not None:
+            return
+        if self._columns is None:
+            self._columns = frozenset(getattr(self.dataset(), "column_names", None) or ())
+        if name in self._columns:
+            raise TaskError(f"task {self.name}: this doc has no field {name!r}, which doc_to_target names",
+                            hint="every doc needs the target field; fix the data or doc_to_target")
+        if not self._literal_target_said:
+            self._literal_target_said = True
+            log.warning("task %s: doc_to_target %r is not a field of its docs; every doc is scored against "
+                        "that literal text", self.name, name)
 
     def choices(self, doc: dict[str, Any]) -> list[Any]:
         value = self.config.doc_to_choice
