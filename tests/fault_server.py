@@ -39,14 +39,17 @@ class FaultServer:
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
+        self.latency = 0.0  # seconds every answer takes (faults' own delays come on top)
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests the server was holding at once
 
     # -- scripting ---------------------------------------------------------------------------------
     def queue(self, *faults: dict[str, Any]) -> None:
         """Each fault is consumed by one request: {"drop": True}, {"malformed": True},
         {"status": 503, "headers": {...}, "body": {...}}, {"empty": True}, {"delay": 0.5},
         {"raw": b"...", "status": 200}, {"redirect": "http://elsewhere/v1/chat/completions"},
-        {"usage": {...}} (a normal answer with these usage fields). ``sticky`` faults apply to every
-        request once the queue is empty."""
+        {"usage": {...}} (a normal answer with these usage fields), {"text": "this answer instead"},
+        {"finish_reason": "content_filter"}. ``sticky`` faults apply to every request once the queue is empty."""
         with self._lock:
             self.faults.extend(faults)
 
@@ -70,6 +73,17 @@ class FaultServer:
             self.headers.append(dict(request.headers))
             self.urls.append(str(request.rel_url))
             fault = self.faults.popleft() if self.faults else dict(self.sticky)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            return await self._answer(request, body, fault)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    async def _answer(self, request: web.Request, body: dict[str, Any], fault: dict[str, Any]) -> web.StreamResponse:
         if "delay" in fault:
             await asyncio.sleep(fault["delay"])
         if fault.get("drop"):
@@ -86,10 +100,11 @@ class FaultServer:
         if "status" in fault:
             return web.json_response(fault.get("body", {"error": {"message": "injected"}}),
                                      status=fault["status"], headers=fault.get("headers"))
-        text = "" if fault.get("empty") else self.answer(body)
+        text = "" if fault.get("empty") else fault.get("text", self.answer(body))
+        finish = fault.get("finish_reason", "stop")
         return web.json_response({
             "id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model", "m"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
             "usage": fault.get("usage", {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}),
         })
 
@@ -104,6 +119,8 @@ class FaultServer:
             self._loop = loop
             app = web.Application()
             app.router.add_route("*", "/v1/chat/completions", self._chat)
+            # Azure OpenAI's shape: the deployment in the path, the API version in the query.
+            app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
             app.router.add_get("/v1/models", self._models)
             # A handler still sleeping on an injected delay must not hold shutdown for long.
             self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)

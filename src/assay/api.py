@@ -41,6 +41,9 @@ def evaluate(
     bootstrap_iters: int = 0,
     use_cache: bool | None = None,
     max_error_rate: float = 0.05,
+    judge_model: str | None = None,
+    judge_args: str | dict[str, Any] | None = None,
+    max_judge_failure_rate: float = 0.05,
     max_cost: float | None = None,
     verbosity: str | None = None,
     env_file: str | Path | Sequence[str | Path] | None = None,
@@ -84,6 +87,9 @@ def evaluate(
         bootstrap_iters=bootstrap_iters,
         use_cache=use_cache,
         max_error_rate=max_error_rate,
+        judge_model=judge_model,
+        judge_args=_as_dict(judge_args, "--judge_args") or {},
+        max_judge_failure_rate=max_judge_failure_rate,
         max_cost=max_cost,
     )
     # No shell history here: a key passed in model_args is redacted but not warned about.

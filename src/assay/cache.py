@@ -96,11 +96,13 @@ def canonical_json(value: Any) -> str:
 
 def cache_key(identity: Mapping[str, Any], request: Request) -> str:
     """sha256 of canonical JSON of {identity, messages, params}. TypeError/ValueError if not JSON-able."""
-    payload = {
+    payload: dict[str, Any] = {
         "identity": public_identity(identity),
         "messages": [_message(m) for m in request.messages],
         "params": request.params.as_dict(),
     }
+    if request.repeat:  # a task's repeated samples are distinct answers; the first keeps the plain key
+        payload["repeat"] = request.repeat
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 

@@ -70,8 +70,20 @@ class RunOptions:
     use_cache: bool | None = None
     #: A run whose share of failed samples exceeds this ends with status `failed` (exit 1), results written.
     max_error_rate: float = 0.05
+    #: The judge: a provider name (None: API_TYPE decides), its arguments, and the share of judged samples
+    #: per task that may fail before the run exits non-zero (results are written either way).
+    judge_model: str | None = None
+    judge_args: dict[str, Any] = field(default_factory=dict)
+    max_judge_failure_rate: float = 0.05
     #: USD: stop sending requests once the run would spend more (None: no cap).
     max_cost: float | None = None
+    # lmms-eval's flags that change what tasks send and how they score (see assay.tasks.task.RunSettings)
+    num_fewshot: int | None = None
+    fewshot_seed: int = 1234
+    system_instruction: str | None = None
+    reasoning_tags: Any = "default"
+    repeats: int | None = None
+    log_samples_suffix: str = "model_outputs"
 
     def __post_init__(self) -> None:
         if not self.tasks:
@@ -99,6 +111,9 @@ class RunOptions:
         if not 0 <= self.max_error_rate <= 1:
             raise UsageError(f"--max_error_rate {self.max_error_rate:g} must be between 0 and 1",
                              hint="e.g. --max_error_rate 0.05 (5% of samples may fail), 1 to never fail a run")
+        if not 0.0 <= self.max_judge_failure_rate <= 1.0:
+            raise UsageError(f"--max_judge_failure_rate {self.max_judge_failure_rate:g} is not between 0 and 1",
+                             hint="e.g. --max_judge_failure_rate 0.05 (5% of judged samples may fail)")
         if not 0 <= self.bootstrap_iters <= MAX_BOOTSTRAP_ITERS:
             raise UsageError(f"--bootstrap_iters must be between 0 and {MAX_BOOTSTRAP_ITERS:,}",
                              hint=_HINTS["--bootstrap_iters"])

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from assay.credentials import env_name, how_to_set
 from assay.errors import CredentialError
-from assay.plan import HUB_ARGS, MODEL_ARGS, Plan, is_secret_field
+from assay.plan import HUB_ARGS, JUDGE_ARGS, MODEL_ARGS, Plan, is_secret_field
 from assay.providers import find_spec
 from assay.redaction import MIN_TEXT_SECRET, short_secret_warning
 
@@ -196,26 +196,50 @@ def _model_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]
 
 
 def _judge_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]:
-    by_backend: dict[str, list[str]] = {}
+    """The judge's credentials, named apart from the model's: per judge (provider or VIEScore), the tasks
+    that need it."""
+    from assay.judge.config import task_judge_profile
+
+    by_judge: dict[tuple[str, str], list[str]] = {}
     for name, config in plan.tasks.items():
-        if not _needs_judge(config):
+        if not needs_judge(config):
+            continue
+        if task_judge_profile(config) == "viescore":
+            by_judge.setdefault(("viescore", ""), []).append(name)
             continue
         metadata = config.get("metadata")
         override = metadata.get("api_type") if isinstance(metadata, Mapping) else None
         backend = str(override).lower() if str(override).lower() in ("openai", "azure") else settings.judge_api_type
-        by_backend.setdefault(backend, []).append(name)
-    for backend, tasks in by_backend.items():
+        provider = plan.judge_model or ("azure_openai" if backend == "azure" else "openai")
+        by_judge.setdefault(("default", provider), []).append(name)
+    for (profile, provider), tasks in by_judge.items():
         consumer = f"judge for {_name_list('task', tasks)}"
-        if backend == "azure":
-            yield _requirement(
-                consumer, ("azure_api_key", "azure_endpoint"), kind="judge",
-                alternative="or set API_TYPE=openai to judge with OPENAI_API_KEY",
-            )
+        if profile == "viescore":
+            yield _requirement(f"VIEScore {consumer}", ("viescore_api_key",), kind="judge",
+                               note="also read: VIESCORE_API_BASE, VIESCORE_MODEL_NAME")
         else:
-            yield _requirement(
-                consumer, ("openai_api_key",), kind="judge",
-                alternative="or set API_TYPE=azure to judge with AZURE_API_KEY and AZURE_ENDPOINT",
-            )
+            yield from _judge_provider_requirement(consumer, provider, plan, settings)
+
+
+def _judge_provider_requirement(consumer: str, provider: str, plan: Plan, settings: Settings) -> Iterator[Requirement]:
+    from assay.judge.config import OPENAI_FAMILY
+
+    chosen = plan.judge_model is not None  # else API_TYPE chose, and the other backend is an alternative
+    spec = find_spec(provider, settings)
+    if spec is None or not spec.credentials:
+        return
+    provided = tuple((f, JUDGE_ARGS, key) for f in spec.credentials if (key := spec.arg_for(f)) is not None)
+    if spec.name == "azure_openai":
+        alternative = "" if chosen else "or set API_TYPE=openai to judge with OPENAI_API_KEY"
+    else:
+        alternative = "" if chosen else "or set API_TYPE=azure to judge with AZURE_API_KEY and AZURE_ENDPOINT"
+    base_url = plan.judge_args.get("base_url") or (
+        settings.openai_api_url or settings.openai_base_url if provider in OPENAI_FAMILY else None)
+    if spec.keyless_with_base_url and base_url and not _is_official_openai(str(base_url)):
+        yield _requirement(consumer, spec.credentials, kind="judge", required=False, provided_by=provided,
+                           note=f"optional: the judge server at {base_url} may not need a key")
+        return
+    yield _requirement(consumer, spec.credentials, kind="judge", provided_by=provided, alternative=alternative)
 
 
 def _dataset_requirements(plan: Plan) -> Iterator[Requirement]:
@@ -322,7 +346,7 @@ def _is_official_openai(url: str) -> bool:
     return (urlsplit(url).hostname or "").lower() in _OFFICIAL_OPENAI_HOSTS
 
 
-def _needs_judge(config: Mapping[str, Any]) -> bool:
+def needs_judge(config: Mapping[str, Any]) -> bool:
     return any(_mentions_judge(config.get(section)) for section in ("metadata", "lmms_eval_specific_kwargs"))
 
 

@@ -45,20 +45,26 @@ class SettingSpec:
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("home", ("LMMS_EVAL_HOME",), "where caches and state live"),
     SettingSpec("use_cache", ("LMMS_EVAL_USE_CACHE",), "reuse cached model responses"),
-    SettingSpec("plugins", ("LMMS_EVAL_PLUGINS",), "packages whose `tasks` folders are added"),
+    SettingSpec("plugins", ("LMMS_EVAL_PLUGINS",), "packages whose `tasks` folders and `models` modules are added"),
     SettingSpec("shuffle_docs", ("LMMS_EVAL_SHUFFLE_DOCS",), "shuffle docs (with --seed) before --limit"),
     SettingSpec("verbosity", ("VERBOSITY",), "log level: DEBUG, INFO, WARNING or ERROR"),
     SettingSpec("hf_token", ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"), "Hugging Face Hub token", secret=True),
     SettingSpec("hf_endpoint", ("HF_ENDPOINT",), "Hugging Face Hub address"),
+    SettingSpec("hf_home", ("HF_HOME",), "Hugging Face cache root; lmms-eval task helpers find media under it"),
     SettingSpec("openai_api_key", ("OPENAI_API_KEY",), "OpenAI API key", secret=True),
     SettingSpec("openai_base_url", ("OPENAI_BASE_URL", "OPENAI_API_BASE"), "OpenAI-compatible server address"),
     SettingSpec("azure_api_key", ("AZURE_API_KEY", "AZURE_OPENAI_API_KEY"), "Azure OpenAI key", secret=True),
     SettingSpec("azure_endpoint", ("AZURE_ENDPOINT", "AZURE_OPENAI_ENDPOINT"), "Azure OpenAI endpoint"),
-    SettingSpec("azure_api_version", ("AZURE_API_VERSION", "OPENAI_API_VERSION"), "Azure OpenAI API version"),
+    SettingSpec("azure_api_version", ("AZURE_API_VERSION", "OPENAI_API_VERSION", "API_VERSION"),
+                "Azure OpenAI API version"),
     SettingSpec("judge_api_type", ("API_TYPE",), "LLM judge backend: openai or azure"),
+    SettingSpec("openai_api_url", ("OPENAI_API_URL",),
+                "LLM judge address (lmms-eval's name): a base URL or a full …/chat/completions URL"),
     SettingSpec("wandb_api_key", ("WANDB_API_KEY",), "Weights & Biases API key", secret=True),
     SettingSpec("wandb_base_url", ("WANDB_BASE_URL",), "Weights & Biases server address"),
     SettingSpec("viescore_api_key", ("VIESCORE_API_KEY",), "VIEScore judge key", secret=True),
+    SettingSpec("viescore_base_url", ("VIESCORE_API_BASE", "VIESCORE_BASE_URL"), "VIEScore judge address"),
+    SettingSpec("viescore_model", ("VIESCORE_MODEL_NAME", "VIESCORE_MODEL"), "VIEScore judge model"),
     SettingSpec("google_api_key", ("GOOGLE_API_KEY", "GEMINI_API_KEY"), "Google Gemini API key", secret=True),
     SettingSpec("anthropic_api_key", ("ANTHROPIC_API_KEY",), "Anthropic API key", secret=True),
     SettingSpec("anthropic_base_url", ("ANTHROPIC_BASE_URL",), "Anthropic API root (a proxy or gateway)"),
@@ -111,15 +117,19 @@ class Settings(BaseSettings):
     verbosity: Verbosity = "INFO"
     hf_token: SecretStr | None = None
     hf_endpoint: str = "https://huggingface.co"
+    hf_home: Path = Field(default=Path("~/.cache/huggingface"))
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     azure_api_key: SecretStr | None = None
     azure_endpoint: str | None = None
     azure_api_version: str | None = None
     judge_api_type: Literal["openai", "azure"] = "openai"
+    openai_api_url: str | None = None
     wandb_api_key: SecretStr | None = None
     wandb_base_url: str = "https://api.wandb.ai"
     viescore_api_key: SecretStr | None = None
+    viescore_base_url: str | None = None
+    viescore_model: str | None = None
     google_api_key: SecretStr | None = None
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
@@ -145,7 +155,7 @@ class Settings(BaseSettings):
         # model only validates what it is given.
         return (init_settings,)
 
-    @field_validator("home", mode="before")
+    @field_validator("home", "hf_home", mode="before")
     @classmethod
     def _expand_home(cls, value: object) -> Path:
         return Path(os.path.expandvars(os.path.expanduser(str(value))))
@@ -325,7 +335,7 @@ def load_settings(
                 name, (value, line) = hit
                 values[spec.field], sources[spec.field] = value, Source("dotenv", f"{path}:{line} ({name})")
                 break
-    for path_field in ("home", "prices"):
+    for path_field in ("home", "prices", "hf_home"):
         if isinstance(values.get(path_field), str):
             # Expand against the environment we were given (the validator alone would use os.environ).
             values[path_field] = expand_path(values[path_field], env)

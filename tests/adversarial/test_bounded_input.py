@@ -39,12 +39,14 @@ def test_c12_an_alias_bomb_in_a_task_file_is_refused_at_once(cli_env: dict[str, 
     folder = tmp_path / "bombs"
     write(folder, "bomb.yaml", ALIAS_BOMB)  # 387 million strings once expanded
     started = time.monotonic()
-    for args in (["tasks", "show", "bomb"], ["tasks"], ["run", "--model", "openai_compatible", "--model_args",
-                                                          "model=m,base_url=http://127.0.0.1:9/v1", "--tasks", "bomb"]):
-        assert main([*args, "--include_path", str(folder)]) == 2, args
+    run = ["run", "--model", "openai_compatible", "--model_args", "model=m,base_url=http://127.0.0.1:9/v1",
+           "--tasks", "bomb"]
+    for args, code in ((["tasks", "show", "bomb"], 2), (["tasks"], 0), (run, 2)):
+        assert main([*args, "--include_path", str(folder)]) == code, args
         err = capsys.readouterr().err
+        # The file is skipped with the reason (the registry isolates broken files), never expanded.
         assert "bomb.yaml:10: aliases expand to more than 100,000 values" in err and "Traceback" not in err
-    assert time.monotonic() - started < 10  # refused, not expanded
+    assert time.monotonic() - started < 10
 
 
 def test_c12_an_alias_bomb_in_a_config_file_and_a_recursive_alias(run_dir: Path,

@@ -48,7 +48,7 @@ def test_c20_task_code_calling_sys_exit_is_a_sample_error_not_assays_exit_code(
     assert code == 1 and code != 3  # 3 means "credential" to scripts
     assert "no sample succeeded" in err and "Traceback" not in err
     errors = [s["error"]["message"] for s in samples(run_dir / "out")]
-    assert errors == ["task exits: scoring called sys.exit(3)"] * 3
+    assert errors == ["task exits: process_results called sys.exit(3)"] * 3
 
 
 def test_c20_a_doc_without_the_target_field_is_an_error_not_a_match_against_its_name(

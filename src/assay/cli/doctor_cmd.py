@@ -167,7 +167,9 @@ def used_by(field: str) -> list[str]:
 _FEATURES: dict[str, list[str]] = {
     "home": ["response cache", "task and dataset state"],
     "use_cache": ["response cache"],
-    "plugins": ["task discovery"],
+    "plugins": ["task discovery", "plugin models"],
+    "plugin_overrides": ["plugins"],
+    "prices": ["cost accounting", "--max_cost"],
     "shuffle_docs": ["--limit sampling"],
     "verbosity": ["logging"],
     "hf_token": ["gated datasets", "push to Hugging Face Hub"],

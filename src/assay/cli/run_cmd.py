@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "output_path": "./logs", "log_samples": False, "predict_only": False, "gen_kwargs": "", "seed": "0",
     "include_path": None, "wandb_args": None, "hf_hub_log_args": None, "use_cache": None, "bootstrap_iters": 0,
     "max_error_rate": 0.05, "max_cost": None,
+    "judge_model": None, "judge_args": "", "max_judge_failure_rate": 0.05,
 }
 
 
@@ -51,6 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="share of samples that may fail before the run counts as failed (exit 1; default 0.05)")
     a("--max_cost", type=float, metavar="USD",
       help="stop sending requests once the run (model and judge) would cost more than this; results are kept")
+    a("--judge_model", help="the judge's provider: openai, azure_openai, openai_compatible, … (default: API_TYPE)")
+    a("--judge_args", help="judge options, e.g. model=gpt-4o-mini,base_url=…,num_concurrent=32,temperature=0")
+    a("--max_judge_failure_rate", help="share of judged samples per task that may fail (default 0.05); "
+                                       "above it the run exits 4, results written")
 
 
 def _merged(args: argparse.Namespace) -> dict[str, Any]:
@@ -105,6 +110,7 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
     from assay.cli.progress import make_progress
     from assay.cli.render import print_results
     from assay.errors import RunFailedError
+    from assay.judge.config import parse_failure_rate
     from assay.options import RunOptions, as_number
     from assay.run import EvaluationResult, run_evaluation
 
@@ -135,6 +141,9 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         use_cache=v["use_cache"],
         max_error_rate=as_number("--max_error_rate", v["max_error_rate"]),
         max_cost=as_number("--max_cost", v["max_cost"]),
+        judge_model=str(v["judge_model"]) if v["judge_model"] else None,
+        judge_args=_as_dict(_join(v["judge_args"]), "--judge_args") or {},
+        max_judge_failure_rate=parse_failure_rate(v["max_judge_failure_rate"]),
     )
     progress = make_progress(sys.stderr)
     try:

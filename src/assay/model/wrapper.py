@@ -165,17 +165,20 @@ class Model:
     def model_name(self) -> str:
         return self.provider.model_name
 
-    async def generate(self, request: Request) -> Response:
-        """The response, from the cache or the provider; ProviderError once retries are exhausted."""
+    async def generate(self, request: Request, *, accept: Callable[[Response], bool] | None = None) -> Response:
+        """The response, from the cache or the provider; ProviderError once retries are exhausted.
+
+        ``accept`` (a judge's parser) keeps unusable answers out of the cache both ways: a cached answer
+        it rejects is fetched again, and a fresh one it rejects is returned but not stored."""
         if self._cache is not None:
             hit = await self._cache.get(self._identity, request)
-            if hit is not None:
+            if hit is not None and (accept is None or accept(hit)):
                 self.stats.cache_hits += 1
                 return replace(hit, cached=True, attempts=0)
         response, attempts = await self._with_retries(lambda: self._attempt(request))
         response = replace(response, attempts=attempts)
         self.stats.usage = self.stats.usage + response.usage
-        if self._cache is not None:
+        if self._cache is not None and (accept is None or accept(response)):
             await self._cache.put(self._identity, request, response)
         return response
 

@@ -24,6 +24,8 @@ _CONTENT_POLICY_CODES = {"content_policy_violation", "content_filter", "safety",
 _CONTEXT_CODES = {"context_length_exceeded", "string_above_max_length"}
 # vLLM and xAI say it in words only.
 _CONTEXT_PHRASES = ("maximum context length", "maximum prompt length", "context length is")
+# xAI and some gateways say a policy refusal in words only.
+_POLICY_PHRASES = ("content management policy", "usage guidelines", "violates our usage policy", "content policy")
 
 #: What to do about each kind of failure (``{model}`` is filled with " `<model>`" when known).
 HINTS: dict[str, str] = {
@@ -110,7 +112,7 @@ def openai_kind(status: int, code: str | None, message: str) -> str:
     if status == 429 and code == "insufficient_quota":  # billing, not throttling: waiting will not help
         return "quota"
     if status in (400, 422):
-        if code in _CONTENT_POLICY_CODES:
+        if code in _CONTENT_POLICY_CODES or any(p in message.lower() for p in _POLICY_PHRASES):
             return "content_policy"
         if code in _CONTEXT_CODES or any(p in message.lower() for p in _CONTEXT_PHRASES):
             return "context_length"

@@ -47,6 +47,8 @@ def error_kind(status: int, error_type: str | None, message: str) -> str | None:
             return "quota"
         if "prompt is too long" in lowered or "context window" in lowered or "too many tokens" in lowered:
             return "context_length"
+        if "content filtering policy" in lowered or "usage policy" in lowered:
+            return "content_policy"
         return "bad_request"
     if error_type == "api_error":
         return "server"

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assay.errors import OutputError, ProviderAuthError, ProviderError, RunFailedError, RunInterrupted
+from assay.errors import (
+    JudgeFailureRateError,
+    OutputError,
+    ProviderAuthError,
+    ProviderError,
+    RunFailedError,
+    RunInterrupted,
+)
 from assay.results import TaskTally
 from assay.run.control import RunControl
 from assay.run.execute import Progress, RunState, execute
@@ -110,7 +117,10 @@ def _outcome(p: Prepared, state: RunState, results: dict[str, Any], signum: int 
         raise cls(f"run stopped: {p.redactor.redact(fatal.message)}.{partial}", hint=fatal.hint, kind=fatal.kind,
                   status=fatal.status, provider=fatal.provider)
     if status == "failed":
-        raise RunFailedError(f"run failed: {why}; results in {at}", result=result)
+        failed: type[RunFailedError] = RunFailedError
+        if str(why).startswith("judge failures"):
+            failed = JudgeFailureRateError
+        raise failed(f"run failed: {why}; results in {at}", result=result)
     return result
 
 

@@ -19,6 +19,7 @@ from assay.run.taskcode import call_task_code, contained
 if TYPE_CHECKING:
     from assay.cache import ResponseCache
     from assay.cost import CostLedger
+    from assay.judge.setup import JudgeSetup
     from assay.model import Model
     from assay.options import RunOptions
     from assay.providers.base import Provider
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from assay.sinks import Sink
     from assay.sinks.files import FileSink
     from assay.tasks import Task, TaskRegistry
+    from assay.tasks.task import RunSettings
     from assay.types import GenerationParams
 
 log = logging.getLogger("assay.run")
@@ -54,6 +56,8 @@ class Prepared:
     started: float
     sinks: list[Sink] = field(default_factory=list)
     file_sink: FileSink | None = None
+    #: The run's judge and which tasks it judges (set once the tasks are loaded).
+    judging: JudgeSetup | None = None
 
     @property
     def total_docs(self) -> int:
@@ -63,6 +67,8 @@ class Prepared:
         """Release the model's connections and the cache (every worker has returned by now)."""
         try:
             await self.model.aclose()
+            if self.judging is not None:
+                await self.judging.judge.aclose()
         finally:
             if self.cache is not None:
                 self.cache.close()
@@ -78,6 +84,7 @@ async def prepare(
 ) -> Prepared:
     from assay.cache import ResponseCache, default_cache_path
     from assay.cost import CostLedger, price_for, split_price_args
+    from assay.judge.setup import judge_config, setup_judge
     from assay.model import Model, ModelConfig
     from assay.plan import plan_from_flags
     from assay.preflight import preflight
@@ -90,8 +97,10 @@ async def prepare(
     configs = {name: registry.config(name) for name in names}
     given_price, model_args = split_price_args(options.model_args)
     model_config, provider_args = ModelConfig.split_model_args(model_args)  # bad args before credentials
+    judging = judge_config(options, settings)
     plan = plan_from_flags(options.model, options.model_args, configs, options.wandb_args, options.hub_args,
-                           redactor, warn_command_line=from_command_line, settings=settings)
+                           redactor, warn_command_line=from_command_line, settings=settings,
+                           judge_model=options.judge_model, judge_args=options.judge_args)
     preflight(plan, settings)  # every credential checked before the first request
     for flag, given in (("--wandb_args", options.wandb_args), ("--hf_hub_log_args", options.hub_args)):
         if given is not None:  # checked above, but said plainly: nothing is uploaded yet
@@ -115,6 +124,9 @@ async def prepare(
     )
     try:
         await _load_tasks(prepared)
+        _refuse_loglikelihood_tasks(prepared)
+        prepared.judging = setup_judge(settings, options, judging, configs, prepared.tasks, redactor, cache,
+                                       ledger=ledger)
         if not provider.accepts_media:
             _refuse_media_tasks(provider.model_name, prepared)
         _open_sinks(prepared, extra_sinks)
@@ -124,12 +136,24 @@ async def prepare(
     return prepared
 
 
+def task_run_settings(options: RunOptions) -> RunSettings:
+    """What lmms-eval's command-line flags change about every task."""
+    from assay.tasks.task import RunSettings
+
+    return RunSettings(num_fewshot=options.num_fewshot, fewshot_seed=options.fewshot_seed,
+                       system_instruction=options.system_instruction, reasoning_tags=options.reasoning_tags,
+                       repeats=options.repeats)
+
+
 async def _load_tasks(p: Prepared) -> None:
     """Import each task's code and select its docs, in a worker thread: a task module may exit at import."""
     shuffle_seed = p.options.seed if p.settings.shuffle_docs else None
+    run = task_run_settings(p.options)
     for name in p.names:
         task = await call_task_code(name, "loading the task", p.registry.load, name, settings=p.settings,
-                                    model_name=p.options.model)
+                                    model_name=p.options.model, run=run)
+        for notice in task.config.notices:
+            log.warning("%s", notice)
         p.tasks[name] = task
         p.docs[name] = await call_task_code(name, "loading its documents", task.doc_items,
                                             limit=p.options.doc_limit, offset=p.options.offset,
@@ -152,6 +176,22 @@ def _open_sinks(p: Prepared, extra_sinks: tuple[Sink, ...]) -> None:
         sink.start(run_info, p.names)
 
 
+def _refuse_loglikelihood_tasks(p: Prepared) -> None:
+    """``multiple_choice`` tasks need log-likelihoods: a provider that cannot give them is refused now."""
+    from assay.providers.base import supports_loglikelihood
+
+    needing = [name for name in p.names if p.tasks[name].output_type == "multiple_choice"]
+    if needing and not supports_loglikelihood(p.provider):
+        others = [name for name in p.names if name not in needing]
+        raise UsageError(
+            f"{', '.join(needing)} {'is a' if len(needing) == 1 else 'are'} multiple_choice task"
+            f"{'' if len(needing) == 1 else 's'} (scored by log-likelihood), which --model {p.options.model} "
+            "cannot give",
+            hint=("run them with a model that can (--model local, or openai_compatible against a server with "
+                  "completions echo+logprobs)") + (f", or drop them: --tasks {','.join(others)}" if others else ""),
+        )
+
+
 def _refuse_media_tasks(model_name: str, p: Prepared) -> None:
     """A text-only model and an image task: say so before the first request, not halfway through.
     The first doc of each task stands for the task; a doc that fails to build is left to its sample."""
@@ -161,7 +201,8 @@ def _refuse_media_tasks(model_name: str, p: Prepared) -> None:
         if not task.may_have_media or not docs:
             return False
         try:
-            return any(m.has_media() for m in contained(name, "building a prompt", task.messages, docs[0][1]))
+            return any(m.has_media() for m in contained(name, "building a prompt", task.messages, docs[0][1],
+                                                                 docs[0][0]))
         except AssayError:
             return False
 

@@ -36,11 +36,11 @@ _TOKEN_HINT = (
 )
 
 
-def load_dataset_docs(config: TaskConfig, settings: Settings) -> Any:
-    """The test split of a task's dataset: a ``DocList`` or a ``datasets.Dataset``."""
+def load_dataset_docs(config: TaskConfig, settings: Settings, split: str | None = None) -> Any:
+    """One split (default: the evaluated one) of a task's dataset: a ``DocList`` or a ``datasets.Dataset``."""
     kwargs = dict(config.dataset_kwargs)
-    split = config.test_split
-    local = _local_files(config, kwargs)
+    split = split if split is not None else config.eval_split
+    local = _local_files(config, kwargs, split)
     if local is not None and all(p.suffix.lower() in LOCAL_SUFFIXES for p in local):
         field = kwargs.get("field")
         return read_local_files(local, field=field if isinstance(field, str) else None)
@@ -94,12 +94,12 @@ def _limit_count(limit: int | float | None, total: int) -> int | None:
     return int(limit)
 
 
-def _local_files(config: TaskConfig, kwargs: Mapping[str, Any]) -> list[Path] | None:
+def _local_files(config: TaskConfig, kwargs: Mapping[str, Any], split: str | None) -> list[Path] | None:
     """The local files to read, or None when the dataset is not (only) local files."""
     path = config.dataset_path
     data_files = kwargs.get("data_files")
     if data_files is not None and (path is None or path in BUILDERS):
-        chosen = _split_files(data_files, config)
+        chosen = _split_files(data_files, config, split)
         return [f for item in chosen for f in _find_local(item, config, required=True)]
     if path is not None and Path(path).suffix.lower() in (*LOCAL_SUFFIXES, ".parquet", ".arrow"):
         found = _find_local(path, config, required=False)
@@ -108,13 +108,13 @@ def _local_files(config: TaskConfig, kwargs: Mapping[str, Any]) -> list[Path] | 
     return None
 
 
-def _split_files(data_files: Any, config: TaskConfig) -> list[str]:
+def _split_files(data_files: Any, config: TaskConfig, split: str | None) -> list[str]:
     if isinstance(data_files, str):
         return [data_files]
     if isinstance(data_files, list):
         return [str(f) for f in data_files]
     if isinstance(data_files, dict):
-        split = config.test_split or ("test" if "test" in data_files else None)
+        split = split or ("test" if "test" in data_files else None)
         if split is None and len(data_files) == 1:
             split = next(iter(data_files))
         if split not in data_files:
@@ -122,7 +122,7 @@ def _split_files(data_files: Any, config: TaskConfig) -> list[str]:
                 f"task {config.task}: test_split {split!r} is not in data_files (has {sorted(data_files)})",
                 hint="set test_split to one of the data_files keys",
             )
-        return _split_files(data_files[split], config)
+        return _split_files(data_files[split], config, split)
     raise DatasetError(f"task {config.task}: data_files must be a path, a list or a mapping", hint="fix dataset_kwargs")
 
 
