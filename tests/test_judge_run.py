@@ -224,3 +224,65 @@ def test_the_python_api_takes_the_judge_too(run_dir: Path, model: FaultServer, j
                        judge_model="openai_compatible", judge_args={"model": "j", "base_url": judge.base_url})
     assert raised.value.exit_code == 4
     assert raised.value.result["results"]["assay_video_qa"]["judge_failed"] == {"parse_failed": 4}  # type: ignore[attr-defined]
+
+
+def test_azure_judge_from_lmms_eval_variables(run_dir: Path, capsys: pytest.CaptureFixture[str],
+                                              model: FaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """API_TYPE=azure + AZURE_* (lmms-eval's variables): the deployment is the task's judge model, in the
+    URL path; the key travels in `api-key`, never as a Bearer token; API_VERSION is lmms-eval's name."""
+    secret = "azure-secret-0123456789abcdef"
+    with FaultServer(grade) as azure:
+        for name, value in (("API_TYPE", "azure"), ("AZURE_API_KEY", secret),
+                            ("AZURE_ENDPOINT", f"http://127.0.0.1:{azure.port}"), ("API_VERSION", "2024-06-01")):
+            monkeypatch.setenv(name, value)
+        code, _, err = run(capsys, run_dir / "out", model, None, "assay_video_qa", "--judge_args", JUDGE_FAST,
+                           limit=4)
+    assert code == 0, err
+    assert set(azure.urls) == {"/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-06-01"}
+    assert all(h.get("api-key") == secret and "Authorization" not in h for h in azure.headers)
+    document = results_file(run_dir / "out")
+    assert document["judge"]["judges"]["default"]["provider"] == "azure_openai"
+    assert document["judge"]["judges"]["default"]["origin"] == "API_TYPE=azure"
+    assert document["results"]["assay_video_qa"]["n_judged"] == 4
+    for path in (run_dir / "out").rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(errors="replace")
+
+
+def test_azure_judge_needs_its_endpoint_before_any_request(run_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                           model: FaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_TYPE", "azure")
+    monkeypatch.setenv("AZURE_API_KEY", "azure-secret-0123456789abcdef")
+    code, _, err = run(capsys, run_dir / "out", model, None, "assay_video_qa")
+    assert code == 3 and "AZURE_ENDPOINT (needed by judge for task assay_video_qa)" in err
+    assert "API_TYPE=openai" in err  # the other backend is offered
+    assert model.count == 0
+
+
+def test_judge_settings_come_from_a_config_file(run_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                model: FaultServer, judge: FaultServer) -> None:
+    config = run_dir / "run.yaml"
+    config.write_text(
+        "model: openai_compatible\n"
+        f"model_args: {{model: m, base_url: '{model.base_url}'}}\n"
+        "tasks: assay_video_qa\nlimit: 3\n"
+        "judge_model: openai_compatible\n"
+        f"judge_args: {{model: yaml-judge, base_url: '{judge.base_url}', temperature: 0.5, max_tokens: 77}}\n"
+        "max_judge_failure_rate: 0.2\n"
+    )
+    code, _, err = run_cli(capsys, "--config", str(config), "--output_path", str(run_dir / "out"))
+    assert code == 0, err
+    assert {(r["model"], r["temperature"], r["max_tokens"]) for r in judge.requests} == {("yaml-judge", 0.5, 77)}
+    assert results_file(run_dir / "out")["config"]["max_judge_failure_rate"] == 0.2
+
+
+def test_openai_api_url_is_accepted_as_a_base_or_a_full_url(run_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                            model: FaultServer, judge: FaultServer,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "judge-key-0123456789abcdef")
+    for i, url in enumerate((judge.base_url, f"{judge.base_url}/chat/completions")):
+        monkeypatch.setenv("OPENAI_API_URL", url)
+        code, _, err = run(capsys, run_dir / f"out{i}", model, None, "assay_video_qa", limit=2)
+        assert code == 0, err
+    assert judge.count == 4 and set(judge.urls) == {"/v1/chat/completions"}
+    assert {r["model"] for r in judge.requests} == {"gpt-4o-mini"}  # the task's gpt_eval_model_name

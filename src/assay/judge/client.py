@@ -22,6 +22,7 @@ from assay.judge.messages import Prompt, to_messages
 from assay.judge.outcome import FAILURE_REASONS, FailureReason, JudgeFailure, JudgeOutcome, Verdict
 from assay.judge.parsers import ParseError, Parser, looks_like_refusal
 from assay.model import Model
+from assay.model.retry import FATAL_ALWAYS, FATAL_BEFORE_FIRST_SUCCESS
 from assay.types import GenerationParams, Message, Request, Response, Usage
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class Judge:
         self._sleep = sleep
         self._models: dict[tuple[str, str], Model] = {}
         self.outcomes: Counter[str] = Counter()  # "verdict" and each failure reason
+        #: A failure every further judgement would repeat (a refused key, a wrong address): the run stops.
+        self.fatal: ProviderError | None = None
 
     # -- models ------------------------------------------------------------------------------------
 
@@ -109,7 +112,8 @@ class Judge:
         A parse failure is asked once more (``parse_retries``); an answer that reads as a refusal, or a
         provider's content-policy rejection, is ``refused``; a request still failing after the Model's
         retries is ``request_failed``."""
-        if model is None and (sample := current_judge_log.get()) is not None:
+        sample = current_judge_log.get()
+        if model is None and sample is not None:
             model = sample.requested_model  # the task's gpt_eval_model_name
         try:
             messages = to_messages(prompt, system)
@@ -118,9 +122,18 @@ class Judge:
         except AssayError as exc:
             outcome: JudgeOutcome = JudgeFailure("request_failed", self._redact(exc.message))
             return self._done(hash(str(prompt)), outcome, parser, profile)
-        request = Request(messages, params or config.params, task=task, doc_id=doc_id)
-        outcome = await self._ask(judge_model, request, parser)
-        return self._done(hash(messages), outcome, parser, profile)
+        key = hash(messages)
+        if self.fatal is not None:
+            outcome = JudgeFailure("request_failed", f"not sent: the judge failed for good earlier "
+                                   f"({self._redact(self.fatal.message)})", model=judge_model.model_name, attempts=0)
+        elif sample is not None and sample.request_failed(key):
+            # A helper's own retry loop asking again: assay's retries are spent, so do not pay for more.
+            outcome = JudgeFailure("request_failed", "not sent again: this prompt's request already failed for "
+                                   "good in this sample", model=judge_model.model_name, attempts=0)
+        else:
+            request = Request(messages, params or config.params, task=task, doc_id=doc_id)
+            outcome = await self._ask(judge_model, request, parser)
+        return self._done(key, outcome, parser, profile)
 
     async def _ask(self, model: Model, request: Request, parser: Parser | None) -> JudgeOutcome:
         usage = Usage()
@@ -130,6 +143,7 @@ class Judge:
             try:
                 response = await model.generate(request, accept=accept)
             except ProviderError as exc:
+                self._note_fatal(exc)
                 reason: FailureReason = "refused" if exc.kind == "content_policy" else "request_failed"
                 return JudgeFailure(reason, self._redact(exc.message), None, usage, model.model_name, exc.attempts)
             usage = usage + response.usage
@@ -148,6 +162,13 @@ class Judge:
                 log.debug("judge answer did not parse (%s); asking again", exc)
         assert failure is not None
         return failure
+
+    def _note_fatal(self, exc: ProviderError) -> None:
+        if self.fatal is None and (exc.kind in FATAL_ALWAYS or (
+                exc.kind in FATAL_BEFORE_FIRST_SUCCESS and not self.outcomes.get("verdict"))):
+            self.fatal = exc
+            log.error("the judge failed for good (%s): no further judge requests are sent",
+                      self._redact(exc.message))
 
     def _done(self, key: int, outcome: JudgeOutcome, parser: Parser | None, profile: str) -> JudgeOutcome:
         self.outcomes["verdict" if outcome.ok else outcome.reason] += 1  # type: ignore[union-attr]

@@ -70,6 +70,24 @@ class JudgeLog:
                                              verdict.attempts)
             entry.parsed = True
 
+    def request_failed(self, key: int) -> bool:
+        """Whether this prompt's request already failed for good in this sample."""
+        return any(e.key == key and isinstance(e.outcome, JudgeFailure) and e.outcome.reason == "request_failed"
+                   for e in self.entries)
+
+    def reject_raw(self, raw: str, detail: str) -> None:
+        """Task code could not read this judge answer (lmms-eval's ResponseParser fell back): the latest
+        verdict with exactly this text becomes a parse failure."""
+        with self._lock:
+            for entry in reversed(self.entries):
+                verdict = entry.outcome
+                if isinstance(verdict, Verdict) and verdict.raw.strip() == raw.strip():
+                    reason: FailureReason = "refused" if looks_like_refusal(raw) else "parse_failed"
+                    entry.outcome = JudgeFailure(reason, detail, verdict.raw, verdict.usage, verdict.model,
+                                                 verdict.attempts)
+                    entry.parsed = True
+                    return
+
     def failure(self) -> JudgeFailure | None:
         """The first failed judgement not followed by a verdict for the same prompt (a task's own retry
         that succeeded recovers it), or None."""

@@ -43,6 +43,8 @@ class JudgeSetup:
     judge: Judge
     judged: list[str] = field(default_factory=list)
     contracts: dict[str, Parser | None] = field(default_factory=dict)
+    #: Some judged task scores synchronously (lmms-eval helpers): route their own HTTP judge calls to the judge.
+    intercepts: bool = False
 
     def contract(self, task: str) -> Parser | None:
         return self.contracts.get(task)
@@ -89,7 +91,9 @@ def setup_judge(
     if options.max_cost is not None:
         _check_prices(judge_configs, judged, configs, settings)
     judge = Judge(settings, judge_configs, cache=cache, redact=redactor.redact, ledger=ledger)
-    return JudgeSetup(judge, judged, contracts)
+    from assay.judge.scoring import is_async_scorer
+
+    return JudgeSetup(judge, judged, contracts, intercepts=any(not is_async_scorer(tasks[n]) for n in judged))
 
 
 def _check_prices(judges: Mapping[str, JudgeConfig], judged: list[str], configs: Mapping[str, Mapping[str, Any]],

@@ -24,6 +24,12 @@ PERMANENT_KINDS = frozenset({
 })
 
 
+#: Failures that would repeat for every request: stop the run instead of paying for more (model or judge).
+FATAL_ALWAYS = frozenset({"auth", "quota", "unsupported", "budget", "redirect"})
+#: Failures that are fatal while nothing has succeeded yet (a wrong URL or model name).
+FATAL_BEFORE_FIRST_SUCCESS = frozenset({"connection", "not_found"})
+
+
 @dataclass(frozen=True, slots=True)
 class RetryDecision:
     kind: Literal["no", "transient", "rate_limit"]

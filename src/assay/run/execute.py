@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from assay.errors import AssayError, ProviderError
+from assay.judge import intercept
 from assay.judge.runtime import current_judge
 from assay.judge.scoring import ScoredSample, score_sample
+from assay.model.retry import FATAL_ALWAYS, FATAL_BEFORE_FIRST_SUCCESS
 from assay.records import sample_record
 from assay.results import TaskTally
 from assay.run.context import RunContext, current_run
@@ -33,10 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("assay.run")
 
-#: Failures that would repeat for every request: stop the run instead of paying for more.
-FATAL_ALWAYS = frozenset({"auth", "quota", "unsupported", "budget", "redirect"})
-#: Failures that are fatal while nothing has succeeded yet (a wrong URL or model name).
-FATAL_BEFORE_FIRST_SUCCESS = frozenset({"connection", "not_found"})
 
 Ending = Literal["complete", "aborted", "interrupted"]
 NOT_SCORED = ScoredSample(None, None)
@@ -85,6 +83,8 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
     if p.judging is not None:
         context.services["judge"] = p.judging.judge
         current_judge.set(p.judging.judge)
+        if p.judging.intercepts:  # lmms-eval helpers that post to a judge themselves (requests, openai SDK)
+            intercept.install()
     current_run.set(context)
     prompts: asyncio.Queue[Prompt | None] = asyncio.Queue(maxsize=n_workers + TEXT_CHUNK * PARALLEL_TRIPS)
 
@@ -116,6 +116,8 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
         producer.cancel()  # the workers are done (or stopped): no more prompts are needed
         if not workers.done():  # cancelled from outside (Ctrl-C through asyncio.run): stop the workers too
             workers.cancel()
+        if p.judging is not None and p.judging.intercepts:
+            intercept.uninstall()
         executor, context.executor = context.executor, None  # task code after this stage uses asyncio's threads
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
@@ -161,6 +163,8 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     tally = state.tallies[name]
     tally.add(scored.scores, error, usage, cached)
     tally.judge.add(scored.judgement)
+    if p.judging is not None and p.judging.judge.fatal is not None and state.fatal is None:
+        state.fatal = p.judging.judge.fatal  # the judge cannot judge anything: stop paying for answers
     record = sample_record(task=name, doc_id=doc_id, doc=doc, target=prompt.target, request=request,
                            response=answers.responses[0] if answers and answers.responses else None,
                            error=error, scores=scored.scores, latency_s=time.perf_counter() - t0)
