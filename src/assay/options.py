@@ -70,6 +70,12 @@ class RunOptions:
     use_cache: bool | None = None
     #: A run whose share of failed samples exceeds this ends with status `failed` (exit 1), results written.
     max_error_rate: float = 0.05
+    #: Log each task's samples as a W&B table too (``--wandb_log_samples``; implies ``log_samples``).
+    wandb_log_samples: bool = False
+    #: Write the HTML report beside the results (``--report``).
+    report: bool = False
+    #: Save a thumbnail of each distinct image/video frame under the run (``--log_media``; implies ``log_samples``).
+    log_media: bool = False
     #: The judge: a provider name (None: API_TYPE decides), its arguments, and the share of judged samples
     #: per task that may fail before the run exits non-zero (results are written either way).
     judge_model: str | None = None
@@ -117,6 +123,13 @@ class RunOptions:
         if not 0 <= self.bootstrap_iters <= MAX_BOOTSTRAP_ITERS:
             raise UsageError(f"--bootstrap_iters must be between 0 and {MAX_BOOTSTRAP_ITERS:,}",
                              hint=_HINTS["--bootstrap_iters"])
+        if self.wandb_log_samples or self.log_media:  # both show samples: they need the samples files
+            object.__setattr__(self, "log_samples", True)
+        needs_files = [flag for flag, on in (("--report", self.report), ("--log_media", self.log_media),
+                                             ("--wandb_args", self.wandb_args is not None),
+                                             ("--hf_hub_log_args", self.hub_args is not None)) if on]
+        if self.output_path is None and needs_files:  # reports and uploads are made from the run's files
+            raise UsageError(f"{needs_files[0]} needs an output folder", hint="pass --output_path (default ./logs)")
 
     @property
     def doc_limit(self) -> int | float | None:

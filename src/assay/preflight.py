@@ -160,7 +160,7 @@ def _requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]:
     yield from _judge_requirements(plan, settings)
     yield from _dataset_requirements(plan)
     if plan.wandb_args is not None:
-        mode = str(plan.wandb_args.get("mode", "")).strip().lower()
+        mode = str(plan.wandb_args.get("mode") or settings.wandb_mode or "").strip().lower()
         if mode not in _WANDB_NO_NETWORK:
             yield _requirement("W&B logging", ("wandb_api_key",), kind="wandb")
     if plan.hub_args is not None:

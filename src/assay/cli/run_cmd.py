@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "include_path": None, "wandb_args": None, "hf_hub_log_args": None, "use_cache": None, "bootstrap_iters": 0,
     "max_error_rate": 0.05, "max_cost": None,
     "judge_model": None, "judge_args": "", "max_judge_failure_rate": 0.05,
+    "wandb_log_samples": False, "report": False, "log_media": False,
 }
 
 
@@ -46,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--include_path", action="append", help="extra folder of task YAML (repeatable)")
     a("--wandb_args", help="Weights & Biases options, e.g. project=lmms-eval,mode=offline")
     a("--hf_hub_log_args", help="Hugging Face Hub options, e.g. hub_results_org=me,push_results_to_hub=True")
+    a("--wandb_log_samples", action="store_true", default=None,
+      help="also log each task's samples as a W&B table (implies --log_samples)")
+    a("--report", action="store_true", default=None,
+      help="write a self-contained HTML report beside the results ({run_id}_report.html)")
+    a("--log_media", action="store_true", default=None,
+      help="save a thumbnail of each distinct image/video frame under the run, for the report (implies --log_samples)")
     a("--use_cache", action="store_true", default=None, help="reuse cached responses (LMMS_EVAL_USE_CACHE)")
     a("--bootstrap_iters", type=int, help="bootstrap resamples for a 95%% CI per metric (0: off)")
     a("--max_error_rate", type=float,
@@ -108,6 +115,7 @@ def _seed(value: Any) -> int:
 def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int:
     from assay.api import _as_dict
     from assay.cli.progress import make_progress
+    from assay.cli.push_cmd import print_outputs
     from assay.cli.render import print_results
     from assay.errors import RunFailedError
     from assay.judge.config import parse_failure_rate
@@ -140,6 +148,9 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         bootstrap_iters=as_number("--bootstrap_iters", v["bootstrap_iters"] or 0, whole=True),
         use_cache=v["use_cache"],
         max_error_rate=as_number("--max_error_rate", v["max_error_rate"]),
+        wandb_log_samples=bool(v["wandb_log_samples"]),
+        report=bool(v["report"]),
+        log_media=bool(v["log_media"]),
         max_cost=as_number("--max_cost", v["max_cost"]),
         judge_model=str(v["judge_model"]) if v["judge_model"] else None,
         judge_args=_as_dict(_join(v["judge_args"]), "--judge_args") or {},
@@ -152,9 +163,10 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
     except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
         if isinstance(exc.result, EvaluationResult):
             print_results(exc.result, sys.stdout)
+            print_outputs(exc.result.outputs, redactor)
         raise
     print_results(result, sys.stdout)
-    return 0
+    return print_outputs(result.outputs, redactor)
 
 
 def _output_path(value: Any) -> Path | None:

@@ -165,15 +165,20 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     tally.judge.add(scored.judgement)
     if p.judging is not None and p.judging.judge.fatal is not None and state.fatal is None:
         state.fatal = p.judging.judge.fatal  # the judge cannot judge anything: stop paying for answers
+    media = await asyncio.to_thread(p.media.refs, request) if p.media is not None and _has_media(request) else None
     record = sample_record(task=name, doc_id=doc_id, doc=doc, target=prompt.target, request=request,
                            response=answers.responses[0] if answers and answers.responses else None,
-                           error=error, scores=scored.scores, latency_s=time.perf_counter() - t0)
+                           error=error, scores=scored.scores, latency_s=time.perf_counter() - t0, media=media)
     if answers is not None:
         record.update(answers.record_fields(scored.filtered))
     record.update(scored.record_fields())
     _deliver(p, state, name, record)
     if progress is not None:
         progress.advance(name, error=error is not None)
+
+
+def _has_media(request: Request) -> bool:
+    return any(m.has_media() for m in request.messages)
 
 
 @dataclass
