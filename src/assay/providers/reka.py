@@ -1,8 +1,8 @@
 """Reka chat: ``POST {base_url}/chat`` with the ``X-Api-Key`` header.
 
 ``base_url`` is what the reka-api SDK (v3) means by it: the API root including ``/v1`` (default
-``https://api.reka.ai/v1``); the bare root (``https://api.reka.ai``) works too. Images are sent as ``image_url`` data URLs; a video as its sampled
-frames, as lmms-eval's Reka model does.
+``https://api.reka.ai/v1``); the bare root (``https://api.reka.ai``) works too. Images are sent as
+``image_url`` data URLs; a video as its sampled frames, as lmms-eval's Reka model does.
 """
 
 from __future__ import annotations
