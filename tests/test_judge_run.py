@@ -286,3 +286,15 @@ def test_openai_api_url_is_accepted_as_a_base_or_a_full_url(run_dir: Path, capsy
         assert code == 0, err
     assert judge.count == 4 and set(judge.urls) == {"/v1/chat/completions"}
     assert {r["model"] for r in judge.requests} == {"gpt-4o-mini"}  # the task's gpt_eval_model_name
+
+
+def test_judging_overlaps_answering_with_many_requests_in_flight(
+        run_dir: Path, capsys: pytest.CaptureFixture[str], model: FaultServer, judge: FaultServer) -> None:
+    model.latency = judge.latency = 0.15
+    code, _, err = run(capsys, run_dir / "out", model, judge, "assay_video_qa",
+                       "--model_args", f"model=m,base_url={model.base_url},num_concurrent=6",
+                       "--judge_args", f"model=judge-m,base_url={judge.base_url},num_concurrent=6,{JUDGE_FAST}")
+    assert code == 0, err
+    # Each stage reached its own limit: workers whose answer came back judged while others were answering.
+    assert (model.max_in_flight, judge.max_in_flight) == (6, 6)
+    assert results_file(run_dir / "out")["results"]["assay_video_qa"]["n_judged"] == 24
