@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from assay.credentials import env_name, how_to_set
 from assay.errors import CredentialError
 from assay.plan import HUB_ARGS, JUDGE_ARGS, MODEL_ARGS, Plan, is_secret_field
-from assay.providers import find_spec
+from assay.providers import find_spec, with_declared_credentials
 from assay.redaction import MIN_TEXT_SECRET, short_secret_warning
 
 if TYPE_CHECKING:
@@ -181,6 +181,7 @@ def _model_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]
     model = plan.model or ""
     consumer = f"model `{model}`"
     spec = find_spec(model, settings)
+    spec = with_declared_credentials(spec) if spec is not None else None
     if spec is None or not spec.credentials:
         return
     provided = tuple((f, MODEL_ARGS, key) for f in spec.credentials if (key := spec.arg_for(f)) is not None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -51,7 +52,7 @@ class Prepared:
     #: What the run costs, model and judge apart, and its --max_cost cap.
     ledger: CostLedger
     tasks: dict[str, Task]
-    docs: dict[str, list[tuple[int, dict[str, Any]]]]
+    docs: dict[str, Sequence[tuple[int, dict[str, Any]]]]  # local files: read doc by doc as taken
     params: dict[str, GenerationParams]
     started_wall: datetime
     started: float

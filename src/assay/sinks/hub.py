@@ -101,17 +101,29 @@ def push_hub(run: FinishedRun, args: dict[str, Any], *, settings: Settings, reda
     return "; ".join(done)
 
 
-def _client(endpoint: str, token: str) -> Any:
+def check_args(args: dict[str, Any]) -> None:
+    """Before a run: the options are valid and huggingface_hub is installed."""
+    hub_options(args)
+    _import_hub()
+
+
+def _import_hub() -> Any:
     try:
-        from huggingface_hub import HfApi, constants
+        import huggingface_hub
     except ImportError:
         raise ConfigError("--hf_hub_log_args needs the huggingface_hub package, which is not installed",
                           hint="pip install 'assay[hub]'") from None
+    return huggingface_hub
+
+
+def _client(endpoint: str, token: str) -> Any:
+    hf = _import_hub()
+    from huggingface_hub import constants
     # huggingface_hub >= 1.x fetches an "agent harness" registry for its user agent from the endpoint it saw
     # at import (huggingface.co unless HF_ENDPOINT was exported), even when pushing to another endpoint.
     # assay sends no telemetry: with it off, every request goes to `endpoint` and nowhere else.
     constants.HF_HUB_DISABLE_TELEMETRY = True
-    return HfApi(endpoint=endpoint.rstrip("/"), token=token, library_name="assay")
+    return hf.HfApi(endpoint=endpoint.rstrip("/"), token=token, library_name="assay")
 
 
 def _owner(api: Any) -> str:

@@ -53,19 +53,13 @@ class PushOutcome:
 def check_targets(targets: RemoteTargets, settings: Settings) -> None:
     """Before anything is paid for: the options are valid and the client packages are installed."""
     if targets.hub_args is not None:
-        from assay.sinks.hub import _client, hub_options
+        from assay.sinks import hub
 
-        hub_options(targets.hub_args)
-        _client(settings.hf_endpoint, "check")  # raises ConfigError when huggingface_hub is missing
+        hub.check_args(targets.hub_args)
     if targets.wandb_args is not None:
-        from assay.sinks.wandb import _import_wandb, _init_args
+        from assay.sinks import wandb
 
-        _init_args(_import_wandb(), _NoRun(), targets.wandb_args, "offline")  # type: ignore[arg-type]
-
-
-class _NoRun:
-    run_id = "check"
-    model_name = "check"
+        wandb.check_args(targets.wandb_args, settings)
 
 
 async def check_credentials(targets: RemoteTargets, settings: Settings, *, timeout: float = 10) -> None:

@@ -39,9 +39,9 @@ def wandb_mode(args: dict[str, Any], settings: Settings) -> str:
 def push_wandb(run: FinishedRun, args: dict[str, Any], *, settings: Settings, redactor: Redactor,
                log_samples: bool) -> str:
     """Log ``run`` to W&B; returns where it went (the run URL, or the offline folder to `wandb sync`)."""
-    wandb = _import_wandb()
+    wandb = import_wandb()
     mode = wandb_mode(args, settings)
-    init_args = _init_args(wandb, run, args, mode)
+    init_args = _init_args(wandb, args, mode, run_id=run.run_id, model_name=run.model_name)
     key = settings.secret("wandb_api_key")
     wb_settings = wandb.Settings(
         mode=mode, base_url=settings.wandb_base_url, api_key=key if mode not in NO_NETWORK_MODES else None,
@@ -71,7 +71,12 @@ def push_wandb(run: FinishedRun, args: dict[str, Any], *, settings: Settings, re
     return str(getattr(wb_run, "url", None) or f"W&B run {wb_run.id}")
 
 
-def _import_wandb() -> Any:
+def check_args(args: dict[str, Any], settings: Settings) -> None:
+    """Before a run: wandb is installed and every ``--wandb_args`` key is a ``wandb.init`` keyword."""
+    _init_args(import_wandb(), args, wandb_mode(args, settings), run_id="check", model_name="check")
+
+
+def import_wandb() -> Any:
     try:
         import wandb
     except ImportError:
@@ -80,7 +85,7 @@ def _import_wandb() -> Any:
     return wandb
 
 
-def _init_args(wandb: Any, run: FinishedRun, args: dict[str, Any], mode: str) -> dict[str, Any]:
+def _init_args(wandb: Any, args: dict[str, Any], mode: str, *, run_id: str, model_name: str) -> dict[str, Any]:
     known = set(inspect.signature(wandb.init).parameters) - _RESERVED
     unknown = sorted(k for k in args if k not in known)
     if unknown:
@@ -88,8 +93,8 @@ def _init_args(wandb: Any, run: FinishedRun, args: dict[str, Any], mode: str) ->
                          hint=f"wandb.init accepts: {', '.join(sorted(known - {'mode'}))}; "
                               f"the key comes from WANDB_API_KEY")
     out = {k: v for k, v in args.items() if k != "mode"}
-    out.setdefault("id", run.run_id)
-    out.setdefault("name", f"{run.model_name} {run.run_id}")
+    out.setdefault("id", run_id)
+    out.setdefault("name", f"{model_name} {run_id}")
     out.setdefault("job_type", "eval")
     if isinstance(out.get("tags"), str):
         out["tags"] = [t for t in str(out["tags"]).split("|") if t]
