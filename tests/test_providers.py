@@ -166,7 +166,7 @@ def test_lmms_eval_aliases(alias: str, name: str) -> None:
     assert get_spec(alias) is get_spec(name)
 
 
-@pytest.mark.parametrize("provider", ["anthropic", "gemini", "reka", "azure_openai"])
+@pytest.mark.parametrize("provider", ["anthropic", "gemini", "reka", "azure_openai", "xai"])
 def test_assay_run_end_to_end_on_an_image_task(provider: str, run_dir: Path, capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     vendor = VENDORS[provider]
