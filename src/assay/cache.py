@@ -123,7 +123,8 @@ def _connect(path: Path) -> sqlite3.Connection:
         raise ConfigError(f"cannot create the cache folder {path.parent}: {exc.strerror}",
                           hint="set LMMS_EVAL_HOME to a writable folder") from None
     if path.is_dir():
-        raise CacheUnreadableError(f"the response cache {path} is a folder, not a file", hint=_CLEAR_HINT)
+        raise CacheUnreadableError(f"the response cache {path} is a folder, not a file",
+                                   hint="run `assay cache clear` (it moves the folder aside) or move it yourself")
     db: sqlite3.Connection | None = None
     try:
         db = sqlite3.connect(path, isolation_level=None, timeout=10.0)  # autocommit; waits out other writers
@@ -247,9 +248,25 @@ class ResponseCache:
         self.close()
 
 
-def remove_cache_file(path: Path) -> bool:
-    """Delete the cache file and its WAL/shared-memory companions; True if the main file existed."""
-    existed = path.exists()
-    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        candidate.unlink(missing_ok=True)
-    return existed
+def remove_cache_file(path: Path, what: str = "cache file") -> str:
+    """Make way for a fresh cache at ``path``, and say what was done: the file and its WAL/shared-memory
+    companions deleted; a folder in its place removed if empty, else moved aside (assay never deletes
+    files it did not write). A ConfigError if even that is impossible."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            if not any(path.iterdir()):
+                path.rmdir()
+                return f"removed the empty folder {path} that stood where the cache file goes"
+            aside = path.with_name(f"{path.name}.folder-{datetime.now().strftime('%Y%m%d_%H%M%S')}")
+            path.rename(aside)
+            return f"moved the folder {path} (not a cache file) aside to {aside}"
+        existed = path.exists() or path.is_symlink()
+        for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if candidate.is_dir() and not candidate.is_symlink():
+                candidate.rename(candidate.with_name(f"{candidate.name}.folder-{datetime.now():%Y%m%d_%H%M%S}"))
+            else:
+                candidate.unlink(missing_ok=True)
+        return f"removed the {what} {path}" if existed else f"there is no cache file at {path}"
+    except OSError as exc:
+        raise ConfigError(f"cannot clear the response cache at {path}: {exc.strerror or exc}",
+                          hint=f"check the permissions of {path.parent}, or remove {path} yourself") from None

@@ -127,3 +127,15 @@ class RunInterrupted(AssayError):
         self.signum = signum
         self.exit_code = 128 + signum if signum else 130
         self.result = result
+
+
+class UploadError(AssayError):
+    """An upload (W&B, the Hugging Face Hub) failed. The local files are untouched; ``assay push`` retries."""
+
+    exit_code = 5
+
+
+class UploadAuthError(UploadError, CredentialError):
+    """The service refused the credential (401/403) or none was given."""
+
+    exit_code = 3

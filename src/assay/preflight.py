@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from assay.credentials import env_name, how_to_set
 from assay.errors import CredentialError
 from assay.plan import HUB_ARGS, JUDGE_ARGS, MODEL_ARGS, Plan, is_secret_field
-from assay.providers import find_spec
+from assay.providers import find_spec, with_declared_credentials
 from assay.redaction import MIN_TEXT_SECRET, short_secret_warning
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ def _requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]:
     yield from _judge_requirements(plan, settings)
     yield from _dataset_requirements(plan)
     if plan.wandb_args is not None:
-        mode = str(plan.wandb_args.get("mode", "")).strip().lower()
+        mode = str(plan.wandb_args.get("mode") or settings.wandb_mode or "").strip().lower()
         if mode not in _WANDB_NO_NETWORK:
             yield _requirement("W&B logging", ("wandb_api_key",), kind="wandb")
     if plan.hub_args is not None:
@@ -181,6 +181,7 @@ def _model_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]
     model = plan.model or ""
     consumer = f"model `{model}`"
     spec = find_spec(model, settings)
+    spec = with_declared_credentials(spec) if spec is not None else None
     if spec is None or not spec.credentials:
         return
     provided = tuple((f, MODEL_ARGS, key) for f in spec.credentials if (key := spec.arg_for(f)) is not None)

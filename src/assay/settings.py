@@ -62,6 +62,7 @@ SPECS: tuple[SettingSpec, ...] = (
                 "LLM judge address (lmms-eval's name): a base URL or a full …/chat/completions URL"),
     SettingSpec("wandb_api_key", ("WANDB_API_KEY",), "Weights & Biases API key", secret=True),
     SettingSpec("wandb_base_url", ("WANDB_BASE_URL",), "Weights & Biases server address"),
+    SettingSpec("wandb_mode", ("WANDB_MODE",), "Weights & Biases mode: online, offline or disabled"),
     SettingSpec("viescore_api_key", ("VIESCORE_API_KEY",), "VIEScore judge key", secret=True),
     SettingSpec("viescore_base_url", ("VIESCORE_API_BASE", "VIESCORE_BASE_URL"), "VIEScore judge address"),
     SettingSpec("viescore_model", ("VIESCORE_MODEL_NAME", "VIESCORE_MODEL"), "VIEScore judge model"),
@@ -127,6 +128,7 @@ class Settings(BaseSettings):
     openai_api_url: str | None = None
     wandb_api_key: SecretStr | None = None
     wandb_base_url: str = "https://api.wandb.ai"
+    wandb_mode: str | None = None
     viescore_api_key: SecretStr | None = None
     viescore_base_url: str | None = None
     viescore_model: str | None = None

@@ -25,7 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "log_samples_suffix": "model_outputs", "show_config": False, "process_with_media": None,
     "device": None, "write_out": None, "apply_chat_template": None, "fewshot_as_multiturn": None,
     "trust_remote_code": None, "timezone": None, "cache_requests": None, "max_batch_size": None,
-    "check_integrity": None, "wandb_log_samples": None, "launcher_args": None, "force_simple": None,
+    "check_integrity": None, "launcher_args": None, "force_simple": None,
     "tui": None, "agentic_trace_mode": None, "baseline": None, "max_tokens": None, "swanlab_args": None,
     "swanlab_log_samples": None,
 }
@@ -41,7 +41,6 @@ NOTICES: dict[str, str] = {
     "cache_requests": "prompts are built as docs are sent; --use_cache keeps the answers",
     "max_batch_size": "concurrency is --model_args num_concurrent=N",
     "check_integrity": "lmms-eval's own test suite is not part of assay",
-    "wandb_log_samples": "--wandb_args uploads what the results sinks upload",
     "launcher_args": "judges are API models here (--judge_model/--judge_args)",
     "force_simple": "assay has one model interface",
     "tui": "assay has no interactive mode",
@@ -69,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="accepted: process_results always gets the whole doc, media included")
     for flag in NOTICES:
         kind = {"write_out", "apply_chat_template", "fewshot_as_multiturn", "trust_remote_code", "check_integrity",
-                "wandb_log_samples", "force_simple", "tui", "swanlab_log_samples"}
+                "force_simple", "tui", "swanlab_log_samples"}
         if flag in kind:
             names = ["--write_out", "-w"] if flag == "write_out" else [f"--{flag}"]
             a(*names, action="store_true", default=None, help=f"accepted; no effect: {NOTICES[flag]}")

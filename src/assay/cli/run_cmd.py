@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "include_path": None, "wandb_args": None, "hf_hub_log_args": None, "use_cache": None, "bootstrap_iters": 0,
     "max_error_rate": 0.05, "max_cost": None,
     "judge_model": None, "judge_args": "", "max_judge_failure_rate": 0.05,
+    "wandb_log_samples": False, "report": False, "log_media": False,
 }
 DEFAULTS.update(LMMS_DEFAULTS)
 
@@ -49,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--include_path", action="append", help="extra folder of task YAML (repeatable)")
     a("--wandb_args", help="Weights & Biases options, e.g. project=lmms-eval,mode=offline")
     a("--hf_hub_log_args", help="Hugging Face Hub options, e.g. hub_results_org=me,push_results_to_hub=True")
+    a("--wandb_log_samples", action="store_true", default=None,
+      help="also log each task's samples as a W&B table (implies --log_samples)")
+    a("--report", action="store_true", default=None,
+      help="write a self-contained HTML report beside the results ({run_id}_report.html)")
+    a("--log_media", action="store_true", default=None,
+      help="save a thumbnail of each distinct image/video frame under the run, for the report (implies --log_samples)")
     a("--use_cache", action="store_true", default=None, help="reuse cached responses (LMMS_EVAL_USE_CACHE)")
     a("--bootstrap_iters", type=int, help="bootstrap resamples for a 95%% CI per metric (0: off)")
     a("--max_error_rate", type=float,
@@ -69,10 +76,14 @@ def _merged(args: argparse.Namespace) -> dict[str, Any]:
     if args.config:
         import yaml
 
+        from assay.tasks.yaml_loader import safe_load_bounded
+
         try:
-            loaded = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
+            loaded = safe_load_bounded(Path(args.config).read_text(encoding="utf-8"), str(args.config)) or {}
         except OSError as exc:
             raise ConfigError(f"cannot read --config {args.config}: {exc.strerror}", hint="check the path") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"--config {args.config} is not UTF-8 text", hint="save it as UTF-8") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f":{mark.line + 1}" if mark is not None else ""
@@ -104,10 +115,11 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
     from assay.api import _as_dict
     from assay.cli import lmms_flags
     from assay.cli.progress import make_progress
+    from assay.cli.push_cmd import print_outputs
     from assay.cli.render import print_results
     from assay.errors import RunFailedError
     from assay.judge.config import parse_failure_rate
-    from assay.options import RunOptions
+    from assay.options import RunOptions, as_number
     from assay.run import EvaluationResult, run_evaluation
 
     v = _merged(args)
@@ -126,9 +138,9 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         model=str(v["model"]),
         tasks=tuple(t.strip() for t in _join(v["tasks"]).split(",") if t.strip()),
         model_args=_as_dict(_join(v["model_args"]), "--model_args") or {},
-        limit=float(v["limit"]) if v["limit"] is not None else None,
-        offset=int(v["offset"]),
-        output_path=Path(v["output_path"]) if v["output_path"] else None,
+        limit=as_number("--limit", v["limit"]),
+        offset=as_number("--offset", v["offset"], whole=True),
+        output_path=_output_path(v["output_path"]),
         log_samples=bool(v["log_samples"]),
         predict_only=bool(v["predict_only"]),
         gen_kwargs=_as_dict(_join(v["gen_kwargs"]), "--gen_kwargs") or {},
@@ -145,10 +157,13 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         batch_size=v["batch_size"],
         wandb_args=_as_dict(_join(v["wandb_args"]), "--wandb_args") if v["wandb_args"] else None,
         hub_args=_as_dict(_join(v["hf_hub_log_args"]), "--hf_hub_log_args") if v["hf_hub_log_args"] else None,
-        bootstrap_iters=int(v["bootstrap_iters"] or 0),
+        bootstrap_iters=as_number("--bootstrap_iters", v["bootstrap_iters"] or 0, whole=True),
         use_cache=v["use_cache"],
-        max_error_rate=_rate(v["max_error_rate"]),
-        max_cost=_usd(v["max_cost"]),
+        max_error_rate=as_number("--max_error_rate", v["max_error_rate"]),
+        wandb_log_samples=bool(v["wandb_log_samples"]),
+        report=bool(v["report"]),
+        log_media=bool(v["log_media"]),
+        max_cost=as_number("--max_cost", v["max_cost"]),
         judge_model=str(v["judge_model"]) if v["judge_model"] else None,
         judge_args=_as_dict(_join(v["judge_args"]), "--judge_args") or {},
         max_judge_failure_rate=parse_failure_rate(v["max_judge_failure_rate"]),
@@ -160,11 +175,12 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
     except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
         if isinstance(exc.result, EvaluationResult):
             print_results(exc.result, sys.stdout)
+            print_outputs(exc.result.outputs, redactor)
         raise
     print_results(result, sys.stdout)
     if v["show_config"]:
         _show_config(result.results, redactor)
-    return 0
+    return print_outputs(result.outputs, redactor)
 
 
 def _list_tasks(v: dict[str, Any], settings: Settings, redactor: Redactor) -> int:
@@ -190,20 +206,14 @@ def _show_config(results: dict[str, Any], redactor: Redactor) -> None:
         sys.stdout.write(redactor.redact(f"\n# task {name}\n" + dump_yaml(config)))
 
 
-def _usd(value: Any) -> float | None:
+def _output_path(value: Any) -> Path | None:
+    """``--output_path``: a folder; ``""`` would silently write nothing, so it is an error (a config file's
+    explicit ``null`` means "no files", as ``output_path=None`` does in the Python API)."""
     if value is None:
         return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"--max_cost {value!r} is not a number", hint="e.g. --max_cost 5 (USD)") from None
-
-
-def _rate(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"--max_error_rate {value!r} is not a number", hint="e.g. --max_error_rate 0.05") from None
+    if not str(value).strip():
+        raise UsageError("--output_path is empty", hint="give a folder, e.g. --output_path ./logs (the default)")
+    return Path(str(value))
 
 
 @contextlib.contextmanager

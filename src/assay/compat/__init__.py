@@ -103,6 +103,9 @@ def activate(settings: Settings | None = None, task_roots: Iterable[str | Path] 
             if _state.shim:
                 sys.meta_path.insert(0, _ShimFinder())
                 log.debug("lmms-eval is not installed: assay's lmms_eval compatibility package answers it")
+                from assay.compat.clients import install_client_shims
+
+                install_client_shims()  # judge clients helpers import (sglang), answered by assay's judge
         if settings is not None:
             _set_helper_environment(settings)
         if _state.shim:

@@ -74,7 +74,10 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
     """Run every selected doc; returns how the stage ended (CancelledError propagates untouched)."""
     loop = asyncio.get_running_loop()
     # No more workers than docs: num_concurrent=1000000 for 3 docs must not build a million coroutines.
-    n_workers = max(1, min(p.model.config.max_concurrency, p.total_docs))
+    # With a judge, more workers than model slots: a worker whose answer came back is judging while another
+    # waits for the model's freed slot, so answering and judging overlap and both stay at their limits.
+    slots = p.model.config.max_concurrency + (p.judging.concurrency if p.judging is not None else 0)
+    n_workers = max(1, min(slots, p.total_docs))
     context = RunContext(loop=loop, model=p.model, settings=p.settings, redactor=p.redactor,
                          services={"cost": p.ledger})
     # Task code gets a thread per worker: scoring that waits on a judge must not queue behind the default
@@ -165,15 +168,20 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     tally.judge.add(scored.judgement)
     if p.judging is not None and p.judging.judge.fatal is not None and state.fatal is None:
         state.fatal = p.judging.judge.fatal  # the judge cannot judge anything: stop paying for answers
+    media = await asyncio.to_thread(p.media.refs, request) if p.media is not None and _has_media(request) else None
     record = sample_record(task=name, doc_id=doc_id, doc=doc, target=prompt.target, request=request,
                            response=answers.responses[0] if answers and answers.responses else None,
-                           error=error, scores=scored.scores, latency_s=time.perf_counter() - t0)
+                           error=error, scores=scored.scores, latency_s=time.perf_counter() - t0, media=media)
     if answers is not None:
         record.update(answers.record_fields(scored.filtered))
     record.update(scored.record_fields())
     _deliver(p, state, name, record)
     if progress is not None:
         progress.advance(name, error=error is not None)
+
+
+def _has_media(request: Request) -> bool:
+    return any(m.has_media() for m in request.messages)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from assay.settings import Settings
     from assay.sinks import Sink
     from assay.sinks.files import FileSink
+    from assay.sinks.media import MediaStore
+    from assay.sinks.remote import RemoteTargets
     from assay.tasks import Task, TaskRegistry
     from assay.tasks.task import RunSettings
     from assay.types import GenerationParams
@@ -49,12 +52,14 @@ class Prepared:
     #: What the run costs, model and judge apart, and its --max_cost cap.
     ledger: CostLedger
     tasks: dict[str, Task]
-    docs: dict[str, list[tuple[int, dict[str, Any]]]]
+    docs: dict[str, Sequence[tuple[int, dict[str, Any]]]]  # local files: read doc by doc as taken
     params: dict[str, GenerationParams]
     started_wall: datetime
     started: float
     sinks: list[Sink] = field(default_factory=list)
     file_sink: FileSink | None = None
+    targets: RemoteTargets | None = None  # where the run is uploaded after its files are written
+    media: MediaStore | None = None  # --log_media: thumbnails of the images the run sent
     #: The run's judge and which tasks it judges (set once the tasks are loaded).
     judging: JudgeSetup | None = None
 
@@ -88,6 +93,7 @@ async def prepare(
     from assay.plan import plan_from_flags
     from assay.preflight import preflight
     from assay.providers import load_provider_class
+    from assay.sinks.remote import RemoteTargets, check_credentials, check_targets
     from assay.tasks import TaskRegistry
 
     started_wall, started = datetime.now(timezone.utc), time.monotonic()
@@ -101,9 +107,10 @@ async def prepare(
                            redactor, warn_command_line=from_command_line, settings=settings,
                            judge_model=options.judge_model, judge_args=options.judge_args)
     preflight(plan, settings)  # every credential checked before the first request
-    for flag, given in (("--wandb_args", options.wandb_args), ("--hf_hub_log_args", options.hub_args)):
-        if given is not None:  # checked above, but said plainly: nothing is uploaded yet
-            log.warning("%s: uploading is not built yet; results stay in the local files", flag)
+    targets = RemoteTargets(plan.wandb_args, plan.hub_args, wandb_log_samples=options.wandb_log_samples)
+    if targets.any:  # W&B / Hub options, client packages and live keys: a refused key fails now, unpaid
+        check_targets(targets, settings)
+        await check_credentials(targets, settings)
 
     provider = load_provider_class(options.model, settings)(settings, provider_args)
     use_cache = settings.use_cache if options.use_cache is None else options.use_cache
@@ -119,7 +126,7 @@ async def prepare(
         settings=settings, options=options, redactor=redactor, registry=registry, names=names, configs=configs,
         provider=provider, model=Model(provider, model_config, cache=cache, meter=ledger.meter("model", price)),
         ledger=ledger, cache=cache, tasks={}, docs={},
-        params={}, started_wall=started_wall, started=started,
+        params={}, started_wall=started_wall, started=started, targets=targets,
     )
     try:
         await _load_tasks(prepared)
@@ -176,6 +183,10 @@ def _open_sinks(p: Prepared, extra_sinks: tuple[Sink, ...]) -> None:
     run_info = {"model": p.options.model, "model_name": p.provider.model_name, "tasks": p.names}
     for sink in p.sinks:
         sink.start(run_info, p.names)
+    if p.options.log_media and p.file_sink is not None:  # named after the run id the files sink settled on
+        from assay.sinks.media import MediaStore, media_dir_name
+
+        p.media = MediaStore(p.file_sink.folder / media_dir_name(p.file_sink.run_id))
 
 
 def _refuse_loglikelihood_tasks(p: Prepared) -> None:

@@ -20,6 +20,7 @@ from assay.errors import AssayError, CredentialError, DatasetError, UsageError
 from assay.settings import Settings
 from assay.tasks.config import TaskConfig
 from assay.tasks.doclist import DocList
+from assay.tasks.jsonl_docs import DocSelection, JsonlDocs
 from assay.tasks.local_files import LOCAL_SUFFIXES, read_local_files
 
 log = logging.getLogger(__name__)
@@ -54,23 +55,30 @@ def load_dataset_docs(config: TaskConfig, settings: Settings, split: str | None 
 
 def select_docs(
     dataset: Any, *, limit: int | float | None = None, offset: int = 0, shuffle_seed: int | None = None
-) -> list[tuple[int, dict[str, Any]]]:
+) -> Sequence[tuple[int, dict[str, Any]]]:
     """``(index in the dataset, row as a dict)`` pairs: shuffled with ``shuffle_seed`` first, then
     ``offset``, then ``limit``. The index stays the doc's id whatever the shuffle, so samples from
     different runs can be compared doc by doc.
 
-    ``limit`` is a count (int) or a fraction of all docs (float in (0, 1], rounded up).
+    ``limit`` is a count (int) or a fraction of all docs (float in (0, 1], rounded up). For local files
+    the pairs are a :class:`DocSelection`: each doc is read when the run takes it, so memory stays flat
+    however many docs there are. Rows of a ``datasets.Dataset`` are fetched here, once (decoding an image
+    must not happen on the run's event loop).
     """
     total = len(dataset)
     count = _limit_count(limit, total)
     if offset < 0:
         raise UsageError(f"offset must be >= 0, got {offset}")
-    order = list(range(total))
+    order: Sequence[int] = range(total)
     if shuffle_seed is not None:
-        random.Random(shuffle_seed).shuffle(order)  # same order for DocList and datasets.Dataset
+        shuffled = list(order)
+        random.Random(shuffle_seed).shuffle(shuffled)  # same order for DocList and datasets.Dataset
+        order = shuffled
     order = order[offset:]
     if count is not None:
         order = order[:count]
+    if isinstance(dataset, (DocList, JsonlDocs)):
+        return DocSelection(dataset, order)
     return [(i, dict(dataset[i])) for i in order]
 
 

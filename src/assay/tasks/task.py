@@ -10,7 +10,7 @@ per choice for ``multiple_choice``) and hands what came back to :meth:`Task.scor
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ from assay.tasks.fewshot import FewShot, labelled_examples, system_prompt
 from assay.tasks.filters import FilterPipeline, StripThinkingFilter, build_pipelines, strip_reasoning_tags
 from assay.tasks.functions import accepts_second_arg, call_with_kwargs
 from assay.tasks.messages import convert_chat, user_message, visual_parts
+from assay.tasks.target_field import TargetFieldCheck
 from assay.tasks.templates import literal_or_render, render, render_choices, render_template
 from assay.types import GenerationParams, LoglikelihoodRequest, Message, Request
 
@@ -79,6 +80,8 @@ class Task:
         self._dataset: Any = None
         self._fewshot: FewShot | None = None
         self._first_doc: dict[str, Any] | None = None
+        self._check_target_field = TargetFieldCheck(self.name, lambda: getattr(self.dataset(), "column_names", None),
+                                                    enabled=config.process_results is None)
         where = f"task {self.name} ({config.yaml_path})"
         if config.doc_to_messages is None and config.doc_to_text is None:
             raise TaskError(f"{where} has neither doc_to_text nor doc_to_messages")
@@ -141,9 +144,9 @@ class Task:
         return [doc for _, doc in self.doc_items(limit, offset, shuffle_seed)]
 
     def doc_items(self, limit: int | float | None = None, offset: int = 0,
-                  shuffle_seed: int | None = None) -> list[tuple[int, dict[str, Any]]]:
-        """The docs to evaluate with their index in the dataset; few-shot examples are drawn for them here,
-        in this order, as lmms-eval draws them."""
+                  shuffle_seed: int | None = None) -> Sequence[tuple[int, dict[str, Any]]]:
+        """The docs to evaluate with their index in the dataset (local files: read doc by doc as the sequence
+        is consumed); few-shot examples are drawn for them here, in this order, as lmms-eval draws them."""
         items = select_docs(self.dataset(), limit=limit, offset=offset, shuffle_seed=shuffle_seed)
         if self.num_fewshot > 0 and self.config.doc_to_messages is None:
             self._fewshot_sampler().draw(items)
@@ -204,6 +207,7 @@ class Task:
                 return self._call("doc_to_target", value, doc, extra)
             return self._call("doc_to_target", value, doc)
         if isinstance(value, str):
+            self._check_target_field(value, doc)  # a missing field is an error, not its name as the answer
             return self._call("doc_to_target", literal_or_render, value, doc, self.config.doc_to_choice is not None)
         return value
 
