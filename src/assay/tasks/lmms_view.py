@@ -130,7 +130,9 @@ def add_to_results(results: dict[str, Any], *, tasks: Mapping[str, Task], values
         except AssayError as exc:
             entry["error"] = exc.message
             fields = {}
-        entry["metrics"] = {key: {"value": value, "stderr": fields.get("_stderr,".join(key.split(",")))}
+        # assay's layout: "metric" under the default filter, "metric,filter" otherwise (as for tasks)
+        entry["metrics"] = {(key.split(",")[0] if key.endswith(",none") else key): {"value": value,
+                                                                                    "n": fields.get("samples", 0)}
                             for key, value in fields.items() if "," in key and "_stderr" not in key}
         entry.update(fields)
         out_groups[group] = entry
