@@ -2,6 +2,7 @@
 
 Run as a separate process so that the client under test has its own core:
     python bench/stub_server.py --latency-ms 200   # prints the port on stdout
+    python bench/stub_server.py --latency-ms 200 --answer '{"pred": "yes", "score": 4}'   # a judge
 GET /stats -> {"count", "first_request_at", "last_answer_at"} (wall-clock seconds); POST /reset clears them.
 """
 
@@ -53,7 +54,12 @@ ROUTES = (
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--answer", help="the OpenAI-format routes answer this text instead of 'A' (a judge stub)")
     args = parser.parse_args()
+    if args.answer is not None:
+        answer = json.loads(BODY)
+        answer["choices"][0]["message"]["content"] = args.answer
+        BODIES["openai"] = json.dumps(answer).encode()
     latency = args.latency_ms / 1000.0
     stats: dict[str, float | int | None] = {"count": 0, "first_request_at": None, "last_answer_at": None}
 

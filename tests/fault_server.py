@@ -34,6 +34,9 @@ class FaultServer:
         self.headers: list[dict[str, str]] = []
         self.urls: list[str] = []  # path and query of every request
         self.sticky: dict[str, Any] = {}  # the fault for every request once the queue is empty
+        #: A fault chosen from the request itself (once the queue is empty), for faults that must meet one
+        #: known sample however requests interleave: body -> fault dict ({} for a normal answer).
+        self.fault_for: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -73,6 +76,8 @@ class FaultServer:
             self.headers.append(dict(request.headers))
             self.urls.append(str(request.rel_url))
             fault = self.faults.popleft() if self.faults else dict(self.sticky)
+            if not fault and self.fault_for is not None:
+                fault = self.fault_for(body)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:

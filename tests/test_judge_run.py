@@ -101,40 +101,47 @@ def test_a_judge_answering_garbage_fails_the_run_loudly(run_dir: Path, capsys: p
     assert "delightful" in rows[0]["judge"]["judgements"][0]["raw"]
 
 
+def fail_for(answers: dict[str, dict[str, Any]]) -> Any:
+    """A judge fault chosen by the sample (its reference answer), however requests interleave."""
+
+    def choose(body: dict[str, Any]) -> dict[str, Any]:
+        text = last_user_text(body)
+        return next((fault for answer, fault in answers.items() if f"Reference answer: {answer}\n" in text), {})
+
+    return choose
+
+
 def test_every_failure_reason_is_counted_and_excluded(run_dir: Path, capsys: pytest.CaptureFixture[str],
                                                       model: FaultServer) -> None:
-    scripted = [
-        *[{"status": 503}] * 3,  # one judgement: three attempts, all refused by the server
-        {"text": "I'm sorry, but I can't help with grading this."},
-        {"text": "no idea"}, {"text": "still no idea"},
-    ]
     with FaultServer(grade) as judge:
-        judge.queue(*scripted)
-        code, _, err = run(capsys, run_dir / "out", model, judge, "assay_video_qa",
-                           "--model_args", f"model=m,base_url={model.base_url},num_concurrent=1",
-                           "--max_judge_failure_rate", "0.5")
+        judge.fault_for = fail_for({
+            "a green square": {"status": 503},  # every attempt refused by the server
+            "a blue triangle": {"text": "I'm sorry, but I can't help with grading this."},
+            "a yellow circle": {"text": "no idea"},  # and no idea when asked again
+        })
+        code, _, err = run(capsys, run_dir / "out", model, judge, "assay_video_qa", "--max_judge_failure_rate", "0.5",
+                           limit=10)
     assert code == 0, err
     result = results_file(run_dir / "out")["results"]["assay_video_qa"]
     assert result["judge_failed"] == {"request_failed": 1, "parse_failed": 1, "refused": 1}
-    assert (result["n_judged"], result["n_judge_failed"]) == (21, 3)
-    assert result["metrics"]["judge_accuracy"]["n"] == 21  # the denominator leaves the failures out
-    assert result["judge_failure_rate"] == pytest.approx(3 / 24, abs=1e-6)
-    reasons = sorted(r["judge"]["reason"] for r in sample_rows(run_dir / "out") if r["judge"]["status"] == "failed")
-    assert reasons == ["parse_failed", "refused", "request_failed"]
+    assert (result["n_judged"], result["n_judge_failed"]) == (7, 3)
+    assert result["metrics"]["judge_accuracy"]["n"] == 7  # the denominator leaves the failures out
+    assert result["judge_failure_rate"] == pytest.approx(3 / 10, abs=1e-6)
+    failed = {r["doc"]["answer"]: r["judge"]["reason"] for r in sample_rows(run_dir / "out")
+              if r["judge"]["status"] == "failed"}
+    assert failed == {"a green square": "request_failed", "a blue triangle": "refused",
+                      "a yellow circle": "parse_failed"}
 
 
 def test_the_threshold_is_per_task_and_inclusive(run_dir: Path, capsys: pytest.CaptureFixture[str],
                                                  model: FaultServer) -> None:
     with FaultServer(grade) as judge:
-        judge.queue({"text": "?"}, {"text": "?"})  # 1 of 10 judged samples fails: 10%
-        code, _, _ = run(capsys, run_dir / "a", model, judge, "assay_video_qa",
-                         "--model_args", f"model=m,base_url={model.base_url},num_concurrent=1",
-                         "--max_judge_failure_rate", "0.1", limit=10)
+        judge.fault_for = fail_for({"a green square": {"text": "?"}})  # 1 of 10 judged samples fails: 10%
+        code, _, _ = run(capsys, run_dir / "a", model, judge, "assay_video_qa", "--max_judge_failure_rate", "0.1",
+                         limit=10)
         assert code == 0
-        judge.queue({"text": "?"}, {"text": "?"})
-        code, _, err = run(capsys, run_dir / "b", model, judge, "assay_video_qa",
-                           "--model_args", f"model=m,base_url={model.base_url},num_concurrent=1",
-                           "--max_judge_failure_rate", "0.09", limit=10)
+        code, _, err = run(capsys, run_dir / "b", model, judge, "assay_video_qa", "--max_judge_failure_rate", "0.09",
+                           limit=10)
     assert code == 4 and "assay_video_qa 10.0% (1 of 10: parse_failed 1)" in err
     assert results_file(run_dir / "b")["results"]["assay_video_qa"]["n_judged"] == 9
 
@@ -286,3 +293,15 @@ def test_openai_api_url_is_accepted_as_a_base_or_a_full_url(run_dir: Path, capsy
         assert code == 0, err
     assert judge.count == 4 and set(judge.urls) == {"/v1/chat/completions"}
     assert {r["model"] for r in judge.requests} == {"gpt-4o-mini"}  # the task's gpt_eval_model_name
+
+
+def test_judging_overlaps_answering_with_many_requests_in_flight(
+        run_dir: Path, capsys: pytest.CaptureFixture[str], model: FaultServer, judge: FaultServer) -> None:
+    model.latency = judge.latency = 0.15
+    code, _, err = run(capsys, run_dir / "out", model, judge, "assay_video_qa",
+                       "--model_args", f"model=m,base_url={model.base_url},num_concurrent=6",
+                       "--judge_args", f"model=judge-m,base_url={judge.base_url},num_concurrent=6,{JUDGE_FAST}")
+    assert code == 0, err
+    # Each stage reached its own limit: workers whose answer came back judged while others were answering.
+    assert (model.max_in_flight, judge.max_in_flight) == (6, 6)
+    assert results_file(run_dir / "out")["results"]["assay_video_qa"]["n_judged"] == 24

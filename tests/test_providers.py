@@ -166,7 +166,7 @@ def test_lmms_eval_aliases(alias: str, name: str) -> None:
     assert get_spec(alias) is get_spec(name)
 
 
-@pytest.mark.parametrize("provider", ["anthropic", "gemini", "reka", "azure_openai"])
+@pytest.mark.parametrize("provider", ["anthropic", "gemini", "reka", "azure_openai", "xai"])
 def test_assay_run_end_to_end_on_an_image_task(provider: str, run_dir: Path, capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     vendor = VENDORS[provider]
@@ -208,3 +208,17 @@ def test_assay_doctor_probe_cli(provider: str, cli_env: dict[str, str], capsys: 
             assert key not in out
     assert codes == [0, 3]
     assert [p[0]["status"] for p in probes] == ["ok", "refused"]
+
+
+@pytest.mark.parametrize("root", ["", "/v1", "/v1/"])
+async def test_reka_takes_the_sdk_base_url_or_the_bare_api_root(root: str, isolated: dict[str, str]) -> None:
+    """reka-api's base URL ends in /v1; the issue's (and a gateway's) is the bare root: both reach /v1/chat."""
+    with VENDORS["reka"].emulator(key=KEY) as emu:
+        provider = load_provider_class("reka")(settings_with(isolated), {"model": "reka-flash", "api_key": KEY,
+                                                                        "base_url": emu.base_url + root})
+        try:
+            response = await provider.generate(Request(messages=(Message.user("hi"),)))
+        finally:
+            await provider.aclose()
+    assert response.text == "ok" and emu.problems == []
+    assert [seen.path for seen in emu.requests] == ["/v1/chat"]

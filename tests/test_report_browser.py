@@ -36,7 +36,7 @@ def answer_hostile(body: dict[str, Any]) -> str:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("browser-runs")
-    return make_run(root / "a"), make_run(root / "b", answer=answer_hostile)
+    return make_run(root / "a", bootstrap_iters=200), make_run(root / "b", answer=answer_hostile)
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,12 @@ def test_one_run_opens_offline_shows_metrics_filters_and_images(runs: tuple[Path
         value = results[task]["metrics"]["exact_match"]["value"]
         assert f"{value:.4f}" in table
     assert "arithmetic (multiple choice)" in table and "counting and naming coloured shapes" in table
+    low, high = results["assay_colors"]["metrics"]["exact_match"]["ci95"]
+    assert f"95% CI [{low:.4f}, {high:.4f}]" in table  # --bootstrap_iters 200
     assert page.count_text().startswith("samples 1–12 of 12")
+    usage = page.page.inner_text("#usage-table")
+    assert "132" in usage and "36" in usage  # 12 answers × 11 input / 3 output tokens from the loopback model
+    assert "no price known" in usage  # model "m" has no price: said so, not $0
 
     page.select("#f-task", "1")  # assay_colors
     cards = page.cards()

@@ -92,6 +92,13 @@ def test_pushing_the_same_run_again_targets_the_same_wandb_run(
     assert ids == {json.loads(finished.read_text())["run_id"]}
 
 
+def test_disabled_mode_logs_nothing_and_says_so(finished: Path, wandb_dirs: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["push", str(finished), "--wandb_args", "project=p,mode=disabled"]) == 0
+    assert "W&B: disabled" in capsys.readouterr().out
+    assert not wandb_run_dirs(wandb_dirs)
+
+
 def test_unknown_wandb_arg_is_a_usage_error(finished: Path, wandb_dirs: Path, cli_env: dict[str, str],
                                             capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["push", str(finished), "--wandb_args", "project=p,colour=blue"])

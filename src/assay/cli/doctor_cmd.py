@@ -183,6 +183,9 @@ _FEATURES: dict[str, list[str]] = {
     "wandb_api_key": ["W&B logging"],
     "wandb_base_url": ["W&B logging"],
     "viescore_api_key": ["VIEScore judge"],
+    "viescore_base_url": ["VIEScore judge"],
+    "viescore_model": ["VIEScore judge"],
+    "openai_api_url": ["judge (API_TYPE=openai)"],
 }
 
 

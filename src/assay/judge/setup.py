@@ -49,6 +49,13 @@ class JudgeSetup:
     def contract(self, task: str) -> Parser | None:
         return self.contracts.get(task)
 
+    @property
+    def concurrency(self) -> int:
+        """How many judgements may be in flight (0 when no task is judged)."""
+        if not self.judged:
+            return 0
+        return max(config.transport.max_concurrency for config in self.judge.configs.values())
+
 
 def judge_config(options: RunOptions, settings: Settings) -> JudgeConfig:
     """The default judge's configuration (bad ``--judge_args`` fail here, before credentials are checked)."""

@@ -1,14 +1,15 @@
 """Reka chat: ``POST {base_url}/chat`` with the ``X-Api-Key`` header.
 
 ``base_url`` is what the reka-api SDK (v3) means by it: the API root including ``/v1`` (default
-``https://api.reka.ai/v1``). Images are sent as ``image_url`` data URLs; a video as its sampled
-frames, as lmms-eval's Reka model does.
+``https://api.reka.ai/v1``); the bare root (``https://api.reka.ai``) works too. Images are sent as
+``image_url`` data URLs; a video as its sampled frames, as lmms-eval's Reka model does.
 """
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 from assay.errors import CredentialError, ProviderError
 from assay.providers._endpoint import check_key, parse_base_url
@@ -67,7 +68,9 @@ class RekaProvider:
             raise CredentialError("REKA_API_KEY is not set", hint=KEY_HINT)
         api_key = check_key(str(api_key), setting="--model_args api_key" if given_key else "REKA_API_KEY")
         self._extra_body = args
-        self._url = self._base.url("chat")
+        # The SDK's root includes /v1; the bare API root (https://api.reka.ai, a gateway in front of it) is
+        # accepted too, so either form drops in unchanged.
+        self._url = self._base.url("chat" if urlsplit(self._base_url).path.strip("/") else "v1/chat")
         self._http = JsonClient({"X-Api-Key": api_key, **self._base.basic_auth()},
                                 provider=self.name, where=self._base_url,
                                 connect_hint="check base_url and your network connection to api.reka.ai")

@@ -74,7 +74,10 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
     """Run every selected doc; returns how the stage ended (CancelledError propagates untouched)."""
     loop = asyncio.get_running_loop()
     # No more workers than docs: num_concurrent=1000000 for 3 docs must not build a million coroutines.
-    n_workers = max(1, min(p.model.config.max_concurrency, p.total_docs))
+    # With a judge, more workers than model slots: a worker whose answer came back is judging while another
+    # waits for the model's freed slot, so answering and judging overlap and both stay at their limits.
+    slots = p.model.config.max_concurrency + (p.judging.concurrency if p.judging is not None else 0)
+    n_workers = max(1, min(slots, p.total_docs))
     context = RunContext(loop=loop, model=p.model, settings=p.settings, redactor=p.redactor,
                          services={"cost": p.ledger})
     # Task code gets a thread per worker: scoring that waits on a judge must not queue behind the default

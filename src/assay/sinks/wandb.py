@@ -65,6 +65,8 @@ def push_wandb(run: FinishedRun, args: dict[str, Any], *, settings: Settings, re
             # wandb keeps process-wide state (settings read from the environment at the first init, its
             # service process); tear it down so the next push in this process starts from its own settings.
             wandb.teardown()
+    if mode == "disabled":
+        return "disabled (WANDB_MODE or mode=disabled): nothing logged"
     if mode in NO_NETWORK_MODES:
         where = getattr(wb_run.settings, "sync_dir", None) or "the wandb folder"
         return f"offline run saved in {where} (upload it with `wandb sync {where}`)"

@@ -153,8 +153,12 @@
   function costText(cost) {
     if (cost === null || cost === undefined) return "—";
     if (typeof cost === "number") return "$" + cost.toFixed(4);
-    var total = cost.total_usd !== undefined ? cost.total_usd : (cost.usd !== undefined ? cost.usd : cost.total);
-    return typeof total === "number" ? "$" + total.toFixed(4) : JSON.stringify(cost);
+    var total = cost.total_usd !== undefined ? cost.total_usd : cost.usd;
+    var text = typeof total === "number" ? "$" + total.toFixed(4) : "— (no price known)";
+    if (typeof cost.max_cost === "number") {
+      text += " of $" + cost.max_cost.toFixed(2) + " cap" + (cost.cap_reached ? " (reached)" : "");
+    }
+    return text;
   }
 
   // -- samples -------------------------------------------------------------------------------------
