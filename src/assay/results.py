@@ -109,8 +109,10 @@ def summarize_groups(groups: dict[str, Any], task_results: dict[str, dict[str, A
         members = [m for m in getattr(info, "members", []) if m in task_results]
         metrics: dict[str, Any] = {}
         for spec in getattr(info, "aggregate_metric_list", None) or []:
-            metric = spec.get("metric") if isinstance(spec, dict) else str(spec)
-            weight_by_size = bool(spec.get("weight_by_size", True)) if isinstance(spec, dict) else True
+            # An AggregateMetric from the group parser (a plain mapping from older callers).
+            get = spec.get if isinstance(spec, dict) else lambda key, default=None, s=spec: getattr(s, key, default)
+            metric = str(get("metric", spec))
+            weight_by_size = bool(get("weight_by_size", False))
             pairs = []
             for member in members:
                 entry = task_results[member]["metrics"].get(metric)
