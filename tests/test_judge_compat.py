@@ -208,3 +208,41 @@ def test_a_judge_that_refuses_the_key_stops_the_run(run_dir: Path, capsys: pytes
         assert judge.count <= 2  # not retried; at most the one judgement already waiting was sent
     document = results_file(run_dir / "out")
     assert document["status"] == "aborted" and model.count < len(DOCS)
+
+
+def test_response_parser_keeps_lmms_evals_fallbacks_but_counts_them() -> None:
+    from assay.compat.lmms_eval.llm_judge import ResponseParser
+    from assay.judge.log import judging_sample
+    from assay.judge.outcome import Verdict
+
+    with judging_sample() as log:
+        log.add(1, Verdict("maybe", "maybe"), parsed=False)
+        log.add(2, Verdict("8 7", "8 7"), parsed=False)
+        assert ResponseParser.parse_binary_response("maybe", "0/1") == 0  # lmms-eval's fallback value…
+        assert ResponseParser.parse_comparative_response("8 7") == (8.0, 7.0)
+        assert ResponseParser.parse_score_response("Score: 12", (0, 10)) == 0  # not clamped to 10
+        assert ResponseParser.parse_json_response("{broken") == {}
+    failure = log.failure()  # …and the unreadable answer it came from is a counted parse failure
+    assert failure is not None and failure.reason == "parse_failed" and failure.raw == "maybe"
+    assert [e.outcome.ok for e in log.entries] == [False, True]
+
+
+def test_sglang_programs_run_on_the_judge_and_fail_loudly_outside_a_run() -> None:
+    import importlib
+    import sys
+
+    from assay.compat.clients import install_client_shims
+
+    if "sglang" not in install_client_shims() and "sglang" not in sys.modules:
+        pytest.skip("the real SGLang is installed")
+    sgl = importlib.import_module("sglang")
+
+    @sgl.function
+    def grade(s: Any, question: str) -> None:
+        s += sgl.system("You grade.")
+        s += sgl.user(question)
+        s += sgl.assistant(sgl.gen("verdict", max_tokens=8))
+
+    sgl.set_default_backend(sgl.RuntimeEndpoint("http://localhost:30000"))  # accepted, not used
+    with pytest.raises(RuntimeError, match="no judge is available"):
+        grade.run(question="Is this right?")

@@ -305,3 +305,27 @@ def test_judging_overlaps_answering_with_many_requests_in_flight(
     # Each stage reached its own limit: workers whose answer came back judged while others were answering.
     assert (model.max_in_flight, judge.max_in_flight) == (6, 6)
     assert results_file(run_dir / "out")["results"]["assay_video_qa"]["n_judged"] == 24
+
+
+def test_a_judge_key_on_the_command_line_is_used_and_never_written(
+        run_dir: Path, capsys: pytest.CaptureFixture[str], model: FaultServer, judge: FaultServer) -> None:
+    secret = "sk-judge-0123456789abcdefghij"
+    code, out, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                             f"model=m,base_url={model.base_url}", "--tasks", "assay_video_qa", "--limit", "3",
+                             "--judge_model", "openai_compatible",
+                             "--judge_args", f"model=j,base_url={judge.base_url},api_key={secret}",
+                             "--output_path", str(run_dir / "out"), "--log_samples")
+    assert code == 0, err
+    assert {h["Authorization"] for h in judge.headers} == {f"Bearer {secret}"}
+    assert "set OPENAI_API_KEY in .env instead" in err  # command lines end up in shell history
+    assert secret not in out + err
+    assert "judge (j): 3 judgements, none failed" in out
+    for path in (run_dir / "out").rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(errors="replace"), path
+
+
+def test_predict_only_needs_no_judge(run_dir: Path, capsys: pytest.CaptureFixture[str], model: FaultServer) -> None:
+    code, _, err = run(capsys, run_dir / "out", model, None, "assay_video_qa", "--predict_only", limit=2)
+    assert code == 0, err  # no OPENAI_API_KEY asked for: nothing is judged
+    assert "judge" not in results_file(run_dir / "out")

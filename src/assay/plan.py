@@ -38,6 +38,8 @@ class Plan:
     #: The judge: ``--judge_model`` (a provider name; None: API_TYPE decides) and ``--judge_args``.
     judge_model: str | None = None
     judge_args: dict[str, Any] = field(default_factory=dict)
+    #: False for --predict_only: nothing is scored, so no judge is needed.
+    scoring: bool = True
 
     def args_of(self, flag: str) -> Mapping[str, Any]:
         """The parsed arguments of ``--model_args`` / ``--judge_args`` / ``--wandb_args`` / ``--hf_hub_log_args``."""

@@ -201,6 +201,8 @@ def _judge_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]
     that need it."""
     from assay.judge.config import task_judge_profile
 
+    if not plan.scoring:
+        return
     by_judge: dict[tuple[str, str], list[str]] = {}
     for name, config in plan.tasks.items():
         if not needs_judge(config):

@@ -79,6 +79,8 @@ def setup_judge(
     from assay.plan import plan_from_flags
     from assay.preflight import needs_judge, preflight
 
+    if options.predict_only:  # nothing is scored: no judge
+        return JudgeSetup(Judge(settings, {"default": default}, redact=redactor.redact))
     declared = [name for name in tasks if needs_judge(configs.get(name, {}))]
     found_in_code = [name for name in tasks if name not in declared and uses_judge_in_code(tasks[name])]
     if found_in_code:  # their YAML did not say so: check the judge's credentials for them now

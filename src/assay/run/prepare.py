@@ -106,6 +106,7 @@ async def prepare(
     plan = plan_from_flags(options.model, options.model_args, configs, options.wandb_args, options.hub_args,
                            redactor, warn_command_line=from_command_line, settings=settings,
                            judge_model=options.judge_model, judge_args=options.judge_args)
+    plan.scoring = not options.predict_only
     preflight(plan, settings)  # every credential checked before the first request
     targets = RemoteTargets(plan.wandb_args, plan.hub_args, wandb_log_samples=options.wandb_log_samples)
     if targets.any:  # W&B / Hub options, client packages and live keys: a refused key fails now, unpaid
