@@ -75,6 +75,11 @@ def process_results(doc, results):
         return {"score": 0.0}
 '''
 
+AZURE_UTILS = OPENAI_UTILS.replace("from openai import OpenAI", "from openai import AzureOpenAI").replace(
+    'OpenAI(api_key="sk-not-a-real-key", base_url="https://api.openai.com/v1")',
+    'AzureOpenAI(api_key="sk-not-a-real-key", azure_endpoint="https://res.openai.azure.com", '
+    'api_version="2024-06-01")').replace('model="gpt-4o"', 'model="gpt-4o-deployment"')
+
 
 def task_folder(root: Path, name: str, utils: str, process: str = "process_results", metadata: str = "") -> Path:
     if "import requests" in utils:
@@ -122,10 +127,11 @@ def task_result(out: Path, name: str) -> dict[str, Any]:
     return results_file(out)["results"][name]  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize(("name", "utils"), [("via_server", SERVER_UTILS), ("via_requests", REQUESTS_UTILS),
-                                             ("via_openai_sdk", OPENAI_UTILS)])
+@pytest.mark.parametrize(("name", "utils", "model_name"), [
+    ("via_server", SERVER_UTILS, "helper-model"), ("via_requests", REQUESTS_UTILS, "gpt-4o-2024-11-20"),
+    ("via_openai_sdk", OPENAI_UTILS, "gpt-4o"), ("via_azure_sdk", AZURE_UTILS, "gpt-4o-deployment")])
 def test_helpers_reach_assays_judge(run_dir: Path, capsys: pytest.CaptureFixture[str], model: FaultServer,
-                                    name: str, utils: str) -> None:
+                                    name: str, utils: str, model_name: str) -> None:
     folder = task_folder(run_dir / "tasks", name, utils)
     with FaultServer(lambda body: "0.75") as judge:
         code, err = run(capsys, run_dir / "out", model, judge, folder)
@@ -136,8 +142,7 @@ def test_helpers_reach_assays_judge(run_dir: Path, capsys: pytest.CaptureFixture
     assert judge.count == 6  # the helper's own URL (api.openai.com) was never contacted
     prompts = sorted(last_user_text(body) for body in judge.requests)
     assert prompts == [f"grade question {i}: an answer" for i in range(6)]
-    assert {body["model"] for body in judge.requests} == {"helper-model" if name == "via_server" else
-                                                          "gpt-4o-2024-11-20" if name == "via_requests" else "gpt-4o"}
+    assert {body["model"] for body in judge.requests} == {model_name}  # the model the helper asked for
     assert all("YOUR_API_KEY" not in h.get("Authorization", "") and "sk-not-a-real-key" not in
                h.get("Authorization", "") for h in judge.headers)
 
@@ -246,3 +251,19 @@ def test_sglang_programs_run_on_the_judge_and_fail_loudly_outside_a_run() -> Non
     sgl.set_default_backend(sgl.RuntimeEndpoint("http://localhost:30000"))  # accepted, not used
     with pytest.raises(RuntimeError, match="no judge is available"):
         grade.run(question="Is this right?")
+
+
+def test_only_chat_completion_posts_made_while_scoring_are_taken_over() -> None:
+    from assay.judge.intercept import judge_answer
+    from assay.judge.log import judging_sample
+
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    url = "https://api.openai.com/v1/chat/completions"
+    assert judge_answer("POST", url, body) is None  # not scoring a sample: the request goes out as sent
+    with judging_sample():
+        assert judge_answer("GET", url, body) is None
+        assert judge_answer("POST", "https://huggingface.co/api/whoami-v2", body) is None
+        assert judge_answer("POST", url, b"not json") is None
+        # No judge in this context (outside a run): still not taken over, the helper's request is its own.
+        assert judge_answer("POST", "https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions"
+                            "?api-version=2024-06-01", body) is None
