@@ -113,7 +113,7 @@ class FaultServer:
             "id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model", "m"),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
             "usage": fault.get("usage", {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}),
-        })
+        }, headers=fault.get("headers"))
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         """``/v1/completions`` with ``echo`` + ``logprobs`` (log-likelihood scoring): ``self.logprobs(body)``
