@@ -111,7 +111,7 @@ class FaultServer:
             "id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model", "m"),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
             "usage": fault.get("usage", {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}),
-        })
+        }, headers=fault.get("headers"))
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": "m"}]})

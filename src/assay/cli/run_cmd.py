@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from assay.errors import ConfigError, UsageError
@@ -117,10 +112,11 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
     from assay.cli.progress import make_progress
     from assay.cli.push_cmd import print_outputs
     from assay.cli.render import print_results
+    from assay.cli.signals import stop_on_signals
     from assay.errors import RunFailedError
     from assay.judge.config import parse_failure_rate
     from assay.options import RunOptions, as_number
-    from assay.run import EvaluationResult, run_evaluation
+    from assay.run import EvaluationResult, RunControl, run_evaluation
 
     v = _merged(args)
     if not v["model"]:
@@ -157,16 +153,19 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         max_judge_failure_rate=parse_failure_rate(v["max_judge_failure_rate"]),
     )
     progress = make_progress(sys.stderr)
-    try:
-        with _sigterm_as_interrupt():
-            result = asyncio.run(run_evaluation(settings, options, redactor, progress=progress))
-    except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
-        if isinstance(exc.result, EvaluationResult):
-            print_results(exc.result, sys.stdout)
-            print_outputs(exc.result.outputs, redactor)
-        raise
-    print_results(result, sys.stdout)
-    return print_outputs(result.outputs, redactor)
+    control = RunControl()
+    # From here to the end, SIGINT/SIGTERM/SIGHUP stop the run gracefully (exit 128 + signal) and no
+    # further signal can get in the way of the results write.
+    with stop_on_signals(control):
+        try:
+            result = asyncio.run(run_evaluation(settings, options, redactor, progress=progress, control=control))
+        except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
+            if isinstance(exc.result, EvaluationResult):
+                print_results(exc.result, sys.stdout)
+                print_outputs(exc.result.outputs, redactor)
+            raise
+        print_results(result, sys.stdout)
+        return print_outputs(result.outputs, redactor)
 
 
 def _output_path(value: Any) -> Path | None:
@@ -177,21 +176,3 @@ def _output_path(value: Any) -> Path | None:
     if not str(value).strip():
         raise UsageError("--output_path is empty", hint="give a folder, e.g. --output_path ./logs (the default)")
     return Path(str(value))
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """A scheduler's SIGTERM ends the run like Ctrl-C: the results file is written, with status
-    `interrupted`, instead of the process vanishing mid-write."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
