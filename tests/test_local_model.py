@@ -205,6 +205,35 @@ def test_the_binding_listener_refuses_requests_without_the_runs_key(provider: An
         assert _post(address, path, body, key=None) == 401, path
         assert _post(address, path, body, key="guessed-key") == 401, path
     assert _post(address, "/tokenize", {"content": "hi"}, key=provider._api_key) == 200  # the key does open it
+    # What stays public (health, model list) names the model file, not the folder it is in.
+    url = urlsplit(address)
+    connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=30)
+    try:
+        connection.request("GET", "/v1/models")
+        listing = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    assert "SmolLM2-135M-Instruct.Q4_1" in listing and str(_default_model().parent) not in listing
+
+
+def test_ctrl_c_and_sigterm_still_reach_python_after_loading() -> None:
+    """llama.cpp's server installs its own SIGINT/SIGTERM handlers in some versions; the runner relies on
+    Python's (Ctrl-C and SIGTERM end a run keeping its results), so they must survive loading the model."""
+    import signal
+
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+    own = _provider()
+    try:
+        asyncio.run(own.generate(_request([["user", "hi"]], 1)))  # loads the model after our handler is set
+        signal.raise_signal(signal.SIGTERM)
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+        assert seen == [signal.SIGTERM]
+        assert asyncio.run(own.generate(_request([["user", "hi"]], 1))).usage.input_tokens > 0  # still serving
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        asyncio.run(own.aclose())
 
 
 def test_the_model_is_freed_when_the_run_ends() -> None:
