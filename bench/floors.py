@@ -1,7 +1,8 @@
 """Bare client loops against the stub: the floors assay's own dispatch is compared with.
 
-    python bench/floors.py aiohttp|httpx|openai URL N CONCURRENCY
-Prints one JSON line: {"wall_s": …}.
+    python bench/floors.py aiohttp|httpx|openai|anthropic|genai URL N CONCURRENCY
+URL is the OpenAI-style root (``…/v1``); the Anthropic and Gemini SDKs get the server root, as their
+``base_url`` means. Every SDK is built with its own retries off. Prints one JSON line: {"wall_s": …}.
 """
 
 from __future__ import annotations
@@ -54,10 +55,45 @@ async def with_openai(url: str, n: int, c: int) -> None:
     await client.close()
 
 
+async def with_anthropic(url: str, n: int, c: int) -> None:
+    from anthropic import AsyncAnthropic
+
+    sem = asyncio.Semaphore(c)
+    client = AsyncAnthropic(base_url=url.removesuffix("/v1"), api_key="bench", max_retries=0)
+
+    async def one() -> None:
+        async with sem:
+            await client.messages.create(model="bench", max_tokens=8, messages=BODY["messages"])  # type: ignore[arg-type]
+
+    await asyncio.gather(*(one() for _ in range(n)))
+    await client.close()
+
+
+async def with_genai(url: str, n: int, c: int) -> None:
+    from google import genai
+    from google.genai import types
+
+    sem = asyncio.Semaphore(c)
+    # retry_options left unset: the SDK makes one attempt unless told otherwise.
+    client = genai.Client(api_key="bench", http_options=types.HttpOptions(base_url=url.removesuffix("/v1"),
+                                                                              api_version="v1beta"))
+
+    async def one() -> None:
+        async with sem:
+            await client.aio.models.generate_content(model="bench", contents="What is 2+2? A. 3 B. 4",
+                                                     config=types.GenerateContentConfig(max_output_tokens=8))
+
+    await asyncio.gather(*(one() for _ in range(n)))
+
+
+CLIENTS = {"aiohttp": with_aiohttp, "httpx": with_httpx, "openai": with_openai, "anthropic": with_anthropic,
+           "genai": with_genai}
+
+
 def main() -> None:
     kind, url, n, c = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     start = time.perf_counter()
-    asyncio.run({"aiohttp": with_aiohttp, "httpx": with_httpx, "openai": with_openai}[kind](url, n, c))
+    asyncio.run(CLIENTS[kind](url, n, c))
     print(json.dumps({"wall_s": time.perf_counter() - start}))
 
 

@@ -143,3 +143,34 @@ def credential_server() -> Iterator[CredentialServer]:
     yield server
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
+
+
+# -- lmms-eval compatibility ------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _restore_hf_home() -> Iterator[None]:
+    """Loading a task sets HF_HOME for lmms-eval helpers when it is unset (assay.compat): not past a test."""
+    import os
+
+    before = os.environ.get("HF_HOME")
+    yield
+    if before is None:
+        os.environ.pop("HF_HOME", None)
+    else:
+        os.environ["HF_HOME"] = before
+
+
+_REPO = Path(__file__).resolve().parents[1]
+#: lmms-eval's real task tree: ../shared/lmms-eval-tasks next to the clone (CI), or two levels up (a worktree)
+SHARED_TREES = [base / "shared" / "lmms-eval-tasks" / "lmms_eval" / "tasks"
+                for base in (_REPO.parent, _REPO.parents[1])]
+
+
+@pytest.fixture(scope="session")
+def lmms_tree() -> Path:
+    """lmms-eval's real task tree (../shared/lmms-eval-tasks, which CI has); skipped where it is absent."""
+    for tree in SHARED_TREES:
+        if tree.is_dir():
+            return tree
+    pytest.skip(f"lmms-eval's task tree is not at {SHARED_TREES[0]}")

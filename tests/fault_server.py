@@ -27,21 +27,34 @@ def last_user_text(body: dict[str, Any]) -> str:
 
 
 class FaultServer:
-    def __init__(self, answer: Answer | None = None) -> None:
+    def __init__(self, answer: Answer | None = None,
+                 logprobs: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         self.answer: Answer = answer or (lambda body: "ok")
+        self.logprobs = logprobs
         self.faults: deque[dict[str, Any]] = deque()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.urls: list[str] = []  # path and query of every request
+        self.sticky: dict[str, Any] = {}  # the fault for every request once the queue is empty
+        #: A fault chosen from the request itself (once the queue is empty), for faults that must meet one
+        #: known sample however requests interleave: body -> fault dict ({} for a normal answer).
+        self.fault_for: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
+        self.latency = 0.0  # seconds every answer takes (faults' own delays come on top)
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests the server was holding at once
 
     # -- scripting ---------------------------------------------------------------------------------
     def queue(self, *faults: dict[str, Any]) -> None:
         """Each fault is consumed by one request: {"drop": True}, {"malformed": True},
-        {"status": 503, "headers": {...}, "body": {...}}, {"empty": True}, {"delay": 0.5}."""
+        {"status": 503, "headers": {...}, "body": {...}}, {"empty": True}, {"delay": 0.5},
+        {"raw": b"...", "status": 200}, {"redirect": "http://elsewhere/v1/chat/completions"},
+        {"usage": {...}} (a normal answer with these usage fields), {"text": "this answer instead"},
+        {"finish_reason": "content_filter"}. ``sticky`` faults apply to every request once the queue is empty."""
         with self._lock:
             self.faults.extend(faults)
 
@@ -56,11 +69,28 @@ class FaultServer:
 
     # -- server ------------------------------------------------------------------------------------
     async def _chat(self, request: web.Request) -> web.StreamResponse:
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError:  # a redirected request (aiohttp turns some into GETs): no body
+            body = {}
         with self._lock:
             self.requests.append(body)
             self.headers.append(dict(request.headers))
-            fault = self.faults.popleft() if self.faults else {}
+            self.urls.append(str(request.rel_url))
+            fault = self.faults.popleft() if self.faults else dict(self.sticky)
+            if not fault and self.fault_for is not None:
+                fault = self.fault_for(body)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            return await self._answer(request, body, fault)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    async def _answer(self, request: web.Request, body: dict[str, Any], fault: dict[str, Any]) -> web.StreamResponse:
         if "delay" in fault:
             await asyncio.sleep(fault["delay"])
         if fault.get("drop"):
@@ -69,14 +99,36 @@ class FaultServer:
             return web.Response()
         if fault.get("malformed"):
             return web.Response(text='{"id": "x", "choices": [', content_type="application/json")
+        if "raw" in fault:  # any bytes at all (not UTF-8, not JSON)
+            return web.Response(body=fault["raw"], status=fault.get("status", 200),
+                                content_type=fault.get("content_type", "application/json"))
+        if "redirect" in fault:
+            raise web.HTTPTemporaryRedirect(fault["redirect"])
         if "status" in fault:
             return web.json_response(fault.get("body", {"error": {"message": "injected"}}),
                                      status=fault["status"], headers=fault.get("headers"))
-        text = "" if fault.get("empty") else self.answer(body)
+        text = "" if fault.get("empty") else fault.get("text", self.answer(body))
+        finish = fault.get("finish_reason", "stop")
         return web.json_response({
             "id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model", "m"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+            "usage": fault.get("usage", {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}),
+        }, headers=fault.get("headers"))
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        """``/v1/completions`` with ``echo`` + ``logprobs`` (log-likelihood scoring): ``self.logprobs(body)``
+        gives the ``logprobs`` object (tokens, token_logprobs, text_offset, top_logprobs) of the prompt."""
+        body = await request.json()
+        with self._lock:
+            self.requests.append(body)
+            self.headers.append(dict(request.headers))
+        if self.logprobs is None:
+            return web.json_response({"error": {"message": "no completions here"}}, status=404)
+        return web.json_response({
+            "id": "cmpl-test", "object": "text_completion", "model": body.get("model", "m"),
+            "choices": [{"index": 0, "text": body["prompt"], "logprobs": self.logprobs(body),
+                         "finish_reason": "length"}],
+            "usage": {"prompt_tokens": len(body["prompt"]), "completion_tokens": 0},
         })
 
     async def _models(self, request: web.Request) -> web.Response:
@@ -89,8 +141,11 @@ class FaultServer:
             loop = asyncio.new_event_loop()
             self._loop = loop
             app = web.Application()
-            app.router.add_post("/v1/chat/completions", self._chat)
+            app.router.add_route("*", "/v1/chat/completions", self._chat)
+            # Azure OpenAI's shape: the deployment in the path, the API version in the query.
+            app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
             app.router.add_get("/v1/models", self._models)
+            app.router.add_post("/v1/completions", self._completions)
             # A handler still sleeping on an injected delay must not hold shutdown for long.
             self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
             loop.run_until_complete(self._runner.setup())

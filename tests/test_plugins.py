@@ -99,6 +99,19 @@ def test_a_broken_plugin_is_reported_by_name_not_a_crash(installed: Path, settin
     assert "ModuleNotFoundError" in caught.value.message
 
 
+def test_credentials_a_plugin_declares_are_preflighted(installed: Path, isolated: dict[str, str]) -> None:
+    from assay.errors import CredentialError
+    from assay.plan import Plan
+    from assay.preflight import preflight
+
+    with pytest.raises(CredentialError) as caught:
+        preflight(Plan(model="echo_keyed"), settings_for(isolated))
+    assert "OPENAI_API_KEY (needed by model echo_keyed)" in caught.value.message
+    preflight(Plan(model="echo_keyed"), settings_for(isolated, OPENAI_API_KEY="sk-plugin-0000000000"))
+    preflight(Plan(model="echo_keyed", model_args={"api_key": "sk-arg-0000000000"}), settings_for(isolated))
+    preflight(Plan(model="echo"), settings_for(isolated))  # declares none
+
+
 def test_lmms_eval_plugins_models_module(installed: Path, isolated: dict[str, str]) -> None:
     settings = settings_for(isolated, LMMS_EVAL_PLUGINS="assay_test_plugin")
     spec = get_spec("echo_legacy", settings)
@@ -141,7 +154,8 @@ def test_assay_models_lists_origins_and_problems(installed: Path, cli_env: dict[
     assert by_name["anthropic"]["origin"] == "builtin" and by_name["anthropic"]["aliases"] == ["claude"]
     assert by_name["anthropic"]["env"] == ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"]
     assert by_name["echo"]["origin"] == "plugin assay-test-plugin (entry point)"
-    assert by_name["echo"]["status"] == "ok"
+    assert by_name["echo"]["status"] == "ok" and by_name["echo"]["modalities"] == ["text"]
+    assert by_name["echo_keyed"]["env"] == ["OPENAI_API_KEY"]
     assert by_name["broken_plugin"]["status"].startswith("ModuleNotFoundError")
     assert by_name["openai"]["origin"] == "builtin"
     assert any("provider `openai` is refused" in p for p in doc["problems"])

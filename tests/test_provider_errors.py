@@ -66,6 +66,7 @@ ANTHROPIC_CASES = [
     ({"error": (400, "Your credit balance is too low to access the Anthropic API.", "invalid_request_error")},
      "quota", "no"),
     ({"error": (400, "temperature: range: 0..1", "invalid_request_error")}, "bad_request", "no"),
+    ({"error": (400, "Output blocked by content filtering policy", "invalid_request_error")}, "content_policy", "no"),
     ({"error": (403, "Your API key does not have permission", "permission_error")}, "auth", "no"),
     ({"error": (404, "model: claude-nope", "not_found_error")}, "not_found", "no"),
     ({"error": (413, "Request exceeds the maximum size", "request_too_large")}, "context_length", "no"),
@@ -178,6 +179,8 @@ OPENAI_SHAPED_CASES = [
     ({"error": (400, "This model's maximum prompt length is 131072 but the request contains 140000 tokens.",
                 None)}, "context_length", "no"),
     ({"error": (500, "The server had an error", None)}, "server", "transient"),
+    ({"error": (400, "Content violates usage guidelines. Team: …, Failed check: SAFETY_CHECK_TYPE_CSAM", None)},
+     "content_policy", "no"),
 ]
 
 

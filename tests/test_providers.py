@@ -166,7 +166,7 @@ def test_lmms_eval_aliases(alias: str, name: str) -> None:
     assert get_spec(alias) is get_spec(name)
 
 
-@pytest.mark.parametrize("provider", ["anthropic", "gemini", "reka", "azure_openai"])
+@pytest.mark.parametrize("provider", ["anthropic", "gemini", "reka", "azure_openai", "xai"])
 def test_assay_run_end_to_end_on_an_image_task(provider: str, run_dir: Path, capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     vendor = VENDORS[provider]
@@ -180,10 +180,45 @@ def test_assay_run_end_to_end_on_an_image_task(provider: str, run_dir: Path, cap
     assert len(emu.requests) == 3
     result = results_file(run_dir / "out")["results"]["assay_colors"]
     assert result["n_scored"] == 3 and result["n_errors"] == 0
-    rows = samples(run_dir / "out")
-    everything = out + err + "".join(str(r) for r in rows)
-    assert KEY not in everything
+    assert len(samples(run_dir / "out")) == 3
+    written = "".join(f.read_text() for f in (run_dir / "out").rglob("*") if f.is_file())
+    assert KEY not in out + err + written
 
 
 async def _no_sleep(seconds: float) -> None:
     return None
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini", "reka"])
+def test_assay_doctor_probe_cli(provider: str, cli_env: dict[str, str], capsys: pytest.CaptureFixture[str],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from assay.cli import main
+
+    vendor = VENDORS[provider]
+    with vendor.emulator(key=KEY) as emu:
+        args = ",".join(f"{k}={v}" for k, v in vendor.model_args(emu).items())
+        codes, probes = [], []
+        for key in (KEY, "refused-key-0000000"):
+            monkeypatch.setenv(vendor.variable, key)
+            codes.append(main(["doctor", "--model", provider, "--model_args", args, "--probe", "--json"]))
+            out = capsys.readouterr().out
+            probes.append(json.loads(out)["probes"])
+            assert key not in out
+    assert codes == [0, 3]
+    assert [p[0]["status"] for p in probes] == ["ok", "refused"]
+
+
+@pytest.mark.parametrize("root", ["", "/v1", "/v1/"])
+async def test_reka_takes_the_sdk_base_url_or_the_bare_api_root(root: str, isolated: dict[str, str]) -> None:
+    """reka-api's base URL ends in /v1; the issue's (and a gateway's) is the bare root: both reach /v1/chat."""
+    with VENDORS["reka"].emulator(key=KEY) as emu:
+        provider = load_provider_class("reka")(settings_with(isolated), {"model": "reka-flash", "api_key": KEY,
+                                                                        "base_url": emu.base_url + root})
+        try:
+            response = await provider.generate(Request(messages=(Message.user("hi"),)))
+        finally:
+            await provider.aclose()
+    assert response.text == "ok" and emu.problems == []
+    assert [seen.path for seen in emu.requests] == ["/v1/chat"]

@@ -313,3 +313,60 @@ def test_handlers_installed_before_ours_see_only_redacted_records(redactor: Reda
         logging.getLogger().removeHandler(foreign)
     assert seen and all(OPENAI not in m for m in seen)
     assert "<redacted:" in seen[0]
+
+
+# -- structure: URLs, escaped forms, shapes, identities ---------------------------------------------
+
+
+def test_url_credentials_are_registered_and_masked_in_free_text() -> None:
+    r = Redactor()
+    r.add_url("https://svc:p4ssw0rd-long@h.example/v1?api_key=qk-0123456789&tier=2", "OPENAI_BASE_URL")
+    text = "tried svc:p4ssw0rd-long and qk-0123456789 and c3ZjOnA0c3N3MHJkLWxvbmc="  # the last: Basic auth
+    assert r.redact(text).count("<redacted:OPENAI_BASE_URL>") == 3
+    # Any userinfo and secret query value in any URL, registered or not, whatever its length:
+    assert r.redact("GET http://a:b@h/x?token=t1&page=2&sig=zz") == (
+        "GET http://<redacted:userinfo>@h/x?token=<redacted:query>&page=2&sig=<redacted:query>")
+    assert r.redact("?monkey=banana&keyword=x") == "?monkey=banana&keyword=x"
+
+
+def test_every_escaped_form_of_a_secret_is_redacted() -> None:
+    import json
+    from urllib.parse import quote, quote_plus
+
+    secret = 'ab"c\\d\te-ü-secret'
+    r = Redactor()
+    r.add(secret, "K")
+    for form in (secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=True)[1:-1],
+                 quote(secret, safe=""), quote_plus(secret), repr(secret)[1:-1],
+                 json.dumps(json.dumps(secret)[1:-1])[1:-1]):
+        assert r.redact(f"x {form} y") == "x <redacted:K> y", form
+
+
+def test_credentials_recognisable_by_shape_are_masked_unregistered() -> None:
+    r = Redactor()
+    text = ("keys sk-proj-abcdefghijklmnopqrstuvwx hf_abcdefghijklmnopqrstuvwxyz0123456 "
+            "AIzaSyA1234567890abcdefghijklmnopqrstuv Authorization: Bearer abc.def-123456")
+    assert r.redact(text) == ("keys <redacted:credential> <redacted:credential> <redacted:credential> "
+                              "Authorization: Bearer <redacted:credential>")
+    assert r.redact("Bearer authentication failed; ask-me-anything") == "Bearer authentication failed; ask-me-anything"
+
+
+def test_public_identity_drops_credentials_and_hashes_body_secrets() -> None:
+    from assay.redaction import public_identity
+
+    identity = {"provider": "openai", "base_url": "https://u:p@h/v1?key=k1&api-version=2", "api_key": "sk-x",
+                "body": {"access_token": "tok-123456", "user": "me", "token": True}}
+    public = public_identity(identity)
+    assert public["base_url"] == "https://h/v1?api-version=2" and "api_key" not in public
+    assert public["body"]["access_token"].startswith("sha256:") and "tok-123456" not in str(public)
+    assert public["body"]["user"] == "me" and public["body"]["token"] is True
+    other = public_identity({**identity, "body": {**identity["body"], "access_token": "tok-654321"}})
+    assert other["body"]["access_token"] != public["body"]["access_token"]  # told apart, never stored
+
+
+@pytest.mark.parametrize(("value", "hidden"), [("sk-proj-abcdefghijklmnopqrstu", True), ("LOUD", False),
+                                               ("x7Gq2LmZ9pR4tV8wY3bN", True), ("just some words here ok", False)])
+def test_shown_value_hides_what_looks_like_a_credential(value: str, hidden: bool) -> None:
+    from assay.redaction import shown_value
+
+    assert shown_value(value).startswith("<hidden") == hidden

@@ -279,3 +279,28 @@ def test_a_stop_request_ends_the_run_with_what_was_finished(run_dir: Path, setti
     assert doc["status"] == "interrupted" and doc["status_reason"] == "SIGTERM"
     assert doc["results"]["assay_arith_mc"]["n_completed"] == 3
     assert len(samples(run_dir / "out")) == 3
+
+
+def test_a_group_reports_its_size_weighted_metric(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """assay_demo = assay_arith_mc + assay_colors, exact_match weighted by size: a server that always says
+    "A" scores exactly the share of docs whose answer is A, over both tasks."""
+    from assay.settings import load_settings
+    from assay.tasks import TaskRegistry
+
+    settings = load_settings(environ={}, discover_dotenv=False)
+    registry = TaskRegistry.discover(settings)
+    hits = total = 0
+    for name in ("assay_arith_mc", "assay_colors"):
+        task = registry.load(name, settings=settings, model_name="openai_compatible")
+        for doc in task.docs(limit=10):
+            hits += float(task.score(doc, "A")["exact_match"]) == 1.0
+            total += 1
+    with FaultServer(answer=lambda body: "A") as server:
+        code, out, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                                 f"model=t,base_url={server.base_url}", "--tasks", "assay_demo", "--limit", "10",
+                                 "--output_path", str(run_dir / "out"))
+    assert code == 0, err
+    group = results_file(run_dir / "out")["groups"]["assay_demo"]
+    assert group["metrics"]["exact_match"] == {"value": pytest.approx(hits / total), "n": total}
+    assert 0 < hits < total
+    assert "AggregateMetric" not in out

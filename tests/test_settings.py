@@ -59,10 +59,16 @@ def test_override_none_means_not_given(isolated: dict[str, str]) -> None:
     assert settings.verbosity == "ERROR"
 
 
-def test_empty_variable_counts_as_unset(isolated: dict[str, str], tmp_path: Path) -> None:
-    write(tmp_path / ".env", "HF_TOKEN=hf_from_dotenv_123\n")
-    settings = load_settings(environ={**isolated, "HF_TOKEN": ""})
-    assert settings.secret("hf_token") == "hf_from_dotenv_123"
+def test_an_empty_variable_still_wins_over_dotenv(isolated: dict[str, str], tmp_path: Path) -> None:
+    """python-dotenv (and the README): a variable that is set wins, even set to nothing."""
+    write(tmp_path / ".env", "HF_TOKEN=hf_from_dotenv_123\nVERBOSITY=DEBUG\n")
+    settings = load_settings(environ={**isolated, "HF_TOKEN": "", "VERBOSITY": ""})
+    assert settings.secret("hf_token") is None
+    assert str(settings.source_of("hf_token")) == "env HF_TOKEN (empty)"
+    assert settings.verbosity == "INFO"  # the default, not .env's DEBUG
+    # An alias with a value beats the primary name set empty.
+    settings = load_settings(environ={**isolated, "HF_TOKEN": "", "HUGGING_FACE_HUB_TOKEN": "hf_alias_12345678"})
+    assert settings.secret("hf_token") == "hf_alias_12345678"
 
 
 def test_dotenv_does_not_touch_os_environ(isolated: dict[str, str], tmp_path: Path) -> None:

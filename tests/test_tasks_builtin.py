@@ -52,7 +52,7 @@ def test_arith_mc_docs_prompt_and_scoring(settings: Settings) -> None:
     assert lines[-1] == "Answer with the option's letter from the given choices directly."
     letter = task.target(doc)
     assert letter in "ABCD" and doc["options"]["ABCD".index(letter)] == str(doc["value"])
-    assert task.score(doc, letter) == {"mc_accuracy": 1.0, "exact_match": 1.0}
+    assert task.score(doc, letter).scores == {"mc_accuracy": 1.0, "exact_match": 1.0}
     assert task.score(doc, f"The answer is ({letter}).")["mc_accuracy"] == 1.0
     wrong = "ABCD"[("ABCD".index(letter) + 1) % 4]
     assert task.score(doc, wrong)["mc_accuracy"] == 0.0
@@ -72,7 +72,7 @@ def test_colors_docs_are_image_questions(settings: Settings) -> None:
         assert isinstance(image, ImagePart) and isinstance(text, TextPart)
         assert text.text == doc["question"]
         assert task.target(doc) == doc["answer"]
-        assert task.score(doc, str(doc["answer"])) == {"exact_match": 1.0}
+        assert task.score(doc, str(doc["answer"])).scores == {"exact_match": 1.0}
 
 
 def test_colors_images_are_deterministic_and_show_the_scene(settings: Settings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -75,8 +76,7 @@ def test_function_resolves_next_to_the_yaml_that_names_it(settings: Settings, tm
     [
         (None, "utils.fn", "no "),
         ("def other(doc):\n    return ''\n", "utils.fn", "has no attribute 'fn'"),
-        ("import not_a_real_module_xyz\n", "utils.fn", "ModuleNotFoundError"),
-        ("fn = 3\n", "utils.fn", "is not callable"),
+        ("import not_a_real_module_xyz\n", "utils.fn", "needs the Python package not_a_real_module_xyz"),
     ],
 )
 def test_bad_function_names_yaml_and_function(
@@ -94,11 +94,18 @@ def test_bad_function_names_yaml_and_function(
     assert expected in info.value.message
 
 
-def test_malformed_yaml_during_discovery_names_file_and_line(settings: Settings, tmp_path: Path) -> None:
+def test_malformed_yaml_is_skipped_with_file_and_line(settings: Settings, tmp_path: Path) -> None:
     folder = tmp_path / "tasks"
     bad = write(folder, "broken.yaml", "task: broken\nmetric_list:\n  - metric: [exact_match\n")
-    with pytest.raises(TaskError, match=rf"{bad.name}:\d+: malformed YAML"):
-        TaskRegistry.discover(settings, include_paths=[folder])
+    simple_task(folder, "fine")
+    write(folder, "badgroup.yaml", "group: g\ntask: [fine]\naggregate_metric_list:\n  - metric: m\n"
+                                   "    aggregation: median\n")
+    registry = TaskRegistry.discover(settings, include_paths=[folder])
+    assert "fine" in registry.task_names() and "g" not in registry.group_names()  # the rest still lists
+    messages = sorted(p.message for p in registry.problems)
+    assert len(messages) == 2 and re.search(rf"{bad.name}:\d+: malformed YAML", messages[1])
+    assert "badgroup.yaml: group g: aggregate metric m: aggregation 'median' is not supported" in messages[0]
+    assert all("\n" not in m for m in messages)  # one line each
 
 
 def test_unknown_task_suggests_close_names(settings: Settings) -> None:
@@ -208,26 +215,39 @@ def test_missing_plugin_package_is_an_error(isolated: dict[str, str]) -> None:
 
 def test_unsupported_output_type_and_unknown_metric_fail_at_load(settings: Settings, tmp_path: Path) -> None:
     folder = tmp_path / "tasks"
-    simple_task(folder, "loglik", "output_type: loglikelihood\n")
+    simple_task(folder, "loglik", "output_type: generate_visual_cot\n")
     simple_task(folder, "badmetric", "metric_list:\n  - metric: exact_mach\n")
     simple_task(folder, "badagg", "metric_list:\n  - metric: exact_match\n    aggregation: meen\n")
     registry = TaskRegistry.discover(settings, include_paths=[folder])
-    with pytest.raises(TaskError, match="output_type 'loglikelihood' is not supported yet"):
+    with pytest.raises(TaskError, match="output_type generate_visual_cot is not supported: it asks the model"):
         registry.load("loglik", settings=settings, model_name="m")
     with pytest.raises(TaskError) as info:
         registry.load("badmetric", settings=settings, model_name="m")
     assert "unknown metric 'exact_mach'" in info.value.message
     assert "exact_match" in info.value.hint and "mc_accuracy" in info.value.hint
+    assert "normalized_exact_match" in info.value.hint
     with pytest.raises(TaskError, match="unknown aggregation 'meen'"):
         registry.load("badagg", settings=settings, model_name="m")
 
 
-def test_unknown_keys_are_kept_but_ignored(settings: Settings, tmp_path: Path) -> None:
+def test_unknown_keys_are_refused_by_name_inert_ones_said(settings: Settings, tmp_path: Path,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
     folder = tmp_path / "tasks"
-    simple_task(folder, "extra", "some_future_key: 3\nvalidation_split: val\n")
+    simple_task(folder, "extra", "some_future_key: 3\nnum_fewshoot: 2\n")
+    simple_task(folder, "prompt", "use_prompt: promptsource:foo\n")
+    simple_task(folder, "inert", "full_docs: true\nvalidation_split: val\n")
     registry = TaskRegistry.discover(settings, include_paths=[folder])
-    task = registry.load("extra", settings=settings, model_name="m")
-    assert task.config.extra == {"some_future_key": 3, "validation_split": "val"}
+    with pytest.raises(TaskError) as info:
+        registry.load("extra", settings=settings, model_name="m")
+    assert "unknown keys 'some_future_key', 'num_fewshoot'" in info.value.message
+    assert "did you mean 'num_fewshot'" in info.value.hint
+    with pytest.raises(TaskError, match="`use_prompt` is not supported: promptsource"):
+        registry.load("prompt", settings=settings, model_name="m")
+    task = registry.load("inert", settings=settings, model_name="m")
+    assert task.config.eval_split == "val" and task.config.notices == (
+        f"task inert ({task.config.yaml_path}): `full_docs` has no effect "
+        "(lmms-eval never passes full_docs to process_results)",
+    )
 
 
 def test_many_tasks_share_one_parsed_template(settings: Settings, tmp_path: Path) -> None:
@@ -237,3 +257,13 @@ def test_many_tasks_share_one_parsed_template(settings: Settings, tmp_path: Path
         write(folder, f"t{i:03d}.yaml", f"include: _default_template_yaml\ntask: gen_{i:03d}\n")
     registry = TaskRegistry.discover(settings, include_paths=[folder])
     assert len(registry.resolve(["gen_*"])) == 200
+
+
+def test_function_tag_may_name_a_value(settings: Settings, tmp_path: Path) -> None:
+    """lmms-eval's `!function` returns any attribute (egoplan2: `features: !function utils.features`)."""
+    folder = tmp_path / "tasks"
+    simple_task(folder, "valued", "dataset_kwargs:\n  features: !function utils.FEATURES\n")
+    write(folder, "valued/utils.py", "FEATURES = {'q': 'string'}\n")
+    registry = TaskRegistry.discover(settings, include_paths=[folder])
+    task = registry.load("valued", settings=settings, model_name="m")
+    assert task.config.dataset_kwargs["features"] == {"q": "string"}

@@ -72,10 +72,13 @@ lmms_eval_specific_kwargs:
 
 def test_lmms_eval_specific_kwargs_model_entry_over_default(settings: Settings, tmp_path: Path) -> None:
     plain = make_task(settings, tmp_path / "a", KWARGS_YAML, UTILS_KWARGS, model_name="openai")
-    special = make_task(settings, tmp_path / "b", KWARGS_YAML, UTILS_KWARGS, model_name="special_model")
     assert plain.prompt_text(DOC) == "<What?>"
-    assert special.prompt_text(DOC) == "<What? !"  # model's post_prompt, default's pre_prompt
-    assert special.config.lmms_eval_specific_kwargs == {"pre_prompt": "<", "post_prompt": " !"}
+    # lmms-eval's rule: a model's own entry replaces `default` (no merge), so pre_prompt is missing
+    assert make_task(settings, tmp_path / "b", KWARGS_YAML, UTILS_KWARGS,
+                     model_name="special_model").config.lmms_eval_specific_kwargs == {"post_prompt": " !"}
+    # without the model's entry, `default`'s keys are merged over the whole mapping, as lmms-eval does
+    assert plain.config.lmms_eval_specific_kwargs is not None
+    assert plain.config.lmms_eval_specific_kwargs["pre_prompt"] == "<"
 
 
 def test_one_argument_doc_to_text_gets_only_the_doc(settings: Settings, tmp_path: Path) -> None:
@@ -144,7 +147,11 @@ def test_targets_field_literal_function_and_choice_index(settings: Settings, tmp
     assert make_task(settings, tmp_path / "a", "doc_to_text: q\ndoc_to_target: a\n").target(DOC) == "yes"
     assert make_task(settings, tmp_path / "b", "doc_to_text: q\ndoc_to_target: '{{n}}'\n").target(DOC) == "1"
     by_index = make_task(settings, tmp_path / "c", "doc_to_text: q\ndoc_to_target: n\ndoc_to_choice: opts\n")
-    assert by_index.choices(DOC) == ["x", "y"] and by_index.target(DOC) == "y"
+    assert by_index.choices(DOC) == ["x", "y"] and by_index.target(DOC) == 1  # scoring indexes the choices
+    digits = make_task(settings, tmp_path / "e", "doc_to_text: q\ndoc_to_target: '{{n}}'\ndoc_to_choice: opts\n")
+    assert digits.target(DOC) == 1  # all digits with choices: an index, as lmms-eval reads it
+    listed = make_task(settings, tmp_path / "f", "doc_to_text: q\ndoc_to_target: '[{{n}}, 2]'\n")
+    assert listed.target(DOC) == [1, 2]
     fn = make_task(settings, tmp_path / "d", "doc_to_text: q\ndoc_to_target: !function utils.t\n",
                    "def t(doc):\n    return [doc['a'], 'ok']\n")
     assert fn.target(DOC) == ["yes", "ok"]
@@ -164,7 +171,7 @@ def test_generation_params_mapping_and_override(settings: Settings, tmp_path: Pa
     params = task.generation_params()
     assert params.max_tokens == 32 and params.temperature == 0.0 and params.top_p == 0.9
     assert params.stop == ("\n\n", "Q:")
-    assert params.extra == (("num_beams", 1),)
+    assert params.extra == ()  # num_beams is a local-model knob: not sent to an API
     override = task.generation_params({"temperature": 0.7, "until": "END", "max_new_tokens": 5, "seed": 3})
     assert (override.temperature, override.stop, override.max_tokens, override.seed) == (0.7, ("END",), 5, 3)
     assert make_task(settings, tmp_path / "x", "doc_to_text: q\n").generation_params().temperature is None
@@ -176,14 +183,17 @@ def test_score_with_metric_list(settings: Settings, tmp_path: Path) -> None:
         doc_to_target: a
         metric_list:
           - metric: exact_match
+            ignore_case: true
           - metric: anls
-            threshold: 0.2
+            thresh_hold: 0.8
             higher_is_better: false
     """
     task = make_task(settings, tmp_path, textwrap.dedent(body))
     assert task.metric_names == ["exact_match", "anls"]
-    assert task.score(DOC, " Yes ") == {"exact_match": 1.0, "anls": 1.0}
-    assert task.score(DOC, "yea")["anls"] == 0.0  # 0.67 with the default 0.5: the threshold reached anls
+    assert task.score(DOC, " Yes ").scores == {"exact_match": 1.0, "anls": 1.0}  # stripped, case ignored
+    assert task.score(DOC, "yea").scores["anls"] == 0  # 0.67 passes the default 0.5, not thresh_hold 0.8
+    strict = make_task(settings, tmp_path / "s", "doc_to_text: q\ndoc_to_target: a\n")
+    assert strict.score(DOC, "Yes").scores == {"exact_match": 0.0}  # lmms-eval's exact_match is strict
     assert task.higher_is_better("exact_match") and not task.higher_is_better("anls")
     assert task.aggregate("exact_match", [1.0, 0.0, 1.0, 1.0]) == 0.75
 
@@ -212,7 +222,7 @@ def test_process_results_and_function_aggregation(settings: Settings, tmp_path: 
             higher_is_better: true
     """
     task = make_task(settings, tmp_path, textwrap.dedent(body), UTILS_RESULTS)
-    scores = [task.score(DOC, "yes"), task.score(DOC, "no")]
+    scores = [task.score(DOC, "yes").scores, task.score(DOC, "no").scores]
     assert scores[0] == {"my_score": {"id": "What?", "hit": True}}
     assert task.aggregate("my_score", [s["my_score"] for s in scores]) == 50.0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from assay.credentials import Redactor
     from assay.run import EvaluationResult
     from assay.settings import Settings
+
+log = logging.getLogger("assay")
 
 
 def _as_dict(value: str | dict[str, Any] | None, flag: str) -> dict[str, Any] | None:
@@ -41,6 +44,13 @@ def evaluate(
     bootstrap_iters: int = 0,
     use_cache: bool | None = None,
     max_error_rate: float = 0.05,
+    wandb_log_samples: bool = False,
+    report: bool = False,
+    log_media: bool = False,
+    judge_model: str | None = None,
+    judge_args: str | dict[str, Any] | None = None,
+    max_judge_failure_rate: float = 0.05,
+    max_cost: float | None = None,
     verbosity: str | None = None,
     env_file: str | Path | Sequence[str | Path] | None = None,
     settings: Settings | None = None,
@@ -52,6 +62,10 @@ def evaluate(
     :func:`assay.load_settings` result to control it. Raises :class:`assay.AssayError` subclasses; when the
     run ended but cannot be trusted (status ``failed``: no sample succeeded, or more than ``max_error_rate``
     of them failed) that is :class:`assay.RunFailedError`, whose ``result`` holds what was written.
+
+    With ``wandb_args`` / ``hf_hub_log_args`` the run is uploaded after its files are written; a failed
+    upload does not raise (the files are safe): see ``result.outputs.failed_uploads``, logged as a warning,
+    and retry with ``assay push``. ``report=True`` writes the HTML report (``result.outputs.report_path``).
     """
     from assay.credentials import Redactor
     from assay.log import redacted_records
@@ -83,7 +97,19 @@ def evaluate(
         bootstrap_iters=bootstrap_iters,
         use_cache=use_cache,
         max_error_rate=max_error_rate,
+        wandb_log_samples=wandb_log_samples,
+        report=report,
+        log_media=log_media,
+        judge_model=judge_model,
+        judge_args=_as_dict(judge_args, "--judge_args") or {},
+        max_judge_failure_rate=max_judge_failure_rate,
+        max_cost=max_cost,
     )
     # No shell history here: a key passed in model_args is redacted but not warned about.
     with redacted_records(redactor):
-        return asyncio.run(run_evaluation(settings, options, redactor, from_command_line=False))
+        result = asyncio.run(run_evaluation(settings, options, redactor, from_command_line=False))
+    for upload in result.outputs.failed_uploads if result.outputs is not None else []:
+        assert upload.error is not None
+        log.warning("%s upload failed: %s (the files are kept; retry with `assay push %s`)", upload.service,
+                    redactor.redact(upload.error.message), result.results_path)
+    return result

@@ -3,7 +3,9 @@
 One table, keyed by :func:`cache_key` — the sha256 of canonical JSON of the provider's identity (vendor,
 base URL, model), the messages (images and video frames by the sha256 of their base64 data) and the
 generation parameters. Transport knobs (concurrency, timeout, retries, rpm) are not part of it, and no
-secret is ever stored. Errors and empty answers are never stored.
+secret is ever stored: credentials are dropped from the identity, secret-looking body arguments kept only
+as a hash (:func:`assay.redaction.public_identity`), and answers redacted before they are written.
+Errors and empty answers are never stored.
 
 The database runs in WAL mode with ``synchronous=NORMAL`` and autocommit: each ``put`` is its own
 transaction, durable against a crash or Ctrl-C of the process once it returns. Calls are plain
@@ -16,13 +18,13 @@ import hashlib
 import json
 import logging
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from assay.errors import ConfigError
+from assay.redaction import public_identity
 from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
 if TYPE_CHECKING:
@@ -54,8 +56,6 @@ COMMIT;
 """
 
 _CLEAR_HINT = "run `assay cache clear` or delete the file (it only holds cached answers)"
-#: Identity fields never written to the cache, whatever a provider returns.
-_SECRET_WORDS = ("key", "token", "secret", "password", "authorization")
 
 
 class CacheUnreadableError(ConfigError):
@@ -69,20 +69,6 @@ def default_cache_path(settings: Settings, *, create: bool = True) -> Path:
 
 
 # -- the key -----------------------------------------------------------------------------------------
-
-
-def public_identity(identity: Mapping[str, Any]) -> dict[str, Any]:
-    """The identity without anything secret: credential-named fields dropped, user:password@ cut from URLs."""
-    out: dict[str, Any] = {}
-    for name, value in identity.items():
-        if any(word in name.lower() for word in _SECRET_WORDS):
-            continue
-        if isinstance(value, str) and "@" in value and "://" in value:
-            parts = urlsplit(value)
-            if parts.username or parts.password:
-                value = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-        out[name] = value
-    return out
 
 
 def _media(part: ImagePart) -> dict[str, str]:
@@ -110,11 +96,13 @@ def canonical_json(value: Any) -> str:
 
 def cache_key(identity: Mapping[str, Any], request: Request) -> str:
     """sha256 of canonical JSON of {identity, messages, params}. TypeError/ValueError if not JSON-able."""
-    payload = {
+    payload: dict[str, Any] = {
         "identity": public_identity(identity),
         "messages": [_message(m) for m in request.messages],
         "params": request.params.as_dict(),
     }
+    if request.repeat:  # a task's repeated samples are distinct answers; the first keeps the plain key
+        payload["repeat"] = request.repeat
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
@@ -135,7 +123,8 @@ def _connect(path: Path) -> sqlite3.Connection:
         raise ConfigError(f"cannot create the cache folder {path.parent}: {exc.strerror}",
                           hint="set LMMS_EVAL_HOME to a writable folder") from None
     if path.is_dir():
-        raise CacheUnreadableError(f"the response cache {path} is a folder, not a file", hint=_CLEAR_HINT)
+        raise CacheUnreadableError(f"the response cache {path} is a folder, not a file",
+                                   hint="run `assay cache clear` (it moves the folder aside) or move it yourself")
     db: sqlite3.Connection | None = None
     try:
         db = sqlite3.connect(path, isolation_level=None, timeout=10.0)  # autocommit; waits out other writers
@@ -165,10 +154,13 @@ def _connect(path: Path) -> sqlite3.Connection:
 class ResponseCache:
     """The :class:`assay.model.ResponseStore` the Model wrapper consults before every request."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, redact: Callable[[str], str] | None = None) -> None:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = _connect(self.path)
         self._warned = False
+        # Answers are redacted before they are stored: a server echoing a key must not put it in the file,
+        # and a key rotated later must not be replayed from it into new samples.
+        self._redact: Callable[[str], str] = redact or (lambda text: text)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -209,8 +201,9 @@ class ResponseCache:
             self.db.execute(
                 "INSERT OR REPLACE INTO responses (key, identity, model, response_model, text, input_tokens,"
                 " output_tokens, finish_reason, created_at, task, doc_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, canonical_json(public), str(public.get("model", "")), response.model, response.text,
-                 response.usage.input_tokens, response.usage.output_tokens, response.finish_reason,
+                (key, canonical_json(public), str(public.get("model", "")), self._redact(response.model),
+                 self._redact(response.text), response.usage.input_tokens, response.usage.output_tokens,
+                 None if response.finish_reason is None else self._redact(response.finish_reason),
                  datetime.now(timezone.utc).isoformat(timespec="seconds"), request.task, request.doc_id),
             )
         except (TypeError, ValueError, sqlite3.Error) as exc:
@@ -255,9 +248,25 @@ class ResponseCache:
         self.close()
 
 
-def remove_cache_file(path: Path) -> bool:
-    """Delete the cache file and its WAL/shared-memory companions; True if the main file existed."""
-    existed = path.exists()
-    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        candidate.unlink(missing_ok=True)
-    return existed
+def remove_cache_file(path: Path, what: str = "cache file") -> str:
+    """Make way for a fresh cache at ``path``, and say what was done: the file and its WAL/shared-memory
+    companions deleted; a folder in its place removed if empty, else moved aside (assay never deletes
+    files it did not write). A ConfigError if even that is impossible."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            if not any(path.iterdir()):
+                path.rmdir()
+                return f"removed the empty folder {path} that stood where the cache file goes"
+            aside = path.with_name(f"{path.name}.folder-{datetime.now().strftime('%Y%m%d_%H%M%S')}")
+            path.rename(aside)
+            return f"moved the folder {path} (not a cache file) aside to {aside}"
+        existed = path.exists() or path.is_symlink()
+        for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if candidate.is_dir() and not candidate.is_symlink():
+                candidate.rename(candidate.with_name(f"{candidate.name}.folder-{datetime.now():%Y%m%d_%H%M%S}"))
+            else:
+                candidate.unlink(missing_ok=True)
+        return f"removed the {what} {path}" if existed else f"there is no cache file at {path}"
+    except OSError as exc:
+        raise ConfigError(f"cannot clear the response cache at {path}: {exc.strerror or exc}",
+                          hint=f"check the permissions of {path.parent}, or remove {path} yourself") from None

@@ -106,6 +106,16 @@ class RunFailedError(AssayError):
         self.result = result
 
 
+class JudgeFailureRateError(RunFailedError):
+    """Too many judged samples of a task had no usable verdict (over ``--max_judge_failure_rate``).
+
+    Results and samples are written; the failed samples are excluded from the metrics and named."""
+
+    exit_code = 4
+    default_hint = ("each failed sample's `judge` field says why (request_failed, parse_failed, refused); "
+                    "check the judge with --judge_model/--judge_args, or raise --max_judge_failure_rate")
+
+
 class RunInterrupted(AssayError):
     """The run was stopped on request (a signal); what was finished is written. Exit 128 + signal."""
 
@@ -117,3 +127,15 @@ class RunInterrupted(AssayError):
         self.signum = signum
         self.exit_code = 128 + signum if signum else 130
         self.result = result
+
+
+class UploadError(AssayError):
+    """An upload (W&B, the Hugging Face Hub) failed. The local files are untouched; ``assay push`` retries."""
+
+    exit_code = 5
+
+
+class UploadAuthError(UploadError, CredentialError):
+    """The service refused the credential (401/403) or none was given."""
+
+    exit_code = 3

@@ -9,6 +9,7 @@ from assay.errors import ConfigError
 _EXAMPLES = {
     "--model_args": "model=gpt-4o-mini,num_concurrent=8",
     "--gen_kwargs": "temperature=0,max_new_tokens=64",
+    "--judge_args": "model=gpt-4o-mini,num_concurrent=32,temperature=0",
     "--wandb_args": "project=lmms-eval,mode=offline",
     "--hf_hub_log_args": "hub_results_org=me,push_results_to_hub=True",
 }

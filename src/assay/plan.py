@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MODEL_ARGS = "--model_args"
+JUDGE_ARGS = "--judge_args"
 WANDB_ARGS = "--wandb_args"
 HUB_ARGS = "--hf_hub_log_args"
 
@@ -34,10 +35,16 @@ class Plan:
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     wandb_args: dict[str, Any] | None = None
     hub_args: dict[str, Any] | None = None
+    #: The judge: ``--judge_model`` (a provider name; None: API_TYPE decides) and ``--judge_args``.
+    judge_model: str | None = None
+    judge_args: dict[str, Any] = field(default_factory=dict)
+    #: False for --predict_only: nothing is scored, so no judge is needed.
+    scoring: bool = True
 
     def args_of(self, flag: str) -> Mapping[str, Any]:
-        """The parsed arguments of ``--model_args`` / ``--wandb_args`` / ``--hf_hub_log_args``."""
-        found = {MODEL_ARGS: self.model_args, WANDB_ARGS: self.wandb_args, HUB_ARGS: self.hub_args}.get(flag)
+        """The parsed arguments of ``--model_args`` / ``--judge_args`` / ``--wandb_args`` / ``--hf_hub_log_args``."""
+        found = {MODEL_ARGS: self.model_args, JUDGE_ARGS: self.judge_args, WANDB_ARGS: self.wandb_args,
+                 HUB_ARGS: self.hub_args}.get(flag)
         return found or {}
 
 
@@ -50,6 +57,8 @@ def plan_from_flags(
     redactor: Redactor,
     *,
     warn_command_line: bool = True,
+    judge_model: str | None = None,
+    judge_args: str | Mapping[str, Any] | None = None,
     settings: Settings | None = None,
 ) -> Plan:
     """A :class:`Plan` from command-line values (strings as given to the flags, or already-parsed
@@ -58,9 +67,11 @@ def plan_from_flags(
     ``settings`` lets a model from an ``LMMS_EVAL_PLUGINS`` package be recognised."""
     if model:
         get_spec(model, settings)  # raises UsageError with "did you mean"
+    if judge_model:
+        _unknown_judge(judge_model, settings)
 
     def parse(value: str | Mapping[str, Any] | None, flag: str) -> dict[str, Any] | None:
-        return _parse(value, flag, redactor, model, warn_command_line)
+        return _parse(value, flag, redactor, judge_model if flag == JUDGE_ARGS else model, warn_command_line)
 
     return Plan(
         model=model or None,
@@ -68,7 +79,19 @@ def plan_from_flags(
         tasks={name: dict(cfg) for name, cfg in (tasks_configs or {}).items()},
         wandb_args=parse(wandb_args, WANDB_ARGS),
         hub_args=parse(hub_args, HUB_ARGS),
+        judge_model=judge_model or None,
+        judge_args=parse(judge_args, JUDGE_ARGS) or {},
     )
+
+
+def _unknown_judge(name: str, settings: Settings | None) -> None:
+    from assay.errors import UsageError
+
+    try:
+        get_spec(name, settings)  # raises UsageError with "did you mean"
+    except UsageError as exc:
+        raise UsageError(f"unknown --judge_model: {exc.message.removeprefix('unknown model ')}",
+                         hint=exc.hint) from None
 
 
 def _parse(
@@ -92,6 +115,8 @@ def _variable_for(flag: str, key: str, model: str | None) -> str:
         return "HF_TOKEN"
     if flag == WANDB_ARGS:
         return "WANDB_API_KEY"
+    if flag == JUDGE_ARGS and not model:
+        return "OPENAI_API_KEY (or AZURE_API_KEY with API_TYPE=azure)"
     spec = find_spec(model) if model else None
     fields = spec.credentials if spec is not None else ()
     secret_fields = [f for f in fields if is_secret_field(f)]

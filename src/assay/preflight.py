@@ -7,6 +7,7 @@ live checks are :mod:`assay.probe`.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from assay.credentials import env_name, how_to_set
 from assay.errors import CredentialError
-from assay.plan import HUB_ARGS, MODEL_ARGS, Plan
-from assay.providers import find_spec
+from assay.plan import HUB_ARGS, JUDGE_ARGS, MODEL_ARGS, Plan, is_secret_field
+from assay.providers import find_spec, with_declared_credentials
+from assay.redaction import MIN_TEXT_SECRET, short_secret_warning
 
 if TYPE_CHECKING:
     from assay.settings import Settings
@@ -30,6 +32,7 @@ _LOCAL_BUILDERS = {
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 _OFFICIAL_OPENAI_HOSTS = {"api.openai.com"}
 _MAX_NAMED = 5
+log = logging.getLogger("assay.preflight")
 
 
 @dataclass(frozen=True)
@@ -109,9 +112,30 @@ def missing_required(statuses: list[RequirementStatus]) -> list[RequirementStatu
     return [s for s in statuses if s.required and not s.satisfied]
 
 
+def short_credentials(plan: Plan, settings: Settings, statuses: list[RequirementStatus] | None = None) -> list[str]:
+    """The credentials this plan uses (variable names, or ``--model_args api_key``) whose values are too
+    short to be masked in free text (:data:`assay.redaction.MIN_TEXT_SECRET`)."""
+    found: list[str] = []
+    for status in statuses if statuses is not None else requirements(plan, settings):
+        for field_name, source in status.satisfied_by:
+            if not is_secret_field(field_name):
+                continue
+            value = next((plan.args_of(flag).get(key) for f, flag, key in status.requirement.provided_by
+                          if f == field_name and source == f"{flag} {key}"), None)
+            value = settings.secret(field_name) if value is None else str(value)
+            name = source if source.startswith("--") else env_name(field_name)
+            if value and len(value) < MIN_TEXT_SECRET and name not in found:
+                found.append(name)
+    return found
+
+
 def preflight(plan: Plan, settings: Settings) -> None:
-    """Raise one :class:`CredentialError` naming every missing required credential (no network)."""
-    missing = missing_required(requirements(plan, settings))
+    """Raise one :class:`CredentialError` naming every missing required credential (no network); warn
+    about a credential too short to be masked in free text."""
+    statuses = requirements(plan, settings)
+    for name in short_credentials(plan, settings, statuses):
+        log.warning("%s", short_secret_warning(name))
+    missing = missing_required(statuses)
     if not missing:
         return
     consumers: dict[str, list[str]] = {}  # variable -> consumers, first-seen order
@@ -136,7 +160,7 @@ def _requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]:
     yield from _judge_requirements(plan, settings)
     yield from _dataset_requirements(plan)
     if plan.wandb_args is not None:
-        mode = str(plan.wandb_args.get("mode", "")).strip().lower()
+        mode = str(plan.wandb_args.get("mode") or settings.wandb_mode or "").strip().lower()
         if mode not in _WANDB_NO_NETWORK:
             yield _requirement("W&B logging", ("wandb_api_key",), kind="wandb")
     if plan.hub_args is not None:
@@ -157,6 +181,7 @@ def _model_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]
     model = plan.model or ""
     consumer = f"model `{model}`"
     spec = find_spec(model, settings)
+    spec = with_declared_credentials(spec) if spec is not None else None
     if spec is None or not spec.credentials:
         return
     provided = tuple((f, MODEL_ARGS, key) for f in spec.credentials if (key := spec.arg_for(f)) is not None)
@@ -172,26 +197,52 @@ def _model_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]
 
 
 def _judge_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]:
-    by_backend: dict[str, list[str]] = {}
+    """The judge's credentials, named apart from the model's: per judge (provider or VIEScore), the tasks
+    that need it."""
+    from assay.judge.config import task_judge_profile
+
+    if not plan.scoring:
+        return
+    by_judge: dict[tuple[str, str], list[str]] = {}
     for name, config in plan.tasks.items():
-        if not _needs_judge(config):
+        if not needs_judge(config):
+            continue
+        if task_judge_profile(config) == "viescore":
+            by_judge.setdefault(("viescore", ""), []).append(name)
             continue
         metadata = config.get("metadata")
         override = metadata.get("api_type") if isinstance(metadata, Mapping) else None
         backend = str(override).lower() if str(override).lower() in ("openai", "azure") else settings.judge_api_type
-        by_backend.setdefault(backend, []).append(name)
-    for backend, tasks in by_backend.items():
+        provider = plan.judge_model or ("azure_openai" if backend == "azure" else "openai")
+        by_judge.setdefault(("default", provider), []).append(name)
+    for (profile, provider), tasks in by_judge.items():
         consumer = f"judge for {_name_list('task', tasks)}"
-        if backend == "azure":
-            yield _requirement(
-                consumer, ("azure_api_key", "azure_endpoint"), kind="judge",
-                alternative="or set API_TYPE=openai to judge with OPENAI_API_KEY",
-            )
+        if profile == "viescore":
+            yield _requirement(f"VIEScore {consumer}", ("viescore_api_key",), kind="judge",
+                               note="also read: VIESCORE_API_BASE, VIESCORE_MODEL_NAME")
         else:
-            yield _requirement(
-                consumer, ("openai_api_key",), kind="judge",
-                alternative="or set API_TYPE=azure to judge with AZURE_API_KEY and AZURE_ENDPOINT",
-            )
+            yield from _judge_provider_requirement(consumer, provider, plan, settings)
+
+
+def _judge_provider_requirement(consumer: str, provider: str, plan: Plan, settings: Settings) -> Iterator[Requirement]:
+    from assay.judge.config import OPENAI_FAMILY
+
+    chosen = plan.judge_model is not None  # else API_TYPE chose, and the other backend is an alternative
+    spec = find_spec(provider, settings)
+    if spec is None or not spec.credentials:
+        return
+    provided = tuple((f, JUDGE_ARGS, key) for f in spec.credentials if (key := spec.arg_for(f)) is not None)
+    if spec.name == "azure_openai":
+        alternative = "" if chosen else "or set API_TYPE=openai to judge with OPENAI_API_KEY"
+    else:
+        alternative = "" if chosen else "or set API_TYPE=azure to judge with AZURE_API_KEY and AZURE_ENDPOINT"
+    base_url = plan.judge_args.get("base_url") or (
+        settings.openai_api_url or settings.openai_base_url if provider in OPENAI_FAMILY else None)
+    if spec.keyless_with_base_url and base_url and not _is_official_openai(str(base_url)):
+        yield _requirement(consumer, spec.credentials, kind="judge", required=False, provided_by=provided,
+                           note=f"optional: the judge server at {base_url} may not need a key")
+        return
+    yield _requirement(consumer, spec.credentials, kind="judge", provided_by=provided, alternative=alternative)
 
 
 def _dataset_requirements(plan: Plan) -> Iterator[Requirement]:
@@ -298,7 +349,7 @@ def _is_official_openai(url: str) -> bool:
     return (urlsplit(url).hostname or "").lower() in _OFFICIAL_OPENAI_HOSTS
 
 
-def _needs_judge(config: Mapping[str, Any]) -> bool:
+def needs_judge(config: Mapping[str, Any]) -> bool:
     return any(_mentions_judge(config.get(section)) for section in ("metadata", "lmms_eval_specific_kwargs"))
 
 

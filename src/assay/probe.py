@@ -112,6 +112,11 @@ def probe_targets(plan: Plan | None, settings: Settings) -> list[ProbeTarget]:
     return list(dict.fromkeys(found))
 
 
+def credential_target(f: str, label: str, secret: str, settings: Settings) -> ProbeTarget | None:
+    """The probe call for one credential value (the settings field ``f``), named ``label`` in messages."""
+    return _target(f, label, secret, settings, None, None)
+
+
 def _target(
     f: str, label: str, secret: str, settings: Settings, base_url: Any, endpoint: Any
 ) -> ProbeTarget | None:

@@ -55,9 +55,11 @@ def sample_record(
     error: SampleError | None,
     scores: dict[str, Any] | None,
     latency_s: float,
+    media: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """``media``: thumbnails saved for this sample (``--log_media``), see :mod:`assay.sinks.media`."""
     text = response.text if response is not None else None
-    return {
+    record: dict[str, Any] = {
         "task": task,
         "doc_id": doc_id,
         "doc": loggable_doc(doc),
@@ -76,3 +78,6 @@ def sample_record(
         "cached": bool(response and response.cached),
         "latency_s": round(latency_s, 4),
     }
+    if media:
+        record["media"] = media
+    return record

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from assay.judge.accounting import JudgeTally
 from assay.types import SampleError, Usage
 
 Aggregate = Callable[[str, list[Any]], float]
@@ -15,7 +16,9 @@ Aggregate = Callable[[str, list[Any]], float]
 
 class ScoredTask(Protocol):
     name: str
-    metric_names: list[str]
+
+    @property
+    def metric_names(self) -> list[str]: ...
 
     def higher_is_better(self, metric: str) -> bool: ...
 
@@ -33,6 +36,7 @@ class TaskTally:
     usage: Usage = field(default_factory=Usage)  # tokens this run paid for
     cached_usage: Usage = field(default_factory=Usage)  # tokens of answers served from the cache
     cached: int = 0
+    judge: JudgeTally = field(default_factory=JudgeTally)  # judged samples and judge failures by reason
 
     def add(self, scores: dict[str, float] | None, error: SampleError | None, usage: Usage, cached: bool) -> None:
         self.done += 1
@@ -77,12 +81,13 @@ def summarize_task(task: ScoredTask, tally: TaskTally, *, bootstrap_iters: int, 
                     entry["ci95"] = [low, high]
         metrics[metric] = entry
     n_errors = sum(tally.errors.values())
-    return {
+    summary: dict[str, Any] = {
         "alias": alias or task.name,
         "metrics": metrics,
         "n_samples": tally.total,
         "n_completed": tally.done,
-        "n_scored": tally.done - n_errors,
+        # A judge failure is neither scored nor an error of the model: it is counted under the judge.
+        "n_scored": tally.done - n_errors - tally.judge.n_failed,
         "n_errors": n_errors,
         "errors": dict(tally.errors),
         "n_cached": tally.cached,
@@ -90,25 +95,6 @@ def summarize_task(task: ScoredTask, tally: TaskTally, *, bootstrap_iters: int, 
         "usage_from_cache": {"input_tokens": tally.cached_usage.input_tokens,
                              "output_tokens": tally.cached_usage.output_tokens},
     }
-
-
-def summarize_groups(groups: dict[str, Any], task_results: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Groups with an ``aggregate_metric_list``: a (size-weighted) mean of their members' metrics."""
-    from assay.metrics import weighted_group_mean
-
-    out: dict[str, Any] = {}
-    for group, info in groups.items():
-        members = [m for m in getattr(info, "members", []) if m in task_results]
-        metrics: dict[str, Any] = {}
-        for spec in getattr(info, "aggregate_metric_list", None) or []:
-            metric = spec.get("metric") if isinstance(spec, dict) else str(spec)
-            weight_by_size = bool(spec.get("weight_by_size", True)) if isinstance(spec, dict) else True
-            pairs = []
-            for member in members:
-                entry = task_results[member]["metrics"].get(metric)
-                if entry and entry.get("value") is not None:
-                    pairs.append((float(entry["value"]), entry["n"] if weight_by_size else 1))
-            metrics[str(metric)] = {"value": weighted_group_mean(pairs) if pairs else None,
-                                    "n": sum(n for _, n in pairs)}
-        out[group] = {"members": members, "metrics": metrics}
-    return out
+    if tally.judge.judged or tally.judge.n_failed:
+        summary.update(tally.judge.summary())
+    return summary

@@ -21,6 +21,7 @@ from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_valid
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from assay.errors import ConfigError
+from assay.redaction import shown_value
 
 Verbosity = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 _TRUE = {"1", "true", "yes", "on"}
@@ -44,20 +45,27 @@ class SettingSpec:
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("home", ("LMMS_EVAL_HOME",), "where caches and state live"),
     SettingSpec("use_cache", ("LMMS_EVAL_USE_CACHE",), "reuse cached model responses"),
-    SettingSpec("plugins", ("LMMS_EVAL_PLUGINS",), "packages whose `tasks` folders are added"),
+    SettingSpec("plugins", ("LMMS_EVAL_PLUGINS",), "packages whose `tasks` folders and `models` modules are added"),
     SettingSpec("shuffle_docs", ("LMMS_EVAL_SHUFFLE_DOCS",), "shuffle docs (with --seed) before --limit"),
     SettingSpec("verbosity", ("VERBOSITY",), "log level: DEBUG, INFO, WARNING or ERROR"),
     SettingSpec("hf_token", ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"), "Hugging Face Hub token", secret=True),
     SettingSpec("hf_endpoint", ("HF_ENDPOINT",), "Hugging Face Hub address"),
+    SettingSpec("hf_home", ("HF_HOME",), "Hugging Face cache root; lmms-eval task helpers find media under it"),
     SettingSpec("openai_api_key", ("OPENAI_API_KEY",), "OpenAI API key", secret=True),
     SettingSpec("openai_base_url", ("OPENAI_BASE_URL", "OPENAI_API_BASE"), "OpenAI-compatible server address"),
     SettingSpec("azure_api_key", ("AZURE_API_KEY", "AZURE_OPENAI_API_KEY"), "Azure OpenAI key", secret=True),
     SettingSpec("azure_endpoint", ("AZURE_ENDPOINT", "AZURE_OPENAI_ENDPOINT"), "Azure OpenAI endpoint"),
-    SettingSpec("azure_api_version", ("AZURE_API_VERSION", "OPENAI_API_VERSION"), "Azure OpenAI API version"),
+    SettingSpec("azure_api_version", ("AZURE_API_VERSION", "OPENAI_API_VERSION", "API_VERSION"),
+                "Azure OpenAI API version"),
     SettingSpec("judge_api_type", ("API_TYPE",), "LLM judge backend: openai or azure"),
+    SettingSpec("openai_api_url", ("OPENAI_API_URL",),
+                "LLM judge address (lmms-eval's name): a base URL or a full …/chat/completions URL"),
     SettingSpec("wandb_api_key", ("WANDB_API_KEY",), "Weights & Biases API key", secret=True),
     SettingSpec("wandb_base_url", ("WANDB_BASE_URL",), "Weights & Biases server address"),
+    SettingSpec("wandb_mode", ("WANDB_MODE",), "Weights & Biases mode: online, offline or disabled"),
     SettingSpec("viescore_api_key", ("VIESCORE_API_KEY",), "VIEScore judge key", secret=True),
+    SettingSpec("viescore_base_url", ("VIESCORE_API_BASE", "VIESCORE_BASE_URL"), "VIEScore judge address"),
+    SettingSpec("viescore_model", ("VIESCORE_MODEL_NAME", "VIESCORE_MODEL"), "VIEScore judge model"),
     SettingSpec("google_api_key", ("GOOGLE_API_KEY", "GEMINI_API_KEY"), "Google Gemini API key", secret=True),
     SettingSpec("anthropic_api_key", ("ANTHROPIC_API_KEY",), "Anthropic API key", secret=True),
     SettingSpec("anthropic_base_url", ("ANTHROPIC_BASE_URL",), "Anthropic API root (a proxy or gateway)"),
@@ -110,15 +118,20 @@ class Settings(BaseSettings):
     verbosity: Verbosity = "INFO"
     hf_token: SecretStr | None = None
     hf_endpoint: str = "https://huggingface.co"
+    hf_home: Path = Field(default=Path("~/.cache/huggingface"))
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     azure_api_key: SecretStr | None = None
     azure_endpoint: str | None = None
     azure_api_version: str | None = None
     judge_api_type: Literal["openai", "azure"] = "openai"
+    openai_api_url: str | None = None
     wandb_api_key: SecretStr | None = None
     wandb_base_url: str = "https://api.wandb.ai"
+    wandb_mode: str | None = None
     viescore_api_key: SecretStr | None = None
+    viescore_base_url: str | None = None
+    viescore_model: str | None = None
     google_api_key: SecretStr | None = None
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
@@ -144,7 +157,7 @@ class Settings(BaseSettings):
         # model only validates what it is given.
         return (init_settings,)
 
-    @field_validator("home", mode="before")
+    @field_validator("home", "hf_home", mode="before")
     @classmethod
     def _expand_home(cls, value: object) -> Path:
         return Path(os.path.expandvars(os.path.expanduser(str(value))))
@@ -190,6 +203,16 @@ class Settings(BaseSettings):
                 out[spec.env_name] = value
         return out
 
+    def url_values(self) -> dict[str, str]:
+        """Every URL-valued setting that is set, by its primary variable name (credentials can hide in a
+        URL: ``https://user:pass@host``, ``?key=…``; the redactor registers them)."""
+        out: dict[str, str] = {}
+        for spec in SPECS:
+            value = getattr(self, spec.field)
+            if not spec.secret and isinstance(value, str) and "://" in value:
+                out[spec.env_name] = value
+        return out
+
     def ensure_home(self) -> Path:
         """The home folder, created on first use (never at start-up)."""
         try:
@@ -225,15 +248,24 @@ def find_dotenv(start: Path) -> Path | None:
     return None
 
 
-def read_dotenv(path: Path) -> dict[str, tuple[str, int]]:
-    """``{KEY: (value, line)}`` from one `.env` file; a line it cannot parse is a ConfigError."""
+def read_dotenv(path: Path, *, discovered: bool = False) -> dict[str, tuple[str, int]]:
+    """``{KEY: (value, line)}`` from one `.env` file; a line it cannot parse is a ConfigError.
+    ``discovered``: the file was found by looking upwards from the working folder, not named by --env-file
+    (the hint then says so, instead of pointing at a flag nobody gave)."""
     from dotenv import dotenv_values
     from dotenv.parser import parse_stream
 
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read env file {path}: {exc}", hint="check the path given to --env-file") from None
+    except UnicodeDecodeError as exc:
+        where = "found by looking upwards from the working folder" if discovered else "given to --env-file"
+        raise ConfigError(
+            f"env file {path} ({where}) is not UTF-8 text (byte {exc.start})",
+            hint="save it as UTF-8" + (", or name another file with --env-file PATH" if discovered else ""),
+        ) from None
+    except OSError as exc:
+        hint = "check the file's permissions" if discovered else "check the path given to --env-file"
+        raise ConfigError(f"cannot read env file {path}: {exc.strerror or exc}", hint=hint) from None
     lines: dict[str, int] = {}
     for binding in parse_stream(io.StringIO(text)):
         line = _first_content_line(binding.original.string, binding.original.line)
@@ -282,7 +314,7 @@ def load_settings(
         found = find_dotenv(Path(cwd) if cwd is not None else Path.cwd())
         if found is not None:
             files.append(found)
-    dotenv_layers = [(path, read_dotenv(path)) for path in files]
+    dotenv_layers = [(path, read_dotenv(path, discovered=not env_files)) for path in files]
 
     values: dict[str, Any] = {}
     sources: dict[str, Source] = {}
@@ -294,7 +326,10 @@ def load_settings(
         found_value = _first_set(spec, env)
         if found_value is not None:
             name, value = found_value
-            values[spec.field], sources[spec.field] = value, Source("env", name)
+            if value:
+                values[spec.field], sources[spec.field] = value, Source("env", name)
+            else:  # set but empty: deliberately unset, and `.env` must not fill it in (python-dotenv)
+                sources[spec.field] = Source("env", f"{name} (empty)")
             continue
         for path, layer in reversed(dotenv_layers):
             hit = next(((n, layer[n]) for n in spec.env_names if layer.get(n, ("", 0))[0] != ""), None)
@@ -302,7 +337,7 @@ def load_settings(
                 name, (value, line) = hit
                 values[spec.field], sources[spec.field] = value, Source("dotenv", f"{path}:{line} ({name})")
                 break
-    for path_field in ("home", "prices"):
+    for path_field in ("home", "prices", "hf_home"):
         if isinstance(values.get(path_field), str):
             # Expand against the environment we were given (the validator alone would use os.environ).
             values[path_field] = expand_path(values[path_field], env)
@@ -360,11 +395,16 @@ def expand_path(text: str, env: Mapping[str, str]) -> str:
 
 
 def _first_set(spec: SettingSpec, env: Mapping[str, str]) -> tuple[str, str] | None:
+    """The first of the setting's variables with a value; else the first one set but empty (a set
+    variable always wins over `.env`, as python-dotenv has it, even an empty one)."""
+    empty: tuple[str, str] | None = None
     for name in spec.env_names:
         value = env.get(name)
-        if value:  # an empty variable counts as unset, as shells commonly leave them
+        if value:
             return name, value
-    return None
+        if value is not None and empty is None:
+            empty = (name, "")
+    return empty
 
 
 def _validated(values: dict[str, Any], sources: dict[str, Source], files: tuple[Path, ...]) -> Settings:
@@ -376,8 +416,12 @@ def _validated(values: dict[str, Any], sources: dict[str, Source], files: tuple[
         spec = SPEC_BY_FIELD.get(field)
         name = spec.env_name if spec else field
         source = sources.get(field, Source("default"))
-        shown = "<hidden>" if spec and spec.secret else repr(values.get(field))
+        raw = values.get(field)
+        # A key pasted into the wrong setting must not be echoed by that setting's error either.
+        shown = "<hidden>" if spec and spec.secret else shown_value(raw)
         reason = str(first["msg"]).removeprefix("Value error, ")
+        if isinstance(raw, str) and raw and shown.startswith("<hidden"):
+            reason = reason.replace(repr(raw), "<hidden>").replace(raw, "<hidden>")
         raise ConfigError(
             f"{name}={shown} (from {source}) is not valid: {reason}",
             hint=f"fix {name}; it is: {spec.description if spec else 'a setting'}",

@@ -93,6 +93,8 @@ class Request:
     params: GenerationParams = field(default_factory=GenerationParams)
     task: str = ""
     doc_id: int = 0
+    #: which of a task's `repeats` generations this is (0 for the first); later ones are fresh samples
+    repeat: int = 0
 
     def has_media(self) -> bool:
         return any(m.has_media() for m in self.messages)

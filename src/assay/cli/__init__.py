@@ -17,6 +17,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("assay.cli.doctor_cmd", "show settings and credentials; check a run's requirements"),
     "tasks": ("assay.cli.tasks_cmd", "list tasks and groups, or show one task's resolved config"),
     "cache": ("assay.cli.cache_cmd", "inspect or clear the response cache"),
+    "push": ("assay.cli.push_cmd", "upload a finished run to W&B and/or the Hugging Face Hub"),
+    "report": ("assay.cli.report_cmd", "write a self-contained HTML report of one run, or compare several"),
     "models": ("assay.cli.models_cmd", "list every model provider (built-in and plugins) and what it needs"),
 }
 

@@ -92,17 +92,17 @@ def _clear(path: Path, model: str | None, redactor: _Redactor) -> int:
     from assay.cache import CacheUnreadableError, ResponseCache, remove_cache_file
 
     shown = redactor.redact(str(path))
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         print(f"removed 0 cached responses: there is no cache file at {shown}")
         return 0
     try:
         cache = ResponseCache(path)
     except CacheUnreadableError as exc:
+        # What `assay run` told the user to repair: repaired here, whatever stands at the path.
         if model is not None:
             raise UsageError(f"{exc.message}; cannot clear one model from it",
-                             hint="`assay cache clear` (without --model) deletes the whole file") from None
-        remove_cache_file(path)
-        print(f"removed the unreadable cache file {shown}")
+                             hint="`assay cache clear` (without --model) clears the whole cache") from None
+        print(redactor.redact(remove_cache_file(path, "unreadable cache file")))
         return 0
     with cache:
         removed = cache.clear(model)

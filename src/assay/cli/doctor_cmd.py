@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     plan.add_argument("--tasks", default=None, metavar="T1,T2", help="tasks or groups, comma-separated")
     plan.add_argument("--include_path", action="append", default=None, metavar="PATH",
                       help="extra folder of task YAML files (repeatable)")
+    plan.add_argument("--judge_model", default=None, help="judge provider, e.g. openai or azure_openai")
+    plan.add_argument("--judge_args", default=None, metavar="K=V,…", help="judge arguments, e.g. model=gpt-4o")
     plan.add_argument("--wandb_args", default=None, metavar="K=V,…", help="W&B arguments, e.g. project=x")
     plan.add_argument("--hf_hub_log_args", default=None, metavar="K=V,…",
                       help="Hugging Face Hub logging arguments, e.g. hub_results_org=me,push_results_to_hub=True")
@@ -52,11 +54,16 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
     if (statuses and missing_required(statuses)) or (probes and any(p.status == "refused" for p in probes)):
         code = EXIT_CREDENTIALS
 
+    from assay.redaction import short_secret_warning
+
+    # Every credential in play (settings and --model_args) too short to be masked in free text.
+    warnings = [short_secret_warning(label) for label in redactor.short_labels()]
     if args.json:
         import json
         import sys
 
         doc = {
+            "warnings": warnings,
             "env_files": [str(p) for p in settings.env_files],
             "settings": [_setting_row(spec, settings) for spec in _specs()],
             "requirements": [s.as_dict() for s in statuses] if statuses is not None else None,
@@ -68,6 +75,10 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
 
     console = _console()
     _print_settings(console, settings, redactor)
+    for warning in warnings:
+        from rich.text import Text
+
+        console.print(Text(f"warning: {warning}", style="yellow"))
     if statuses is not None:
         _print_requirements(console, plan, settings, statuses, redactor)
     if probes is not None:
@@ -81,12 +92,13 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
 def _plan(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> Plan | None:
     from assay.plan import plan_from_flags
 
-    flags = (args.model, args.model_args, args.tasks, args.wandb_args, args.hf_hub_log_args)
+    flags = (args.model, args.model_args, args.tasks, args.wandb_args, args.hf_hub_log_args, args.judge_model,
+             args.judge_args)
     if all(f is None for f in flags):
         return None
     configs = _task_configs(settings, args.tasks, args.include_path or []) if args.tasks else None
     return plan_from_flags(args.model, args.model_args, configs, args.wandb_args, args.hf_hub_log_args, redactor,
-                           settings=settings)
+                           settings=settings, judge_model=args.judge_model, judge_args=args.judge_args)
 
 
 def _task_configs(settings: Settings, tasks: str, include_paths: list[str]) -> dict[str, dict[str, Any]]:
@@ -158,7 +170,9 @@ def used_by(field: str) -> list[str]:
 _FEATURES: dict[str, list[str]] = {
     "home": ["response cache", "task and dataset state"],
     "use_cache": ["response cache"],
-    "plugins": ["task discovery"],
+    "plugins": ["task discovery", "plugin models"],
+    "plugin_overrides": ["plugins"],
+    "prices": ["cost accounting", "--max_cost"],
     "shuffle_docs": ["--limit sampling"],
     "verbosity": ["logging"],
     "hf_token": ["gated datasets", "push to Hugging Face Hub"],
@@ -172,6 +186,9 @@ _FEATURES: dict[str, list[str]] = {
     "wandb_api_key": ["W&B logging"],
     "wandb_base_url": ["W&B logging"],
     "viescore_api_key": ["VIEScore judge"],
+    "viescore_base_url": ["VIEScore judge"],
+    "viescore_model": ["VIEScore judge"],
+    "openai_api_url": ["judge (API_TYPE=openai)"],
 }
 
 

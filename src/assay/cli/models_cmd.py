@@ -27,8 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def rows(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
     """One row per provider (built-ins first, then plugins), and every plugin problem."""
     from assay.credentials import env_name
+    from assay.errors import ConfigError
     from assay.plugins import index
-    from assay.providers import BUILTIN, find_spec
+    from assay.providers import BUILTIN, find_spec, with_declared_credentials
 
     plugins = index(settings)
     problems = list(plugins.problems)
@@ -37,6 +38,11 @@ def rows(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
     found: list[dict[str, Any]] = []
     for spec in specs:
         status = _loads(spec)
+        if status == "ok":
+            try:
+                spec = with_declared_credentials(spec)
+            except ConfigError as exc:
+                status = exc.message
         if status != "ok":
             problems.append(f"{spec.origin}: provider `{spec.name}` cannot be loaded: {status}")
         variables = [env_name(f) for f in spec.credentials]
@@ -44,7 +50,7 @@ def rows(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
             variables.append(env_name(spec.base_url_setting))
         found.append({
             "name": spec.name, "aliases": list(spec.aliases), "origin": spec.origin, "status": status,
-            "modalities": list(spec.modalities) if spec.origin == "builtin" else None,
+            "modalities": list(spec.modalities) if status == "ok" else None,
             "env": variables, "optional_key": spec.keyless_with_base_url, "description": spec.description,
             "target": spec.target,
         })

@@ -23,7 +23,8 @@ def print_results(result: EvaluationResult, stream: TextIO) -> None:
     for column in ("task", "metric", "value", "± stderr", "n scored", "errors"):
         table.add_column(column, justify="left" if column in ("task", "metric") else "right")
     for task, entry in doc["results"].items():
-        errors = ", ".join(f"{k}={v}" for k, v in entry["errors"].items()) or "0"
+        errors = ", ".join([f"{k}={v}" for k, v in entry["errors"].items()]
+                           + [f"judge {k}={v}" for k, v in (entry.get("judge_failed") or {}).items()]) or "0"
         for metric, m in entry["metrics"].items():
             table.add_row(entry.get("alias") or task, metric, _fmt(m.get("value")), _fmt(m.get("stderr")),
                           str(entry["n_scored"]), errors)
@@ -37,9 +38,27 @@ def print_results(result: EvaluationResult, stream: TextIO) -> None:
     console.print(
         f"{sum(doc['n_samples'].values())} samples in {doc['timing']['wall_s']:.1f}s · "
         f"{usage['input_tokens']} input / {usage['output_tokens']} output tokens paid · "
-        f"{stats['retries']} retries{cached}"
+        f"{stats['retries']} retries{cached}{_cost(doc.get('cost'))}"
     )
+    judge = doc.get("judge")
+    if judge:
+        failed = ", ".join(f"{k} {v}" for k, v in judge["failures"].items()) or "none failed"
+        models = ", ".join(sorted({m["model"] for m in judge["models"]})) or "no requests"
+        console.print(f"judge ({models}): {judge['judgements']} judgements, {failed} · "
+                      f"{judge['usage']['input_tokens']} input / {judge['usage']['output_tokens']} output tokens · "
+                      f"{judge['retries']} retries")
     if result.results_path is not None:
         console.print(f"results: {result.results_path}")
     for task, path in result.sample_paths.items():
         console.print(f"samples ({task}): {path}")
+
+
+def _cost(cost: Any) -> str:
+    """`` · $0.0123 (model $0.01, judge $0.0023; cap $5)`` when the run's models are priced."""
+    if not isinstance(cost, dict) or cost.get("total_usd") is None:
+        return ""
+    roles = [(r, v["usd"]) for r, v in cost.items() if isinstance(v, dict) and v.get("usd") is not None]
+    parts = ", ".join(f"{role} ${usd:.4g}" for role, usd in roles) if len(roles) > 1 else ""
+    cap = f"cap ${cost['max_cost']:g}" if cost.get("max_cost") is not None else ""
+    detail = "; ".join(p for p in (parts, cap) if p)
+    return f" · ${cost['total_usd']:.4g}" + (f" ({detail})" if detail else "")

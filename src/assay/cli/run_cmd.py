@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from assay.cli.lmms_flags import DEFAULTS as LMMS_DEFAULTS
 from assay.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -22,10 +18,13 @@ if TYPE_CHECKING:
 #: flag -> default, applied after --config so that explicit flags win over the config file.
 DEFAULTS: dict[str, Any] = {
     "model": None, "model_args": "", "tasks": None, "limit": None, "offset": 0, "batch_size": None,
-    "output_path": "./logs", "log_samples": False, "predict_only": False, "gen_kwargs": "", "seed": "0",
+    "output_path": "./logs", "log_samples": False, "predict_only": False, "gen_kwargs": "", "seed": "0,1234,1234,1234",
     "include_path": None, "wandb_args": None, "hf_hub_log_args": None, "use_cache": None, "bootstrap_iters": 0,
-    "max_error_rate": 0.05,
+    "max_error_rate": 0.05, "max_cost": None,
+    "judge_model": None, "judge_args": "", "max_judge_failure_rate": 0.05,
+    "wandb_log_samples": False, "report": False, "log_media": False,
 }
+DEFAULTS.update(LMMS_DEFAULTS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,14 +40,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--log_samples", action="store_true", default=None, help="write every sample to JSONL")
     a("--predict_only", action="store_true", default=None, help="generate without scoring")
     a("--gen_kwargs", help="generation overrides, e.g. temperature=0,max_new_tokens=64")
-    a("--seed", help="random seed (lmms-eval's comma form accepted: the first value is used)")
+    a("--seed", help="random seed; lmms-eval's random,numpy,torch,fewshot form is read for its first and last "
+                     "values (default 0,1234,1234,1234)")
     a("--include_path", action="append", help="extra folder of task YAML (repeatable)")
     a("--wandb_args", help="Weights & Biases options, e.g. project=lmms-eval,mode=offline")
     a("--hf_hub_log_args", help="Hugging Face Hub options, e.g. hub_results_org=me,push_results_to_hub=True")
+    a("--wandb_log_samples", action="store_true", default=None,
+      help="also log each task's samples as a W&B table (implies --log_samples)")
+    a("--report", action="store_true", default=None,
+      help="write a self-contained HTML report beside the results ({run_id}_report.html)")
+    a("--log_media", action="store_true", default=None,
+      help="save a thumbnail of each distinct image/video frame under the run, for the report (implies --log_samples)")
     a("--use_cache", action="store_true", default=None, help="reuse cached responses (LMMS_EVAL_USE_CACHE)")
     a("--bootstrap_iters", type=int, help="bootstrap resamples for a 95%% CI per metric (0: off)")
     a("--max_error_rate", type=float,
       help="share of samples that may fail before the run counts as failed (exit 1; default 0.05)")
+    a("--max_cost", type=float, metavar="USD",
+      help="stop sending requests once the run (model and judge) would cost more than this; results are kept")
+    a("--judge_model", help="the judge's provider: openai, azure_openai, openai_compatible, … (default: API_TYPE)")
+    a("--judge_args", help="judge options, e.g. model=gpt-4o-mini,base_url=…,num_concurrent=32,temperature=0")
+    a("--max_judge_failure_rate", help="share of judged samples per task that may fail (default 0.05); "
+                                       "above it the run exits 4, results written")
+    from assay.cli import lmms_flags
+
+    lmms_flags.add_arguments(parser)
 
 
 def _merged(args: argparse.Namespace) -> dict[str, Any]:
@@ -56,10 +71,14 @@ def _merged(args: argparse.Namespace) -> dict[str, Any]:
     if args.config:
         import yaml
 
+        from assay.tasks.yaml_loader import safe_load_bounded
+
         try:
-            loaded = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
+            loaded = safe_load_bounded(Path(args.config).read_text(encoding="utf-8"), str(args.config)) or {}
         except OSError as exc:
             raise ConfigError(f"cannot read --config {args.config}: {exc.strerror}", hint="check the path") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"--config {args.config} is not UTF-8 text", hint="save it as UTF-8") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f":{mark.line + 1}" if mark is not None else ""
@@ -87,22 +106,23 @@ def _join(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _seed(value: Any) -> int:
-    try:
-        return int(str(value).split(",")[0])
-    except ValueError:
-        raise UsageError(f"--seed {value!r} is not an integer", hint="e.g. --seed 1234") from None
-
-
 def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int:
     from assay.api import _as_dict
+    from assay.cli import lmms_flags
     from assay.cli.progress import make_progress
+    from assay.cli.push_cmd import print_outputs
     from assay.cli.render import print_results
+    from assay.cli.signals import stop_on_signals
     from assay.errors import RunFailedError
-    from assay.options import RunOptions
-    from assay.run import EvaluationResult, run_evaluation
+    from assay.judge.config import parse_failure_rate
+    from assay.options import RunOptions, as_number
+    from assay.run import EvaluationResult, RunControl, run_evaluation
 
     v = _merged(args)
+    if str(v["tasks"] or "").strip() in lmms_flags.LIST_WORDS:  # lmms-eval's `--tasks list`
+        return _list_tasks(v, settings, redactor)
+    lmms_flags.say_notices(v)
+    seed, numpy_seed, torch_seed, fewshot_seed = lmms_flags.seeds(v["seed"])
     if not v["model"]:
         raise UsageError("--model is required", hint="e.g. --model openai --model_args model=gpt-4o-mini")
     if not v["tasks"]:
@@ -114,53 +134,82 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         model=str(v["model"]),
         tasks=tuple(t.strip() for t in _join(v["tasks"]).split(",") if t.strip()),
         model_args=_as_dict(_join(v["model_args"]), "--model_args") or {},
-        limit=float(v["limit"]) if v["limit"] is not None else None,
-        offset=int(v["offset"]),
-        output_path=Path(v["output_path"]) if v["output_path"] else None,
+        limit=as_number("--limit", v["limit"]),
+        offset=as_number("--offset", v["offset"], whole=True),
+        output_path=_output_path(v["output_path"]),
         log_samples=bool(v["log_samples"]),
         predict_only=bool(v["predict_only"]),
         gen_kwargs=_as_dict(_join(v["gen_kwargs"]), "--gen_kwargs") or {},
-        seed=_seed(v["seed"]),
+        seed=seed,
+        fewshot_seed=fewshot_seed,
+        numpy_seed=numpy_seed,
+        torch_seed=torch_seed,
+        num_fewshot=None if v["num_fewshot"] is None else int(v["num_fewshot"]),
+        system_instruction=v["system_instruction"],
+        reasoning_tags=lmms_flags.reasoning_tags(v["reasoning_tags"]),
+        repeats=None if v["repeats"] is None else int(v["repeats"]),
+        log_samples_suffix=str(v["log_samples_suffix"]),
         include_paths=tuple(Path(p) for p in ([include] if isinstance(include, str) else include)),
         batch_size=v["batch_size"],
         wandb_args=_as_dict(_join(v["wandb_args"]), "--wandb_args") if v["wandb_args"] else None,
         hub_args=_as_dict(_join(v["hf_hub_log_args"]), "--hf_hub_log_args") if v["hf_hub_log_args"] else None,
-        bootstrap_iters=int(v["bootstrap_iters"] or 0),
+        bootstrap_iters=as_number("--bootstrap_iters", v["bootstrap_iters"] or 0, whole=True),
         use_cache=v["use_cache"],
-        max_error_rate=_rate(v["max_error_rate"]),
+        max_error_rate=as_number("--max_error_rate", v["max_error_rate"]),
+        wandb_log_samples=bool(v["wandb_log_samples"]),
+        report=bool(v["report"]),
+        log_media=bool(v["log_media"]),
+        max_cost=as_number("--max_cost", v["max_cost"]),
+        judge_model=str(v["judge_model"]) if v["judge_model"] else None,
+        judge_args=_as_dict(_join(v["judge_args"]), "--judge_args") or {},
+        max_judge_failure_rate=parse_failure_rate(v["max_judge_failure_rate"]),
     )
     progress = make_progress(sys.stderr)
-    try:
-        with _sigterm_as_interrupt():
-            result = asyncio.run(run_evaluation(settings, options, redactor, progress=progress))
-    except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
-        if isinstance(exc.result, EvaluationResult):
-            print_results(exc.result, sys.stdout)
-        raise
-    print_results(result, sys.stdout)
+    control = RunControl()
+    # From here to the end, SIGINT/SIGTERM/SIGHUP stop the run gracefully (exit 128 + signal) and no
+    # further signal can get in the way of the results write.
+    with stop_on_signals(control):
+        try:
+            result = asyncio.run(run_evaluation(settings, options, redactor, progress=progress, control=control))
+        except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
+            if isinstance(exc.result, EvaluationResult):
+                print_results(exc.result, sys.stdout)
+                print_outputs(exc.result.outputs, redactor)
+            raise
+        print_results(result, sys.stdout)
+        if v["show_config"]:
+            _show_config(result.results, redactor)
+        return print_outputs(result.outputs, redactor)
+
+
+def _list_tasks(v: dict[str, Any], settings: Settings, redactor: Redactor) -> int:
+    """``--tasks list``: what `assay tasks` prints (lmms-eval's list_groups/list_tags/list_subtasks too)."""
+    from assay.cli.tasks_cmd import _print, _table
+    from assay.tasks import TaskRegistry
+
+    include = v["include_path"] or []
+    registry = TaskRegistry.discover(settings, include_paths=[include] if isinstance(include, str) else include)
+    lines = _table(registry, [])
+    kind = {"list_groups": "group", "list_tags": "tag", "list_subtasks": "task"}.get(str(v["tasks"]).strip())
+    if kind is not None:
+        lines = lines[:3] + [line for line in lines[3:-1] if line.split()[1:2] == [kind]] + lines[-1:]
+    _print(lines, redactor)
     return 0
 
 
-def _rate(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"--max_error_rate {value!r} is not a number", hint="e.g. --max_error_rate 0.05") from None
+def _show_config(results: dict[str, Any], redactor: Redactor) -> None:
+    """``--show_config``: every task's resolved config, as lmms-eval prints it after a run."""
+    from assay.tasks.yaml_loader import dump_yaml
+
+    for name, config in (results.get("configs") or {}).items():
+        sys.stdout.write(redactor.redact(f"\n# task {name}\n" + dump_yaml(config)))
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """A scheduler's SIGTERM ends the run like Ctrl-C: the results file is written, with status
-    `interrupted`, instead of the process vanishing mid-write."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _output_path(value: Any) -> Path | None:
+    """``--output_path``: a folder; ``""`` would silently write nothing, so it is an error (a config file's
+    explicit ``null`` means "no files", as ``output_path=None`` does in the Python API)."""
+    if value is None:
+        return None
+    if not str(value).strip():
+        raise UsageError("--output_path is empty", hint="give a folder, e.g. --output_path ./logs (the default)")
+    return Path(str(value))

@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Protocol
 from assay.errors import UsageError
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from assay.settings import Settings
     from assay.tasks import TaskRegistry
 
@@ -32,6 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="[list [PATTERN…] | show NAME]",
         help="`list` (the default) optionally filtered by shell patterns like 'mme*'; `show NAME` prints a "
         "task's or group's resolved config as YAML",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="load every task (or those matching the patterns) without its data and summarise what blocks "
+        "the ones that do not resolve, by cause",
     )
     parser.add_argument(
         "--include_path",
@@ -50,6 +54,10 @@ def run(args: argparse.Namespace, settings: Settings, redactor: _Redactor) -> in
     words: list[str] = list(args.action or [])
     command = words.pop(0) if words and words[0] in ("list", "show") else "list"
     registry = TaskRegistry.discover(settings, include_paths=[Path(p) for p in args.include_path or []])
+    if getattr(args, "check", False):
+        from assay.cli.tasks_check import print_check
+
+        return print_check(registry, settings, words, redactor)
     if command == "show":
         if len(words) != 1:
             raise UsageError(
@@ -65,35 +73,36 @@ def run(args: argparse.Namespace, settings: Settings, redactor: _Redactor) -> in
     return 0
 
 
-def _table(registry: TaskRegistry, patterns: list[str]) -> Table:
-    from rich.table import Table
+def _table(registry: TaskRegistry, patterns: list[str]) -> list[str]:
+    """The listing as aligned plain-text lines (a rich table takes ~0.9 s for lmms-eval's 1,900 rows)."""
 
     def wanted(name: str) -> bool:
         return not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
-    table = Table(title="tasks, groups and tags", title_justify="left")
-    table.add_column("name", no_wrap=True)
-    table.add_column("kind")
-    table.add_column("description", max_width=40)
-    table.add_column("defined in", overflow="fold")
-    shown = 0
+    rows: list[tuple[str, str, str, str]] = []
     for name in filter(wanted, registry.group_names()):
         info = registry.group(name)
-        table.add_row(name, "group", _members(info.members, info.alias), _location(registry, name))
-        shown += 1
+        rows.append((name, "group", _members(info.members, info.alias), _location(registry, name)))
     for name in filter(wanted, registry.tag_names()):
-        table.add_row(name, "tag", _members(tuple(registry.tag_members(name)), None), "")
-        shown += 1
+        rows.append((name, "tag", _members(tuple(registry.tag_members(name)), None), ""))
     for name in filter(wanted, registry.task_names()):
-        entry = registry.task_entry(name)
-        alias = entry.raw.get("task_alias")
-        table.add_row(name, "task", str(alias) if alias else "", _location(registry, name))
-        shown += 1
+        alias = registry.task_entry(name).raw.get("task_alias")
+        rows.append((name, "task", str(alias) if alias else "", _location(registry, name)))
     counts = (len(registry.task_names()), len(registry.group_names()), len(registry.tag_names()))
-    table.caption = f"{shown} shown" if patterns else ", ".join(
+    caption = f"{len(rows)} shown" if patterns else ", ".join(
         _count(n, kind) for n, kind in zip(counts, ("task", "group", "tag"), strict=True)
     )
-    return table
+    header = ("name", "kind", "description", "defined in")
+    cells = [header, *((n, k, _cut(d, 40), w) for n, k, d, w in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(3)]
+    lines = ["  ".join(row[i].ljust(widths[i]) for i in range(3)) + "  " + row[3] for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len("defined in"))
+    return ["tasks, groups and tags", *(line.rstrip() for line in lines), caption]
+
+
+def _cut(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _count(n: int, kind: str) -> str:
@@ -123,10 +132,5 @@ def _location(registry: TaskRegistry, name: str) -> str:
     return f"{source}: {path}" if source.startswith("plugin") else str(path)
 
 
-def _print(table: Table, redactor: _Redactor) -> None:
-    from rich.console import Console
-
-    console = Console(file=sys.stdout, width=max(100, Console(file=sys.stdout).width))
-    with console.capture() as capture:
-        console.print(table)
-    sys.stdout.write(redactor.redact(capture.get()))
+def _print(lines: list[str], redactor: _Redactor) -> None:
+    sys.stdout.write(redactor.redact("\n".join(lines) + "\n"))

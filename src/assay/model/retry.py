@@ -20,7 +20,14 @@ TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522
 TRANSIENT_KINDS = frozenset({"timeout", "connection", "empty", "server", "malformed", "rate_limit", "overloaded"})
 PERMANENT_KINDS = frozenset({
     "auth", "bad_request", "not_found", "content_policy", "context_length", "quota", "unsupported", "budget",
+    "redirect", "client",
 })
+
+
+#: Failures that would repeat for every request: stop the run instead of paying for more (model or judge).
+FATAL_ALWAYS = frozenset({"auth", "quota", "unsupported", "budget", "redirect"})
+#: Failures that are fatal while nothing has succeeded yet (a wrong URL or model name).
+FATAL_BEFORE_FIRST_SUCCESS = frozenset({"connection", "not_found"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from tenacity import (
     AsyncRetrying,
@@ -27,6 +28,9 @@ from assay.errors import ConfigError, ProviderError
 from assay.model.retry import classify
 from assay.providers.base import Provider, supports_loglikelihood
 from assay.types import Loglikelihood, LoglikelihoodRequest, Request, Response, Usage
+
+if TYPE_CHECKING:
+    from assay.cost import CostMeter
 
 log = logging.getLogger("assay.model")
 
@@ -52,7 +56,41 @@ WRAPPER_ARGS: dict[str, str] = {
     "timeout": "timeout",
     "backoff_initial": "backoff_initial",
     "backoff_max": "backoff_max",
+    "max_retry_after": "max_retry_after",
 }
+#: field -> (smallest allowed value, whether it must be whole, an example). Every value must be finite.
+_RANGES: dict[str, tuple[float, bool, str]] = {
+    "max_concurrency": (1, True, "num_concurrent=16"),
+    "max_attempts": (1, True, "max_attempts=5"),
+    "requests_per_minute": (1e-9, False, "rpm=600"),
+    "timeout": (1e-9, False, "timeout=120"),
+    "backoff_initial": (0, False, "backoff_initial=1"),
+    "backoff_max": (0, False, "backoff_max=60"),
+    "max_retry_after": (0, False, "max_retry_after=600"),
+}
+#: A Retry-After pause at least this long is logged at INFO (shorter ones at DEBUG).
+LOUD_PAUSE_S = 5.0
+
+
+def _number(key: str, value: Any, target: str) -> float | int:
+    """A --model_args number for the wrapper: finite, in range, whole where it counts something."""
+    from assay.redaction import shown_value
+
+    low, whole, example = _RANGES[target]
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise ConfigError(f"--model_args {key}={shown_value(value)} is not a finite number", hint=f"e.g. {example}")
+    if key == "max_retries":  # lmms-eval counts retries, we count attempts
+        number += 1
+    if number < low or (whole and not number.is_integer()):
+        what = "a whole number" if whole else "a number"
+        bound = f"at least {low:g}" if low >= 1 or low == 0 else "above 0"
+        shown = key if key != "max_retries" else "max_retries (+1 attempt)"
+        raise ConfigError(f"--model_args {shown}={shown_value(value)} must be {what} {bound}", hint=f"e.g. {example}")
+    return int(number) if whole else number
 
 
 @dataclass(frozen=True)
@@ -65,6 +103,7 @@ class ModelConfig:
     timeout: float = 120.0
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
+    #: The longest wait a server's Retry-After can impose (a longer request is cut to this, and logged).
     max_retry_after: float = 600.0
 
     @classmethod
@@ -77,19 +116,8 @@ class ModelConfig:
             if target is None:
                 provider_args[key] = value
                 continue
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                raise ConfigError(f"--model_args {key}={value!r} is not a number",
-                                  hint=f"give {key} a number, e.g. {key}=8") from None
-            if key == "max_retries":  # lmms-eval counts retries, we count attempts
-                number += 1
-            values[target] = int(number) if target in ("max_concurrency", "max_attempts") else number
-        config = cls(**values)
-        if config.max_concurrency < 1 or config.max_attempts < 1 or config.timeout <= 0:
-            raise ConfigError("--model_args num_concurrent, max_attempts and timeout must be positive",
-                              hint="e.g. num_concurrent=8,max_attempts=5,timeout=120")
-        return config, provider_args
+            values[target] = _number(key, value, target)
+        return cls(**values), provider_args
 
 
 @dataclass
@@ -111,8 +139,11 @@ class Model:
         cache: ResponseStore | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        meter: CostMeter | None = None,
     ) -> None:
         self.provider = provider
+        #: What this model's answers cost (and the run's cost cap, consulted before every attempt).
+        self.meter = meter
         config = config or ModelConfig()
         own_limit = provider.max_concurrency
         if own_limit is not None and config.max_concurrency > own_limit:
@@ -127,23 +158,27 @@ class Model:
         self._semaphore = asyncio.Semaphore(config.max_concurrency)
         self._resume_at = 0.0  # after a 429 with Retry-After, nobody sends before this
         self._next_slot = 0.0  # requests-per-minute pacing
+        self._announced_until = 0.0  # the end of the last pause logged at INFO
         self._pace_lock = asyncio.Lock()
 
     @property
     def model_name(self) -> str:
         return self.provider.model_name
 
-    async def generate(self, request: Request) -> Response:
-        """The response, from the cache or the provider; ProviderError once retries are exhausted."""
+    async def generate(self, request: Request, *, accept: Callable[[Response], bool] | None = None) -> Response:
+        """The response, from the cache or the provider; ProviderError once retries are exhausted.
+
+        ``accept`` (a judge's parser) keeps unusable answers out of the cache both ways: a cached answer
+        it rejects is fetched again, and a fresh one it rejects is returned but not stored."""
         if self._cache is not None:
             hit = await self._cache.get(self._identity, request)
-            if hit is not None:
+            if hit is not None and (accept is None or accept(hit)):
                 self.stats.cache_hits += 1
                 return replace(hit, cached=True, attempts=0)
         response, attempts = await self._with_retries(lambda: self._attempt(request))
         response = replace(response, attempts=attempts)
         self.stats.usage = self.stats.usage + response.usage
-        if self._cache is not None:
+        if self._cache is not None and (accept is None or accept(response)):
             await self._cache.put(self._identity, request, response)
         return response
 
@@ -195,22 +230,41 @@ class Model:
         return result, attempts
 
     async def _timed(self, call: Callable[[], Awaitable[_T]]) -> _T:
-        """One attempt: a concurrency slot, the shared pause and pace, then ``call()`` under the timeout."""
+        """One attempt: a concurrency slot, the shared pause and pace, the cost cap's consent, then ``call()``
+        under the timeout."""
         async with self._semaphore:
             await self._wait_for_turn()
+            reservation = await self.meter.reserve(self.provider.name) if self.meter is not None else None
             self.stats.requests += 1
             if self.stats.first_request_at is None:
                 self.stats.first_request_at = self._clock()
             try:
                 async with asyncio.timeout(self.config.timeout):
-                    return await call()
-            except TimeoutError:
+                    result = await call()
+            except BaseException as exc:
+                if reservation is not None and self.meter is not None:
+                    self.meter.release(reservation)  # no answer, nothing billed
+                if isinstance(exc, TimeoutError):
+                    raise ProviderError(
+                        f"no answer within {self.config.timeout:g}s",
+                        hint="raise timeout=… in --model_args if the model is slow",
+                        kind="timeout",
+                        provider=self.provider.name,
+                    ) from None
+                if isinstance(exc, ProviderError) or not isinstance(exc, Exception):
+                    raise
+                # Not something a server did (providers classify those): a failure on our side, counted
+                # and recorded with its class, never retried.
+                log.debug("%s raised outside its error mapping", self.provider.name, exc_info=True)
                 raise ProviderError(
-                    f"no answer within {self.config.timeout:g}s",
-                    hint="raise timeout=… in --model_args if the model is slow",
-                    kind="timeout",
+                    f"{self.provider.name} failed on the client side: {type(exc).__name__}: {exc}",
+                    hint="this is a bug in assay's provider; rerun with --verbosity DEBUG and please report it",
+                    kind="client",
                     provider=self.provider.name,
                 ) from None
+            if reservation is not None and self.meter is not None:
+                self.meter.settle(reservation, getattr(result, "usage", None) or Usage())
+            return result
 
     async def _attempt(self, request: Request) -> Response:
         response = await self._timed(lambda: self.provider.generate(request))
@@ -241,13 +295,30 @@ class Model:
         exc = state.outcome.exception() if state.outcome else None
         decision = classify(exc) if exc else None
         if decision is not None and decision.retry_after is not None:
-            wait = min(decision.retry_after, self.config.max_retry_after)
+            asked = decision.retry_after
+            wait = min(asked, self.config.max_retry_after)
+            now = self._clock()
             if decision.kind == "rate_limit":
                 # The server asked everyone to wait: pause all requests, not just this one.
-                self._resume_at = max(self._resume_at, self._clock() + wait)
+                self._resume_at = max(self._resume_at, now + wait)
+            self._announce_pause(exc, asked, wait, now)
             return wait
         backoff = wait_exponential_jitter(multiplier=self.config.backoff_initial, max=self.config.backoff_max)
         return float(backoff(state))
+
+    def _announce_pause(self, exc: BaseException | None, asked: float, wait: float, now: float) -> None:
+        """A server-requested pause of a few seconds or more is said at INFO, once per pause: how long,
+        why, and whether the max_retry_after cap cut it."""
+        if wait < LOUD_PAUSE_S or now < self._announced_until:
+            log.debug("server asked to wait %.2fs (%s)", asked, exc)
+            return
+        self._announced_until = now + wait
+        status = getattr(exc, "status", None)
+        cause = "rate limited (429)" if getattr(exc, "kind", None) == "rate_limit" else (
+            f"server unavailable ({status})" if status else "server asked to wait")
+        capped = (f"; the server asked for {asked:.0f}s, cut to max_retry_after={self.config.max_retry_after:g}s"
+                  if asked > wait else "")
+        log.info("%s: %s; pausing for %.0fs as its Retry-After asks%s", self.provider.name, cause, wait, capped)
 
     def _before_sleep(self, state: RetryCallState) -> None:
         self.stats.retries += 1

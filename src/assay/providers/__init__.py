@@ -141,7 +141,34 @@ def get_spec(name: str, settings: Settings | None = None) -> ProviderSpec:
 
 
 def load_provider_class(name: str, settings: Settings | None = None) -> ProviderFactory:
-    spec = get_spec(name, settings)
+    return _load(get_spec(name, settings), name)
+
+
+def with_declared_credentials(spec: ProviderSpec) -> ProviderSpec:
+    """A plugin's spec completed from its class: its modalities (``accepts_media``) and the ``credentials``
+    (Settings fields, e.g. ``("openai_api_key",)``) it declares, checked by preflight and doctor like a
+    built-in's (the key may also come as ``api_key=``). Built-ins are returned as they are; a plugin that
+    cannot be loaded raises ConfigError naming it."""
+    if spec.origin == "builtin":
+        return spec
+    from dataclasses import replace
+
+    from assay.settings import SPEC_BY_FIELD
+
+    cls = _load(spec, spec.name)
+    declared = getattr(cls, "credentials", ())
+    fields = tuple(f for f in declared if isinstance(f, str)) if isinstance(declared, (tuple, list)) else ()
+    unknown = [f for f in fields if f not in SPEC_BY_FIELD]
+    if unknown:
+        raise ConfigError(f"provider `{spec.name}` from {spec.origin} declares unknown credentials: "
+                          f"{', '.join(unknown)}", hint="a plugin's `credentials` names assay settings fields, "
+                          "e.g. (\"openai_api_key\",)")
+    keys = tuple((f, spec.key_arg) for f in fields if SPEC_BY_FIELD[f].secret)
+    modalities = ALL_MEDIA if getattr(cls, "accepts_media", True) else ("text",)
+    return replace(spec, credentials=fields, arg_keys=keys, modalities=modalities)
+
+
+def _load(spec: ProviderSpec, name: str) -> ProviderFactory:
     module_name, _, attr = spec.target.partition(":")
     try:
         factory: ProviderFactory = getattr(importlib.import_module(module_name), attr)

@@ -24,6 +24,8 @@ _CONTENT_POLICY_CODES = {"content_policy_violation", "content_filter", "safety",
 _CONTEXT_CODES = {"context_length_exceeded", "string_above_max_length"}
 # vLLM and xAI say it in words only.
 _CONTEXT_PHRASES = ("maximum context length", "maximum prompt length", "context length is")
+# xAI and some gateways say a policy refusal in words only.
+_POLICY_PHRASES = ("content management policy", "usage guidelines", "violates our usage policy", "content policy")
 
 #: What to do about each kind of failure (``{model}`` is filled with " `<model>`" when known).
 HINTS: dict[str, str] = {
@@ -110,7 +112,7 @@ def openai_kind(status: int, code: str | None, message: str) -> str:
     if status == 429 and code == "insufficient_quota":  # billing, not throttling: waiting will not help
         return "quota"
     if status in (400, 422):
-        if code in _CONTENT_POLICY_CODES:
+        if code in _CONTENT_POLICY_CODES or any(p in message.lower() for p in _POLICY_PHRASES):
             return "content_policy"
         if code in _CONTEXT_CODES or any(p in message.lower() for p in _CONTEXT_PHRASES):
             return "context_length"
@@ -193,14 +195,14 @@ class JsonClient:
 
         try:
             async with self._client().post(url, data=json.dumps(body)) as resp:
-                return resp.status, resp.headers, await resp.text()
-        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-            raise ProviderError(
-                f"cannot reach {self._where}: {type(exc).__name__}",
-                hint=self._connect_hint,
-                kind="connection",
-                provider=self._provider,
-            ) from None
+                text = decode_body(await resp.read(), resp.charset)
+                elsewhere = other_origin(url, resp)
+                if elsewhere is not None and resp.status in (401, 403):
+                    raise redirect_refused(self._provider, self._where, elsewhere, resp.status, text)
+                return resp.status, resp.headers, text
+        except aiohttp.ClientError as exc:
+            raise client_error(exc, provider=self._provider, where=self._where,
+                               connect_hint=self._connect_hint) from None
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -227,8 +229,65 @@ def malformed(text: str, *, provider: str, where: str, what: str) -> ProviderErr
 
 
 def as_int(value: Any) -> int:
-    """A token count from a usage field that may be missing, null, a float or a string."""
+    """A token count from a usage field that may be missing, null, a float, a string or garbage (0)."""
+    if isinstance(value, bool):
+        return 0
     try:
-        return max(int(value or 0), 0)
+        number = float(value or 0)
     except (TypeError, ValueError):
         return 0
+    return int(number) if 0 <= number < 2**53 else 0
+
+
+def decode_body(raw: bytes, charset: str | None) -> str:
+    """A response body as text: its declared charset (else UTF-8), undecodable bytes replaced, so a body
+    that is not valid text is a malformed answer (retried, counted), never a crash."""
+    try:
+        return raw.decode(charset or "utf-8", errors="replace")
+    except LookupError:  # an unknown charset name
+        return raw.decode("utf-8", errors="replace")
+
+
+def other_origin(url: str, resp: Any) -> str | None:
+    """The origin (``scheme://host:port``) a redirected response came from, if it is not ``url``'s."""
+    if not getattr(resp, "history", None):
+        return None
+    from urllib.parse import urlsplit
+
+    def origin(text: str) -> tuple[str, str, int | None]:
+        parts = urlsplit(text)
+        return parts.scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+
+    final = str(resp.url)
+    if origin(final) == origin(url):
+        return None
+    parts = urlsplit(final)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def redirect_refused(provider: str, where: str, elsewhere: str, status: int, body: str) -> ProviderError:
+    """The server redirected to another origin, which refused the request: the HTTP client does not send
+    the key across origins, so the key is not what is wrong — the address is."""
+    message, _ = error_message(body)
+    return ProviderError(
+        f"{provider} at {where} redirected the request to {elsewhere}, which refused it ({status}): {message}",
+        hint=f"the key is not sent to another host on a redirect; set base_url to the address {elsewhere} "
+             "serves, if you trust it",
+        kind="redirect", status=status, provider=provider,
+    )
+
+
+def client_error(exc: BaseException, *, provider: str, where: str, connect_hint: str) -> ProviderError:
+    """An aiohttp client failure as a classified error: the connection (dropped, refused, reset: retried),
+    too many redirects (permanent), or a reply that is not valid HTTP (malformed: retried)."""
+    import aiohttp
+
+    if isinstance(exc, (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError)):
+        return ProviderError(f"cannot reach {where}: {type(exc).__name__}", hint=connect_hint, kind="connection",
+                             provider=provider)
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        return ProviderError(f"{where} redirects in a loop", hint="check base_url: the server keeps redirecting",
+                             kind="redirect", provider=provider)
+    return ProviderError(f"{where} sent a reply that is not valid HTTP: {type(exc).__name__}",
+                         hint="assay retries this; check base_url points at the API", kind="malformed",
+                         provider=provider)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from assay.errors import CredentialError, ProviderError
+from assay.providers._endpoint import check_key, parse_base_url
 from assay.providers._http import JsonClient, as_int, error_message, http_error, malformed, parse_json
 from assay.providers.openai_compat import pop_model
 from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
@@ -46,6 +47,8 @@ def error_kind(status: int, error_type: str | None, message: str) -> str | None:
             return "quota"
         if "prompt is too long" in lowered or "context window" in lowered or "too many tokens" in lowered:
             return "context_length"
+        if "content filtering policy" in lowered or "usage policy" in lowered:
+            return "content_policy"
         return "bad_request"
     if error_type == "api_error":
         return "server"
@@ -80,15 +83,18 @@ class AnthropicProvider:
     def __init__(self, settings: Settings, model_args: dict[str, Any]) -> None:
         args = dict(model_args)
         self._model = pop_model(args, self.name, "model=claude-sonnet-4-5")
-        base = args.pop("base_url", None) or settings.anthropic_base_url or ANTHROPIC_BASE_URL
-        self._base_url = str(base).rstrip("/")
-        api_key = args.pop("api_key", None) or settings.secret("anthropic_api_key")
+        given_url, given_key = args.pop("base_url", None), args.pop("api_key", None)
+        self._base = parse_base_url(str(given_url or settings.anthropic_base_url or ANTHROPIC_BASE_URL),
+                                    setting="--model_args base_url" if given_url else "ANTHROPIC_BASE_URL")
+        self._base_url = self._base.base
+        api_key = given_key or settings.secret("anthropic_api_key")
         if not api_key:
             raise CredentialError("ANTHROPIC_API_KEY is not set", hint=KEY_HINT)
+        api_key = check_key(str(api_key), setting="--model_args api_key" if given_key else "ANTHROPIC_API_KEY")
         self._max_tokens = int(args.pop("max_tokens", DEFAULT_MAX_TOKENS))
         self._extra_body = args  # sent as-is (e.g. thinking={…} from a config file)
-        self._url = f"{self._base_url}/v1/messages"
-        self._http = JsonClient({"x-api-key": str(api_key), "anthropic-version": API_VERSION},
+        self._url = self._base.url("v1/messages")
+        self._http = JsonClient({"x-api-key": api_key, "anthropic-version": API_VERSION, **self._base.basic_auth()},
                                 provider=self.name, where=self._base_url,
                                 connect_hint="check base_url / ANTHROPIC_BASE_URL and your network")
 
@@ -97,7 +103,7 @@ class AnthropicProvider:
         return self._model
 
     def identity(self) -> dict[str, Any]:
-        identity: dict[str, Any] = {"provider": self.name, "base_url": self._base_url, "model": self._model,
+        identity: dict[str, Any] = {"provider": self.name, "base_url": self._base.public_url, "model": self._model,
                                     "default_max_tokens": self._max_tokens}
         if self._extra_body:
             identity["body"] = dict(sorted(self._extra_body.items()))

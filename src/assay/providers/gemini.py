@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from assay.errors import CredentialError, ProviderError
+from assay.providers._endpoint import check_key, parse_base_url
 from assay.providers._http import JsonClient, as_int, http_error, malformed, parse_json
 from assay.providers.openai_compat import pop_model
 from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
@@ -102,15 +103,19 @@ class GeminiProvider:
     def __init__(self, settings: Settings, model_args: dict[str, Any]) -> None:
         args = dict(model_args)
         self._model = pop_model(args, self.name, "model=gemini-2.5-flash").removeprefix("models/")
-        base = args.pop("base_url", None) or settings.gemini_base_url or GEMINI_BASE_URL
-        self._base_url = str(base).rstrip("/")
+        given_url, given_key = args.pop("base_url", None), args.pop("api_key", None)
+        self._base = parse_base_url(str(given_url or settings.gemini_base_url or GEMINI_BASE_URL),
+                                    setting="--model_args base_url" if given_url else "GOOGLE_GEMINI_BASE_URL")
+        self._base_url = self._base.base
         self._api_version = str(args.pop("api_version", DEFAULT_API_VERSION))
-        api_key = args.pop("api_key", None) or settings.secret("google_api_key")
+        api_key = given_key or settings.secret("google_api_key")
         if not api_key:
             raise CredentialError("GOOGLE_API_KEY is not set", hint=KEY_HINT)
+        api_key = check_key(str(api_key), setting="--model_args api_key" if given_key else "GOOGLE_API_KEY")
         self._config = args  # extra generationConfig entries (e.g. thinkingConfig from a config file)
-        self._url = f"{self._base_url}/{self._api_version}/models/{quote(self._model, safe='-._')}:generateContent"
-        self._http = JsonClient({"x-goog-api-key": str(api_key)}, provider=self.name, where=self._base_url,
+        self._url = self._base.url(f"{self._api_version}/models/{quote(self._model, safe='-._')}:generateContent")
+        self._http = JsonClient({"x-goog-api-key": api_key, **self._base.basic_auth()},
+                                provider=self.name, where=self._base_url,
                                 connect_hint="check base_url / GOOGLE_GEMINI_BASE_URL and your network")
 
     @property
@@ -118,7 +123,7 @@ class GeminiProvider:
         return self._model
 
     def identity(self) -> dict[str, Any]:
-        identity: dict[str, Any] = {"provider": self.name, "base_url": self._base_url, "model": self._model,
+        identity: dict[str, Any] = {"provider": self.name, "base_url": self._base.public_url, "model": self._model,
                                     "api_version": self._api_version}
         if self._config:
             identity["config"] = dict(sorted(self._config.items()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from assay.errors import CredentialError
+from assay.providers._endpoint import authorization, parse_base_url
 from assay.providers.completions import loglikelihood_body, parse_loglikelihood, prompt_of
 from assay.providers.openai_compat import ChatCompletionsProvider, Endpoint
 from assay.types import Loglikelihood, LoglikelihoodRequest
@@ -25,18 +26,25 @@ class OpenAIProvider(ChatCompletionsProvider):
     name: ClassVar[str] = "openai"
 
     def endpoint(self, settings: Settings, args: dict[str, Any]) -> Endpoint:
-        base_url = str(args.pop("base_url", None) or settings.openai_base_url or OPENAI_BASE_URL).rstrip("/")
-        api_key = args.pop("api_key", None) or settings.secret("openai_api_key")
-        if not api_key:
-            if base_url == OPENAI_BASE_URL:
-                raise CredentialError("OPENAI_API_KEY is not set", hint=KEY_HINT)
-            api_key = "EMPTY"  # local OpenAI-compatible servers usually accept any key
+        given_url, given_key = args.pop("base_url", None), args.pop("api_key", None)
+        url_setting = "--model_args base_url" if given_url else "OPENAI_BASE_URL"
+        # Parsed, not pasted: a query string stays at the end of every request URL, user:password@ is
+        # Basic authentication (never part of a message), and only http(s) gets this far.
+        self._base = parse_base_url(str(given_url or settings.openai_base_url or OPENAI_BASE_URL), setting=url_setting)
+        api_key = given_key or settings.secret("openai_api_key")
+        if not api_key and self._base.base == OPENAI_BASE_URL:
+            raise CredentialError("OPENAI_API_KEY is not set", hint=KEY_HINT)
+        auth = authorization(self._base, None if api_key is None else str(api_key), url_setting=url_setting,
+                             key_setting="--model_args api_key" if given_key else "OPENAI_API_KEY",
+                             key_given=bool(given_key))
         return Endpoint(
-            base_url=base_url,
-            chat_url=f"{base_url}/chat/completions",
-            headers={"Authorization": f"Bearer {api_key}"},
+            base_url=self._base.base,
+            chat_url=self._base.url("chat/completions"),
+            # local OpenAI-compatible servers usually accept any key
+            headers={"Authorization": auth or "Bearer EMPTY"},
             key_hint=KEY_HINT,
             connect_hint="check base_url / OPENAI_BASE_URL and that the server is running",
+            identity={"base_url": self._base.public_url},
         )
 
 
@@ -49,7 +57,7 @@ class OpenAICompatibleProvider(OpenAIProvider):
     async def loglikelihood(self, request: LoglikelihoodRequest) -> Loglikelihood:
         """log P(continuation | context) from ``/completions`` with ``echo``: one attempt."""
         context = prompt_of(request, provider=self.name)
-        url = f"{self._endpoint.base_url}/completions"
+        url = self._base.url("completions")
         status, headers, text = await self._http.post(url, loglikelihood_body(self._model, context, request))
         if status >= 400:
             raise self.error(status, headers, text)

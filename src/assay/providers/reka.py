@@ -1,16 +1,18 @@
 """Reka chat: ``POST {base_url}/chat`` with the ``X-Api-Key`` header.
 
 ``base_url`` is what the reka-api SDK (v3) means by it: the API root including ``/v1`` (default
-``https://api.reka.ai/v1``). Images are sent as ``image_url`` data URLs; a video as its sampled
-frames, as lmms-eval's Reka model does.
+``https://api.reka.ai/v1``); the bare root (``https://api.reka.ai``) works too. Images are sent as
+``image_url`` data URLs; a video as its sampled frames, as lmms-eval's Reka model does.
 """
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 from assay.errors import CredentialError, ProviderError
+from assay.providers._endpoint import check_key, parse_base_url
 from assay.providers._http import JsonClient, as_int, error_message, http_error, malformed, parse_json
 from assay.providers.openai_compat import pop_model
 from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
@@ -58,13 +60,19 @@ class RekaProvider:
     def __init__(self, settings: Settings, model_args: dict[str, Any]) -> None:
         args = dict(model_args)
         self._model = pop_model(args, self.name, "model=reka-flash")
-        self._base_url = str(args.pop("base_url", None) or REKA_BASE_URL).rstrip("/")
-        api_key = args.pop("api_key", None) or settings.secret("reka_api_key")
+        given_key = args.pop("api_key", None)
+        self._base = parse_base_url(str(args.pop("base_url", None) or REKA_BASE_URL), setting="--model_args base_url")
+        self._base_url = self._base.base
+        api_key = given_key or settings.secret("reka_api_key")
         if not api_key:
             raise CredentialError("REKA_API_KEY is not set", hint=KEY_HINT)
+        api_key = check_key(str(api_key), setting="--model_args api_key" if given_key else "REKA_API_KEY")
         self._extra_body = args
-        self._url = f"{self._base_url}/chat"
-        self._http = JsonClient({"X-Api-Key": str(api_key)}, provider=self.name, where=self._base_url,
+        # The SDK's root includes /v1; the bare API root (https://api.reka.ai, a gateway in front of it) is
+        # accepted too, so either form drops in unchanged.
+        self._url = self._base.url("chat" if urlsplit(self._base_url).path.strip("/") else "v1/chat")
+        self._http = JsonClient({"X-Api-Key": api_key, **self._base.basic_auth()},
+                                provider=self.name, where=self._base_url,
                                 connect_hint="check base_url and your network connection to api.reka.ai")
 
     @property
@@ -72,7 +80,7 @@ class RekaProvider:
         return self._model
 
     def identity(self) -> dict[str, Any]:
-        identity: dict[str, Any] = {"provider": self.name, "base_url": self._base_url, "model": self._model}
+        identity: dict[str, Any] = {"provider": self.name, "base_url": self._base.public_url, "model": self._model}
         if self._extra_body:
             identity["body"] = dict(sorted(self._extra_body.items()))
         return identity

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from assay.errors import CredentialError
+from assay.providers._endpoint import check_key, parse_base_url
 from assay.providers.openai_compat import ChatCompletionsProvider, Endpoint
 
 if TYPE_CHECKING:
@@ -23,14 +24,17 @@ class XAIProvider(ChatCompletionsProvider):
     model_example: ClassVar[str] = "model=grok-4"
 
     def endpoint(self, settings: Settings, args: dict[str, Any]) -> Endpoint:
-        base_url = str(args.pop("base_url", None) or XAI_BASE_URL).rstrip("/")
-        api_key = args.pop("api_key", None) or settings.secret("xai_api_key")
+        given_url, given_key = args.pop("base_url", None), args.pop("api_key", None)
+        base = parse_base_url(str(given_url or XAI_BASE_URL), setting="--model_args base_url")
+        api_key = given_key or settings.secret("xai_api_key")
         if not api_key:
             raise CredentialError("XAI_API_KEY is not set", hint=KEY_HINT)
+        key = check_key(str(api_key), setting="--model_args api_key" if given_key else "XAI_API_KEY")
         return Endpoint(
-            base_url=base_url,
-            chat_url=f"{base_url}/chat/completions",
-            headers={"Authorization": f"Bearer {api_key}"},
+            base_url=base.base,
+            chat_url=base.url("chat/completions"),
+            headers={"Authorization": f"Bearer {key}"},
+            identity={"base_url": base.public_url},
             key_hint=KEY_HINT,
             connect_hint="check base_url and your network connection to api.x.ai",
         )

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assay.errors import OutputError, ProviderAuthError, ProviderError, RunFailedError, RunInterrupted
+from assay.errors import (
+    JudgeFailureRateError,
+    OutputError,
+    ProviderAuthError,
+    ProviderError,
+    RunFailedError,
+    RunInterrupted,
+)
 from assay.results import TaskTally
 from assay.run.control import RunControl
 from assay.run.execute import Progress, RunState, execute
@@ -25,6 +32,7 @@ if TYPE_CHECKING:
     from assay.redaction import Redactor
     from assay.settings import Settings
     from assay.sinks import Sink
+    from assay.sinks.outputs import RunOutputs
 
 __all__ = ["EvaluationResult", "Progress", "RunControl", "run_evaluation"]
 
@@ -38,6 +46,8 @@ class EvaluationResult:
     results: dict[str, Any]
     results_path: Path | None = None
     sample_paths: dict[str, Path] = field(default_factory=dict)
+    #: The report and uploads made from the files (:class:`assay.sinks.outputs.RunOutputs`), if asked for.
+    outputs: RunOutputs | None = None
 
     def __getitem__(self, key: str) -> Any:
         return self.results[key]
@@ -69,7 +79,8 @@ async def run_evaluation(
     # Aggregations are task code (they may call a judge through the bridge): not on the event loop.
     results = await asyncio.to_thread(build_results, p, state, ending)
     await _close_quietly(p)
-    return _outcome(p, state, results, control.signum if control is not None else None)
+    # In a thread: the report and uploads (made from the files once written) block on disk and network.
+    return await asyncio.to_thread(_outcome, p, state, results, control.signum if control is not None else None)
 
 
 def _finish_interrupted(p: Prepared, state: RunState) -> None:
@@ -90,6 +101,8 @@ def _outcome(p: Prepared, state: RunState, results: dict[str, Any], signum: int 
     """Write the document, then say how the run ended: return for a complete run, raise otherwise."""
     where, problem = write_results(p, results)
     result = EvaluationResult(results, where, dict(p.file_sink.sample_paths) if p.file_sink else {})
+    if problem is None:
+        result.outputs = _outputs(p, where, results["status"])
     samples = _samples_phrase(p)
     at = str(where) if where else "(no output folder)"
     if problem is not None:
@@ -110,8 +123,21 @@ def _outcome(p: Prepared, state: RunState, results: dict[str, Any], signum: int 
         raise cls(f"run stopped: {p.redactor.redact(fatal.message)}.{partial}", hint=fatal.hint, kind=fatal.kind,
                   status=fatal.status, provider=fatal.provider)
     if status == "failed":
-        raise RunFailedError(f"run failed: {why}; results in {at}", result=result)
+        failed: type[RunFailedError] = RunFailedError
+        if str(why).startswith("judge failures"):
+            failed = JudgeFailureRateError
+        raise failed(f"run failed: {why}; results in {at}", result=result)
     return result
+
+
+def _outputs(p: Prepared, where: Path | None, status: str) -> RunOutputs | None:
+    """The report and the uploads, made from the files just written (never raises for their failure)."""
+    if p.targets is None or not (p.options.report or p.targets.any):
+        return None
+    from assay.sinks.outputs import deliver
+
+    return deliver(where, status, targets=p.targets, report=p.options.report, settings=p.settings,
+                   redactor=p.redactor)
 
 
 def _samples_phrase(p: Prepared) -> str:

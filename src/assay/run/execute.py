@@ -12,29 +12,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from assay.errors import AssayError, ProviderError
+from assay.judge import intercept
+from assay.judge.runtime import current_judge
+from assay.judge.scoring import ScoredSample, score_sample
+from assay.model.retry import FATAL_ALWAYS, FATAL_BEFORE_FIRST_SUCCESS
 from assay.records import sample_record
 from assay.results import TaskTally
 from assay.run.context import RunContext, current_run
 from assay.run.prompts import PARALLEL_TRIPS, TEXT_CHUNK, Prompt, feed
 from assay.run.taskcode import call_task_code
-from assay.types import Request, Response, SampleError, Usage
+from assay.types import Loglikelihood, Request, Response, SampleError, Usage
 
 if TYPE_CHECKING:
     from assay.run.control import RunControl
     from assay.run.prepare import Prepared
+    from assay.tasks.task import DocWork
 
 log = logging.getLogger("assay.run")
 
-#: Failures that would repeat for every request: stop the run instead of paying for more.
-FATAL_ALWAYS = frozenset({"auth", "quota", "unsupported"})
-#: Failures that are fatal while nothing has succeeded yet (a wrong URL or model name).
-FATAL_BEFORE_FIRST_SUCCESS = frozenset({"connection", "not_found"})
 
 Ending = Literal["complete", "aborted", "interrupted"]
+NOT_SCORED = ScoredSample(None, None)
 
 
 class Progress(Protocol):
@@ -70,9 +73,22 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
                   control: RunControl | None = None) -> Ending:
     """Run every selected doc; returns how the stage ended (CancelledError propagates untouched)."""
     loop = asyncio.get_running_loop()
-    current_run.set(RunContext(loop=loop, model=p.model, settings=p.settings, redactor=p.redactor))
     # No more workers than docs: num_concurrent=1000000 for 3 docs must not build a million coroutines.
-    n_workers = max(1, min(p.model.config.max_concurrency, p.total_docs))
+    # With a judge, more workers than model slots: a worker whose answer came back is judging while another
+    # waits for the model's freed slot, so answering and judging overlap and both stay at their limits.
+    slots = p.model.config.max_concurrency + (p.judging.concurrency if p.judging is not None else 0)
+    n_workers = max(1, min(slots, p.total_docs))
+    context = RunContext(loop=loop, model=p.model, settings=p.settings, redactor=p.redactor,
+                         services={"cost": p.ledger})
+    # Task code gets a thread per worker: scoring that waits on a judge must not queue behind the default
+    # executor's few threads (min(32, cores + 4)) while the judge could take far more requests.
+    context.executor = ThreadPoolExecutor(max_workers=n_workers + PARALLEL_TRIPS, thread_name_prefix="assay-task")
+    if p.judging is not None:
+        context.services["judge"] = p.judging.judge
+        current_judge.set(p.judging.judge)
+        if p.judging.intercepts:  # lmms-eval helpers that post to a judge themselves (requests, openai SDK)
+            intercept.install()
+    current_run.set(context)
     prompts: asyncio.Queue[Prompt | None] = asyncio.Queue(maxsize=n_workers + TEXT_CHUNK * PARALLEL_TRIPS)
 
     async def worker() -> None:
@@ -103,6 +119,11 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
         producer.cancel()  # the workers are done (or stopped): no more prompts are needed
         if not workers.done():  # cancelled from outside (Ctrl-C through asyncio.run): stop the workers too
             workers.cancel()
+        if p.judging is not None and p.judging.intercepts:
+            intercept.uninstall()
+        executor, context.executor = context.executor, None  # task code after this stage uses asyncio's threads
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
         if progress is not None:
             progress.stop()
     if control is not None and control.stop_requested and state.stop_reason is None:
@@ -114,16 +135,16 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     name, doc_id, doc = prompt.task, prompt.doc_id, prompt.doc
     task = p.tasks[name]
     t0 = time.perf_counter()
-    response: Response | None = None
+    answers: Answers | None = None
     error: SampleError | None = None
-    scores: dict[str, Any] | None = None
-    target = prompt.target
-    request = Request(messages=prompt.messages, params=p.params[name], task=name, doc_id=doc_id)
+    request = prompt.work.generate[0] if prompt.work is not None and prompt.work.generate else \
+        Request(messages=prompt.messages, params=p.params[name], task=name, doc_id=doc_id)
     redact = p.redactor.redact
     try:
         if prompt.error is not None:
             raise prompt.error
-        response = await p.model.generate(request)
+        assert prompt.work is not None
+        answers = await _ask(p, prompt.work)
         state.successes += 1
     except ProviderError as exc:
         error = SampleError(exc.kind, redact(exc.message), exc.status, exc.attempts)
@@ -134,18 +155,86 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     except Exception as exc:  # a bug of ours: recorded on the sample, the run goes on
         log.debug("sample %s/%s failed", name, doc_id, exc_info=True)
         error = SampleError("internal", redact(f"{type(exc).__name__}: {exc}"))
-    if response is not None and not p.options.predict_only:
-        try:
-            scores = await call_task_code(name, "scoring", task.score, doc, response.text)
-        except AssayError as exc:
-            log.debug("scoring %s/%s failed", name, doc_id, exc_info=True)
-            error, scores = SampleError("scoring", redact(exc.message)), None
-    state.tallies[name].add(scores, error, response.usage if response else Usage(), bool(response and response.cached))
-    record = sample_record(task=name, doc_id=doc_id, doc=doc, target=target, request=request, response=response,
-                           error=error, scores=scores, latency_s=time.perf_counter() - t0)
+    scored = NOT_SCORED
+    if answers is not None and not p.options.predict_only:
+        scored = await score_sample(task, doc, answers.for_scoring, run_sync=call_task_code, redact=redact,
+                                    contract=p.judging.contract(name) if p.judging else None)
+        if scored.error is not None:
+            log.debug("scoring %s/%s failed: %s", name, doc_id, scored.error)
+            error = SampleError("scoring", scored.error)
+    usage, cached = (answers.usage, answers.cached) if answers is not None else (Usage(), False)
+    tally = state.tallies[name]
+    tally.add(scored.scores, error, usage, cached)
+    tally.judge.add(scored.judgement)
+    if p.judging is not None and p.judging.judge.fatal is not None and state.fatal is None:
+        state.fatal = p.judging.judge.fatal  # the judge cannot judge anything: stop paying for answers
+    media = await asyncio.to_thread(p.media.refs, request) if p.media is not None and _has_media(request) else None
+    record = sample_record(task=name, doc_id=doc_id, doc=doc, target=prompt.target, request=request,
+                           response=answers.responses[0] if answers and answers.responses else None,
+                           error=error, scores=scored.scores, latency_s=time.perf_counter() - t0, media=media)
+    if answers is not None:
+        record.update(answers.record_fields(scored.filtered))
+    record.update(scored.record_fields())
     _deliver(p, state, name, record)
     if progress is not None:
         progress.advance(name, error=error is not None)
+
+
+def _has_media(request: Request) -> bool:
+    return any(m.has_media() for m in request.messages)
+
+
+@dataclass
+class Answers:
+    """What came back for one doc: ``repeats`` generations, or one log-likelihood per choice."""
+
+    responses: list[Response] = field(default_factory=list)
+    loglikelihoods: list[Loglikelihood] = field(default_factory=list)
+
+    @property
+    def for_scoring(self) -> list[Any]:
+        """Texts, or ``(loss, is_greedy)`` per choice with loss = minus the log-likelihood (lmms-eval's form)."""
+        if self.loglikelihoods:
+            return [(-ll.logprob, ll.is_greedy) for ll in self.loglikelihoods]
+        return [r.text for r in self.responses]
+
+    @property
+    def _items(self) -> list[Response | Loglikelihood]:
+        return [*self.responses, *self.loglikelihoods]
+
+    @property
+    def usage(self) -> Usage:
+        total = Usage()
+        for item in self._items:
+            total = total + item.usage
+        return total
+
+    @property
+    def cached(self) -> bool:
+        return bool(self._items) and all(item.cached for item in self._items)
+
+    def record_fields(self, filtered: dict[str, Any] | None) -> dict[str, Any]:
+        """lmms-eval's ``resps``/``filtered_resps`` (per request), plus every filter pipeline's output."""
+        resps: list[Any] = [[ll.logprob, ll.is_greedy] for ll in self.loglikelihoods] or \
+            [[r.text for r in self.responses]]
+        out: dict[str, Any] = {"resps": resps}
+        if filtered:
+            out["filtered_resps"] = next(iter(filtered.values()))
+            if len(filtered) > 1:
+                out["filtered_resps_by_filter"] = filtered
+        if len(self.responses) > 1 or self.loglikelihoods:
+            out["attempts"] = sum(x.attempts for x in self._items)
+        return out
+
+
+async def _ask(p: Prepared, work: DocWork) -> Answers:
+    """Send a doc's requests one after another (a doc is one worker's job; the Model limits concurrency)."""
+    answers = Answers()
+    for ll_request in work.loglikelihood:
+        answers.loglikelihoods.append(await p.model.loglikelihood(ll_request))
+    for request in work.generate:
+        answers.responses.append(await p.model.generate(request))
+    return answers
 
 
 def _deliver(p: Prepared, state: RunState, task: str, record: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assay.results import summarize_groups, summarize_task
+from assay.results import summarize_task
 from assay.run.taskcode import contained
 from assay.types import Usage
 
@@ -47,11 +47,31 @@ def judge_status(p: Prepared, state: RunState, ending: Ending,
     limit = p.options.max_error_rate
     if done and failed / done > limit:
         return "failed", f"{failed} of {done} samples failed ({failed / done:.1%}, over --max_error_rate {limit:g})"
+    over = _judge_over_threshold(p, task_results)
+    if over:
+        return "failed", over
     broken = [f"{task}/{metric}" for task, entry in task_results.items()
               for metric, m in entry["metrics"].items() if m.get("error")]
     if broken:
         return "failed", f"aggregation of {', '.join(broken)} failed (see the metric's `error`)"
     return "complete", None
+
+
+def _judge_over_threshold(p: Prepared, task_results: dict[str, Any]) -> str | None:
+    """Why the run failed on its judge (tasks whose judge failure rate exceeds the limit), or None."""
+    from assay.judge.accounting import over_threshold
+
+    limit = p.options.max_judge_failure_rate
+    over = over_threshold(task_results, limit)
+    if not over:
+        return None
+    parts = []
+    for name, rate in over.items():
+        entry = task_results[name]
+        reasons = ", ".join(f"{reason} {n}" for reason, n in entry["judge_failed"].items())
+        attempted = entry["n_judged"] + entry["n_judge_failed"]
+        parts.append(f"{name} {rate:.1%} ({entry['n_judge_failed']} of {attempted}: {reasons})")
+    return f"judge failures over --max_judge_failure_rate {limit:g}: {'; '.join(parts)}"
 
 
 def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any]:
@@ -68,6 +88,8 @@ def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any
             "seed": o.seed, "gen_kwargs": o.gen_kwargs, "batch_size": o.batch_size, "log_samples": o.log_samples,
             "predict_only": o.predict_only, "bootstrap_iters": o.bootstrap_iters,
             "max_error_rate": o.max_error_rate, "shuffle_docs": p.settings.shuffle_docs,
+            "judge_model": o.judge_model, "judge_args": o.judge_args,
+            "max_judge_failure_rate": o.max_judge_failure_rate,
         }),
         # The identity under its own key: its "provider" (the vendor) must not replace --model's name.
         "model": {"name": p.provider.model_name, "provider": o.model,
@@ -76,6 +98,7 @@ def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any
         "groups": {},
         "n_samples": {name: t.total for name, t in state.tallies.items()},
         "usage": _usage_totals(state),
+        "cost": p.ledger.report(),
         "model_stats": {"requests": stats.requests, "retries": stats.retries, "failures": stats.failures,
                         "cache_hits": stats.cache_hits},
         "timing": _timing(p, wall),
@@ -86,24 +109,52 @@ def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any
         "versions": _versions(),
         "configs": redactor.redact_obj(p.configs),
     }
+    if p.judging is not None and p.judging.judged:
+        results["judge"] = redactor.redact_obj({
+            **p.judging.judge.summary(), "tasks": p.judging.judged,
+            "max_failure_rate": o.max_judge_failure_rate,
+            "over_threshold": {name: entry["judge_failure_rate"] for name, entry in task_results.items()
+                               if entry.get("judge_failure_rate", 0.0) > o.max_judge_failure_rate},
+        })
     if state.sink_failures:
         results["sink_failures"] = dict(state.sink_failures)
     if not o.predict_only:
-        results["groups"] = summarize_groups(p.registry.groups_for(p.names), results["results"])
+        _lmms_eval_view(p, state, results)
     return results
 
 
+def _lmms_eval_view(p: Prepared, state: RunState, results: dict[str, Any]) -> None:
+    """lmms-eval's keys beside assay's (``results[task]["acc,none"]``, ``n-samples``, groups…)."""
+    from assay.tasks.functions import resolve_all
+    from assay.tasks.lmms_view import add_to_results
+
+    groups = p.registry.groups_for(p.names)
+
+    def resolve(value: Any) -> Any:
+        return contained("groups", "importing a group aggregation", resolve_all, value)
+
+    add_to_results(results, tasks=p.tasks, values={n: t.values for n, t in state.tallies.items()},
+                   docs={n: len(d) for n, d in p.docs.items()}, groups=groups,
+                   members={g: p.registry.resolve([g]) for g in groups}, resolve=resolve)
+
+
 def _task_results(p: Prepared, state: RunState) -> dict[str, Any]:
+    from assay.compat.cli_args import cli_args
+
+    args = cli_args(p.options, p.redactor.redact)
     out: dict[str, Any] = {}
     for name in p.names:
         task = p.tasks[name]
 
         def aggregate(metric: str, values: list[Any], task: Any = task, name: str = name) -> float:
-            value: float = contained(name, f"aggregation of {metric}", task.aggregate, metric, values)
+            # lmms-eval passes its command line to aggregations that take `args` (submission files…)
+            value: float = contained(name, f"aggregation of {metric}", task.aggregate, metric, values, args)
             return value
 
         out[name] = summarize_task(task, state.tallies[name], bootstrap_iters=p.options.bootstrap_iters,
                                    seed=p.options.seed, alias=p.configs[name].get("task_alias"), aggregate=aggregate)
+        if p.judging is not None and name in p.judging.judged and "n_judged" not in out[name]:
+            out[name].update(state.tallies[name].judge.summary())  # a judged task shows its counts, even 0
         for metric, entry in out[name]["metrics"].items():
             if entry.get("error"):
                 log.warning("%s/%s: %s", name, metric, entry["error"])

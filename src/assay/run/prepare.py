@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ from assay.run.taskcode import call_task_code, contained
 
 if TYPE_CHECKING:
     from assay.cache import ResponseCache
+    from assay.cost import CostLedger
+    from assay.judge.setup import JudgeSetup
     from assay.model import Model
     from assay.options import RunOptions
     from assay.providers.base import Provider
@@ -24,7 +27,10 @@ if TYPE_CHECKING:
     from assay.settings import Settings
     from assay.sinks import Sink
     from assay.sinks.files import FileSink
+    from assay.sinks.media import MediaStore
+    from assay.sinks.remote import RemoteTargets
     from assay.tasks import Task, TaskRegistry
+    from assay.tasks.task import RunSettings
     from assay.types import GenerationParams
 
 log = logging.getLogger("assay.run")
@@ -43,13 +49,19 @@ class Prepared:
     provider: Provider
     model: Model
     cache: ResponseCache | None
+    #: What the run costs, model and judge apart, and its --max_cost cap.
+    ledger: CostLedger
     tasks: dict[str, Task]
-    docs: dict[str, list[tuple[int, dict[str, Any]]]]
+    docs: dict[str, Sequence[tuple[int, dict[str, Any]]]]  # local files: read doc by doc as taken
     params: dict[str, GenerationParams]
     started_wall: datetime
     started: float
     sinks: list[Sink] = field(default_factory=list)
     file_sink: FileSink | None = None
+    targets: RemoteTargets | None = None  # where the run is uploaded after its files are written
+    media: MediaStore | None = None  # --log_media: thumbnails of the images the run sent
+    #: The run's judge and which tasks it judges (set once the tasks are loaded).
+    judging: JudgeSetup | None = None
 
     @property
     def total_docs(self) -> int:
@@ -59,6 +71,8 @@ class Prepared:
         """Release the model's connections and the cache (every worker has returned by now)."""
         try:
             await self.model.aclose()
+            if self.judging is not None:
+                await self.judging.judge.aclose()
         finally:
             if self.cache is not None:
                 self.cache.close()
@@ -73,34 +87,53 @@ async def prepare(
     from_command_line: bool = True,
 ) -> Prepared:
     from assay.cache import ResponseCache, default_cache_path
+    from assay.cost import CostLedger, price_for, split_price_args
+    from assay.judge.setup import judge_config, setup_judge
     from assay.model import Model, ModelConfig
     from assay.plan import plan_from_flags
     from assay.preflight import preflight
     from assay.providers import load_provider_class
+    from assay.sinks.remote import RemoteTargets, check_credentials, check_targets
     from assay.tasks import TaskRegistry
 
     started_wall, started = datetime.now(timezone.utc), time.monotonic()
     registry = TaskRegistry.discover(settings, include_paths=list(options.include_paths))
     names = registry.resolve(list(options.tasks))
     configs = {name: registry.config(name) for name in names}
-    model_config, provider_args = ModelConfig.split_model_args(options.model_args)  # bad args before credentials
+    given_price, model_args = split_price_args(options.model_args)
+    model_config, provider_args = ModelConfig.split_model_args(model_args)  # bad args before credentials
+    judging = judge_config(options, settings)
     plan = plan_from_flags(options.model, options.model_args, configs, options.wandb_args, options.hub_args,
-                           redactor, warn_command_line=from_command_line, settings=settings)
+                           redactor, warn_command_line=from_command_line, settings=settings,
+                           judge_model=options.judge_model, judge_args=options.judge_args)
+    plan.scoring = not options.predict_only
     preflight(plan, settings)  # every credential checked before the first request
-    for flag, given in (("--wandb_args", options.wandb_args), ("--hf_hub_log_args", options.hub_args)):
-        if given is not None:  # checked above, but said plainly: nothing is uploaded yet
-            log.warning("%s: uploading is not built yet; results stay in the local files", flag)
+    targets = RemoteTargets(plan.wandb_args, plan.hub_args, wandb_log_samples=options.wandb_log_samples)
+    if targets.any:  # W&B / Hub options, client packages and live keys: a refused key fails now, unpaid
+        check_targets(targets, settings)
+        await check_credentials(targets, settings)
 
     provider = load_provider_class(options.model, settings)(settings, provider_args)
     use_cache = settings.use_cache if options.use_cache is None else options.use_cache
-    cache = ResponseCache(default_cache_path(settings)) if use_cache else None  # a bad file fails here, unpaid
+    price = price_for(provider.model_name, settings, given_price)
+    if options.max_cost is not None and price is None:
+        raise UsageError(f"--max_cost needs a price for {provider.model_name}, and none is known",
+                         hint="add input_price=…,output_price=… (USD per 1M tokens) to --model_args, or an "
+                              "entry to the ASSAY_PRICES file")
+    ledger = CostLedger(options.max_cost)
+    # A bad file fails here, unpaid; answers are redacted before they are stored.
+    cache = ResponseCache(default_cache_path(settings), redact=redactor.redact) if use_cache else None
     prepared = Prepared(
         settings=settings, options=options, redactor=redactor, registry=registry, names=names, configs=configs,
-        provider=provider, model=Model(provider, model_config, cache=cache), cache=cache, tasks={}, docs={},
-        params={}, started_wall=started_wall, started=started,
+        provider=provider, model=Model(provider, model_config, cache=cache, meter=ledger.meter("model", price)),
+        ledger=ledger, cache=cache, tasks={}, docs={},
+        params={}, started_wall=started_wall, started=started, targets=targets,
     )
     try:
         await _load_tasks(prepared)
+        _refuse_loglikelihood_tasks(prepared)
+        prepared.judging = setup_judge(settings, options, judging, configs, prepared.tasks, redactor, cache,
+                                       ledger=ledger)
         if not provider.accepts_media:
             _refuse_media_tasks(provider.model_name, prepared)
         _open_sinks(prepared, extra_sinks)
@@ -110,12 +143,27 @@ async def prepare(
     return prepared
 
 
+def task_run_settings(options: RunOptions) -> RunSettings:
+    """What lmms-eval's command-line flags change about every task."""
+    from assay.tasks.task import RunSettings
+
+    return RunSettings(num_fewshot=options.num_fewshot, fewshot_seed=options.fewshot_seed,
+                       system_instruction=options.system_instruction, reasoning_tags=options.reasoning_tags,
+                       repeats=options.repeats)
+
+
 async def _load_tasks(p: Prepared) -> None:
     """Import each task's code and select its docs, in a worker thread: a task module may exit at import."""
+    from assay.compat.seeding import seed_task_code
+
+    seed_task_code(p.options.seed, p.options.numpy_seed, p.options.torch_seed)  # as lmms-eval, before any task
     shuffle_seed = p.options.seed if p.settings.shuffle_docs else None
+    run = task_run_settings(p.options)
     for name in p.names:
         task = await call_task_code(name, "loading the task", p.registry.load, name, settings=p.settings,
-                                    model_name=p.options.model)
+                                    model_name=p.options.model, run=run)
+        for notice in task.config.notices:
+            log.warning("%s", notice)
         p.tasks[name] = task
         p.docs[name] = await call_task_code(name, "loading its documents", task.doc_items,
                                             limit=p.options.doc_limit, offset=p.options.offset,
@@ -136,6 +184,26 @@ def _open_sinks(p: Prepared, extra_sinks: tuple[Sink, ...]) -> None:
     run_info = {"model": p.options.model, "model_name": p.provider.model_name, "tasks": p.names}
     for sink in p.sinks:
         sink.start(run_info, p.names)
+    if p.options.log_media and p.file_sink is not None:  # named after the run id the files sink settled on
+        from assay.sinks.media import MediaStore, media_dir_name
+
+        p.media = MediaStore(p.file_sink.folder / media_dir_name(p.file_sink.run_id))
+
+
+def _refuse_loglikelihood_tasks(p: Prepared) -> None:
+    """``multiple_choice`` tasks need log-likelihoods: a provider that cannot give them is refused now."""
+    from assay.providers.base import supports_loglikelihood
+
+    needing = [name for name in p.names if p.tasks[name].output_type == "multiple_choice"]
+    if needing and not supports_loglikelihood(p.provider):
+        others = [name for name in p.names if name not in needing]
+        raise UsageError(
+            f"{', '.join(needing)} {'is a' if len(needing) == 1 else 'are'} multiple_choice task"
+            f"{'' if len(needing) == 1 else 's'} (scored by log-likelihood), which --model {p.options.model} "
+            "cannot give",
+            hint=("run them with a model that can (--model local, or openai_compatible against a server with "
+                  "completions echo+logprobs)") + (f", or drop them: --tasks {','.join(others)}" if others else ""),
+        )
 
 
 def _refuse_media_tasks(model_name: str, p: Prepared) -> None:
@@ -147,7 +215,8 @@ def _refuse_media_tasks(model_name: str, p: Prepared) -> None:
         if not task.may_have_media or not docs:
             return False
         try:
-            return any(m.has_media() for m in contained(name, "building a prompt", task.messages, docs[0][1]))
+            return any(m.has_media() for m in contained(name, "building a prompt", task.messages, docs[0][1],
+                                                                 docs[0][0]))
         except AssayError:
             return False
 

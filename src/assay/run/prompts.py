@@ -20,6 +20,7 @@ from assay.run.taskcode import contained
 
 if TYPE_CHECKING:
     from assay.run.prepare import Prepared
+    from assay.tasks.task import DocWork
     from assay.types import Message
 
 #: Text docs per trip to a worker thread.
@@ -30,14 +31,23 @@ PARALLEL_TRIPS = 4
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
-    """One doc, ready to send: its target and messages, or the task-code error that built neither."""
+    """One doc, ready to send: its target and requests (``work``), or the task-code error that built neither."""
 
     task: str
     doc_id: int
     doc: dict[str, Any]
     target: Any = None
-    messages: tuple[Message, ...] = ()
+    work: DocWork | None = None
     error: AssayError | None = None
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        """The prompt as sent (the first request's), for the samples file."""
+        if self.work is None:
+            return ()
+        if self.work.generate:
+            return self.work.generate[0].messages
+        return self.work.loglikelihood[0].context if self.work.loglikelihood else ()
 
 
 def _chunks(p: Prepared) -> Iterator[list[tuple[str, int, dict[str, Any]]]]:
@@ -54,12 +64,11 @@ def _build(p: Prepared, chunk: list[tuple[str, int, dict[str, Any]]]) -> list[Pr
     for name, doc_id, doc in chunk:
         task = p.tasks[name]
         try:
-            target = contained(name, "building the target", task.target, doc)
-            messages = contained(name, "building the prompt", task.messages, doc)
+            work = contained(name, "building the prompt", task.work, doc_id, doc, p.params[name])
         except AssayError as exc:
             out.append(Prompt(name, doc_id, doc, error=exc))
             continue
-        out.append(Prompt(name, doc_id, doc, target, messages))
+        out.append(Prompt(name, doc_id, doc, work.target, work))
     return out
 
 

@@ -9,6 +9,8 @@ exception — ``SystemExit`` included — becomes a :class:`TaskCodeError` namin
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -42,5 +44,12 @@ def contained(task: str, what: str, fn: Callable[..., _T], *args: Any, **kwargs:
 
 
 async def call_task_code(task: str, what: str, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-    """:func:`contained` in a worker thread (the context, and so the current run, goes with it)."""
-    return await asyncio.to_thread(contained, task, what, fn, *args, **kwargs)
+    """:func:`contained` in a worker thread (the context, and so the current run, goes with it): the run's
+    own executor when it has one, else asyncio's default."""
+    from assay.run.context import current_run
+
+    run = current_run.get()
+    if run is None or run.executor is None:
+        return await asyncio.to_thread(contained, task, what, fn, *args, **kwargs)
+    call = functools.partial(contextvars.copy_context().run, contained, task, what, fn, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(run.executor, call)

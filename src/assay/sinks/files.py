@@ -142,7 +142,8 @@ class FileSink:
 
     def __init__(self, output_path: Path, model_name: str, timestamp: str | None = None, *, log_samples: bool,
                  redact: Callable[[str], str], run_id: str | None = None) -> None:
-        self.folder = Path(output_path).expanduser() / sanitize(model_name)
+        # Absolute: every message about these files says exactly where they are, whatever the cwd.
+        self.folder = Path(output_path).expanduser().absolute() / sanitize(model_name)
         self.timestamp = timestamp
         self.run_id = run_id or new_run_id(timestamp)
         self.log_samples = log_samples

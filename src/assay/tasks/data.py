@@ -20,6 +20,7 @@ from assay.errors import AssayError, CredentialError, DatasetError, UsageError
 from assay.settings import Settings
 from assay.tasks.config import TaskConfig
 from assay.tasks.doclist import DocList
+from assay.tasks.jsonl_docs import DocSelection, JsonlDocs
 from assay.tasks.local_files import LOCAL_SUFFIXES, read_local_files
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 # `dataset_path` values that name a `datasets` packaged builder rather than a dataset.
 BUILDERS = frozenset({"json", "csv", "parquet", "arrow", "text", "imagefolder", "videofolder", "audiofolder"})
 # lmms-eval-only dataset_kwargs (handled by its own loader, not by `load_dataset`).
-_LMMS_ONLY_KWARGS = frozenset({"load_from_disk", "video", "From_YouTube", "create_link", "token", "field"})
+_LMMS_ONLY_KWARGS = frozenset({"load_from_disk", "video", "From_YouTube", "create_link", "token", "field",
+                               "force_download", "force_unzip", "local_files_only", "builder_script"})
 _GATED_RE = re.compile(r"\bgated\b", re.IGNORECASE)
 _TOKEN_HINT = (
     "set HF_TOKEN with a valid token from huggingface.co/settings/tokens "
@@ -35,11 +37,11 @@ _TOKEN_HINT = (
 )
 
 
-def load_dataset_docs(config: TaskConfig, settings: Settings) -> Any:
-    """The test split of a task's dataset: a ``DocList`` or a ``datasets.Dataset``."""
+def load_dataset_docs(config: TaskConfig, settings: Settings, split: str | None = None) -> Any:
+    """One split (default: the evaluated one) of a task's dataset: a ``DocList`` or a ``datasets.Dataset``."""
     kwargs = dict(config.dataset_kwargs)
-    split = config.test_split
-    local = _local_files(config, kwargs)
+    split = split if split is not None else config.eval_split
+    local = _local_files(config, kwargs, split)
     if local is not None and all(p.suffix.lower() in LOCAL_SUFFIXES for p in local):
         field = kwargs.get("field")
         return read_local_files(local, field=field if isinstance(field, str) else None)
@@ -53,23 +55,30 @@ def load_dataset_docs(config: TaskConfig, settings: Settings) -> Any:
 
 def select_docs(
     dataset: Any, *, limit: int | float | None = None, offset: int = 0, shuffle_seed: int | None = None
-) -> list[tuple[int, dict[str, Any]]]:
+) -> Sequence[tuple[int, dict[str, Any]]]:
     """``(index in the dataset, row as a dict)`` pairs: shuffled with ``shuffle_seed`` first, then
     ``offset``, then ``limit``. The index stays the doc's id whatever the shuffle, so samples from
     different runs can be compared doc by doc.
 
-    ``limit`` is a count (int) or a fraction of all docs (float in (0, 1], rounded up).
+    ``limit`` is a count (int) or a fraction of all docs (float in (0, 1], rounded up). For local files
+    the pairs are a :class:`DocSelection`: each doc is read when the run takes it, so memory stays flat
+    however many docs there are. Rows of a ``datasets.Dataset`` are fetched here, once (decoding an image
+    must not happen on the run's event loop).
     """
     total = len(dataset)
     count = _limit_count(limit, total)
     if offset < 0:
         raise UsageError(f"offset must be >= 0, got {offset}")
-    order = list(range(total))
+    order: Sequence[int] = range(total)
     if shuffle_seed is not None:
-        random.Random(shuffle_seed).shuffle(order)  # same order for DocList and datasets.Dataset
+        shuffled = list(order)
+        random.Random(shuffle_seed).shuffle(shuffled)  # same order for DocList and datasets.Dataset
+        order = shuffled
     order = order[offset:]
     if count is not None:
         order = order[:count]
+    if isinstance(dataset, (DocList, JsonlDocs)):
+        return DocSelection(dataset, order)
     return [(i, dict(dataset[i])) for i in order]
 
 
@@ -86,12 +95,12 @@ def _limit_count(limit: int | float | None, total: int) -> int | None:
     return int(limit)
 
 
-def _local_files(config: TaskConfig, kwargs: Mapping[str, Any]) -> list[Path] | None:
+def _local_files(config: TaskConfig, kwargs: Mapping[str, Any], split: str | None) -> list[Path] | None:
     """The local files to read, or None when the dataset is not (only) local files."""
     path = config.dataset_path
     data_files = kwargs.get("data_files")
     if data_files is not None and (path is None or path in BUILDERS):
-        chosen = _split_files(data_files, config)
+        chosen = _split_files(data_files, config, split)
         return [f for item in chosen for f in _find_local(item, config, required=True)]
     if path is not None and Path(path).suffix.lower() in (*LOCAL_SUFFIXES, ".parquet", ".arrow"):
         found = _find_local(path, config, required=False)
@@ -100,13 +109,13 @@ def _local_files(config: TaskConfig, kwargs: Mapping[str, Any]) -> list[Path] | 
     return None
 
 
-def _split_files(data_files: Any, config: TaskConfig) -> list[str]:
+def _split_files(data_files: Any, config: TaskConfig, split: str | None) -> list[str]:
     if isinstance(data_files, str):
         return [data_files]
     if isinstance(data_files, list):
         return [str(f) for f in data_files]
     if isinstance(data_files, dict):
-        split = config.test_split or ("test" if "test" in data_files else None)
+        split = split or ("test" if "test" in data_files else None)
         if split is None and len(data_files) == 1:
             split = next(iter(data_files))
         if split not in data_files:
@@ -114,7 +123,7 @@ def _split_files(data_files: Any, config: TaskConfig) -> list[str]:
                 f"task {config.task}: test_split {split!r} is not in data_files (has {sorted(data_files)})",
                 hint="set test_split to one of the data_files keys",
             )
-        return _split_files(data_files[split], config)
+        return _split_files(data_files[split], config, split)
     raise DatasetError(f"task {config.task}: data_files must be a path, a list or a mapping", hint="fix dataset_kwargs")
 
 

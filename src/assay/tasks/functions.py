@@ -26,8 +26,8 @@ _MODULES: dict[Path, ModuleType] = {}
 _HINT = "check the module file sits next to the YAML, defines the function, and imports cleanly"
 
 
-def resolve_function(ref: FunctionRef) -> Callable[..., Any]:
-    """The callable a :class:`FunctionRef` names; ``TaskError`` naming the YAML file and function."""
+def resolve_function(ref: FunctionRef) -> Any:
+    """The value (usually a callable) a :class:`FunctionRef` names; ``TaskError`` naming the YAML file."""
     where = f"{ref.yaml_path}:{ref.line}"
     module = _load_module(ref, where)
     fn = getattr(module, ref.attr, None)
@@ -35,9 +35,7 @@ def resolve_function(ref: FunctionRef) -> Callable[..., Any]:
         raise TaskError(
             f"{where}: !function {ref.name}: {_module_label(module)} has no attribute {ref.attr!r}", hint=_HINT
         )
-    if not callable(fn):
-        raise TaskError(f"{where}: !function {ref.name}: {ref.attr!r} is not callable", hint=_HINT)
-    return fn  # type: ignore[no-any-return]
+    return fn  # not always callable: lmms-eval passes any value, e.g. `features: !function utils.features`
 
 
 def resolve_all(value: Any) -> Any:
@@ -49,6 +47,17 @@ def resolve_all(value: Any) -> Any:
     if isinstance(value, list):
         return [resolve_all(v) for v in value]
     return value
+
+
+def function_files(value: Any) -> list[Path]:
+    """The YAML files the ``!function`` references in a config were written in (any depth)."""
+    if isinstance(value, FunctionRef):
+        return [value.yaml_path]
+    if isinstance(value, dict):
+        return [p for v in value.values() for p in function_files(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in function_files(v)]
+    return []
 
 
 def _candidate_files(ref: FunctionRef) -> list[Path]:
@@ -65,22 +74,46 @@ def _load_module(ref: FunctionRef, where: str) -> ModuleType:
     try:
         return importlib.import_module(ref.module)
     except ImportError as exc:
+        if isinstance(exc, ModuleNotFoundError) and exc.name and not ref.module.startswith(exc.name):
+            raise _import_failed(ref, where, ref.module, exc) from exc
         looked = " or ".join(str(p) for p in dict.fromkeys(_candidate_files(ref)))
         raise TaskError(
             f"{where}: !function {ref.name}: no {looked}, and module {ref.module!r} cannot be imported ({exc})",
             hint=_HINT,
         ) from None
-    except Exception as exc:
-        raise TaskError(
-            f"{where}: !function {ref.name}: importing {ref.module!r} failed: {type(exc).__name__}: {exc}",
-            hint=_HINT,
-        ) from exc
+    except (Exception, SystemExit) as exc:
+        raise _import_failed(ref, where, ref.module, exc) from exc
 
 
 def _exec_file(path: Path, ref: FunctionRef, where: str) -> ModuleType:
     cached = _MODULES.get(path)
     if cached is not None:
         return cached
+    from assay.compat import module_name_for
+
+    package_name = module_name_for(path)
+    if package_name is not None:
+        # Under an lmms_eval/tasks root: one module shared with `from lmms_eval.tasks.x.utils import …`,
+        # and relative imports (`from .utils import …`) work, as inside lmms-eval.
+        module = _import_named(package_name, path, ref, where)
+    else:
+        module = _exec_unique(path, ref, where)
+    _MODULES[path] = module
+    return module
+
+
+def _import_named(name: str, path: Path, ref: FunctionRef, where: str) -> ModuleType:
+    try:
+        module = importlib.import_module(name)
+    except (Exception, SystemExit) as exc:
+        raise _import_failed(ref, where, str(path), exc) from exc
+    if Path(getattr(module, "__file__", "") or "").resolve() != path:  # shadowed: load the file itself
+        return _exec_unique(path, ref, where)
+    return module
+
+
+def _exec_unique(path: Path, ref: FunctionRef, where: str) -> ModuleType:
+    # A unique name per file, so two task folders that both have a utils.py never collide.
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
     unique = f"assay_task_{digest}_{path.stem}"
     spec = importlib.util.spec_from_file_location(unique, path)
@@ -91,14 +124,23 @@ def _exec_file(path: Path, ref: FunctionRef, where: str) -> ModuleType:
     sys.modules[unique] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         sys.modules.pop(unique, None)
-        raise TaskError(
-            f"{where}: !function {ref.name}: importing {path} failed: {type(exc).__name__}: {exc}",
-            hint=_HINT,
-        ) from exc
-    _MODULES[path] = module
+        raise _import_failed(ref, where, str(path), exc) from exc
     return module
+
+
+def _import_failed(ref: FunctionRef, where: str, what: str, exc: BaseException) -> TaskError:
+    """An import error in task code, naming the missing package (and the extra that brings it) if any."""
+    from assay.compat.packages import missing_module
+
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        message, hint = missing_module(exc.name)
+        return TaskError(f"{where}: !function {ref.name}: importing {what}: {message}", hint=hint)
+    if isinstance(exc, SystemExit):
+        return TaskError(f"{where}: !function {ref.name}: importing {what} called sys.exit({exc.code!r})", hint=_HINT)
+    return TaskError(f"{where}: !function {ref.name}: importing {what} failed: {type(exc).__name__}: {exc}",
+                     hint=_HINT)
 
 
 def _module_label(module: ModuleType) -> str:

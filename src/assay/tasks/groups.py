@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import TaskError
+from assay.tasks.yaml_loader import FunctionRef
 
 GROUP_ONLY_KEYS = frozenset({"group", "group_alias", "task", "aggregate_metric_list", "metadata", "include"})
 
@@ -22,7 +23,8 @@ class AggregateMetric:
     """One ``aggregate_metric_list`` entry: mean of the members' ``metric`` (size-weighted or not)."""
 
     metric: str
-    aggregation: str = "mean"
+    # "mean", or a `!function` (a FunctionRef until resolved) called fn(values, sizes, weight_by_size)
+    aggregation: Any = "mean"
     weight_by_size: bool = False
     filter_list: tuple[str, ...] = ()
 
@@ -120,8 +122,11 @@ def parse_aggregate_metrics(value: Any, where: str) -> tuple[AggregateMetric, ..
         if not isinstance(item, dict) or not isinstance(item.get("metric"), str):
             raise TaskError(f"{where}: each aggregate_metric_list entry needs `metric: <name>`")
         aggregation = item.get("aggregation", "mean")
-        if not isinstance(aggregation, str):
-            raise TaskError(f"{where}: aggregate metric {item['metric']}: `aggregation` must be a name like mean")
+        if not (aggregation == "mean" or callable(aggregation) or isinstance(aggregation, FunctionRef)):
+            raise TaskError(
+                f"{where}: aggregate metric {item['metric']}: aggregation {aggregation!r} is not supported",
+                hint="lmms-eval aggregates groups with `mean` or a !function(values, sizes, weight_by_size)",
+            )
         filters = item.get("filter_list", ())
         filters = (filters,) if isinstance(filters, str) else tuple(str(f) for f in filters or ())
         out.append(AggregateMetric(item["metric"], aggregation, bool(item.get("weight_by_size", False)), filters))

@@ -16,14 +16,18 @@ from typing import Any
 
 from assay.errors import DatasetError
 from assay.tasks.doclist import DocList
+from assay.tasks.jsonl_docs import JsonlDocs
 
 LOCAL_SUFFIXES = (".json", ".jsonl", ".csv")
 _INT_RE = re.compile(r"[+-]?(?:0|[1-9]\d*)")
 _FLOAT_RE = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][+-]?\d+)")
 
 
-def read_local_files(paths: Sequence[Path], *, field: str | None = None) -> DocList:
-    """All rows of ``paths``, in order; a json file may hold a list, ``{field: [...]}`` or columns."""
+def read_local_files(paths: Sequence[Path], *, field: str | None = None) -> DocList | JsonlDocs:
+    """All rows of ``paths``, in order; a json file may hold a list, ``{field: [...]}`` or columns.
+    JSON-lines files stay on disk (:class:`JsonlDocs`: each doc read when asked for, memory flat)."""
+    if paths and all(p.suffix.lower() == ".jsonl" for p in paths):
+        return JsonlDocs(paths)
     docs = DocList()
     for path in paths:
         if path.suffix.lower() == ".csv":

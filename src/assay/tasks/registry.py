@@ -2,6 +2,9 @@
 
 Discovery parses each YAML (``!function`` left as placeholders) and merges its includes, so listing
 imports no task Python and no dataset library; :meth:`TaskRegistry.load` does that for one task.
+
+One bad file never takes the rest down: a YAML that cannot be read, parsed or merged, or a group that
+cannot be built, is recorded in :attr:`TaskRegistry.problems` (``file:line: what``) and skipped.
 """
 
 from __future__ import annotations
@@ -23,10 +26,22 @@ from assay.tasks.yaml_loader import for_display
 
 if TYPE_CHECKING:
     from assay.settings import Settings
-    from assay.tasks.task import Task
+    from assay.tasks.task import RunSettings, Task
 
 log = logging.getLogger(__name__)
 _GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A task file (or group) skipped at discovery: where, what, and a short cause for summaries."""
+
+    path: Path
+    message: str
+    cause: str
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,8 @@ class TaskRegistry:
         self._tags: dict[str, list[str]] = {}
         self._group_raw: dict[str, tuple[dict[str, Any], Path, str]] = {}
         self._groups: dict[str, GroupInfo] = {}
+        self.problems: list[Problem] = []
+        self.roots: list[Path] = []
 
     # -- building ----------------------------------------------------------------------------------
 
@@ -56,12 +73,22 @@ class TaskRegistry:
         cache = YamlCache()
         seen: set[Path] = set()
         for source, root in task_roots(settings.plugins, include_paths):
+            registry.roots.append(root)
             for path in yaml_files(root):
                 if path.resolve() not in seen:  # an include path overlapping another root
                     seen.add(path.resolve())
-                    registry._index_file(path, source, cache)
+                    try:
+                        registry._index_file(path, source, cache)
+                    except TaskError as exc:
+                        registry._skip(path, exc)
         registry._build_groups(cache)
         return registry
+
+    def _skip(self, path: Path, exc: TaskError) -> None:
+        message = exc.message if str(path) in exc.message else f"{path}: {exc.message}"
+        cause = "malformed YAML" if "malformed YAML" in message else "invalid task file"
+        self.problems.append(Problem(path, message, cause))
+        log.warning("skipped %s", message)
 
     def _index_file(self, path: Path, source: str, cache: YamlCache) -> None:
         config = load_with_includes(path, cache)
@@ -94,7 +121,11 @@ class TaskRegistry:
     def _build_groups(self, cache: YamlCache) -> None:
         file_tasks = set(self._tasks)
         for config, path, source in self._group_raw.values():
-            self._register_group(parse_group(config, yaml_path=path, source=source, file_tasks=file_tasks), cache)
+            try:
+                parsed = parse_group(config, yaml_path=path, source=source, file_tasks=file_tasks)
+                self._register_group(parsed, cache)
+            except TaskError as exc:
+                self._skip(path, exc)
         for name in [t for t in self._tags if t in self._groups]:
             log.warning("tag %s is also a group name; the group is used", name)
             del self._tags[name]
@@ -200,10 +231,17 @@ class TaskRegistry:
             return {"tag": name, "task": list(self._tags[name])}
         raise self._unknown(name, "task")
 
-    def load(self, name: str, *, settings: Settings, model_name: str, group: str | None = None) -> Task:
-        """Import the task's ``!function`` modules and build it; ``group`` applies that group's overrides."""
+    def load(self, name: str, *, settings: Settings, model_name: str, group: str | None = None,
+             run: RunSettings | None = None) -> Task:
+        """Import the task's ``!function`` modules and build it; ``group`` applies that group's overrides.
+
+        Task helpers written for lmms-eval import ``lmms_eval``: the compatibility package answers them
+        when lmms-eval itself is not installed (:func:`assay.compat.activate`).
+        """
+        from assay.compat import activate
         from assay.tasks.config import build_config
-        from assay.tasks.functions import resolve_all
+        from assay.tasks.functions import function_files, resolve_all
+        from assay.tasks.keys import check_keys, check_output_type
         from assay.tasks.task import Task
 
         if name not in self._tasks:
@@ -215,15 +253,14 @@ class TaskRegistry:
         raw = dict(entry.raw)
         if group is not None:
             raw.update(self.group(group).overrides.get(name, {}))
-        if "class" in raw:
-            raise TaskError(
-                f"task {name} ({entry.yaml_path}) is a Python-class task, which assay does not support",
-                hint="only YAML tasks (doc_to_text/doc_to_visual/...) can be evaluated",
-            )
         raw.pop("include", None)
+        check_keys(raw, f"task {name} ({entry.yaml_path})")  # a refused key is said before any import
+        check_output_type(raw.get("output_type"), f"task {name} ({entry.yaml_path})")
+        # helpers of included YAMLs (a wrapper including lmms-eval's own) import from their own tree
+        activate(settings, [*self.roots, entry.yaml_path, *function_files(raw)])
         resolved = resolve_all(raw)
         config = build_config(resolved, name=name, yaml_path=entry.yaml_path, model_name=model_name)
-        return Task(config, settings=settings)
+        return Task(config, settings=settings, run=run)
 
     # -- helpers -----------------------------------------------------------------------------------
 

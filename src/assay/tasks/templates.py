@@ -1,7 +1,7 @@
 """String forms of ``doc_to_text`` / ``doc_to_target`` / ``doc_to_choice`` (lmms-eval semantics).
 
-A string that is a key of the doc means that field; a string with ``{{`` is a Jinja2 template
-rendered with the doc's fields; anything else is literal text.
+A string that is a key of the doc means that field; any other string is a Jinja2 template rendered with
+the doc's fields (plain text renders as itself, less one trailing newline, as in lmms-eval).
 """
 
 from __future__ import annotations
@@ -21,15 +21,34 @@ def render(template: str, doc: dict[str, Any]) -> Any:
     """The doc field ``template`` names (raw value), else the rendered template, else the literal."""
     if template in doc:
         return doc[template]
-    if "{{" in template or "{%" in template:
+    return render_template(template, doc)
+
+
+def render_template(template: str, doc: dict[str, Any]) -> str:
+    """``template`` rendered with the doc's fields (lmms-eval's ``apply_template``)."""
+    try:
+        return _compile(template).render(**doc)
+    except Exception as exc:  # jinja2's UndefinedError, TemplateSyntaxError
+        raise TaskError(
+            f"template {template!r} failed: {type(exc).__name__}: {exc}",
+            hint="template variables are the doc's fields; check their names",
+        ) from None
+
+
+def literal_or_render(template: str, doc: dict[str, Any], has_choices: bool) -> Any:
+    """``doc_to_target`` as a string: a field; else the rendered text, read as a choice index when it is
+    all digits and the task has choices, or as a list when it looks like one (lmms-eval's rules)."""
+    if template in doc:
+        return doc[template]
+    text = render(template, doc)
+    if text.isdigit() and has_choices:
+        return ast.literal_eval(text)
+    if len(text) >= 2 and text[0] == "[" and text[-1] == "]":
         try:
-            return _compile(template).render(**doc)
-        except Exception as exc:  # jinja2's UndefinedError, TemplateSyntaxError
-            raise TaskError(
-                f"template {template!r} failed: {type(exc).__name__}: {exc}",
-                hint="template variables are the doc's fields; check their names",
-            ) from None
-    return template
+            return ast.literal_eval(text)
+        except (SyntaxError, ValueError):
+            return text
+    return text
 
 
 def render_choices(value: Any, doc: dict[str, Any]) -> list[Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from assay.errors import TaskError
+from assay.errors import ConfigError, TaskError
 
 # The C loader is ~10x faster; fall back to the pure-Python one where libyaml is missing.
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -76,7 +76,7 @@ def parse_yaml_text(text: str, path: Path) -> Any:
     loader = _TaskLoader(text)
     loader.yaml_path = path
     try:
-        return loader.get_single_data()
+        return _bounded_document(loader, str(path), TaskError)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -87,6 +87,66 @@ def parse_yaml_text(text: str, path: Path) -> Any:
         ) from None
     except yaml.YAMLError as exc:
         raise TaskError(f"{path}: malformed YAML: {exc}", hint="fix the YAML syntax") from None
+    finally:
+        loader.dispose()
+
+
+#: Nodes a document may stand for once every alias is expanded where it is used. lmms-eval's largest task
+#: file stands for 416; an "alias bomb" (a few lines, each aliasing the one before nine times) for billions,
+#: and anything that walks the data (display, include merging, JSON) would expand them all.
+MAX_EXPANDED_NODES = 100_000
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [item for pair in node.value for item in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def check_expansion(root: yaml.Node, where: str, error: type[ConfigError] = TaskError) -> int:
+    """The number of nodes ``root`` expands to (each alias counted at every use), computed without
+    expanding anything; ``error`` when it exceeds :data:`MAX_EXPANDED_NODES` or an alias contains itself."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > MAX_EXPANDED_NODES:
+                line = node.start_mark.line + 1
+                raise error(f"{where}:{line}: aliases expand to more than {MAX_EXPANDED_NODES:,} values",
+                            hint="this looks like a YAML alias bomb; write the values out, or alias less deeply")
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:  # reached again while still inside it: the alias contains itself
+            raise error(f"{where}:{node.start_mark.line + 1}: a YAML alias refers to itself",
+                        hint="remove the recursive alias")
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+    return sizes[id(root)]
+
+
+def _bounded_document(loader: Any, where: str, error: type[ConfigError]) -> Any:
+    """The loader's single document, its alias expansion checked before anything is constructed."""
+    node = loader.get_single_node()
+    if node is None:
+        return None
+    check_expansion(node, where, error)
+    return loader.construct_document(node)
+
+
+def safe_load_bounded(text: str, where: str) -> Any:
+    """``yaml.safe_load`` for configuration files (``--config``), with alias expansion bounded."""
+    loader = _BaseLoader(text)
+    try:
+        return _bounded_document(loader, where, ConfigError)
     finally:
         loader.dispose()
 

@@ -30,3 +30,10 @@ class EchoProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+class EchoKeyed(EchoProvider):
+    """Declares the credential it needs, so assay's preflight checks it before a run."""
+
+    name: ClassVar[str] = "echo_keyed"
+    credentials: ClassVar[tuple[str, ...]] = ("openai_api_key",)

@@ -1,0 +1,69 @@
+"""SIGINT, SIGTERM and SIGHUP end `assay run` gracefully, and nothing can stop the results write.
+
+A handler that raises (Python's default ``KeyboardInterrupt``) lands wherever the main thread happens to
+be: inside the event loop's bookkeeping, a sample write, or the results write itself — and a second signal
+a few milliseconds later lands inside the clean-up of the first. So the handlers here never raise. The
+first signal asks the run to stop (:class:`assay.run.RunControl`: no new request is sent, requests in
+flight are abandoned, every finished sample is already on disk, the results document is written with
+status ``interrupted``); every further signal only says that this is under way, and once the run has
+ended they are ignored. The process exits with 128 + the number of the signal that stopped it, as shells
+report a death by that signal. (Two signals that arrive together are handled in signal-number order by
+CPython, so the one that "came first" is the one with the lower number.)
+
+SIGHUP (the terminal closed) is treated like the others: a run started in a terminal that goes away
+still leaves its results. Its message goes to stderr, which may be gone too; that is harmless.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assay.run import RunControl
+
+#: The signals that end a run gracefully (those a platform lacks are skipped).
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+def _say(text: str) -> None:
+    """Write to stderr from a signal handler: one ``write`` call, no locks, no exceptions."""
+    with contextlib.suppress(OSError, ValueError):
+        os.write(2, text.encode("utf-8", "replace"))
+
+
+@contextlib.contextmanager
+def stop_on_signals(control: RunControl) -> Iterator[None]:
+    """While the block runs, a stop signal asks ``control`` to stop the run instead of raising.
+    Outside the main thread (where Python delivers no signals) this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if control.stop_requested:
+            _say(f"\n{name}: already stopping — the results are written first\n")
+            return
+        _say(f"\n{name}: stopping — no new requests; finished samples are kept and the results written\n")
+        control.request_stop(name, signum)
+
+    previous: dict[int, object] = {}
+    try:
+        for name in STOP_SIGNALS:
+            number = getattr(signal, name, None)
+            if number is not None:
+                previous[number] = signal.signal(number, handle)
+        yield
+    finally:
+        # Once a stop was asked for, later stop signals are ignored for the rest of the process: one arriving
+        # while the error is printed, or while the interpreter shuts down (which puts back the default
+        # handlers of Python-level ones, but keeps SIG_IGN), must not turn "interrupted by SIGINT, results
+        # written, exit 130" into a death by SIGTERM. Otherwise the previous handlers come back.
+        for number, handler in previous.items():
+            signal.signal(number, signal.SIG_IGN if control.stop_requested else handler)  # type: ignore[arg-type]

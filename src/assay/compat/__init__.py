@@ -1,0 +1,169 @@
+"""lmms-eval compatibility: the ``lmms_eval`` modules that real task helpers import, written for assay.
+
+Task folders written for lmms-eval import from ``lmms_eval.*`` (``lmms_eval.filters.extraction``,
+``lmms_eval.api.metrics``, ``lmms_eval.utils``, ``lmms_eval.llm_judge``…) and from each other through
+``lmms_eval.tasks.<folder>.<module>``. :func:`activate` makes those imports work without lmms-eval:
+
+* **Only when the real lmms-eval is absent.** Before our finder is on ``sys.meta_path`` we ask
+  ``importlib.util.find_spec("lmms_eval")``; the answer then comes from the ordinary path finders, never
+  from us. A hit that is a *regular* package (it has an ``__init__.py``) is the real lmms-eval and is
+  used as it is. A namespace-package hit (a bare ``lmms_eval/`` folder on ``sys.path``, e.g. the current
+  directory holding a copy of the task tree) is not a real lmms-eval, so the shim is used.
+* **A real package, not aliases.** The shim lives at ``assay/compat/lmms_eval/``; our meta-path finder
+  answers the one top-level name ``lmms_eval`` with a spec whose ``__path__`` is that folder, so every
+  submodule is an ordinary module named ``lmms_eval.…`` found by the standard path finder.
+* **``lmms_eval.tasks`` spans the task roots.** Every include path that lies in (or is) an
+  ``…/lmms_eval/tasks`` folder adds that folder to ``lmms_eval.tasks.__path__``, so
+  ``lmms_eval.tasks._task_utils.file_utils`` and ``lmms_eval.tasks.mmbench.mmbench_evals`` resolve to
+  the included tree's own files, as they do inside lmms-eval.
+* **The environment helpers expect.** Helpers read ``os.environ["HF_HOME"]`` at import; it is set from
+  :attr:`Settings.hf_home` when unset (the same default the Hugging Face libraries use). This package and
+  ``assay.settings`` are the only places that touch ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assay.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SHIM_DIR = Path(__file__).resolve().parent / "lmms_eval"
+NAME = "lmms_eval"
+
+
+@dataclass
+class _State:
+    shim: bool  # True: our package answers `lmms_eval`; False: the real lmms-eval is installed
+    roots: list[str] = field(default_factory=list)
+
+
+_state: _State | None = None
+_lock = threading.Lock()
+
+
+class _ShimFinder(importlib.abc.MetaPathFinder):
+    """Answers only the top-level name ``lmms_eval``; submodules follow the package's ``__path__``."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != NAME:
+            return None
+        return importlib.util.spec_from_file_location(
+            NAME, SHIM_DIR / "__init__.py", submodule_search_locations=[str(SHIM_DIR)]
+        )
+
+
+def real_lmms_eval_installed() -> bool:
+    """Whether ``import lmms_eval`` finds lmms-eval itself (asked of the standard finders only)."""
+    module = sys.modules.get(NAME)
+    if module is not None:
+        return not _is_shim_module(module)
+    finders = [f for f in sys.meta_path if not isinstance(f, _ShimFinder)]
+    saved = sys.meta_path[:]
+    try:
+        sys.meta_path[:] = finders
+        spec = importlib.util.find_spec(NAME)
+    except (ImportError, ValueError):
+        spec = None
+    finally:
+        sys.meta_path[:] = saved
+    # A namespace package (no __init__.py) is a stray folder named lmms_eval, not the library.
+    return spec is not None and spec.origin not in (None, "namespace") and spec.loader is not None
+
+
+def _is_shim_module(module: ModuleType) -> bool:
+    origin = getattr(getattr(module, "__spec__", None), "origin", None)
+    return origin is not None and Path(origin).resolve().parent == SHIM_DIR
+
+
+def activate(settings: Settings | None = None, task_roots: Iterable[str | Path] = ()) -> bool:
+    """Make ``import lmms_eval`` work for task helpers; True when the shim (not lmms-eval) answers.
+
+    Safe to call more than once: the finder is installed once, task roots are added as they come.
+    """
+    global _state
+    with _lock:
+        if _state is None:
+            _state = _State(shim=not real_lmms_eval_installed())
+            if _state.shim:
+                sys.meta_path.insert(0, _ShimFinder())
+                log.debug("lmms-eval is not installed: assay's lmms_eval compatibility package answers it")
+                from assay.compat.clients import install_client_shims
+
+                install_client_shims()  # judge clients helpers import (sglang), answered by assay's judge
+        if settings is not None:
+            _set_helper_environment(settings)
+        if _state.shim:
+            for root in task_roots:
+                _add_root(_state, root)
+        return _state.shim
+
+
+def shim_active() -> bool:
+    return _state is not None and _state.shim
+
+
+def tasks_package_root(path: Path) -> Path | None:
+    """The ``…/lmms_eval/tasks`` folder ``path`` lies in, if any (the root ``lmms_eval.tasks`` maps to)."""
+    for candidate in (path, *path.parents):
+        if candidate.name == "tasks" and candidate.parent.name == NAME:
+            return candidate
+    return None
+
+
+def module_name_for(path: Path) -> str | None:
+    """``lmms_eval.tasks.<folder>.<module>`` for a helper file under a mapped root, when the shim is on.
+
+    Helpers imported under that name share one module with ``from lmms_eval.tasks.… import …`` and can
+    use relative imports. None when the file is elsewhere or a path part is not an identifier.
+    """
+    if _state is None or not _state.shim:
+        return None
+    resolved = path.resolve()
+    for root in _state.roots:
+        try:
+            rel = resolved.relative_to(root)
+        except ValueError:
+            continue
+        parts = [*rel.parent.parts, rel.stem]
+        if all(p.isidentifier() for p in parts):
+            return ".".join((NAME, "tasks", *parts))
+    return None
+
+
+def _add_root(state: _State, root: str | Path) -> None:
+    folder = tasks_package_root(Path(root).expanduser().resolve())
+    if folder is None or str(folder) in state.roots:
+        return
+    state.roots.append(str(folder))
+    package = sys.modules.get(f"{NAME}.tasks")
+    if package is not None and str(folder) not in package.__path__:
+        package.__path__.append(str(folder))
+    importlib.invalidate_caches()
+
+
+def task_roots() -> list[str]:
+    """The folders ``lmms_eval.tasks`` spans (read by the shim's ``tasks/__init__.py``)."""
+    return list(_state.roots) if _state is not None else []
+
+
+def _set_helper_environment(settings: Settings) -> None:
+    # Helpers do `os.environ["HF_HOME"]` at import and join media folders to it. Setting it to what the
+    # Hugging Face libraries would use anyway changes nothing for them; an explicit HF_HOME is kept.
+    if not os.environ.get("HF_HOME"):
+        os.environ["HF_HOME"] = str(Path(os.path.expanduser(str(settings.hf_home))))

@@ -1,0 +1,155 @@
+"""Judge calls that lmms-eval helpers make themselves — ``requests.post(OPENAI_API_URL, …)`` or the
+``openai`` SDK's ``client.chat.completions.create(…)`` — answered by assay's judge.
+
+While a run is active, the transports of ``requests`` (``HTTPAdapter.send``) and ``httpx`` / ``httpx2``
+(``HTTPTransport.handle_request``, under the openai SDK) are wrapped. A wrapped call passes straight
+through unless it is made *while a sample is being scored* and is a POST to a ``…/chat/completions``
+URL (OpenAI's or Azure's deployment shape). Such a call becomes one judgement of the run's judge (its
+retries, concurrency, cache, cost, and the sample's judge log) and is answered with an OpenAI chat
+completion built from the verdict — or, when the judge failed for good, a 502 marked
+``x-should-retry: false`` so the SDK does not retry on top of assay. The address and key the helper
+read from the environment are not used: the judge is the run's (``--judge_model``/``--judge_args``,
+``API_TYPE`` …), checked by preflight.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from assay.judge.log import current_judge_log
+from assay.judge.outcome import Verdict
+from assay.types import GenerationParams
+
+_CHAT = re.compile(r"/chat/completions/?$")
+_AZURE = re.compile(r"/openai/deployments/([^/]+)/chat/completions/?$")
+_lock = threading.Lock()
+_installed = 0
+_originals: dict[str, tuple[Any, str, Callable[..., Any]]] = {}
+
+
+def judge_answer(method: str, url: str, body: bytes | str | None) -> tuple[int, dict[str, Any]] | None:
+    """(status, JSON body) when this request is a judge call to answer; None to let it through."""
+    from urllib.parse import urlsplit
+
+    from assay.judge.runtime import active_judge, judge_sync
+
+    path = urlsplit(url).path
+    if method.upper() != "POST" or not _CHAT.search(path):
+        return None
+    if current_judge_log.get() is None or active_judge() is None:
+        return None
+    try:
+        payload = json.loads(body or b"{}")
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("messages"), list):
+        return None
+    azure = _AZURE.search(path)
+    model = payload.get("model") or (azure.group(1) if azure else None)
+    outcome = judge_sync(payload["messages"], None, model=str(model) if model else None, params=_params(payload))
+    if isinstance(outcome, Verdict):
+        return 200, {
+            "id": "chatcmpl-assay-judge", "object": "chat.completion", "model": outcome.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": outcome.raw},
+                         "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": outcome.usage.input_tokens, "completion_tokens": outcome.usage.output_tokens,
+                      "total_tokens": outcome.usage.total_tokens},
+        }
+    return 502, {"error": {"message": f"assay judge: {outcome.reason}: {outcome.detail}",
+                           "type": "assay_judge_failure", "code": outcome.reason}}
+
+
+def _params(payload: dict[str, Any]) -> GenerationParams:
+    def number(key: str) -> float | None:
+        value = payload.get(key)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    max_tokens = number("max_tokens") or number("max_completion_tokens")
+    extra = (("response_format", payload["response_format"]),) if "response_format" in payload else ()
+    return GenerationParams(max_tokens=int(max_tokens) if max_tokens else None, temperature=number("temperature"),
+                            top_p=number("top_p"), extra=extra)
+
+
+# -- the transports -------------------------------------------------------------------------------
+
+_HEADERS = {"Content-Type": "application/json", "x-should-retry": "false"}
+
+
+def _requests_send(original: Callable[..., Any]) -> Callable[..., Any]:
+    def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        answer = judge_answer(request.method or "", request.url or "", request.body)
+        if answer is None:
+            return original(self, request, *args, **kwargs)
+        import requests
+        from requests.structures import CaseInsensitiveDict
+
+        status, payload = answer
+        response = requests.Response()
+        response.status_code, response.reason = status, "OK" if status == 200 else "Bad Gateway"
+        response._content = json.dumps(payload).encode()
+        response.headers = CaseInsensitiveDict(_HEADERS)
+        response.url, response.request, response.encoding = request.url, request, "utf-8"
+        return response
+
+    return send
+
+
+def _httpx_handle(module_name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """For httpx, and httpx2 (what recent openai SDKs are built on): the same transport API."""
+
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handle_request(self: Any, request: Any) -> Any:
+            answer = judge_answer(request.method, str(request.url), request.read())
+            if answer is None:
+                return original(self, request)
+            import importlib
+
+            status, payload = answer
+            response_class = importlib.import_module(module_name).Response
+            return response_class(status, json=payload, headers={"x-should-retry": "false"}, request=request)
+
+        return handle_request
+
+    return wrap
+
+
+def _targets() -> list[tuple[str, str, str, Callable[[Callable[..., Any]], Callable[..., Any]]]]:
+    return [("requests", "requests.adapters", "HTTPAdapter.send", _requests_send),
+            ("httpx", "httpx", "HTTPTransport.handle_request", _httpx_handle("httpx")),
+            ("httpx2", "httpx2", "HTTPTransport.handle_request", _httpx_handle("httpx2"))]
+
+
+def install() -> None:
+    """Wrap the transports (idempotent, counted: each install needs one uninstall)."""
+    import importlib
+
+    global _installed
+    with _lock:
+        _installed += 1
+        if _installed > 1:
+            return
+        for key, module_name, attribute, wrap in _targets():
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError:
+                continue  # a helper cannot use what is not installed
+            class_name, method = attribute.split(".")
+            owner = getattr(module, class_name)
+            original = getattr(owner, method)
+            _originals[key] = (owner, method, original)
+            setattr(owner, method, wrap(original))
+
+
+def uninstall() -> None:
+    global _installed
+    with _lock:
+        _installed = max(0, _installed - 1)
+        if _installed:
+            return
+        for owner, method, original in _originals.values():
+            setattr(owner, method, original)
+        _originals.clear()

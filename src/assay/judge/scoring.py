@@ -1,0 +1,99 @@
+"""Scoring one sample with its judge log around it, and what the run does with the outcome.
+
+Sync ``process_results`` (lmms-eval's) runs in a worker thread; an ``async def process_results`` (assay's
+judged tasks) is awaited on the event loop, so thousands of judge calls can be in flight without a
+thread each. Either way the sample's judge log is current while it runs, and afterwards
+:func:`~assay.judge.accounting.settle` decides whether the sample is a judge failure.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from assay.errors import AssayError, TaskError
+from assay.judge.accounting import NOT_JUDGED, SampleJudgement, settle
+from assay.judge.log import judging_sample
+
+if TYPE_CHECKING:
+    from assay.judge.parsers import Parser
+    from assay.tasks import Task
+
+RunSync = Callable[..., Awaitable[Any]]  # assay.run.taskcode.call_task_code
+
+
+@dataclass(frozen=True)
+class ScoredSample:
+    """``scores`` to count (None when the sample is excluded), the scoring error (a message, already
+    redacted) if task code raised, and the judge status."""
+
+    scores: dict[str, Any] | None
+    error: str | None
+    judgement: SampleJudgement = NOT_JUDGED
+    #: What task code returned for a sample excluded as a judge failure (shown in its record, not counted).
+    discarded: dict[str, Any] | None = None
+    #: Each filter pipeline's output (lmms-eval's filtered_resps), by pipeline name.
+    filtered: dict[str, Any] | None = None
+
+    def record_fields(self) -> dict[str, Any]:
+        """Fields for the sample record (``judge`` only for judged samples)."""
+        if not self.judgement.judged:
+            return {}
+        return {"judge": self.judgement.as_record(self.discarded)}
+
+
+def is_async_scorer(task: Task) -> bool:
+    return inspect.iscoroutinefunction(task.config.process_results)
+
+
+async def score_sample(task: Task, doc: dict[str, Any], responses: Any, *, run_sync: RunSync,
+                       contract: Parser | None, redact: Callable[[str], str]) -> ScoredSample:
+    """Score one doc's answers (a text, the ``repeats`` texts, or per-choice log-likelihoods), judge log
+    current; a failed judgement excludes the sample whatever was returned."""
+    error: AssayError | None = None
+    scores: dict[str, Any] | None = None
+    filtered: dict[str, Any] | None = None
+    with judging_sample(requested_judge_model(task.config.metadata)) as log:
+        try:
+            if is_async_scorer(task):
+                text = responses if isinstance(responses, str) else responses[0]
+                scores = await _score_async(task, doc, text)
+            else:
+                scored = await run_sync(task.name, "scoring", task.score, doc, responses)
+                scores, filtered = scored.scores, scored.filtered
+        except AssayError as exc:
+            error = exc
+    message = redact(error.message) if error is not None else None
+    judgement = settle(log, contract=contract, scoring_error=message, redact=redact)
+    if judgement.failure is not None:
+        # The judge failed (or its answer was unusable): excluded as a judge failure, not a scoring error.
+        return ScoredSample(None, None, judgement, scores, filtered)
+    return ScoredSample(scores if error is None else None, message, judgement, filtered=filtered)
+
+
+async def _score_async(task: Task, doc: dict[str, Any], text: str) -> dict[str, Any]:
+    fn = task.config.process_results
+    assert fn is not None
+    try:
+        result = await fn(doc, [text])
+    except AssayError:
+        raise
+    except Exception as exc:
+        raise TaskError(f"task {task.name}: process_results failed: {type(exc).__name__}: {exc}",
+                        hint=f"the error is in the task's own code (see {task.config.folder})") from exc
+    if not isinstance(result, dict):
+        raise TaskError(f"task {task.name}: process_results returned {type(result).__name__}, not a dict")
+    return dict(result)
+
+
+def requested_judge_model(metadata: Any) -> str | None:
+    """The judge model a task's metadata names (lmms-eval's ``gpt_eval_model_name``, or ``judge_model``)."""
+    if not isinstance(metadata, Mapping):
+        return None
+    for key in ("gpt_eval_model_name", "judge_model"):
+        value = metadata.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
