@@ -179,19 +179,22 @@ def test_a_prompt_longer_than_the_context_is_a_bad_request() -> None:
     assert "n_ctx" in info.value.hint and "(now 64)" in info.value.hint
 
 
-def _post(address: str, path: str, body: dict[str, Any], key: str | None) -> int:
+def _call(address: str, method: str, path: str, body: dict[str, Any] | None, key: str | None) -> tuple[int, str]:
     url = urlsplit(address)
     connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=30)
     headers = {"Content-Type": "application/json"}
     if key is not None:
         headers["Authorization"] = f"Bearer {key}"
     try:
-        connection.request("POST", path, json.dumps(body), headers)
+        connection.request(method, path, json.dumps(body) if body is not None else None, headers)
         response = connection.getresponse()
-        response.read()
-        return response.status
+        return response.status, response.read().decode()
     finally:
         connection.close()
+
+
+def _post(address: str, path: str, body: dict[str, Any], key: str | None) -> int:
+    return _call(address, "POST", path, body, key)[0]
 
 
 def test_the_binding_listener_refuses_requests_without_the_runs_key(provider: Any) -> None:
@@ -204,15 +207,11 @@ def test_the_binding_listener_refuses_requests_without_the_runs_key(provider: An
                        ("/tokenize", {"content": "hi"})):
         assert _post(address, path, body, key=None) == 401, path
         assert _post(address, path, body, key="guessed-key") == 401, path
+    assert _call(address, "GET", "/v1/models", None, key=None)[0] == 401
     assert _post(address, "/tokenize", {"content": "hi"}, key=provider._api_key) == 200  # the key does open it
-    # What stays public (health, model list) names the model file, not the folder it is in.
-    url = urlsplit(address)
-    connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=30)
-    try:
-        connection.request("GET", "/v1/models")
-        listing = connection.getresponse().read().decode()
-    finally:
-        connection.close()
+    # With the key, the model list names the file, not the folder it is in.
+    status, listing = _call(address, "GET", "/v1/models", None, key=provider._api_key)
+    assert status == 200
     assert "SmolLM2-135M-Instruct.Q4_1" in listing and str(_default_model().parent) not in listing
 
 
