@@ -167,7 +167,7 @@ SHARED_TREES = [base / "shared" / "lmms-eval-tasks" / "lmms_eval" / "tasks"
                 for base in (_REPO.parent, _REPO.parents[1])]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def lmms_tree() -> Path:
     """lmms-eval's real task tree (../shared/lmms-eval-tasks, which CI has); skipped where it is absent."""
     for tree in SHARED_TREES:

@@ -27,8 +27,10 @@ def last_user_text(body: dict[str, Any]) -> str:
 
 
 class FaultServer:
-    def __init__(self, answer: Answer | None = None) -> None:
+    def __init__(self, answer: Answer | None = None,
+                 logprobs: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         self.answer: Answer = answer or (lambda body: "ok")
+        self.logprobs = logprobs
         self.faults: deque[dict[str, Any]] = deque()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
@@ -113,6 +115,22 @@ class FaultServer:
             "usage": fault.get("usage", {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}),
         }, headers=fault.get("headers"))
 
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        """``/v1/completions`` with ``echo`` + ``logprobs`` (log-likelihood scoring): ``self.logprobs(body)``
+        gives the ``logprobs`` object (tokens, token_logprobs, text_offset, top_logprobs) of the prompt."""
+        body = await request.json()
+        with self._lock:
+            self.requests.append(body)
+            self.headers.append(dict(request.headers))
+        if self.logprobs is None:
+            return web.json_response({"error": {"message": "no completions here"}}, status=404)
+        return web.json_response({
+            "id": "cmpl-test", "object": "text_completion", "model": body.get("model", "m"),
+            "choices": [{"index": 0, "text": body["prompt"], "logprobs": self.logprobs(body),
+                         "finish_reason": "length"}],
+            "usage": {"prompt_tokens": len(body["prompt"]), "completion_tokens": 0},
+        })
+
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": "m"}]})
 
@@ -127,6 +145,7 @@ class FaultServer:
             # Azure OpenAI's shape: the deployment in the path, the API version in the query.
             app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
             app.router.add_get("/v1/models", self._models)
+            app.router.add_post("/v1/completions", self._completions)
             # A handler still sleeping on an injected delay must not hold shutdown for long.
             self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
             loop.run_until_complete(self._runner.setup())

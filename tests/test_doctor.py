@@ -263,3 +263,14 @@ def test_no_secret_leaks_anywhere(cli_env: dict[str, str], tmp_path: Path, crede
         assert secret not in everything, secret
     assert f"={SHORT}" not in everything
     assert credential_server.requests, "the probes reached the loopback server"
+
+
+def test_judge_flags_name_the_judges_credentials_apart(cli_env: dict[str, str],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """`assay doctor` takes the run's --judge_model: the judged task's judge needs Azure, the model nothing."""
+    code, out, _ = doctor(capsys, "--model", "local", "--tasks", "assay_video_qa", "--judge_model", "azure_openai")
+    assert code == 3
+    assert ("missing 2 credentials: AZURE_API_KEY (needed by judge for task assay_video_qa), "
+            "AZURE_ENDPOINT (needed by judge for task assay_video_qa)") in " ".join(out.split())
+    code, out, _ = doctor(capsys, "--model", "local", "--tasks", "assay_video_qa")  # API_TYPE's default: openai
+    assert code == 3 and "OPENAI_API_KEY (needed by judge for task assay_video_qa)" in " ".join(out.split())

@@ -86,6 +86,8 @@ class RunOptions:
     # lmms-eval's flags that change what tasks send and how they score (see assay.tasks.task.RunSettings)
     num_fewshot: int | None = None
     fewshot_seed: int = 1234
+    numpy_seed: int | None = 1234  # lmms-eval's --seed random,numpy,torch,fewshot (task code's global RNGs)
+    torch_seed: int | None = 1234
     system_instruction: str | None = None
     reasoning_tags: Any = "default"
     repeats: int | None = None

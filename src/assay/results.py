@@ -98,27 +98,3 @@ def summarize_task(task: ScoredTask, tally: TaskTally, *, bootstrap_iters: int, 
     if tally.judge.judged or tally.judge.n_failed:
         summary.update(tally.judge.summary())
     return summary
-
-
-def summarize_groups(groups: dict[str, Any], task_results: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Groups with an ``aggregate_metric_list``: a (size-weighted) mean of their members' metrics."""
-    from assay.metrics import weighted_group_mean
-
-    out: dict[str, Any] = {}
-    for group, info in groups.items():
-        members = [m for m in getattr(info, "members", []) if m in task_results]
-        metrics: dict[str, Any] = {}
-        for spec in getattr(info, "aggregate_metric_list", None) or []:
-            # An AggregateMetric from the group parser (a plain mapping from older callers).
-            get = spec.get if isinstance(spec, dict) else lambda key, default=None, s=spec: getattr(s, key, default)
-            metric = str(get("metric", spec))
-            weight_by_size = bool(get("weight_by_size", False))
-            pairs = []
-            for member in members:
-                entry = task_results[member]["metrics"].get(metric)
-                if entry and entry.get("value") is not None:
-                    pairs.append((float(entry["value"]), entry["n"] if weight_by_size else 1))
-            metrics[str(metric)] = {"value": weighted_group_mean(pairs) if pairs else None,
-                                    "n": sum(n for _, n in pairs)}
-        out[group] = {"members": members, "metrics": metrics}
-    return out

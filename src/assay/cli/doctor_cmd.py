@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     plan.add_argument("--tasks", default=None, metavar="T1,T2", help="tasks or groups, comma-separated")
     plan.add_argument("--include_path", action="append", default=None, metavar="PATH",
                       help="extra folder of task YAML files (repeatable)")
+    plan.add_argument("--judge_model", default=None, help="judge provider, e.g. openai or azure_openai")
+    plan.add_argument("--judge_args", default=None, metavar="K=V,…", help="judge arguments, e.g. model=gpt-4o")
     plan.add_argument("--wandb_args", default=None, metavar="K=V,…", help="W&B arguments, e.g. project=x")
     plan.add_argument("--hf_hub_log_args", default=None, metavar="K=V,…",
                       help="Hugging Face Hub logging arguments, e.g. hub_results_org=me,push_results_to_hub=True")
@@ -90,12 +92,13 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
 def _plan(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> Plan | None:
     from assay.plan import plan_from_flags
 
-    flags = (args.model, args.model_args, args.tasks, args.wandb_args, args.hf_hub_log_args)
+    flags = (args.model, args.model_args, args.tasks, args.wandb_args, args.hf_hub_log_args, args.judge_model,
+             args.judge_args)
     if all(f is None for f in flags):
         return None
     configs = _task_configs(settings, args.tasks, args.include_path or []) if args.tasks else None
     return plan_from_flags(args.model, args.model_args, configs, args.wandb_args, args.hf_hub_log_args, redactor,
-                           settings=settings)
+                           settings=settings, judge_model=args.judge_model, judge_args=args.judge_args)
 
 
 def _task_configs(settings: Settings, tasks: str, include_paths: list[str]) -> dict[str, dict[str, Any]]:

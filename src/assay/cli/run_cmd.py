@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assay.cli.lmms_flags import DEFAULTS as LMMS_DEFAULTS
 from assay.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -17,12 +18,13 @@ if TYPE_CHECKING:
 #: flag -> default, applied after --config so that explicit flags win over the config file.
 DEFAULTS: dict[str, Any] = {
     "model": None, "model_args": "", "tasks": None, "limit": None, "offset": 0, "batch_size": None,
-    "output_path": "./logs", "log_samples": False, "predict_only": False, "gen_kwargs": "", "seed": "0",
+    "output_path": "./logs", "log_samples": False, "predict_only": False, "gen_kwargs": "", "seed": "0,1234,1234,1234",
     "include_path": None, "wandb_args": None, "hf_hub_log_args": None, "use_cache": None, "bootstrap_iters": 0,
     "max_error_rate": 0.05, "max_cost": None,
     "judge_model": None, "judge_args": "", "max_judge_failure_rate": 0.05,
     "wandb_log_samples": False, "report": False, "log_media": False,
 }
+DEFAULTS.update(LMMS_DEFAULTS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--log_samples", action="store_true", default=None, help="write every sample to JSONL")
     a("--predict_only", action="store_true", default=None, help="generate without scoring")
     a("--gen_kwargs", help="generation overrides, e.g. temperature=0,max_new_tokens=64")
-    a("--seed", help="random seed (lmms-eval's comma form accepted: the first value is used)")
+    a("--seed", help="random seed; lmms-eval's random,numpy,torch,fewshot form is read for its first and last "
+                     "values (default 0,1234,1234,1234)")
     a("--include_path", action="append", help="extra folder of task YAML (repeatable)")
     a("--wandb_args", help="Weights & Biases options, e.g. project=lmms-eval,mode=offline")
     a("--hf_hub_log_args", help="Hugging Face Hub options, e.g. hub_results_org=me,push_results_to_hub=True")
@@ -58,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--judge_args", help="judge options, e.g. model=gpt-4o-mini,base_url=…,num_concurrent=32,temperature=0")
     a("--max_judge_failure_rate", help="share of judged samples per task that may fail (default 0.05); "
                                        "above it the run exits 4, results written")
+    from assay.cli import lmms_flags
+
+    lmms_flags.add_arguments(parser)
 
 
 def _merged(args: argparse.Namespace) -> dict[str, Any]:
@@ -100,15 +106,9 @@ def _join(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _seed(value: Any) -> int:
-    try:
-        return int(str(value).split(",")[0])
-    except ValueError:
-        raise UsageError(f"--seed {value!r} is not an integer", hint="e.g. --seed 1234") from None
-
-
 def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int:
     from assay.api import _as_dict
+    from assay.cli import lmms_flags
     from assay.cli.progress import make_progress
     from assay.cli.push_cmd import print_outputs
     from assay.cli.render import print_results
@@ -119,6 +119,10 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
     from assay.run import EvaluationResult, RunControl, run_evaluation
 
     v = _merged(args)
+    if str(v["tasks"] or "").strip() in lmms_flags.LIST_WORDS:  # lmms-eval's `--tasks list`
+        return _list_tasks(v, settings, redactor)
+    lmms_flags.say_notices(v)
+    seed, numpy_seed, torch_seed, fewshot_seed = lmms_flags.seeds(v["seed"])
     if not v["model"]:
         raise UsageError("--model is required", hint="e.g. --model openai --model_args model=gpt-4o-mini")
     if not v["tasks"]:
@@ -136,7 +140,15 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         log_samples=bool(v["log_samples"]),
         predict_only=bool(v["predict_only"]),
         gen_kwargs=_as_dict(_join(v["gen_kwargs"]), "--gen_kwargs") or {},
-        seed=_seed(v["seed"]),
+        seed=seed,
+        fewshot_seed=fewshot_seed,
+        numpy_seed=numpy_seed,
+        torch_seed=torch_seed,
+        num_fewshot=None if v["num_fewshot"] is None else int(v["num_fewshot"]),
+        system_instruction=v["system_instruction"],
+        reasoning_tags=lmms_flags.reasoning_tags(v["reasoning_tags"]),
+        repeats=None if v["repeats"] is None else int(v["repeats"]),
+        log_samples_suffix=str(v["log_samples_suffix"]),
         include_paths=tuple(Path(p) for p in ([include] if isinstance(include, str) else include)),
         batch_size=v["batch_size"],
         wandb_args=_as_dict(_join(v["wandb_args"]), "--wandb_args") if v["wandb_args"] else None,
@@ -165,7 +177,32 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
                 print_outputs(exc.result.outputs, redactor)
             raise
         print_results(result, sys.stdout)
+        if v["show_config"]:
+            _show_config(result.results, redactor)
         return print_outputs(result.outputs, redactor)
+
+
+def _list_tasks(v: dict[str, Any], settings: Settings, redactor: Redactor) -> int:
+    """``--tasks list``: what `assay tasks` prints (lmms-eval's list_groups/list_tags/list_subtasks too)."""
+    from assay.cli.tasks_cmd import _print, _table
+    from assay.tasks import TaskRegistry
+
+    include = v["include_path"] or []
+    registry = TaskRegistry.discover(settings, include_paths=[include] if isinstance(include, str) else include)
+    lines = _table(registry, [])
+    kind = {"list_groups": "group", "list_tags": "tag", "list_subtasks": "task"}.get(str(v["tasks"]).strip())
+    if kind is not None:
+        lines = lines[:3] + [line for line in lines[3:-1] if line.split()[1:2] == [kind]] + lines[-1:]
+    _print(lines, redactor)
+    return 0
+
+
+def _show_config(results: dict[str, Any], redactor: Redactor) -> None:
+    """``--show_config``: every task's resolved config, as lmms-eval prints it after a run."""
+    from assay.tasks.yaml_loader import dump_yaml
+
+    for name, config in (results.get("configs") or {}).items():
+        sys.stdout.write(redactor.redact(f"\n# task {name}\n" + dump_yaml(config)))
 
 
 def _output_path(value: Any) -> Path | None:

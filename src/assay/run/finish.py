@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assay.results import summarize_groups, summarize_task
+from assay.results import summarize_task
 from assay.run.taskcode import contained
 from assay.types import Usage
 
@@ -119,17 +119,36 @@ def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any
     if state.sink_failures:
         results["sink_failures"] = dict(state.sink_failures)
     if not o.predict_only:
-        results["groups"] = summarize_groups(p.registry.groups_for(p.names), results["results"])
+        _lmms_eval_view(p, state, results)
     return results
 
 
+def _lmms_eval_view(p: Prepared, state: RunState, results: dict[str, Any]) -> None:
+    """lmms-eval's keys beside assay's (``results[task]["acc,none"]``, ``n-samples``, groups…)."""
+    from assay.tasks.functions import resolve_all
+    from assay.tasks.lmms_view import add_to_results
+
+    groups = p.registry.groups_for(p.names)
+
+    def resolve(value: Any) -> Any:
+        return contained("groups", "importing a group aggregation", resolve_all, value)
+
+    add_to_results(results, tasks=p.tasks, values={n: t.values for n, t in state.tallies.items()},
+                   docs={n: len(d) for n, d in p.docs.items()}, groups=groups,
+                   members={g: p.registry.resolve([g]) for g in groups}, resolve=resolve)
+
+
 def _task_results(p: Prepared, state: RunState) -> dict[str, Any]:
+    from assay.compat.cli_args import cli_args
+
+    args = cli_args(p.options, p.redactor.redact)
     out: dict[str, Any] = {}
     for name in p.names:
         task = p.tasks[name]
 
         def aggregate(metric: str, values: list[Any], task: Any = task, name: str = name) -> float:
-            value: float = contained(name, f"aggregation of {metric}", task.aggregate, metric, values)
+            # lmms-eval passes its command line to aggregations that take `args` (submission files…)
+            value: float = contained(name, f"aggregation of {metric}", task.aggregate, metric, values, args)
             return value
 
         out[name] = summarize_task(task, state.tallies[name], bootstrap_iters=p.options.bootstrap_iters,

@@ -154,6 +154,9 @@ def task_run_settings(options: RunOptions) -> RunSettings:
 
 async def _load_tasks(p: Prepared) -> None:
     """Import each task's code and select its docs, in a worker thread: a task module may exit at import."""
+    from assay.compat.seeding import seed_task_code
+
+    seed_task_code(p.options.seed, p.options.numpy_seed, p.options.torch_seed)  # as lmms-eval, before any task
     shuffle_seed = p.options.seed if p.settings.shuffle_docs else None
     run = task_run_settings(p.options)
     for name in p.names:

@@ -23,6 +23,8 @@ _CAUSES: tuple[tuple[str, Callable[[re.Match[str]], str]], ...] = (
     (r"needs the Python package (\S+) \(module ([\w.]+)\).*?hint: (.*)$",
      lambda m: f"needs {m.group(1)} ({m.group(3)})"),
     (r"module (lmms_eval[\w.]*) is not part of", lambda m: f"lmms_eval name missing: {m.group(1)}"),
+    (r"module (lmms_eval[\w.]*) does not exist in lmms-eval either",
+     lambda m: f"broken in the tree: imports {m.group(1)}, which lmms-eval lacks"),
     (r"cannot import name '(\w+)' from '(lmms_eval[\w.]*)'",
      lambda m: f"lmms_eval name missing: {m.group(2)}.{m.group(1)}"),
     (r"output_type (\w+) is not supported", lambda m: f"refused: output_type {m.group(1)}"),

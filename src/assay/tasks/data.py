@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 # `dataset_path` values that name a `datasets` packaged builder rather than a dataset.
 BUILDERS = frozenset({"json", "csv", "parquet", "arrow", "text", "imagefolder", "videofolder", "audiofolder"})
 # lmms-eval-only dataset_kwargs (handled by its own loader, not by `load_dataset`).
-_LMMS_ONLY_KWARGS = frozenset({"load_from_disk", "video", "From_YouTube", "create_link", "token", "field"})
+_LMMS_ONLY_KWARGS = frozenset({"load_from_disk", "video", "From_YouTube", "create_link", "token", "field",
+                               "force_download", "force_unzip", "local_files_only", "builder_script"})
 _GATED_RE = re.compile(r"\bgated\b", re.IGNORECASE)
 _TOKEN_HINT = (
     "set HF_TOKEN with a valid token from huggingface.co/settings/tokens "

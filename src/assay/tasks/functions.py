@@ -49,6 +49,17 @@ def resolve_all(value: Any) -> Any:
     return value
 
 
+def function_files(value: Any) -> list[Path]:
+    """The YAML files the ``!function`` references in a config were written in (any depth)."""
+    if isinstance(value, FunctionRef):
+        return [value.yaml_path]
+    if isinstance(value, dict):
+        return [p for v in value.values() for p in function_files(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in function_files(v)]
+    return []
+
+
 def _candidate_files(ref: FunctionRef) -> list[Path]:
     folder = ref.yaml_path.parent
     module = ref.module

@@ -240,7 +240,7 @@ class TaskRegistry:
         """
         from assay.compat import activate
         from assay.tasks.config import build_config
-        from assay.tasks.functions import resolve_all
+        from assay.tasks.functions import function_files, resolve_all
         from assay.tasks.keys import check_keys, check_output_type
         from assay.tasks.task import Task
 
@@ -256,7 +256,8 @@ class TaskRegistry:
         raw.pop("include", None)
         check_keys(raw, f"task {name} ({entry.yaml_path})")  # a refused key is said before any import
         check_output_type(raw.get("output_type"), f"task {name} ({entry.yaml_path})")
-        activate(settings, [*self.roots, entry.yaml_path])
+        # helpers of included YAMLs (a wrapper including lmms-eval's own) import from their own tree
+        activate(settings, [*self.roots, entry.yaml_path, *function_files(raw)])
         resolved = resolve_all(raw)
         config = build_config(resolved, name=name, yaml_path=entry.yaml_path, model_name=model_name)
         return Task(config, settings=settings, run=run)
