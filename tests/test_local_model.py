@@ -179,19 +179,22 @@ def test_a_prompt_longer_than_the_context_is_a_bad_request() -> None:
     assert "n_ctx" in info.value.hint and "(now 64)" in info.value.hint
 
 
-def _post(address: str, path: str, body: dict[str, Any], key: str | None) -> int:
+def _call(address: str, method: str, path: str, body: dict[str, Any] | None, key: str | None) -> tuple[int, str]:
     url = urlsplit(address)
     connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=30)
     headers = {"Content-Type": "application/json"}
     if key is not None:
         headers["Authorization"] = f"Bearer {key}"
     try:
-        connection.request("POST", path, json.dumps(body), headers)
+        connection.request(method, path, json.dumps(body) if body is not None else None, headers)
         response = connection.getresponse()
-        response.read()
-        return response.status
+        return response.status, response.read().decode()
     finally:
         connection.close()
+
+
+def _post(address: str, path: str, body: dict[str, Any], key: str | None) -> int:
+    return _call(address, "POST", path, body, key)[0]
 
 
 def test_the_binding_listener_refuses_requests_without_the_runs_key(provider: Any) -> None:
@@ -204,7 +207,32 @@ def test_the_binding_listener_refuses_requests_without_the_runs_key(provider: An
                        ("/tokenize", {"content": "hi"})):
         assert _post(address, path, body, key=None) == 401, path
         assert _post(address, path, body, key="guessed-key") == 401, path
+    assert _call(address, "GET", "/v1/models", None, key=None)[0] == 401
     assert _post(address, "/tokenize", {"content": "hi"}, key=provider._api_key) == 200  # the key does open it
+    # With the key, the model list names the file, not the folder it is in.
+    status, listing = _call(address, "GET", "/v1/models", None, key=provider._api_key)
+    assert status == 200
+    assert "SmolLM2-135M-Instruct.Q4_1" in listing and str(_default_model().parent) not in listing
+
+
+def test_ctrl_c_and_sigterm_still_reach_python_after_loading() -> None:
+    """llama.cpp's server installs its own SIGINT/SIGTERM handlers in some versions; the runner relies on
+    Python's (Ctrl-C and SIGTERM end a run keeping its results), so they must survive loading the model."""
+    import signal
+
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+    own = _provider()
+    try:
+        asyncio.run(own.generate(_request([["user", "hi"]], 1)))  # loads the model after our handler is set
+        signal.raise_signal(signal.SIGTERM)
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+        assert seen == [signal.SIGTERM]
+        assert asyncio.run(own.generate(_request([["user", "hi"]], 1))).usage.input_tokens > 0  # still serving
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        asyncio.run(own.aclose())
 
 
 def test_the_model_is_freed_when_the_run_ends() -> None:

@@ -304,3 +304,14 @@ def test_a_group_reports_its_size_weighted_metric(run_dir: Path, capsys: pytest.
     assert group["metrics"]["exact_match"] == {"value": pytest.approx(hits / total), "n": total}
     assert 0 < hits < total
     assert "AggregateMetric" not in out
+
+
+def test_the_results_table_goes_through_the_redactor(run_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "sk-table-SECRET-9a8b7c6d5e4f"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    include = task_folder(run_dir, "aliased", "echo_results", extra=f"task_alias: 'alias {secret}'")
+    with FaultServer(answer=lambda body: "A") as server:
+        code, out, err = run(capsys, server, include, "aliased", run_dir / "out")
+    assert code == 0, err
+    assert secret not in out and "<redacted:OPENAI_API_KEY>" in out

@@ -9,9 +9,7 @@ environment; everything else receives a ``Settings``.
 
 from __future__ import annotations
 
-import io
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +18,22 @@ from typing import Any, Literal
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from assay.dotenv_files import expand_path, find_dotenv, read_dotenv
 from assay.errors import ConfigError
 from assay.redaction import shown_value
+
+__all__ = [
+    "SPECS",
+    "SPEC_BY_FIELD",
+    "SettingSpec",
+    "Settings",
+    "Source",
+    "expand_path",
+    "find_dotenv",
+    "load_settings",
+    "parse_bool",
+    "read_dotenv",
+]
 
 Verbosity = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 _TRUE = {"1", "true", "yes", "on"}
@@ -239,54 +251,6 @@ class Settings(BaseSettings):
 # -- loading -------------------------------------------------------------------------------------
 
 
-def find_dotenv(start: Path) -> Path | None:
-    """The nearest `.env`: in ``start``, then each parent folder."""
-    for folder in (start, *start.parents):
-        candidate = folder / ".env"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def read_dotenv(path: Path, *, discovered: bool = False) -> dict[str, tuple[str, int]]:
-    """``{KEY: (value, line)}`` from one `.env` file; a line it cannot parse is a ConfigError.
-    ``discovered``: the file was found by looking upwards from the working folder, not named by --env-file
-    (the hint then says so, instead of pointing at a flag nobody gave)."""
-    from dotenv import dotenv_values
-    from dotenv.parser import parse_stream
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        where = "found by looking upwards from the working folder" if discovered else "given to --env-file"
-        raise ConfigError(
-            f"env file {path} ({where}) is not UTF-8 text (byte {exc.start})",
-            hint="save it as UTF-8" + (", or name another file with --env-file PATH" if discovered else ""),
-        ) from None
-    except OSError as exc:
-        hint = "check the file's permissions" if discovered else "check the path given to --env-file"
-        raise ConfigError(f"cannot read env file {path}: {exc.strerror or exc}", hint=hint) from None
-    lines: dict[str, int] = {}
-    for binding in parse_stream(io.StringIO(text)):
-        line = _first_content_line(binding.original.string, binding.original.line)
-        if binding.error:
-            raise ConfigError(
-                f"{path}:{line}: malformed line in .env file",
-                hint="write KEY=value (quote values with spaces or '#'); comment lines start with '#'",
-            )
-        if binding.key is not None:
-            lines[binding.key] = line
-    # dotenv_values gives python-dotenv's own quoting/escaping/${VAR} interpolation semantics.
-    values = dotenv_values(stream=io.StringIO(text), interpolate=True)
-    return {k: (v, lines.get(k, 0)) for k, v in values.items() if v is not None}
-
-
-def _first_content_line(text: str, start: int) -> int:
-    """python-dotenv reports a binding at its first line, blank lines before it included."""
-    leading = text[: len(text) - len(text.lstrip())]
-    return start + leading.count("\n")
-
-
 def load_settings(
     *,
     environ: Mapping[str, str] | None = None,
@@ -378,20 +342,6 @@ def _login_files(env: Mapping[str, str], values: Mapping[str, Any]) -> dict[str,
         if entry and entry[2]:
             found["wandb_api_key"] = (entry[2], Source("login", f"{netrc_path} ({host}, wandb login)"))
     return found
-
-
-def expand_path(text: str, env: Mapping[str, str]) -> str:
-    """``$VAR`` / ``${VAR}`` from ``env`` (unknown ones left as they are), then a leading ``~`` from HOME."""
-
-    def variable(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        return env.get(name, match.group(0))
-
-    text = re.sub(r"\$(?:\{([^}]*)\}|(\w+))", variable, text)
-    home = env.get("HOME")
-    if home and (text == "~" or text.startswith("~/")):
-        text = home + text[1:]
-    return text
 
 
 def _first_set(spec: SettingSpec, env: Mapping[str, str]) -> tuple[str, str] | None:

@@ -76,13 +76,23 @@ def test_c15_a_garbage_reply_is_malformed_retried_and_counted(
     assert [(e["type"], e["attempts"]) for e in errors] == [("malformed", 3)]
 
 
-def test_c15_when_every_reply_is_garbage_the_run_fails(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("fault", "kind", "attempts"), [
+    ({"raw": b"\x80\x81 not an answer"}, "malformed", 2),
+    ({"status": 429, "headers": {"Retry-After": "0"}}, "rate_limit", 2),  # 429 forever
+    ({"status": 500}, "server", 2),
+    ({"status": 400}, "bad_request", 1),  # permanent: not retried
+], ids=["garbage", "429-forever", "500", "400"])
+def test_c15_when_every_request_fails_the_run_fails_and_counts_them(
+        run_dir: Path, capsys: pytest.CaptureFixture[str], fault: dict[str, object], kind: str, attempts: int) -> None:
     with FaultServer() as server:
-        server.sticky = {"raw": b"\x80\x81 not an answer"}
-        code, _out, err = run(capsys, f"model=m,base_url={server.base_url},max_attempts=2,backoff_initial=0.01",
-                             "--limit", "3")
+        server.sticky = fault
+        code, _, err = run(capsys, f"model=m,base_url={server.base_url},max_attempts=2,backoff_initial=0.01",
+                           "--limit", "3")
+        assert server.count == 3 * attempts
     assert code == 1 and "no sample succeeded" in err
-    assert results_file(run_dir / "out")["status"] == "failed"
+    doc = results_file(run_dir / "out")
+    assert doc["status"] == "failed" and doc["model_stats"]["failures"] == 3
+    assert {(s["error"]["type"], s["error"]["attempts"]) for s in samples(run_dir / "out")} == {(kind, attempts)}
 
 
 @pytest.mark.parametrize("usage", [{"prompt_tokens": "many", "completion_tokens": None},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -14,7 +15,11 @@ def _fmt(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
-def print_results(result: EvaluationResult, stream: TextIO) -> None:
+def print_results(result: EvaluationResult, stream: TextIO, redact: Callable[[str], str] | None = None) -> None:
+    """The results table and a summary line on ``stream``; with ``redact``, every character printed has
+    been through the redactor (task names, aliases and paths are printed verbatim otherwise)."""
+    import io
+
     from rich.console import Console
     from rich.table import Table
 
@@ -31,7 +36,11 @@ def print_results(result: EvaluationResult, stream: TextIO) -> None:
     for group, entry in doc.get("groups", {}).items():
         for metric, m in entry["metrics"].items():
             table.add_row(f"[bold]{group}[/bold] (group)", metric, _fmt(m.get("value")), "", str(m.get("n")), "")
-    console = Console(file=stream, width=max(100, Console(file=stream).width))
+    # Rendered into a buffer, redacted, then written: rich may wrap a secret across lines, the redactor
+    # must see it whole, so the width is fixed before rendering and lines are redacted as one text.
+    buffer = io.StringIO()
+    terminal = Console(file=stream)
+    console = Console(file=buffer, width=max(100, terminal.width), force_terminal=terminal.is_terminal)
     console.print(table)
     usage, stats = doc["usage"], doc["model_stats"]
     cached = f" · {stats['cache_hits']} answers from the cache" if stats.get("cache_hits") else ""
@@ -51,6 +60,9 @@ def print_results(result: EvaluationResult, stream: TextIO) -> None:
         console.print(f"results: {result.results_path}")
     for task, path in result.sample_paths.items():
         console.print(f"samples ({task}): {path}")
+    text = buffer.getvalue()
+    stream.write(redact(text) if redact is not None else text)
+    stream.flush()
 
 
 def _cost(cost: Any) -> str:

@@ -173,10 +173,10 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
             result = asyncio.run(run_evaluation(settings, options, redactor, progress=progress, control=control))
         except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
             if isinstance(exc.result, EvaluationResult):
-                print_results(exc.result, sys.stdout)
+                print_results(exc.result, sys.stdout, redactor.redact)
                 print_outputs(exc.result.outputs, redactor)
             raise
-        print_results(result, sys.stdout)
+        print_results(result, sys.stdout, redactor.redact)
         if v["show_config"]:
             _show_config(result.results, redactor)
         return print_outputs(result.outputs, redactor)

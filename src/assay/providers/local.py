@@ -149,7 +149,7 @@ class LocalProvider:
 
         params = xllamacpp.CommonParams()
         params.model.path = str(self._path)
-        params.model_alias = {self._path.stem}  # the public /v1/models answer names the file, not its folder
+        params.model_alias = {self._path.stem}  # answers and /v1/models name the file, not its folder
         params.n_ctx = self._n_ctx
         params.n_parallel = 1  # one slot: the whole context for one request, as the provider is single-stream
         params.cpuparams.n_threads = self._n_threads

@@ -190,7 +190,10 @@ def _rescue(p: Prepared, results: dict[str, Any]) -> Path | None:
     """The output folder failed: put the document where it can be written (LMMS_EVAL_HOME, then /tmp)."""
     assert p.file_sink is not None
     name = p.file_sink.results_path.name
-    text = p.redactor.redact(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+    from assay.sinks.files import redact_values
+
+    # Values redacted before they are serialized, as the files sink does: escaping cannot hide a secret.
+    text = json.dumps(redact_values(results, p.redactor.redact), indent=2, ensure_ascii=False, default=str)
     for folder in (p.settings.home / "rescued", Path(tempfile.gettempdir()) / "assay-rescued"):
         try:
             folder.mkdir(parents=True, exist_ok=True)
