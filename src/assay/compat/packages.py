@@ -41,10 +41,10 @@ PACKAGES: dict[str, tuple[str, str | None]] = {
     "apted": ("apted", "lmms"),
     "lxml": ("lxml", "lmms"),
     "sympy": ("sympy", "lmms"),
-    "latex2sympy2": ("latex2sympy2", None),
+    "latex2sympy2": ("math-verify", "lmms"),  # answered by its fork, latex2sympy2_extended (assay.compat)
     "latex2sympy2_extended": ("math-verify", "lmms"),
     "math_verify": ("math-verify", "lmms"),
-    "word2number": ("word2number", None),
+    "word2number": ("word2number", "lmms"),
     "dotenv": ("python-dotenv", None),
     "yaml": ("pyyaml", None),
     "PIL": ("pillow", None),
