@@ -15,6 +15,7 @@ Two tables, both measured in this run:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -77,7 +78,9 @@ def lmms_eval_style_index(tree: Path) -> int:
     return count
 
 
-def listing_rows(tree: Path, runs: int) -> list[tuple[str, float]]:
+def listing_rows(tree: Path, runs: int, lmms_python: str | None) -> list[tuple[str, float]]:
+    import tempfile
+
     from assay.settings import load_settings
     from assay.tasks import TaskRegistry
 
@@ -85,14 +88,25 @@ def listing_rows(tree: Path, runs: int) -> list[tuple[str, float]]:
     cli = [sys.executable, "-m", "assay", "tasks", "--include_path", str(tree)]
     subprocess.run(cli, capture_output=True, check=False)  # warm the OS file cache and the index
 
-    def run_cli() -> None:
-        subprocess.run(cli, capture_output=True, check=False)
+    def run_cli(env: dict[str, str] | None = None) -> None:
+        subprocess.run(cli, capture_output=True, check=False, env=env)
 
-    return [
+    def cold() -> None:
+        with tempfile.TemporaryDirectory() as home:  # no index cache: every YAML parsed
+            run_cli({**os.environ, "LMMS_EVAL_HOME": home})
+
+    rows = [
         ("assay tasks --include_path TREE (fresh process)", _median_s(run_cli, runs)),
+        ("the same, first run (no index cache yet)", _median_s(cold, runs)),
         ("TaskRegistry.discover (in process)", _median_s(lambda: TaskRegistry.discover(settings, [tree]), runs)),
-        ("baseline: lmms-eval-style indexing", _median_s(lambda: lmms_eval_style_index(tree), max(1, runs // 2))),
+        ("baseline: lmms-eval-style indexing (in process)",
+         _median_s(lambda: lmms_eval_style_index(tree), max(1, runs // 2))),
     ]
+    if lmms_python:
+        code = f"from lmms_eval.tasks import TaskManager; TaskManager(include_path={str(tree)!r})"
+        rows.append(("baseline: lmms-eval 0.7.3 TaskManager (fresh process)", _median_s(
+            lambda: subprocess.run([lmms_python, "-c", code], capture_output=True, check=False), max(1, runs // 2))))
+    return rows
 
 
 def coverage(tree: Path) -> tuple[Any, float]:
@@ -106,6 +120,30 @@ def coverage(tree: Path) -> tuple[Any, float]:
     names = [n for n in registry.task_names() if registry.task_entry(n).source != "builtin"]
     report = check_tasks(registry, settings, names)
     return report, time.perf_counter() - start
+
+
+LMMS_LOADABLE = """
+import json, sys
+from lmms_eval.tasks import TaskManager
+from lmms_eval import utils
+ok = []
+for name, info in TaskManager(include_path=sys.argv[1], include_defaults=False).task_index.items():
+    if info["type"] == "task":
+        try:
+            utils.load_yaml_config(info["yaml_path"], mode="full")  # imports every !function, as at load
+            ok.append(name)
+        except BaseException:
+            pass
+print("LOADABLE " + json.dumps(ok))
+"""
+
+
+def lmms_eval_loadable(lmms_python: str, tree: Path) -> set[str]:
+    """The tree's tasks lmms-eval itself loads (config and helper imports; no data) in its own environment."""
+    proc = subprocess.run([lmms_python, "-c", LMMS_LOADABLE, str(tree)], capture_output=True, text=True,
+                          check=False, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("LOADABLE ")), "LOADABLE []")
+    return set(json.loads(line.removeprefix("LOADABLE ")))
 
 
 def render(tree: Path, rows: list[tuple[str, float]] | None, report: Any, check_s: float) -> str:
@@ -125,19 +163,36 @@ def render(tree: Path, rows: list[tuple[str, float]] | None, report: Any, check_
     return "\n".join(lines)
 
 
+def render_against(report: Any, loadable: set[str]) -> str:
+    resolved = set(report.resolved)
+    both = len(loadable & resolved)
+    return "\n".join([
+        "", "## against lmms-eval itself (pip install lmms-eval==0.7.3, its own dependencies, same machine)", "",
+        "| | tasks |", "|---|---:|",
+        f"| lmms-eval loads (config + helper imports) | {len(loadable)} |",
+        f"| assay resolves | {len(resolved)} |",
+        f"| of lmms-eval's, assay resolves | {len(loadable & resolved)} ({both / max(1, len(loadable)):.1%}) |",
+        f"| assay resolves, lmms-eval does not | {len(resolved - loadable)} |",
+        f"| lmms-eval loads, assay does not | {len(loadable - resolved)} |",
+    ])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tree", type=Path, default=None, help="an lmms_eval/tasks folder")
     parser.add_argument("-n", "--runs", type=int, default=5)
     parser.add_argument("--no-listing", action="store_true", help="coverage only")
+    parser.add_argument("--lmms-python", help="a python with lmms-eval installed: time its TaskManager too")
     args = parser.parse_args(argv)
     tree = args.tree or default_tree()
     if tree is None or not tree.is_dir():
         print("error: lmms-eval's task tree not found (pass --tree)", file=sys.stderr)
         return 2
-    rows = None if args.no_listing else listing_rows(tree, args.runs)
+    rows = None if args.no_listing else listing_rows(tree, args.runs, args.lmms_python)
     report, check_s = coverage(tree)
     print(render(tree, rows, report, check_s))
+    if args.lmms_python:
+        print(render_against(report, lmms_eval_loadable(args.lmms_python, tree)))
     return 0
 
 

@@ -50,7 +50,7 @@ def read_lmms_eval(out: Path) -> dict[str, Any]:
     document = json.loads(results_file.read_text())
     reference: dict[str, Any] = {}
     for task, entry in document["results"].items():
-        aggregates = {k: v for k, v in entry.items() if "," in k and "_stderr_c" not in k}
+        aggregates = {k: v for k, v in entry.items() if "," in k}
         samples: dict[str, dict[str, Any]] = {}
         prompts: dict[str, str] = {}
         for path in results_file.parent.glob(f"*_samples_{task}.jsonl"):

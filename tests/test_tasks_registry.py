@@ -267,3 +267,30 @@ def test_function_tag_may_name_a_value(settings: Settings, tmp_path: Path) -> No
     registry = TaskRegistry.discover(settings, include_paths=[folder])
     task = registry.load("valued", settings=settings, model_name="m")
     assert task.config.dataset_kwargs["features"] == {"q": "string"}
+
+
+def test_index_cache_reuses_unchanged_files_and_reparses_changed_ones(settings: Settings, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from assay.tasks import index_cache, yaml_loader
+
+    monkeypatch.setattr(index_cache, "MIN_FILES", 1)
+    folder = tmp_path / "tasks"
+    yaml_path = simple_task(folder, "cached", "process_docs: !function utils.fn\nwhen: 2020-01-01\n")
+    simple_task(folder, "plain")
+    TaskRegistry.discover(settings, include_paths=[folder])
+    assert (settings.home / "task-index.json").is_file()
+    parsed: list[Path] = []
+    real = yaml_loader.parse_yaml_file
+    monkeypatch.setattr("assay.tasks.includes.parse_yaml_file", lambda p: parsed.append(p) or real(p))
+    registry = TaskRegistry.discover(settings, include_paths=[folder])
+    assert parsed == [yaml_path]  # a YAML date is not JSON: only that file is parsed again
+    ref = registry.task_entry("cached").raw["process_docs"]
+    assert ref == yaml_loader.FunctionRef("utils.fn", yaml_path, 5)  # placeholders survive the round trip
+    plain = folder / "plain" / "plain.yaml"
+    plain.write_text(plain.read_text() + "task_alias: changed\n")
+    os.utime(plain, ns=(1, 1))
+    parsed.clear()
+    assert TaskRegistry.discover(settings, include_paths=[folder]).task_entry("plain").raw["task_alias"] == "changed"
+    assert plain in parsed

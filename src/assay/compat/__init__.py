@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from assay.settings import Settings
@@ -106,6 +106,7 @@ def activate(settings: Settings | None = None, task_roots: Iterable[str | Path] 
                 from assay.compat.clients import install_client_shims
 
                 install_client_shims()  # judge clients helpers import (sglang), answered by assay's judge
+            _route_loguru()
         if settings is not None:
             _set_helper_environment(settings)
         if _state.shim:
@@ -160,6 +161,23 @@ def _add_root(state: _State, root: str | Path) -> None:
 def task_roots() -> list[str]:
     """The folders ``lmms_eval.tasks`` spans (read by the shim's ``tasks/__init__.py``)."""
     return list(_state.roots) if _state is not None else []
+
+
+def _route_loguru() -> None:
+    """Helpers log with loguru (``from loguru import logger as eval_logger``), whose default sink writes to
+    stderr past assay's log level and redaction: send its records through ``logging`` instead."""
+    if importlib.util.find_spec("loguru") is None:
+        return
+    from loguru import logger
+
+    def forward(message: Any) -> None:
+        record = message.record
+        name = record["name"] or "lmms_eval"
+        logging.getLogger(name).log(record["level"].no, "%s", record["message"],
+                                    exc_info=record["exception"] is not None and log.isEnabledFor(logging.DEBUG))
+
+    logger.remove()
+    logger.add(forward, level=0, format="{message}", catch=True)
 
 
 def _set_helper_environment(settings: Settings) -> None:

@@ -261,3 +261,39 @@ def stderr_function(aggregation: Fn) -> Fn | None:
     """lmms-eval reports a standard error for ``mean`` aggregations only (bootstrapped ones are not
     reproduced here: their value depends on its process pool), otherwise ``N/A``."""
     return mean_stderr if aggregation is mean else None
+
+
+def score_items(values: Sequence[Any], score_key: str, cluster_key: str | None) -> tuple[list[float], list[Any]]:
+    """The 0/1 scores lmms-eval's CLT errors use: numbers as they are, ``item[score_key]`` of dict items
+    (with ``item[cluster_key]`` as the cluster); other items are left out."""
+    scores: list[float] = []
+    clusters: list[Any] = []
+    for item in values:
+        if isinstance(item, (int, float)):
+            scores.append(float(item))
+            clusters.append(None)
+        elif isinstance(item, dict) and score_key in item:
+            scores.append(float(item[score_key]))
+            clusters.append(item.get(cluster_key) if cluster_key else None)
+    return scores, clusters
+
+
+def clt_stderr(scores: Sequence[float]) -> float | None:
+    """``std(ddof=1) / sqrt(n)``; None (lmms-eval's ``N/A``) below two scores."""
+    n = len(scores)
+    return sample_stddev(scores) / math.sqrt(n) if n > 1 else None
+
+
+def clustered_stderr(scores: Sequence[float], clusters: Sequence[Any]) -> float | None:
+    """The clustered standard error (arXiv:2411.00640, eq. 4) when scores fall in more than one cluster."""
+    known = [c for c in clusters if c is not None]
+    n = len(scores)
+    if not known or len(set(known)) < 2 or n < 2:
+        return None
+    mean_score = sum(scores) / n
+    se2 = sum((s - mean_score) ** 2 for s in scores) / (n - 1) / n
+    groups: dict[Any, list[float]] = {}
+    for score, cluster in zip(scores, clusters, strict=True):
+        groups.setdefault(cluster, []).append(score - mean_score)
+    cross = sum(sum(d) ** 2 - sum(x * x for x in d) for d in groups.values()) / (n * n)
+    return math.sqrt(se2 + cross)

@@ -40,8 +40,19 @@ def task_fields(task: Task, entry: Mapping[str, Any], values: Mapping[str, list[
         except AssayError:
             stderr = None
         out[f"{metric}_stderr,{filter_name}"] = NA if stderr is None else stderr
+        out.update(_clt_fields(task, metric, filter_name, got))
     out["samples"] = samples
     return out
+
+
+def _clt_fields(task: Task, metric: str, filter_name: str, values: list[Any]) -> dict[str, Any]:
+    """lmms-eval's ``_stderr_clt`` and ``_stderr_clustered`` (by the task's ``cluster_key``/``score_key``)."""
+    from assay.tasks.lmms_metrics import clt_stderr, clustered_stderr, score_items
+
+    scores, clusters = score_items(values, task.config.score_key, task.config.cluster_key)
+    clt, clustered = clt_stderr(scores), clustered_stderr(scores, clusters)
+    return {f"{metric}_stderr_clt,{filter_name}": NA if clt is None else clt,
+            f"{metric}_stderr_clustered,{filter_name}": NA if clustered is None else clustered}
 
 
 def aggregate_subtask_metrics(metrics: Sequence[float], sizes: Sequence[int], weight_by_size: bool = True) -> float:

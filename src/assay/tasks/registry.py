@@ -21,7 +21,7 @@ from assay.errors import TaskError
 from assay.tasks.config import task_tags
 from assay.tasks.discovery import task_roots, yaml_files
 from assay.tasks.groups import GroupInfo, ParsedGroup, parse_group
-from assay.tasks.includes import YamlCache, load_with_includes, merge_includes
+from assay.tasks.includes import YamlCache, absolute, load_with_includes, merge_includes
 from assay.tasks.yaml_loader import for_display
 
 if TYPE_CHECKING:
@@ -69,19 +69,22 @@ class TaskRegistry:
     @classmethod
     def discover(cls, settings: Settings, include_paths: Sequence[str | Path] = ()) -> TaskRegistry:
         """Index built-in tasks, then ``settings.plugins``' ``tasks`` folders, then ``include_paths``."""
+        from assay.tasks.index_cache import IndexStore
+
         registry = cls()
-        cache = YamlCache()
+        cache = YamlCache(IndexStore(settings.home / "task-index.json"))
         seen: set[Path] = set()
         for source, root in task_roots(settings.plugins, include_paths):
             registry.roots.append(root)
             for path in yaml_files(root):
-                if path.resolve() not in seen:  # an include path overlapping another root
-                    seen.add(path.resolve())
+                if absolute(path) not in seen:  # an include path overlapping another root
+                    seen.add(absolute(path))
                     try:
                         registry._index_file(path, source, cache)
                     except TaskError as exc:
                         registry._skip(path, exc)
         registry._build_groups(cache)
+        cache.save()
         return registry
 
     def _skip(self, path: Path, exc: TaskError) -> None:
@@ -101,7 +104,7 @@ class TaskRegistry:
                 log.warning("group %s in %s replaces the one in %s", name, path, self._group_raw[name][1])
             self._group_raw[name] = (config, path, source)
         elif isinstance(task, str):
-            self._add_task(TaskEntry(task, path.resolve(), config, source))
+            self._add_task(TaskEntry(task, absolute(path), config, source))
         else:
             log.debug("%s defines no task or group (a template?); skipped", path)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from assay.errors import AssayError, TaskError
@@ -25,48 +24,10 @@ from assay.tasks.functions import accepts_second_arg, call_with_kwargs
 from assay.tasks.messages import convert_chat, user_message, visual_parts
 from assay.tasks.target_field import TargetFieldCheck
 from assay.tasks.templates import literal_or_render, render, render_choices, render_template
+from assay.tasks.work import DEFAULT_REASONING_TAGS, DocWork, RunSettings, SampleScore, result_key
 from assay.types import GenerationParams, LoglikelihoodRequest, Message, Request
 
-#: lmms-eval's default ``--reasoning_tags``: stripped from every answer before scoring.
-DEFAULT_REASONING_TAGS: tuple[tuple[str, str], ...] = (("<think>", "</think>"), ("<analysis>", "</analysis>"))
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """What the command line changes about every task (lmms-eval's flags of the same names)."""
-
-    num_fewshot: int | None = None
-    fewshot_seed: int = 1234
-    system_instruction: str | None = None
-    reasoning_tags: Any = "default"  # "default": lmms-eval's; None/"none": off; or a list of [open, close]
-    repeats: int | None = None
-    num_frames: int = 8
-
-
-@dataclass(frozen=True)
-class DocWork:
-    """What to send for one doc: generations (``repeats`` of them) or one log-likelihood per choice."""
-
-    target: Any
-    generate: tuple[Request, ...] = ()
-    loglikelihood: tuple[LoglikelihoodRequest, ...] = ()
-
-
-@dataclass
-class SampleScore:
-    """One doc's scores by result key (``metric`` or ``metric,filter``) and each pipeline's output."""
-
-    scores: dict[str, Any] = field(default_factory=dict)
-    filtered: dict[str, Any] = field(default_factory=dict)
-
-    def __getitem__(self, key: str) -> Any:
-        return self.scores[key]
-
-
-def result_key(metric: str, filter_name: str) -> str:
-    """assay's own results name a metric plainly under the default pipeline, ``metric,filter`` otherwise."""
-    return metric if filter_name == "none" else f"{metric},{filter_name}"
-
+__all__ = ["DEFAULT_REASONING_TAGS", "DocWork", "RunSettings", "SampleScore", "Task", "result_key"]
 
 class Task:
     def __init__(self, config: TaskConfig, *, settings: Settings, run: RunSettings | None = None,
