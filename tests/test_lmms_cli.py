@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,54 @@ def test_config_file_takes_lmms_eval_keys(run_dir: Path, capsys: pytest.CaptureF
     assert code == 0, err
     assert sent == "Q: t0 0\n\nQ: what?"
     assert "--write_out has no effect" in err
+
+
+MC_TASK = """\
+    task: mc
+    dataset_path: mc.jsonl
+    output_type: multiple_choice
+    doc_to_text: "{{q}}"
+    doc_to_choice: ["cat", "horse", "ox"]
+    doc_to_target: a
+    metric_list: [{metric: acc}, {metric: acc_norm}]
+"""
+
+
+def _logprobs(body: dict[str, object]) -> dict[str, object]:
+    """The continuation is the last word; ' horse' is the likeliest."""
+    prompt = str(body["prompt"])
+    head, _, last = prompt.rpartition(" ")
+    value = {"horse": -0.5, "cat": -2.0, "ox": -1.0}[last]
+    return {"tokens": [head, " " + last], "token_logprobs": [None, value], "text_offset": [0, len(head)],
+            "top_logprobs": [None, {"x": -0.5}]}
+
+
+def test_multiple_choice_answers_are_cached_apart(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tree = run_dir / "tasks"
+    write(tree, "mc.jsonl", '{"q": "Which neighs?", "a": 1}\n{"q": "Which moos?", "a": 2}\n')
+    write(tree, "mc.yaml", MC_TASK)
+    with FaultServer(logprobs=_logprobs) as server:
+        args = ("--model", "openai_compatible", "--model_args", f"model=m,base_url={server.base_url}", "--tasks",
+                "mc", "--include_path", str(tree), "--use_cache", "--log_samples")
+        code, _, err = run_cli(capsys, *args, "--output_path", str(run_dir / "a"))
+        assert code == 0, err
+        first = server.count
+        code, _, err = run_cli(capsys, *args, "--output_path", str(run_dir / "b"))
+        assert code == 0, err
+        assert first == 6 and server.count == first  # 2 docs x 3 choices, then nothing: all from the cache
+    doc = results_file(run_dir / "b")
+    assert doc["results"]["mc"]["acc,none"] == 0.5 and doc["model_stats"]["cache_hits"] == 6
+    assert all(s["cached"] for s in samples(run_dir / "b"))
+
+
+def test_image_multiple_choice_is_refused_for_a_text_scorer(run_dir: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    tree = run_dir / "tasks"
+    write(tree, "mc.jsonl", '{"q": "Which neighs?", "a": 1}\n')
+    write(tree, "utils.py", "from PIL import Image\n\ndef visual(doc):\n    return [Image.new('RGB', (4, 4))]\n")
+    write(tree, "mc.yaml", textwrap.dedent(MC_TASK) + "doc_to_visual: !function utils.visual\n")
+    with FaultServer(logprobs=_logprobs) as server:
+        code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                               f"model=m,base_url={server.base_url}", "--tasks", "mc", "--include_path", str(tree))
+        assert server.count == 0
+    assert code == 2 and "mc: multiple_choice with images or video" in err

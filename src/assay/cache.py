@@ -25,7 +25,17 @@ from typing import TYPE_CHECKING, Any
 
 from assay.errors import ConfigError
 from assay.redaction import public_identity
-from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
+from assay.types import (
+    ImagePart,
+    Loglikelihood,
+    LoglikelihoodRequest,
+    Message,
+    Request,
+    Response,
+    TextPart,
+    Usage,
+    VideoPart,
+)
 
 if TYPE_CHECKING:
     from assay.settings import Settings
@@ -55,6 +65,8 @@ PRAGMA user_version = 1;
 COMMIT;
 """
 
+#: finish_reason of rows holding a log-likelihood (multiple_choice scoring) instead of generated text
+_LOGLIKELIHOOD = "loglikelihood"
 _CLEAR_HINT = "run `assay cache clear` or delete the file (it only holds cached answers)"
 
 
@@ -103,6 +115,16 @@ def cache_key(identity: Mapping[str, Any], request: Request) -> str:
     }
     if request.repeat:  # a task's repeated samples are distinct answers; the first keeps the plain key
         payload["repeat"] = request.repeat
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def loglikelihood_key(identity: Mapping[str, Any], request: LoglikelihoodRequest) -> str:
+    """sha256 of canonical JSON of {identity, loglikelihood: {context, continuation}}: a key form no
+    generation request can produce (those have ``messages`` and ``params``)."""
+    payload = {
+        "identity": public_identity(identity),
+        "loglikelihood": {"context": [_message(m) for m in request.context], "continuation": request.continuation},
+    }
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
@@ -205,6 +227,37 @@ class ResponseCache:
                  self._redact(response.text), response.usage.input_tokens, response.usage.output_tokens,
                  None if response.finish_reason is None else self._redact(response.finish_reason),
                  datetime.now(timezone.utc).isoformat(timespec="seconds"), request.task, request.doc_id),
+            )
+        except (TypeError, ValueError, sqlite3.Error) as exc:
+            self._warn("write", exc)
+
+    async def get_loglikelihood(self, identity: dict[str, Any], request: LoglikelihoodRequest) -> Loglikelihood | None:
+        """A stored log-likelihood (its row's text is ``{"logprob", "is_greedy"}``, finish_reason marks it)."""
+        try:
+            row = self.db.execute("SELECT text, input_tokens FROM responses WHERE key = ? AND finish_reason = ?",
+                                  (loglikelihood_key(identity, request), _LOGLIKELIHOOD)).fetchone()
+            if row is None:
+                return None
+            value = json.loads(row[0])
+            return Loglikelihood(float(value["logprob"]), bool(value["is_greedy"]), Usage(row[1], 0), attempts=0,
+                                 cached=True)
+        except (TypeError, ValueError, KeyError, sqlite3.Error) as exc:
+            self._warn("lookup", exc)
+            return None
+
+    async def put_loglikelihood(self, identity: dict[str, Any], request: LoglikelihoodRequest,
+                                result: Loglikelihood) -> None:
+        if result.cached:
+            return
+        try:
+            public = public_identity(identity)
+            self.db.execute(
+                "INSERT OR REPLACE INTO responses (key, identity, model, response_model, text, input_tokens,"
+                " output_tokens, finish_reason, created_at, task, doc_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (loglikelihood_key(identity, request), canonical_json(public), str(public.get("model", "")), "",
+                 canonical_json({"logprob": result.logprob, "is_greedy": result.is_greedy}),
+                 result.usage.input_tokens, 0, _LOGLIKELIHOOD, datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 request.task, request.doc_id),
             )
         except (TypeError, ValueError, sqlite3.Error) as exc:
             self._warn("write", exc)

@@ -196,13 +196,24 @@ class Model:
                 provider=self.provider.name,
             )
         scorer = self.provider.loglikelihood  # type: ignore[attr-defined]
+        # A store that keeps log-likelihoods too (assay.cache.ResponseCache) answers reruns for free.
+        lookup = getattr(self._cache, "get_loglikelihood", None)
+        keep = getattr(self._cache, "put_loglikelihood", None)
+        if lookup is not None:
+            hit: Loglikelihood | None = await lookup(self._identity, request)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                return replace(hit, cached=True, attempts=0)
 
         async def attempt() -> Loglikelihood:
             return await self._timed(lambda: scorer(request))
 
         result, attempts = await self._with_retries(attempt)
         self.stats.usage = self.stats.usage + result.usage
-        return replace(result, attempts=attempts)
+        result = replace(result, attempts=attempts)
+        if keep is not None:
+            await keep(self._identity, request, result)
+        return result
 
     async def _with_retries(self, call: Callable[[], Awaitable[_T]]) -> tuple[_T, int]:
         """``call()`` retried by our classification; (result, attempts made)."""

@@ -224,6 +224,9 @@ class Answers:
                 out["filtered_resps_by_filter"] = filtered
         if len(self.responses) > 1 or self.loglikelihoods:
             out["attempts"] = sum(x.attempts for x in self._items)
+            usage = self.usage
+            out["usage"] = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
+            out["cached"] = self.cached
         return out
 
 

@@ -191,19 +191,41 @@ def _open_sinks(p: Prepared, extra_sinks: tuple[Sink, ...]) -> None:
 
 
 def _refuse_loglikelihood_tasks(p: Prepared) -> None:
-    """``multiple_choice`` tasks need log-likelihoods: a provider that cannot give them is refused now."""
+    """``multiple_choice`` tasks need log-likelihoods (of image/video contexts, for image tasks): a provider
+    that cannot give them is refused now, before anything is paid."""
     from assay.providers.base import supports_loglikelihood
 
     needing = [name for name in p.names if p.tasks[name].output_type == "multiple_choice"]
-    if needing and not supports_loglikelihood(p.provider):
-        others = [name for name in p.names if name not in needing]
+    if not needing:
+        return
+    others = [name for name in p.names if name not in needing]
+    drop = f", or drop them: --tasks {','.join(others)}" if others else ""
+    if not supports_loglikelihood(p.provider):
         raise UsageError(
             f"{', '.join(needing)} {'is a' if len(needing) == 1 else 'are'} multiple_choice task"
             f"{'' if len(needing) == 1 else 's'} (scored by log-likelihood), which --model {p.options.model} "
             "cannot give",
-            hint=("run them with a model that can (--model local, or openai_compatible against a server with "
-                  "completions echo+logprobs)") + (f", or drop them: --tasks {','.join(others)}" if others else ""),
+            hint="run them with a model that can (--model local, or openai_compatible against a server with "
+                 "completions echo+logprobs)" + drop,
         )
+    if getattr(p.provider, "loglikelihood_accepts_media", False):
+        return
+    with_media = [name for name in needing if _first_context_has_media(p, name)]
+    if with_media:
+        raise UsageError(f"{', '.join(with_media)}: multiple_choice with images or video, which --model "
+                         f"{p.options.model} can score only for text", hint="use a generation variant of the task"
+                         + drop)
+
+
+def _first_context_has_media(p: Prepared, name: str) -> bool:
+    task, docs = p.tasks[name], p.docs[name]
+    if not task.may_have_media or not docs:
+        return False
+    try:
+        work = contained(name, "building a prompt", task.work, docs[0][0], docs[0][1], p.params[name])
+    except AssayError:
+        return False
+    return any(r.has_media() for r in work.loglikelihood)
 
 
 def _refuse_media_tasks(model_name: str, p: Prepared) -> None:
