@@ -141,6 +141,15 @@ def test_doc_to_messages_chat_format(settings: Settings, tmp_path: Path) -> None
     system, user = task.messages(DOC)
     assert system == Message("system", (TextPart("Be brief."),))
     assert isinstance(user.parts[0], ImagePart) and user.parts[1] == TextPart("> What?")
+    from assay.tasks.task import RunSettings
+
+    instructed = Task(task.config, settings=settings, run=RunSettings(system_instruction="Answer in French."))
+    assert instructed.messages(DOC)[0] == system  # the task's own system turn stands
+    plain = "doc_to_messages: !function utils.plain\n"
+    utils = "def plain(doc):\n    return [{'role': 'user', 'content': doc['q']}]\n"
+    task = make_task(settings, tmp_path / "p", plain, utils)
+    instructed = Task(task.config, settings=settings, run=RunSettings(system_instruction="Answer in French."))
+    assert [m.role for m in instructed.messages(DOC)] == ["system", "user"]
 
 
 def test_targets_field_literal_function_and_choice_index(settings: Settings, tmp_path: Path) -> None:

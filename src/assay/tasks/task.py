@@ -25,7 +25,7 @@ from assay.tasks.messages import convert_chat, user_message, visual_parts
 from assay.tasks.target_field import TargetFieldCheck
 from assay.tasks.templates import literal_or_render, render, render_choices, render_template
 from assay.tasks.work import DEFAULT_REASONING_TAGS, DocWork, RunSettings, SampleScore, result_key
-from assay.types import GenerationParams, LoglikelihoodRequest, Message, Request
+from assay.types import GenerationParams, LoglikelihoodRequest, Message, Request, TextPart
 
 __all__ = ["DEFAULT_REASONING_TAGS", "DocWork", "RunSettings", "SampleScore", "Task", "result_key"]
 
@@ -216,7 +216,11 @@ class Task:
         kwargs = self.config.lmms_eval_specific_kwargs
         if self.config.doc_to_messages is not None:
             chat = self._call("doc_to_messages", call_with_kwargs, self.config.doc_to_messages, doc, kwargs)
-            return tuple(self._call("doc_to_messages", convert_chat, chat, num_frames=self.num_frames))
+            turns = tuple(self._call("doc_to_messages", convert_chat, chat, num_frames=self.num_frames))
+            instruction = self.run.system_instruction
+            if instruction is not None and not any(m.role == "system" for m in turns):  # chat-form tasks too
+                turns = (Message("system", (TextPart(instruction),)), *turns)
+            return turns
         context = self.context(doc, doc_id)
         if isinstance(context, list):
             raise TaskError(f"task {self.name}: doc_to_text gave a list; only multiple_choice tasks may")
