@@ -114,7 +114,11 @@ class LocalProvider:
         # two threads on an idle machine and keeps that speed when the other core is busy, where two
         # threads collapse to a fraction of it.
         self._n_threads = _positive_int(args, "n_threads", 1)
-        self._seed = int(args.pop("seed", 0))
+        seed = args.pop("seed", 0)
+        try:
+            self._seed = int(seed)
+        except (TypeError, ValueError):
+            raise ConfigError(f"--model_args seed={seed!r} must be a whole number", hint="e.g. seed=0") from None
         self._model_name = str(args.pop("model", None) or self._path.stem)
         if args:
             raise ConfigError(f"unknown --model_args for the local model: {', '.join(sorted(args))}",
