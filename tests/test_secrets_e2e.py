@@ -112,3 +112,21 @@ def test_python_api_accepts_an_api_key_without_leaking_it(run_dir: Path, caplog:
     for path in (run_dir / "logs").rglob("*"):
         if path.is_file():
             assert key not in path.read_text()
+
+
+def test_python_api_takes_lmms_eval_options_and_names_a_wrong_one(run_dir: Path) -> None:
+    import assay
+    from assay.errors import UsageError
+
+    with FaultServer(answer=lambda body: "A") as server:
+        result = assay.evaluate("openai_compatible", "assay_arith_mc", limit=2, output_path=run_dir / "logs",
+                                model_args={"model": "m", "base_url": server.base_url},
+                                system_instruction="Answer with one letter.", log_samples=True)
+        # As lmms-eval does for doc_to_text tasks: the instruction opens the prompt.
+        assert len(server.requests) == 2
+        assert all(str(body["messages"][0]["content"]).startswith("Answer with one letter.")
+                   for body in server.requests)
+    assert result.status == "complete"
+    with pytest.raises(UsageError, match="unknown option 'num_fewshots'") as info:
+        assay.evaluate("openai_compatible", "assay_arith_mc", num_fewshots=2)
+    assert "did you mean 'num_fewshot'" in info.value.hint

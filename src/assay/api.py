@@ -55,6 +55,7 @@ def evaluate(
     env_file: str | Path | Sequence[str | Path] | None = None,
     settings: Settings | None = None,
     redactor: Redactor | None = None,
+    **lmms_options: Any,
 ) -> EvaluationResult:
     """Run an evaluation and return its results (also written under ``output_path``).
 
@@ -63,21 +64,14 @@ def evaluate(
     run ended but cannot be trusted (status ``failed``: no sample succeeded, or more than ``max_error_rate``
     of them failed) that is :class:`assay.RunFailedError`, whose ``result`` holds what was written.
 
-    With ``wandb_args`` / ``hf_hub_log_args`` the run is uploaded after its files are written; a failed
-    upload does not raise (the files are safe): see ``result.outputs.failed_uploads``, logged as a warning,
-    and retry with ``assay push``. ``report=True`` writes the HTML report (``result.outputs.report_path``).
+    A failed upload (``wandb_args`` / ``hf_hub_log_args``) does not raise: see ``result.outputs``, retry
+    with ``assay push``. lmms-eval's run options are keywords too (:data:`LMMS_OPTIONS`: ``num_fewshot``…).
     """
-    from assay.credentials import Redactor
     from assay.log import redacted_records
     from assay.run import run_evaluation
-    from assay.settings import load_settings
 
-    if settings is None:
-        files = [env_file] if isinstance(env_file, (str, Path)) else env_file
-        settings = load_settings(env_files=files, overrides={"verbosity": verbosity, "use_cache": use_cache})
-    if redactor is None:
-        redactor = Redactor()
-        redactor.add_settings(settings)
+    settings = settings or _load_settings(env_file, verbosity, use_cache)
+    redactor = redactor or _redactor_for(settings)
     include = [include_path] if isinstance(include_path, (str, Path)) else list(include_path or [])
     options = RunOptions(
         model=model,
@@ -104,12 +98,51 @@ def evaluate(
         judge_args=_as_dict(judge_args, "--judge_args") or {},
         max_judge_failure_rate=max_judge_failure_rate,
         max_cost=max_cost,
+        **_checked_lmms_options(lmms_options),
     )
     # No shell history here: a key passed in model_args is redacted but not warned about.
     with redacted_records(redactor):
         result = asyncio.run(run_evaluation(settings, options, redactor, from_command_line=False))
+    _warn_failed_uploads(result, redactor)
+    return result
+
+
+#: RunOptions fields that mirror lmms-eval's flags, accepted by evaluate() as keywords.
+LMMS_OPTIONS = ("num_fewshot", "system_instruction", "repeats", "reasoning_tags", "log_samples_suffix",
+                "fewshot_seed", "numpy_seed", "torch_seed")
+
+
+def _checked_lmms_options(given: dict[str, Any]) -> dict[str, Any]:
+    import difflib
+
+    from assay.errors import UsageError
+
+    for name in given:
+        if name not in LMMS_OPTIONS:
+            close = difflib.get_close_matches(name, LMMS_OPTIONS, n=1)
+            raise UsageError(f"evaluate() got an unknown option {name!r}",
+                             hint=(f"did you mean {close[0]!r}? " if close else "") + "see help(assay.evaluate)")
+    return given
+
+
+def _load_settings(env_file: str | Path | Sequence[str | Path] | None, verbosity: str | None,
+                   use_cache: bool | None) -> Settings:
+    from assay.settings import load_settings
+
+    files = [env_file] if isinstance(env_file, (str, Path)) else env_file
+    return load_settings(env_files=files, overrides={"verbosity": verbosity, "use_cache": use_cache})
+
+
+def _redactor_for(settings: Settings) -> Redactor:
+    from assay.credentials import Redactor
+
+    redactor = Redactor()
+    redactor.add_settings(settings)
+    return redactor
+
+
+def _warn_failed_uploads(result: EvaluationResult, redactor: Redactor) -> None:
     for upload in result.outputs.failed_uploads if result.outputs is not None else []:
         assert upload.error is not None
         log.warning("%s upload failed: %s (the files are kept; retry with `assay push %s`)", upload.service,
                     redactor.redact(upload.error.message), result.results_path)
-    return result

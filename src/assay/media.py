@@ -84,31 +84,44 @@ def encode_image(
         )
     if format not in ("auto", "png", "jpeg"):
         raise ConfigError(f"unknown image format {format!r}", hint="use 'auto', 'png' or 'jpeg'")
+    img, raw, label = _source(image)
+    source_format = (img.format or "").upper()
+    prepared = _decoded(img, raw, label, source_format, max_side=max_side, max_bytes=max_bytes, format=format)
+    if isinstance(prepared, ImagePart):
+        return prepared
+    return _fit(prepared, label, source_format, max_bytes=max_bytes, format=format)
+
+
+def _source(image: Image.Image | str | Path | bytes) -> tuple[Image.Image, bytes | None, str]:
+    """(the image, its file bytes when it came from a file or bytes, a label for errors)."""
     from PIL import Image
 
-    raw: bytes | None = None
     if isinstance(image, Image.Image):
-        img, label = image, "image"
-    elif isinstance(image, (bytes, bytearray, memoryview)):
+        return image, None, "image"
+    if isinstance(image, (bytes, bytearray, memoryview)):
         raw = bytes(image)
         label = f"image bytes ({len(raw)} bytes)"
-        img = _open(raw, label)
-    elif isinstance(image, (str, Path)):
+        return _open(raw, label), raw, label
+    if isinstance(image, (str, Path)):
         raw, label = _read_file(image), str(image)
-        img = _open(raw, label)
-    else:
-        raise ConfigError(
-            f"cannot encode a {type(image).__name__} as an image",
-            hint="pass a PIL image, a file path or the file's bytes",
-        )
+        return _open(raw, label), raw, label
+    raise ConfigError(
+        f"cannot encode a {type(image).__name__} as an image",
+        hint="pass a PIL image, a file path or the file's bytes",
+    )
 
-    source_format = (img.format or "").upper()
+
+def _decoded(img: Image.Image, raw: bytes | None, label: str, source_format: str, *, max_side: int,
+             max_bytes: int, format: ImageFormat) -> Image.Image | ImagePart:
+    """The image decoded, turned upright and scaled to ``max_side`` — or, for a PNG/JPEG file that already
+    fits as it is, that file's own bytes as the part."""
+    from PIL import Image
+
     orientation = _orientation(img)
     width, height = img.size
     if width < 1 or height < 1:
         raise ConfigError(f"{label} is empty ({width}x{height} pixels)", hint="check the dataset's image column")
     scale = min(1.0, max_side / max(width, height, 1))
-
     if raw is not None and scale < 1.0 and source_format in _LOSSY_FORMATS:
         # Let libjpeg decode at a reduced size (>= the target): much faster for huge photos.
         img.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
@@ -140,7 +153,11 @@ def encode_image(
         raise ConfigError(
             f"cannot decode {label}: {exc}", hint="the file may be truncated or corrupt; re-export it"
         ) from None
+    return img
 
+
+def _fit(img: Image.Image, label: str, source_format: str, *, max_bytes: int, format: ImageFormat) -> ImagePart:
+    """PNG when it is lossless by nature and fits; else JPEG at the best quality that fits the cap."""
     has_alpha = img.mode in ("RGBA", "LA")
     if format == "png" or (format == "auto" and (has_alpha or source_format not in _LOSSY_FORMATS)):
         data = _save(img, "PNG")
@@ -152,7 +169,6 @@ def encode_image(
                 f" over the {max_bytes}-byte cap",
                 hint=_SIZE_HINT,
             )
-
     flat = _flatten(img)
     smallest = 0
     for quality in _JPEG_QUALITIES:

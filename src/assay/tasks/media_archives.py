@@ -39,8 +39,9 @@ Fetch = Callable[..., str]  # huggingface_hub.snapshot_download's signature
 
 
 def media_root(settings: Settings) -> Path:
-    """``$HF_HOME`` as task helpers see it (assay.compat sets it from Settings when unset)."""
-    return Path(os.path.expanduser(os.environ.get("HF_HOME") or str(settings.hf_home)))
+    """``$HF_HOME`` as task helpers see it: Settings read it (or its default), and assay.compat gives helpers
+    that same value when it is unset."""
+    return Path(os.path.expanduser(str(settings.hf_home)))
 
 
 def media_folder(kwargs: Mapping[str, Any], settings: Settings) -> Path:
