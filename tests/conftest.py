@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 from assay.settings import Settings
+from tests.loopback import LoopbackServer
 
 # -- environment isolation ------------------------------------------------------------------------
 
@@ -69,7 +69,7 @@ def _reset_assay_logging() -> Iterator[None]:
 
 
 @dataclass
-class CredentialServer:
+class CredentialServer(LoopbackServer):
     """aiohttp on 127.0.0.1 in a thread. The first path segment picks the answer:
     ``ok`` (200, with whoami / W&B viewer bodies), ``deny`` (401), ``forbid`` (403), ``anon`` (200 with no
     W&B viewer), ``boom`` (500), ``slow`` (waits ``delay`` seconds, then 200). Every request is recorded."""
@@ -80,6 +80,13 @@ class CredentialServer:
 
     def url(self, mode: str) -> str:
         return f"http://127.0.0.1:{self.port}/{mode}"
+
+    def make_app(self) -> Any:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_route("*", "/{mode}/{tail:.*}", self._handle)
+        return app
 
     async def _handle(self, request: Any) -> Any:
         from aiohttp import web
@@ -114,35 +121,8 @@ def closed_port() -> int:
 
 @pytest.fixture
 def credential_server() -> Iterator[CredentialServer]:
-    from aiohttp import web
-
-    server = CredentialServer()
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    app = web.Application()
-    app.router.add_route("*", "/{mode}/{tail:.*}", server._handle)
-    runner = web.AppRunner(app)
-
-    async def start() -> None:
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        server.port = runner.addresses[0][1]
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert ready.wait(10), "loopback server did not start"
-    yield server
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    with CredentialServer() as server:
+        yield server
 
 
 # -- lmms-eval compatibility ------------------------------------------------------------------------

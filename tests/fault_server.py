@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.loopback import LoopbackServer
+
 Answer = Callable[[dict[str, Any]], str]
 
 
@@ -26,7 +28,7 @@ def last_user_text(body: dict[str, Any]) -> str:
     return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
 
 
-class FaultServer:
+class FaultServer(LoopbackServer):
     def __init__(self, answer: Answer | None = None,
                  logprobs: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         self.answer: Answer = answer or (lambda body: "ok")
@@ -40,10 +42,6 @@ class FaultServer:
         #: known sample however requests interleave: body -> fault dict ({} for a normal answer).
         self.fault_for: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
         self.latency = 0.0  # seconds every answer takes (faults' own delays come on top)
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests the server was holding at once
@@ -134,47 +132,12 @@ class FaultServer:
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": "m"}]})
 
-    def start(self) -> FaultServer:
-        ready = threading.Event()
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            app = web.Application()
-            app.router.add_route("*", "/v1/chat/completions", self._chat)
-            # Azure OpenAI's shape: the deployment in the path, the API version in the query.
-            app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
-            app.router.add_get("/v1/models", self._models)
-            app.router.add_post("/v1/completions", self._completions)
-            # A handler still sleeping on an injected delay must not hold shutdown for long.
-            self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-            loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            loop.run_until_complete(site.start())
-            server = site._server
-            assert server is not None and server.sockets
-            self.port = server.sockets[0].getsockname()[1]
-            ready.set()
-            loop.run_forever()
-            for task in asyncio.all_tasks(loop):
-                task.cancel()  # delayed handlers whose client has gone
-            loop.run_until_complete(self._runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def __enter__(self) -> FaultServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/v1/chat/completions", self._chat)
+        # Azure OpenAI's shape: the deployment in the path, the API version in the query.
+        app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/completions", self._completions)
+        return app
 

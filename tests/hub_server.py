@@ -10,7 +10,6 @@ binary files would need LFS/Xet storage, which this server does not emulate (it 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -20,6 +19,8 @@ from typing import Any
 
 import yaml
 from aiohttp import web
+
+from tests.loopback import LoopbackServer
 
 REGULAR_MAX = 10 * 1024 * 1024
 #: Public, anonymous endpoints the client reads on its own (huggingface_hub >= 1.x: the agent registry).
@@ -45,7 +46,7 @@ class Repo:
         return self.commits[-1]["oid"] if self.commits else "0" * 40
 
 
-class HubServer:
+class HubServer(LoopbackServer):
     def __init__(self, token: str, user: str = "tester", orgs: tuple[str, ...] = ("team",)) -> None:
         self.token = token
         self.user = user
@@ -54,9 +55,6 @@ class HubServer:
         self.requests: list[dict[str, Any]] = []
         self.fail_commits = False  # answer 500 to commits (an outage after the token was checked)
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
 
     @property
     def url(self) -> str:
@@ -225,47 +223,17 @@ class HubServer:
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    def start(self) -> HubServer:
-        ready = threading.Event()
+    def make_app(self) -> web.Application:
         repo = "/{ns}/{name}"
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            app = web.Application(middlewares=[self._record], client_max_size=1 << 30)
-            app.router.add_get("/api/whoami-v2", self.whoami)
-            app.router.add_get("/api/agent-harnesses", self.agent_harnesses)
-            app.router.add_post("/api/repos/create", self.create)
-            app.router.add_put(f"/api/datasets{repo}/settings", self.settings)
-            app.router.add_post("/api/validate-yaml", self.validate_yaml)
-            app.router.add_post(f"/api/datasets{repo}/preupload/{{rev}}", self.preupload)
-            app.router.add_post(f"/api/datasets{repo}/commit/{{rev}}", self.commit)
-            app.router.add_get(f"/api/datasets{repo}/revision/{{rev}}", self.revision)
-            app.router.add_get(f"/datasets{repo}/resolve/{{rev}}/{{path:.+}}", self.resolve)
-            app.router.add_route("*", "/{tail:.*}", self.not_emulated)
-            runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-            loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            loop.run_until_complete(site.start())
-            self.port = runner.addresses[0][1]
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
-        assert ready.wait(10), "hub emulation did not start"
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def __enter__(self) -> HubServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        app = web.Application(middlewares=[self._record], client_max_size=1 << 30)
+        app.router.add_get("/api/whoami-v2", self.whoami)
+        app.router.add_get("/api/agent-harnesses", self.agent_harnesses)
+        app.router.add_post("/api/repos/create", self.create)
+        app.router.add_put(f"/api/datasets{repo}/settings", self.settings)
+        app.router.add_post("/api/validate-yaml", self.validate_yaml)
+        app.router.add_post(f"/api/datasets{repo}/preupload/{{rev}}", self.preupload)
+        app.router.add_post(f"/api/datasets{repo}/commit/{{rev}}", self.commit)
+        app.router.add_get(f"/api/datasets{repo}/revision/{{rev}}", self.revision)
+        app.router.add_get(f"/datasets{repo}/resolve/{{rev}}/{{path:.+}}", self.resolve)
+        app.router.add_route("*", "/{tail:.*}", self.not_emulated)
+        return app

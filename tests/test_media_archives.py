@@ -16,6 +16,13 @@ from assay.settings import Settings
 from assay.tasks.media_archives import ensure_media
 
 
+def with_hf_home(isolated: dict[str, str], hf_home: Path) -> Settings:
+    """Settings whose HF_HOME (where helpers look for media) is ``hf_home``."""
+    from assay.settings import load_settings
+
+    return load_settings(environ={**isolated, "HF_HOME": str(hf_home)}, discover_dotenv=False)
+
+
 def _snapshot(root: Path) -> Path:
     """A dataset repository as the Hub cache holds it: a zip and a tar split in two parts."""
     snap = root / "snapshot"
@@ -34,9 +41,8 @@ def _snapshot(root: Path) -> Path:
     return snap
 
 
-def test_archives_are_fetched_once_and_unpacked_under_hf_home(settings: Settings, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+def test_archives_are_fetched_once_and_unpacked_under_hf_home(isolated: dict[str, str], tmp_path: Path) -> None:
+    settings = with_hf_home(isolated, tmp_path / "hf")
     snap = _snapshot(tmp_path)
     calls: list[dict[str, Any]] = []
 
@@ -56,9 +62,8 @@ def test_archives_are_fetched_once_and_unpacked_under_hf_home(settings: Settings
     assert ensure_media("t", "org/data", {"cache_dir": "x"}, settings, fetch=fetch) is None  # no `video: true`
 
 
-def test_an_escaping_archive_is_refused_and_leaves_no_folder(settings: Settings, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+def test_an_escaping_archive_is_refused_and_leaves_no_folder(isolated: dict[str, str], tmp_path: Path) -> None:
+    settings = with_hf_home(isolated, tmp_path / "hf")
     snap = tmp_path / "evil"
     snap.mkdir()
     with zipfile.ZipFile(snap / "x.zip", "w") as zf:
@@ -68,9 +73,8 @@ def test_an_escaping_archive_is_refused_and_leaves_no_folder(settings: Settings,
     assert not (tmp_path / "hf" / "evil").exists() and not (tmp_path / "outside.txt").exists()
 
 
-def test_create_link_points_at_the_snapshot(settings: Settings, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+def test_create_link_points_at_the_snapshot(isolated: dict[str, str], tmp_path: Path) -> None:
+    settings = with_hf_home(isolated, tmp_path / "hf")
     snap = _snapshot(tmp_path)
     target = ensure_media("t", "org/d", {"video": True, "cache_dir": "linked", "create_link": True}, settings,
                           fetch=lambda **_: str(snap))

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.loopback import LoopbackServer
 
 Answer = Callable[[dict[str, Any]], str]
 
@@ -34,7 +35,7 @@ class Seen:
 
 
 @dataclass
-class Emulator:
+class Emulator(LoopbackServer):
     key: str = "test-key-0123456789"
     answer: Answer = field(default=lambda body: "ok")
     requests: list[Seen] = field(default_factory=list)
@@ -135,41 +136,11 @@ class Emulator:
             return web.json_response(fault["reply"])
         return web.json_response(self.answer_body(body, self.answer(body)))
 
-    def start(self) -> Emulator:
-        ready = threading.Event()
+    def make_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         for method, path, kind in self.routes():
             app.router.add_route(method, path, self._handler(kind))
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            loop.run_until_complete(site.start())
-            self.port = self._runner.addresses[0][1]
-            ready.set()
-            loop.run_forever()
-            for task in asyncio.all_tasks(loop):
-                task.cancel()
-            loop.run_until_complete(self._runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
-        assert ready.wait(10), "emulator did not start"
-        return self
-
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    def __enter__(self) -> Emulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return app
 
 
 # -- checks several vendors share -------------------------------------------------------------------
