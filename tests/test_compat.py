@@ -158,3 +158,30 @@ def test_every_package_said_to_come_with_the_lmms_extra_does() -> None:
     names = {re.split(r"[<>=\[ ]", item)[0].lower() for item in extra}
     promised = {dist.lower() for dist, where in PACKAGES.values() if where == "lmms"}
     assert promised <= names, promised - names
+
+
+def test_helpers_see_the_judge_variables_assay_read_from_dotenv(tmp_path: Path) -> None:
+    """lmms-eval helpers read OPENAI_API_KEY / API_TYPE / AZURE_* themselves: a `.env` value reaches them under
+    the names they read (aliases too), and a variable set in the real environment is never replaced."""
+    code = """
+        import os
+        from assay.compat import activate
+        from assay.settings import load_settings
+        activate(load_settings())
+        print(os.environ.get("OPENAI_API_KEY"), os.environ.get("API_TYPE"), os.environ.get("AZURE_OPENAI_ENDPOINT"),
+              os.environ.get("ANTHROPIC_API_KEY"))
+    """
+    (tmp_path / ".env").write_text("OPENAI_API_KEY=sk-dotenv-0123456789abcdef\nAPI_TYPE=azure\n"
+                                   "AZURE_ENDPOINT=https://res.openai.azure.com\nANTHROPIC_API_KEY=sk-ant-dotenv-xyz\n")
+    from assay.settings import SPECS
+
+    env = {k: v for k, v in os.environ.items() if k not in {n for s in SPECS for n in s.env_names}}
+    env.update(HOME=str(tmp_path), LMMS_EVAL_HOME=str(tmp_path / "home"))
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                         env=env, cwd=tmp_path, timeout=60)
+    # Only the variables helpers read are given to them (not, say, the Anthropic key).
+    assert out.stdout.split() == ["sk-dotenv-0123456789abcdef", "azure", "https://res.openai.azure.com", "None"], \
+        out.stderr
+    kept = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          env={**env, "OPENAI_API_KEY": "sk-from-the-shell-000000"}, cwd=tmp_path, timeout=60)
+    assert kept.stdout.split()[0] == "sk-from-the-shell-000000", kept.stderr

@@ -17,8 +17,10 @@ Task folders written for lmms-eval import from ``lmms_eval.*`` (``lmms_eval.filt
   ``lmms_eval.tasks._task_utils.file_utils`` and ``lmms_eval.tasks.mmbench.mmbench_evals`` resolve to
   the included tree's own files, as they do inside lmms-eval.
 * **The environment helpers expect.** Helpers read ``os.environ["HF_HOME"]`` at import; it is set from
-  :attr:`Settings.hf_home` when unset (the same default the Hugging Face libraries use). This package and
-  ``assay.settings`` are the only places that touch ``os.environ``.
+  :attr:`Settings.hf_home` when unset (the same default the Hugging Face libraries use). They also read
+  their judge's variables (``OPENAI_API_KEY``, ``API_TYPE``, ``AZURE_*``…): values assay took from a
+  `.env` file are given to them under those names. This package and ``assay.settings`` are the only
+  places that touch ``os.environ``.
 """
 
 from __future__ import annotations
@@ -180,8 +182,30 @@ def _route_loguru() -> None:
     logger.add(forward, level=0, format="{message}", catch=True)
 
 
+#: Settings whose variables lmms-eval helpers read themselves (counted in lmms-eval's task tree:
+#: API_TYPE 65 times, OPENAI_API_KEY 60, OPENAI_API_URL 40, AZURE_* 29 each, …).
+HELPER_SETTINGS = ("judge_api_type", "openai_api_key", "openai_api_url", "openai_base_url", "azure_api_key",
+                   "azure_endpoint", "azure_api_version", "viescore_api_key", "hf_token", "shuffle_docs")
+
+
 def _set_helper_environment(settings: Settings) -> None:
     # Helpers do `os.environ["HF_HOME"]` at import and join media folders to it. Setting it to what the
     # Hugging Face libraries would use anyway changes nothing for them; an explicit HF_HOME is kept.
     if not os.environ.get("HF_HOME"):
         os.environ["HF_HOME"] = str(Path(os.path.expanduser(str(settings.hf_home))))
+    # Helpers also read their judge's variables themselves (`OpenAI(api_key=os.getenv("OPENAI_API_KEY"))`
+    # at import). A value assay took from a `.env` file (or a login file) is given to them under the names
+    # they read, so an lmms-eval `.env` works for helpers as it does for assay; the real environment
+    # always wins. Their judge calls are answered by assay's judge whatever key they hold.
+    from assay.settings import SPEC_BY_FIELD
+
+    for name in HELPER_SETTINGS:
+        spec = SPEC_BY_FIELD[name]
+        if settings.source_of(name).kind in ("default", "env") or any(n in os.environ for n in spec.env_names):
+            continue
+        value = settings.secret(name) if spec.secret else getattr(settings, name)
+        if value is None or value == "":
+            continue
+        text = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        for env_name in spec.env_names:
+            os.environ[env_name] = text

@@ -1,8 +1,9 @@
-"""Judge-client packages lmms-eval helpers import, provided by assay when the real one is absent.
+"""Packages lmms-eval helpers import, provided by assay when the real one is absent.
 
 ``sglang`` (VDC's caption scoring runs SGLang programs against a judge server) is answered by
-:mod:`assay.compat.sglang`, which sends each ``gen`` to the run's judge. As with ``lmms_eval``, the
-finder is installed only when ``import sglang`` finds nothing else, and answers only that name.
+:mod:`assay.compat.sglang`, which sends each ``gen`` to the run's judge; ``latex2sympy2`` (which cannot
+be installed beside math-verify) by :mod:`assay.compat.latex2sympy2`, its maintained fork. As with
+``lmms_eval``, each finder is installed only when the import finds nothing else, and answers only its name.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-SHIMS = {"sglang": Path(__file__).resolve().parent / "sglang"}
+SHIMS = {name: Path(__file__).resolve().parent / name for name in ("sglang", "latex2sympy2")}
 _installed: set[str] = set()
 _lock = threading.Lock()
 
