@@ -169,3 +169,20 @@ def test_signal_soak(tmp_path: Path) -> None:
     interrupted = sum(json.loads(next((tmp_path / f"trial{t.index}" / "out").rglob("*_results.json")).read_text())
                       ["status"] == "interrupted" for t in plan)
     assert interrupted >= len(plan) // 2  # most signals landed mid-run, as intended
+
+
+def test_a_signal_after_the_command_finished_is_ignored_without_a_traceback() -> None:
+    """Found by the soak: a SIGINT in the last milliseconds of a finished `assay` process (interpreter
+    shutdown) printed a KeyboardInterrupt traceback over a complete run. The CLI's process entry ignores
+    stop signals once its command has returned; the exit code stays the command's."""
+    import subprocess
+    import sys
+
+    code = ("import os, signal\n"
+            "from assay.cli.signals import ignore_stop_signals\n"
+            "ignore_stop_signals()\n"
+            "for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n"
+            "    os.kill(os.getpid(), s)\n"
+            "print('still here')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "still here" and "Traceback" not in out.stderr

@@ -72,4 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from assay.cli._entry import run_subcommand
 
-    return run_subcommand(SUBCOMMANDS[args.command][0], args)
+    code = run_subcommand(SUBCOMMANDS[args.command][0], args)
+    if argv is None:  # the process ends now (not a caller's in-process use): see ignore_stop_signals
+        from assay.cli.signals import ignore_stop_signals
+
+        ignore_stop_signals()
+    return code

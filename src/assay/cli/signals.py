@@ -67,3 +67,15 @@ def stop_on_signals(control: RunControl) -> Iterator[None]:
         # written, exit 130" into a death by SIGTERM. Otherwise the previous handlers come back.
         for number, handler in previous.items():
             signal.signal(number, signal.SIG_IGN if control.stop_requested else handler)  # type: ignore[arg-type]
+
+
+def ignore_stop_signals() -> None:
+    """For the last moments of an `assay` process whose command has finished: everything is written and
+    the exit code is decided, so a stop signal arriving now (during interpreter shutdown, where Python's
+    default SIGINT handler would print a KeyboardInterrupt traceback over a finished run) is ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in STOP_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None:
+            signal.signal(number, signal.SIG_IGN)
