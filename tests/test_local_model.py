@@ -115,17 +115,42 @@ def test_a_file_that_is_not_gguf_is_refused_before_loading(run_dir: Path,
     assert not (run_dir / "out").exists()
 
 
-def test_a_truncated_gguf_stops_the_run_naming_the_file(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_truncated_gguf_is_bad_input_before_the_run_starts(run_dir: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The model is loaded in the prepare stage (warm_up): a file that cannot load is a configuration error
+    (exit 2) naming the file, before any output file exists."""
     broken = run_dir / "truncated.gguf"
     broken.write_bytes(_default_model().read_bytes()[:1_000_000])  # a valid header, most tensors missing
     code = main(["run", "--model", "local", "--model_args", f"model_path={broken}",
                  "--tasks", "assay_arith_mc", "--limit", "3", "--output_path", str(run_dir / "out")])
     _, err = capsys.readouterr()
-    assert code == 1
+    assert code == 2
     assert f"could not load {broken}" in err and "truncated or corrupt" in err
     assert "Traceback" not in err
-    results = json.loads(next((run_dir / "out").rglob("*_results.json")).read_text())
-    assert results["status"] == "aborted"
+    assert not (run_dir / "out").exists()
+
+
+async def test_an_empty_answer_from_the_deterministic_model_is_not_retried(settings: Any) -> None:
+    """Greedy and seeded, the embedded model gives the same empty answer again: one attempt, not five."""
+    from assay.errors import ProviderError
+    from assay.model import Model, ModelConfig
+    from assay.types import GenerationParams, Message, Request
+
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    provider = _provider()
+    model = Model(provider, ModelConfig(max_attempts=5), sleep=sleep)
+    # A stop string the answer starts with: the model's output is cut to nothing.
+    request = Request((Message.user("Say hello."),), GenerationParams(max_tokens=4, stop=("H", "h", " ", "I")))
+    try:
+        with pytest.raises(ProviderError) as info:
+            await model.generate(request)
+    finally:
+        await model.aclose()
+    assert info.value.kind == "empty" and info.value.attempts == 1 and sleeps == []
 
 
 @pytest.mark.parametrize(("key", "value"), [("n_threads", 0), ("n_ctx", "big"), ("seed", "abc"), ("temp", 1)])

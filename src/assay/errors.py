@@ -78,12 +78,15 @@ class ProviderError(AssayError):
         status: int | None = None,
         retry_after: float | None = None,
         provider: str | None = None,
+        retryable: bool | None = None,
     ) -> None:
         super().__init__(message, hint)
         self.kind = kind
         self.status = status
         self.retry_after = retry_after
         self.provider = provider
+        #: False: the same request would fail the same way again (overrides what ``kind`` suggests).
+        self.retryable = retryable
         self.attempts = 1  # set by the Model wrapper once retries are exhausted
 
 

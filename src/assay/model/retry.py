@@ -47,7 +47,7 @@ def classify(exc: BaseException) -> RetryDecision:
     """Permanent (400/401/403/404/422, content policy, exhausted quota) or transient (408/409/429/5xx,
     timeouts, dropped connections, empty or malformed answers)."""
     if isinstance(exc, ProviderError):
-        if exc.kind in PERMANENT_KINDS:
+        if exc.kind in PERMANENT_KINDS or exc.retryable is False:
             return NO_RETRY
         if exc.status == 429 or exc.kind == "rate_limit":
             return RetryDecision("rate_limit", exc.retry_after)

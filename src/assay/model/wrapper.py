@@ -280,11 +280,16 @@ class Model:
     async def _attempt(self, request: Request) -> Response:
         response = await self._timed(lambda: self.provider.generate(request))
         if not response.text.strip():
+            # A deterministic provider (the embedded model: greedy, seeded) gives the same empty answer to
+            # the same request: recorded at once, not retried with backoff for nothing.
+            again = not getattr(self.provider, "deterministic", False)
             raise ProviderError(
                 "the model returned an empty answer",
-                hint="retried automatically; check max_tokens if it persists",
+                hint="retried automatically; check max_tokens if it persists" if again
+                else "this model answers the same request the same way; check max_tokens or the prompt",
                 kind="empty",
                 provider=self.provider.name,
+                retryable=None if again else False,
             )
         return response
 

@@ -45,6 +45,12 @@ class Provider(Protocol):
 # ``loglikelihood`` adds retries, timeouts and concurrency; lmms-eval's ``multiple_choice`` tasks need it.
 
 
+# Optional too: ``async def warm_up(self) -> None`` loads what the first request would need (the embedded
+# model's weights), called by the prepare stage so a broken model file is a configuration error (exit 2)
+# before anything is sent; and ``deterministic: ClassVar[bool] = True`` for a provider that answers the same
+# request the same way (its empty answers are not retried).
+
+
 def supports_loglikelihood(provider: object) -> bool:
     """Whether ``provider`` can answer :class:`assay.types.LoglikelihoodRequest`."""
     return bool(getattr(provider, "supports_loglikelihood", False)) and callable(

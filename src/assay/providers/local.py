@@ -104,6 +104,9 @@ class LocalProvider:
     max_concurrency: ClassVar[int | None] = 1
     accepts_media: ClassVar[bool] = False
     supports_loglikelihood: ClassVar[bool] = True
+    #: The same request gets the same answer (greedy or seeded, prompts evaluated in full): a failure that
+    #: depends only on the request (an empty answer) is not retried.
+    deterministic: ClassVar[bool] = True
 
     def __init__(self, settings: Settings, model_args: dict[str, Any]) -> None:
         args = dict(model_args)
@@ -258,6 +261,14 @@ class LocalProvider:
             raise ProviderError(
                 f"the local model {self._model_name} is text-only, but task `{task}` sends images or video",
                 hint=TEXT_TASK_HINT, kind="unsupported", provider="local")
+
+    async def warm_up(self) -> None:
+        """Load the model before the run sends anything, so a broken file fails as bad input (exit 2)."""
+        def load() -> None:
+            with self._lock:
+                self._load()
+
+        await asyncio.to_thread(load)
 
     async def generate(self, request: Request) -> Response:
         self._refuse_media(request.has_media(), request.task)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from assay.errors import AssayError, UsageError
+from assay.errors import AssayError, ConfigError, ProviderError, UsageError
 from assay.run.taskcode import call_task_code, contained
 
 if TYPE_CHECKING:
@@ -136,11 +136,24 @@ async def prepare(
                                        ledger=ledger)
         if not provider.accepts_media:
             _refuse_media_tasks(provider.model_name, prepared)
+        await _warm_up(provider)
         _open_sinks(prepared, extra_sinks)
     except BaseException:
         await prepared.aclose()
         raise
     return prepared
+
+
+async def _warm_up(provider: Provider) -> None:
+    """A provider that loads something first (the embedded model's weights) does it now: a file that cannot
+    be loaded is bad input, said before any output file exists or anything is sent."""
+    warm_up = getattr(provider, "warm_up", None)
+    if warm_up is None:
+        return
+    try:
+        await warm_up()
+    except ProviderError as exc:
+        raise ConfigError(exc.message, hint=exc.hint) from None
 
 
 def task_run_settings(options: RunOptions) -> RunSettings:
