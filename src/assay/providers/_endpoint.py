@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from assay.errors import ConfigError
+from assay.errors import ConfigError, CredentialError
 from assay.redaction import identity_url, mask_url
+
+if TYPE_CHECKING:
+    from assay.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,15 @@ def parse_base_url(value: str, *, setting: str) -> BaseURL:
     user = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
     return BaseURL(base, parts.query, user, password)
+
+
+def required_key(given: Any, settings: Settings, field: str, variable: str, *, hint: str) -> str:
+    """The key from ``--model_args api_key`` (``given``) or the ``field`` setting, checked for use in a header;
+    a CredentialError naming ``variable`` when neither is set."""
+    value = given or settings.secret(field)
+    if not value:
+        raise CredentialError(f"{variable} is not set", hint=hint)
+    return check_key(str(value), setting="--model_args api_key" if given else variable)
 
 
 def check_key(value: str, *, setting: str) -> str:

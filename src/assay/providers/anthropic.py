@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from assay.errors import CredentialError, ProviderError
-from assay.providers._endpoint import check_key, parse_base_url
+from assay.errors import ProviderError
+from assay.providers._endpoint import parse_base_url, required_key
 from assay.providers._http import JsonClient, as_int, error_message, http_error, malformed, parse_json
 from assay.providers.openai_compat import pop_model
 from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
@@ -87,10 +87,7 @@ class AnthropicProvider:
         self._base = parse_base_url(str(given_url or settings.anthropic_base_url or ANTHROPIC_BASE_URL),
                                     setting="--model_args base_url" if given_url else "ANTHROPIC_BASE_URL")
         self._base_url = self._base.base
-        api_key = given_key or settings.secret("anthropic_api_key")
-        if not api_key:
-            raise CredentialError("ANTHROPIC_API_KEY is not set", hint=KEY_HINT)
-        api_key = check_key(str(api_key), setting="--model_args api_key" if given_key else "ANTHROPIC_API_KEY")
+        api_key = required_key(given_key, settings, "anthropic_api_key", "ANTHROPIC_API_KEY", hint=KEY_HINT)
         self._max_tokens = int(args.pop("max_tokens", DEFAULT_MAX_TOKENS))
         self._extra_body = args  # sent as-is (e.g. thinking={…} from a config file)
         self._url = self._base.url("v1/messages")

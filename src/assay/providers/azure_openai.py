@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from assay.errors import ConfigError, CredentialError
-from assay.providers._endpoint import check_key, parse_base_url
+from assay.providers._endpoint import parse_base_url, required_key
 from assay.providers.openai_compat import ChatCompletionsProvider, Endpoint
 
 if TYPE_CHECKING:
@@ -43,10 +43,7 @@ class AzureOpenAIProvider(ChatCompletionsProvider):
                                   hint="set AZURE_ENDPOINT=https://RESOURCE.openai.azure.com (or endpoint=… in "
                                        "--model_args)")
         given_key = args.pop("api_key", None)
-        api_key = given_key or settings.secret("azure_api_key")
-        if not api_key:
-            raise CredentialError("AZURE_API_KEY is not set", hint=KEY_HINT)
-        api_key = check_key(str(api_key), setting="--model_args api_key" if given_key else "AZURE_API_KEY")
+        api_key = required_key(given_key, settings, "azure_api_key", "AZURE_API_KEY", hint=KEY_HINT)
         version = str(args.pop("api_version", None) or settings.azure_api_version or DEFAULT_API_VERSION)
         base = parse_base_url(str(endpoint), setting="AZURE_ENDPOINT").base
         deployment = quote(self._model, safe="")

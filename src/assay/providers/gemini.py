@@ -17,8 +17,8 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
-from assay.errors import CredentialError, ProviderError
-from assay.providers._endpoint import check_key, parse_base_url
+from assay.errors import ProviderError
+from assay.providers._endpoint import parse_base_url, required_key
 from assay.providers._http import JsonClient, as_int, http_error, malformed, parse_json
 from assay.providers.openai_compat import pop_model
 from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
@@ -108,10 +108,7 @@ class GeminiProvider:
                                     setting="--model_args base_url" if given_url else "GOOGLE_GEMINI_BASE_URL")
         self._base_url = self._base.base
         self._api_version = str(args.pop("api_version", DEFAULT_API_VERSION))
-        api_key = given_key or settings.secret("google_api_key")
-        if not api_key:
-            raise CredentialError("GOOGLE_API_KEY is not set", hint=KEY_HINT)
-        api_key = check_key(str(api_key), setting="--model_args api_key" if given_key else "GOOGLE_API_KEY")
+        api_key = required_key(given_key, settings, "google_api_key", "GOOGLE_API_KEY", hint=KEY_HINT)
         self._config = args  # extra generationConfig entries (e.g. thinkingConfig from a config file)
         self._url = self._base.url(f"{self._api_version}/models/{quote(self._model, safe='-._')}:generateContent")
         self._http = JsonClient({"x-goog-api-key": api_key, **self._base.basic_auth()},

@@ -11,8 +11,8 @@ import json
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-from assay.errors import CredentialError, ProviderError
-from assay.providers._endpoint import check_key, parse_base_url
+from assay.errors import ProviderError
+from assay.providers._endpoint import parse_base_url, required_key
 from assay.providers._http import JsonClient, as_int, error_message, http_error, malformed, parse_json
 from assay.providers.openai_compat import pop_model
 from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
@@ -63,10 +63,7 @@ class RekaProvider:
         given_key = args.pop("api_key", None)
         self._base = parse_base_url(str(args.pop("base_url", None) or REKA_BASE_URL), setting="--model_args base_url")
         self._base_url = self._base.base
-        api_key = given_key or settings.secret("reka_api_key")
-        if not api_key:
-            raise CredentialError("REKA_API_KEY is not set", hint=KEY_HINT)
-        api_key = check_key(str(api_key), setting="--model_args api_key" if given_key else "REKA_API_KEY")
+        api_key = required_key(given_key, settings, "reka_api_key", "REKA_API_KEY", hint=KEY_HINT)
         self._extra_body = args
         # The SDK's root includes /v1; the bare API root (https://api.reka.ai, a gateway in front of it) is
         # accepted too, so either form drops in unchanged.

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from assay.errors import CredentialError
-from assay.providers._endpoint import check_key, parse_base_url
+from assay.providers._endpoint import parse_base_url, required_key
 from assay.providers.openai_compat import ChatCompletionsProvider, Endpoint
 
 if TYPE_CHECKING:
@@ -26,10 +25,7 @@ class XAIProvider(ChatCompletionsProvider):
     def endpoint(self, settings: Settings, args: dict[str, Any]) -> Endpoint:
         given_url, given_key = args.pop("base_url", None), args.pop("api_key", None)
         base = parse_base_url(str(given_url or XAI_BASE_URL), setting="--model_args base_url")
-        api_key = given_key or settings.secret("xai_api_key")
-        if not api_key:
-            raise CredentialError("XAI_API_KEY is not set", hint=KEY_HINT)
-        key = check_key(str(api_key), setting="--model_args api_key" if given_key else "XAI_API_KEY")
+        key = required_key(given_key, settings, "xai_api_key", "XAI_API_KEY", hint=KEY_HINT)
         return Endpoint(
             base_url=base.base,
             chat_url=base.url("chat/completions"),
