@@ -81,7 +81,7 @@ def lmms_eval_style_index(tree: Path) -> int:
 def listing_rows(tree: Path, runs: int, lmms_python: str | None) -> list[tuple[str, float]]:
     import tempfile
 
-    from assay.settings import load_settings
+    from assay.env.settings import load_settings
     from assay.tasks import TaskRegistry
 
     settings = load_settings()
@@ -110,9 +110,9 @@ def listing_rows(tree: Path, runs: int, lmms_python: str | None) -> list[tuple[s
 
 
 def coverage(tree: Path) -> tuple[Any, float]:
-    from assay.settings import load_settings
+    from assay.env.settings import load_settings
     from assay.tasks import TaskRegistry
-    from assay.tasks.check import check_tasks
+    from assay.tasks.registry.check import check_tasks
 
     settings = load_settings()
     start = time.perf_counter()

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from assay.env.settings import load_settings
 from assay.providers.local import LocalProvider
-from assay.settings import load_settings
 from assay.types import GenerationParams, LoglikelihoodRequest, Message, Request
 
 DATA = Path(__file__).resolve().parents[1] / "src/assay/tasks/builtin/assay_arith_mc/assay_arith_mc.jsonl"

@@ -22,7 +22,7 @@ CHILD = r"""
 import asyncio, json, sys
 from typing import Any
 from assay.providers.local import LocalProvider
-from assay.settings import load_settings
+from assay.env.settings import load_settings
 from assay.types import GenerationParams, Message, Request
 
 variant, prompts, every, max_tokens = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])

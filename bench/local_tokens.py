@@ -30,7 +30,7 @@ PROMPT = "Write a long story about a dragon number {i}."
 XLLAMACPP_CHILD = r"""
 import asyncio, json, resource, sys, time
 from assay.providers.local import LocalProvider
-from assay.settings import load_settings
+from assay.env.settings import load_settings
 from assay.types import GenerationParams, Message, Request
 threads, tokens, prompts, prompt = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[5]
 provider = LocalProvider(load_settings(environ={}, discover_dotenv=False), {"n_threads": threads})

@@ -33,7 +33,7 @@ def make_run(folder: Path, n: int, *, images: int = 200, seed: int = 0, model: s
     """A finished run of ``n`` samples in ``folder`` (files sink format); returns its results path."""
     from PIL import Image
 
-    from assay.media import encode_image
+    from assay.media.image import encode_image
     from assay.records import sample_record
     from assay.sinks.files import FileSink
     from assay.sinks.media import MediaStore, media_dir_name
@@ -138,7 +138,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="runs compared in one report")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    from assay.redaction import Redactor
+    from assay.env.redaction import Redactor
     from assay.report import write_report
     from assay.sinks.rundir import load_run
 

@@ -24,8 +24,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from assay.env.settings import load_settings
 from assay.providers.local import LocalProvider
-from assay.settings import load_settings
 from assay.types import GenerationParams, Message, Request, TextPart
 
 # (messages as (role, text) pairs, max_tokens, stop strings): short and long answers, a system prompt,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from assay.settings import Settings
+from assay.env.settings import Settings
 from tests.loopback import LoopbackServer
 
 # -- environment isolation ------------------------------------------------------------------------
@@ -30,7 +30,7 @@ def cli_env(isolated: dict[str, str], tmp_path: Path, monkeypatch: pytest.Monkey
     """For in-process CLI tests (the entry point reads the real ``os.environ``): every variable assay
     reads is removed, LMMS_EVAL_HOME points inside ``tmp_path``, cwd is ``tmp_path``, and HOME is
     ``tmp_path`` too, so no login file (``~/.netrc``, the Hugging Face token) of this machine is read."""
-    from assay.settings import SPECS
+    from assay.env.settings import SPECS
 
     for spec in SPECS:
         for name in spec.env_names:
@@ -45,7 +45,7 @@ def cli_env(isolated: dict[str, str], tmp_path: Path, monkeypatch: pytest.Monkey
 @pytest.fixture
 def settings(isolated: dict[str, str]) -> Settings:
     """Fresh settings from an isolated environment (no .env discovery, no real variables)."""
-    from assay.settings import load_settings
+    from assay.env.settings import load_settings
 
     return load_settings(environ=isolated, discover_dotenv=False)
 
@@ -60,7 +60,7 @@ def run_dir(cli_env: dict[str, str], tmp_path: Path) -> Path:
 def _reset_assay_logging() -> Iterator[None]:
     """Remove the stderr handler a CLI test installed, so it does not outlive the test."""
     yield
-    from assay.log import reset_logging
+    from assay.env.log import reset_logging
 
     reset_logging()
 

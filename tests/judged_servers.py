@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from assay.tasks.discovery import BUILTIN_DIR
+from assay.tasks.registry.discovery import BUILTIN_DIR
 from tests.fault_server import last_user_text
 
 IMAGE = BUILTIN_DIR / "assay_judged_image"

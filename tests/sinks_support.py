@@ -32,7 +32,7 @@ def make_run(out: Path, *, answer: Any = answer_a, limit: int = 6, tasks: str = 
              log_media: bool = True, environ: dict[str, str] | None = None, **kwargs: Any) -> Path:
     """A real finished run (model answers from a loopback server) written under ``out``; its results path."""
     import assay
-    from assay.settings import load_settings
+    from assay.env.settings import load_settings
 
     settings = load_settings(environ={"LMMS_EVAL_HOME": str(out / "home"), **(environ or {})}, discover_dotenv=False)
     with FaultServer(answer=answer) as server:

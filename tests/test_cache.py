@@ -20,10 +20,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from assay.cache import ResponseCache, cache_key, public_identity
 from assay.cli import main
 from assay.errors import ConfigError, ProviderError
 from assay.model import Model
+from assay.model.cache import ResponseCache, cache_key, public_identity
 from assay.types import GenerationParams, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 from tests.fault_server import FaultServer, last_user_text
 from tests.helpers import results_file, run_cli, samples
@@ -157,7 +157,7 @@ async def test_an_unstorable_request_is_a_warning_not_a_failure(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     odd = request(TextPart("q"), params=GenerationParams(extra=(("x", object()),)))
-    with ResponseCache(tmp_path / "r.sqlite") as cache, caplog.at_level(logging.WARNING, "assay.cache"):
+    with ResponseCache(tmp_path / "r.sqlite") as cache, caplog.at_level(logging.WARNING, "assay.model.cache"):
         assert await cache.get(IDENTITY, odd) is None
         await cache.put(IDENTITY, odd, Response("A"))
         assert cache.stats()["entries"] == 0
@@ -168,7 +168,7 @@ def test_a_put_survives_the_process_dying(tmp_path: Path) -> None:
     path = tmp_path / "r.sqlite"
     code = (
         "import asyncio, os, sys\n"
-        "from assay.cache import ResponseCache\n"
+        "from assay.model.cache import ResponseCache\n"
         "from assay.types import Message, Request, Response\n"
         "c = ResponseCache(sys.argv[1])\n"
         "asyncio.run(c.put({'model': 'm'}, Request((Message.user('q'),)), Response('A')))\n"
@@ -245,7 +245,7 @@ def test_a_rerun_is_served_from_the_cache(run_dir: Path, capsys: pytest.CaptureF
 
 
 def test_an_interrupted_run_resumes_from_the_cache(tmp_path: Path) -> None:
-    from assay.settings import SPECS
+    from assay.env.settings import SPECS
 
     drop = {name for spec in SPECS for name in spec.env_names}
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k not in drop}

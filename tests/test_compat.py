@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assay.compat import activate, real_lmms_eval_installed
-from assay.settings import Settings
+from assay.env.settings import Settings
 from assay.tasks import TaskRegistry
 from tests.helpers import write
 
@@ -25,7 +25,7 @@ def test_shim_answers_lmms_eval_when_it_is_not_installed(settings: Settings) -> 
     from lmms_eval.api.metrics import levenshtein_distance
     from lmms_eval.tasks import __path__ as tasks_path
 
-    from assay.tasks.filters import RegexFilter
+    from assay.tasks.scoring.filters import RegexFilter
 
     assert extraction.RegexFilter is RegexFilter  # assay's own filter under lmms-eval's name
     assert levenshtein_distance("kitten", "sitting") == 3
@@ -65,7 +65,7 @@ def test_helper_environment_hf_home(tmp_path: Path) -> None:
     code = """
         import os
         from assay.compat import activate
-        from assay.settings import load_settings
+        from assay.env.settings import load_settings
         activate(load_settings(environ={{"HF_HOME": {given!r}}} if {given!r} else {{}}, discover_dotenv=False))
         print(os.environ["HF_HOME"])
     """
@@ -166,14 +166,14 @@ def test_helpers_see_the_judge_variables_assay_read_from_dotenv(tmp_path: Path) 
     code = """
         import os
         from assay.compat import activate
-        from assay.settings import load_settings
+        from assay.env.settings import load_settings
         activate(load_settings())
         print(os.environ.get("OPENAI_API_KEY"), os.environ.get("API_TYPE"), os.environ.get("AZURE_OPENAI_ENDPOINT"),
               os.environ.get("ANTHROPIC_API_KEY"))
     """
     (tmp_path / ".env").write_text("OPENAI_API_KEY=sk-dotenv-0123456789abcdef\nAPI_TYPE=azure\n"
                                    "AZURE_ENDPOINT=https://res.openai.azure.com\nANTHROPIC_API_KEY=sk-ant-dotenv-xyz\n")
-    from assay.settings import SPECS
+    from assay.env.settings import SPECS
 
     env = {k: v for k, v in os.environ.items() if k not in {n for s in SPECS for n in s.env_names}}
     env.update(HOME=str(tmp_path), LMMS_EVAL_HOME=str(tmp_path / "home"))

@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assay.settings import load_settings
+from assay.env.settings import load_settings
 from assay.tasks import TaskRegistry
-from assay.tasks.check import check_tasks
+from assay.tasks.registry.check import check_tasks
 
 REPO = Path(__file__).resolve().parents[1]
 

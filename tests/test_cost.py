@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from assay.cost import CostLedger, Price, price_for, split_price_args
+from assay.env.settings import Settings, load_settings
 from assay.errors import ConfigError, ProviderError
 from assay.model import Model, ModelConfig
+from assay.model.cost import CostLedger, Price, price_for, split_price_args
 from assay.providers import load_provider_class
-from assay.settings import Settings, load_settings
 from assay.types import Message, Request, Usage
 from tests.emulators import OpenAIEmulator
 from tests.helpers import results_file, run_cli, samples

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from assay.credentials import CREDENTIALS, Redactor, how_to_set
+from assay.env.credentials import CREDENTIALS, Redactor, how_to_set
+from assay.env.settings import Settings, load_settings
 from assay.errors import CredentialError, UsageError
-from assay.plan import Plan, plan_from_flags
-from assay.preflight import preflight, requirements
+from assay.preflight.plan import Plan, plan_from_flags
+from assay.preflight.requirements import preflight, requirements
 from assay.providers import PROVIDERS
-from assay.settings import Settings, load_settings
 
 JUDGED = {"dataset_path": "lmms-lab/llava-bench", "metadata": {"gpt_eval_model_name": "gpt-4-0613"}}
 GATED = {"dataset_path": "lmms-lab/MME", "dataset_kwargs": {"token": True}}
@@ -228,7 +228,7 @@ def test_plan_from_flags_accepts_parsed_dicts_and_empty_values() -> None:
 
 def test_plan_from_flags_warns_and_registers_command_line_secrets(caplog: pytest.LogCaptureFixture) -> None:
     redactor = Redactor()
-    with caplog.at_level(logging.WARNING, logger="assay.plan"):
+    with caplog.at_level(logging.WARNING, logger="assay.preflight.plan"):
         plan_from_flags("claude", "api_key=sk-ant-typed-0123456789", None, None,
                         "token=hf_typed_0123456789,push_results_to_hub=True", redactor)
     messages = [r.getMessage() for r in caplog.records]
@@ -243,7 +243,7 @@ def test_plan_from_flags_warns_and_registers_command_line_secrets(caplog: pytest
 
 def test_plan_from_flags_python_api_registers_without_warning(caplog: pytest.LogCaptureFixture) -> None:
     redactor = Redactor()
-    with caplog.at_level(logging.WARNING, logger="assay.plan"):
+    with caplog.at_level(logging.WARNING, logger="assay.preflight.plan"):
         plan = plan_from_flags("openai", {"api_key": "sk-api-given-0123456789"}, None, None, None, redactor,
                                warn_command_line=False)
     assert caplog.records == []
@@ -281,7 +281,7 @@ def test_plan_from_flags_malformed_args_do_not_echo(isolated: dict[str, str]) ->
     ],
 )
 def test_how_to_set_names_variable_and_where_to_get_it(field: str, where: str) -> None:
-    from assay.credentials import env_name
+    from assay.env.credentials import env_name
 
     text = how_to_set(field)
     assert text.startswith(f"add {env_name(field)}=")

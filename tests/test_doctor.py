@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from assay import probe as probe_module
 from assay.cli import main
-from assay.settings import SPECS
+from assay.env.settings import SPECS
+from assay.preflight import probe as probe_module
 from tests.conftest import CredentialServer, closed_port
 
 OPENAI = "sk-doctor-OPENAI-secret-7f3a9c"

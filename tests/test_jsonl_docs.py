@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from assay.errors import DatasetError
-from assay.tasks.data import select_docs
-from assay.tasks.doclist import DocList
-from assay.tasks.jsonl_docs import DocSelection, JsonlDocs
-from assay.tasks.local_files import read_local_files
+from assay.tasks.data.doclist import DocList
+from assay.tasks.data.jsonl_docs import DocSelection, JsonlDocs
+from assay.tasks.data.load import select_docs
+from assay.tasks.data.local_files import read_local_files
 
 
 def jsonl(path: Path, rows: list[object], *, bom: bool = False, blank: bool = False) -> Path:

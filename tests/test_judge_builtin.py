@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from assay.settings import Settings
+from assay.env.settings import Settings
 from assay.tasks import TaskRegistry
-from assay.tasks.discovery import BUILTIN_DIR
+from assay.tasks.registry.discovery import BUILTIN_DIR
 from assay.types import ImagePart, TextPart, VideoPart
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +51,7 @@ def test_committed_data_is_what_the_generator_makes(generator: ModuleType) -> No
 
 
 def test_the_clips_show_what_their_docs_say(generator: ModuleType) -> None:
-    from assay.media import video_part
+    from assay.media.image import video_part
 
     for clip in generator.clips():
         part = video_part(BUILTIN_DIR / "assay_judged_video" / "videos" / f"{clip['clip']}.mp4", num_frames=16)

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from assay.env.settings import Settings, load_settings
 from assay.judge.client import Judge
 from assay.judge.config import resolve_judge_config
 from assay.judge.log import judging_sample
 from assay.judge.outcome import JudgeFailure, Verdict
 from assay.judge.parsers import score, yes_no
-from assay.settings import Settings, load_settings
 from tests.fault_server import FaultServer
 
 FAST = {"backoff_initial": 0.01, "backoff_max": 0.02, "max_retries": 2}
@@ -121,7 +121,7 @@ async def test_many_judge_requests_in_flight(settings: Settings, server: FaultSe
 
 async def test_unparseable_answers_never_enter_the_cache(settings: Settings, server: FaultServer,
                                                          tmp_path: Path) -> None:
-    from assay.cache import ResponseCache
+    from assay.model.cache import ResponseCache
 
     cache = ResponseCache(tmp_path / "cache.sqlite")
     config = resolve_judge_config("openai_compatible", {"model": "j", "base_url": server.base_url, **FAST}, settings)

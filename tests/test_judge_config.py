@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from assay.env.settings import load_settings
 from assay.errors import ConfigError, UsageError
 from assay.judge.config import normalise_api_url, parse_failure_rate, resolve_judge_config, viescore_config
-from assay.settings import load_settings
 
 
 @pytest.mark.parametrize(("url", "base"), [
@@ -79,8 +79,8 @@ def test_bad_judge_args_are_config_errors(args: dict[str, object], words: str) -
 
 
 def test_unknown_judge_provider_suggests_the_right_name() -> None:
-    from assay.credentials import Redactor
-    from assay.plan import plan_from_flags
+    from assay.env.credentials import Redactor
+    from assay.preflight.plan import plan_from_flags
 
     with pytest.raises(UsageError) as raised:
         plan_from_flags("openai", None, {}, None, None, Redactor(), judge_model="openai_compatibel")

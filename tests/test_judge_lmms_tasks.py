@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from assay.tasks.discovery import BUILTIN_DIR
+from assay.tasks.registry.discovery import BUILTIN_DIR
 from tests.fault_server import FaultServer, last_user_text
 from tests.helpers import results_file, run_cli, write
 
@@ -91,7 +91,7 @@ def _place_videos(standins: StandIns) -> None:
     """Copy clips where each helper looks: its module's cache_dir (fixed when the module was imported)."""
     import os
 
-    from assay.settings import load_settings
+    from assay.env.settings import load_settings
     from assay.tasks import TaskRegistry
 
     before = os.environ.get("HF_HOME")

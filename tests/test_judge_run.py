@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from assay.tasks.discovery import BUILTIN_DIR
+from assay.tasks.registry.discovery import BUILTIN_DIR
 from tests.fault_server import FaultServer, last_user_text
 from tests.helpers import results_file, run_cli
 

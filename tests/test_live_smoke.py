@@ -14,9 +14,9 @@ import os
 
 import pytest
 
+from assay.env.settings import load_settings
 from assay.model import Model, ModelConfig
 from assay.providers import load_provider_class
-from assay.settings import load_settings
 from assay.types import GenerationParams, Message, Request, TextPart
 
 LIVE = {  # provider: (key variable, default model)

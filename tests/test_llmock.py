@@ -110,7 +110,7 @@ def test_slow_answers_time_out_and_are_retried(run_dir: Path, llmock: Any,
 
 
 def test_scripted_answers_score_as_expected(run_dir: Path, llmock: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    from assay.settings import load_settings
+    from assay.env.settings import load_settings
     from assay.tasks import TaskRegistry
 
     settings = load_settings(environ={}, discover_dotenv=False)

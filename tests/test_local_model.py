@@ -37,8 +37,8 @@ def needs_default_model() -> None:
 
 
 def _provider(**model_args: Any) -> Any:
+    from assay.env.settings import load_settings
     from assay.providers.local import LocalProvider
-    from assay.settings import load_settings
 
     return LocalProvider(load_settings(environ={}, discover_dotenv=False), model_args)
 
@@ -161,8 +161,8 @@ def test_bad_model_args_are_config_errors(key: str, value: Any) -> None:
 
 
 def test_llama_cpp_log_shows_at_debug_verbosity_only(capfd: pytest.CaptureFixture[str]) -> None:
+    from assay.env.settings import load_settings
     from assay.providers.local import LocalProvider
-    from assay.settings import load_settings
 
     debug = LocalProvider(load_settings(environ={"VERBOSITY": "DEBUG"}, discover_dotenv=False), {})
     try:

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from assay import media
 from assay.errors import ConfigError
-from assay.media import encode_image, frame_indices, video_part
+from assay.media import image as media
+from assay.media.image import encode_image, frame_indices, video_part
 from assay.types import ImagePart
 
 

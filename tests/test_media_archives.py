@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
+from assay.env.settings import Settings
 from assay.errors import DatasetError
-from assay.settings import Settings
-from assay.tasks.media_archives import ensure_media
+from assay.tasks.data.media_archives import ensure_media
 
 
 def with_hf_home(isolated: dict[str, str], hf_home: Path) -> Settings:
     """Settings whose HF_HOME (where helpers look for media) is ``hf_home``."""
-    from assay.settings import load_settings
+    from assay.env.settings import load_settings
 
     return load_settings(environ={**isolated, "HF_HOME": str(hf_home)}, discover_dotenv=False)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from assay.env.settings import load_settings
 from assay.errors import ProviderAuthError, ProviderError
 from assay.model import Model, ModelConfig
 from assay.providers.openai import OpenAIProvider
-from assay.settings import load_settings
 from assay.types import GenerationParams, Message, Request
 from tests.fault_server import FaultServer
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from assay import plugins
+from assay.env import plugins
+from assay.env.settings import Settings, load_settings
 from assay.errors import ConfigError, UsageError
 from assay.providers import get_spec, load_provider_class
-from assay.settings import Settings, load_settings
 from tests.helpers import results_file, run_cli
 
 PACKAGE = Path(__file__).parent / "plugin_pkg"
@@ -101,8 +101,8 @@ def test_a_broken_plugin_is_reported_by_name_not_a_crash(installed: Path, settin
 
 def test_credentials_a_plugin_declares_are_preflighted(installed: Path, isolated: dict[str, str]) -> None:
     from assay.errors import CredentialError
-    from assay.plan import Plan
-    from assay.preflight import preflight
+    from assay.preflight.plan import Plan
+    from assay.preflight.requirements import preflight
 
     with pytest.raises(CredentialError) as caught:
         preflight(Plan(model="echo_keyed"), settings_for(isolated))

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from assay import probe as probe_module
-from assay.plan import Plan
-from assay.probe import probe, probe_targets
-from assay.settings import Settings, load_settings
+from assay.env.settings import Settings, load_settings
+from assay.preflight import probe as probe_module
+from assay.preflight.plan import Plan
+from assay.preflight.probe import probe, probe_targets
 from tests.conftest import CredentialServer, closed_port
 
 OPENAI = "sk-probe-openai-0123456789"

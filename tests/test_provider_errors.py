@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from assay.env.settings import Settings
 from assay.errors import ProviderError
 from assay.model.retry import classify
 from assay.providers import load_provider_class
-from assay.settings import Settings
 from assay.types import GenerationParams, Message, Request
 from tests.emulators import VENDORS, Emulator
 

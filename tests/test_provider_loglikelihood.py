@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from assay.env.settings import Settings
 from assay.errors import ProviderError
 from assay.model import Model, ModelConfig
 from assay.providers import load_provider_class
 from assay.providers.completions import parse_loglikelihood
-from assay.settings import Settings
 from assay.types import LoglikelihoodRequest, Message
 from tests.emulators import OpenAIEmulator
 

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
+from assay.env.settings import Settings, load_settings
 from assay.errors import CredentialError, ProviderAuthError
 from assay.model import Model, ModelConfig
 from assay.model.retry import classify
-from assay.plan import Plan
-from assay.preflight import preflight
-from assay.probe import probe
+from assay.preflight.plan import Plan
+from assay.preflight.probe import probe
+from assay.preflight.requirements import preflight
 from assay.providers import get_spec, load_provider_class
-from assay.settings import Settings, load_settings
 from assay.types import GenerationParams, ImagePart, Message, Request, TextPart, VideoPart
 from tests.emulators import VENDORS, Emulator, Vendor
 from tests.helpers import results_file, run_cli, samples
@@ -32,7 +32,7 @@ CLOUD = ["openai", "openai_compatible", "xai", "azure_openai", "anthropic", "gem
 def png(color: str = "red") -> ImagePart:
     from PIL import Image
 
-    from assay.media import encode_image
+    from assay.media.image import encode_image
 
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), color).save(buffer, format="PNG")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from assay.cli import main
-from assay.redaction import Redactor
+from assay.env.redaction import Redactor
 from assay.report import write_report
 from assay.report.data import build
 from assay.sinks.rundir import find_run, load_run

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from assay.redaction import Redactor
+from assay.env.redaction import Redactor
 from assay.report import write_report
 from assay.sinks import view
 from assay.sinks.rundir import load_run

@@ -21,7 +21,7 @@ FAST_RETRY = "backoff_initial=0.01,backoff_max=0.05"
 
 def answer_key(limit: int) -> dict[str, str]:
     """prompt text -> correct letter, computed from the task itself (not from assay's scoring)."""
-    from assay.settings import load_settings
+    from assay.env.settings import load_settings
     from assay.tasks import TaskRegistry
 
     settings = load_settings(environ={}, discover_dotenv=False)
@@ -291,7 +291,7 @@ def test_a_signal_keeps_every_finished_sample(tmp_path: Path, sig: str) -> None:
     import sys
     import time
 
-    from assay.settings import SPECS
+    from assay.env.settings import SPECS
 
     names = {n for spec in SPECS for n in spec.env_names}
     env = {k: v for k, v in os.environ.items() if k not in names}

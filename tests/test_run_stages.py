@@ -249,9 +249,9 @@ def test_results_that_cannot_be_written_are_rescued(run_dir: Path, capsys: pytes
 def test_a_stop_request_ends_the_run_with_what_was_finished(run_dir: Path, settings: Any) -> None:
     import signal
 
+    from assay.env.redaction import Redactor
     from assay.errors import RunInterrupted
     from assay.options import RunOptions
-    from assay.redaction import Redactor
     from assay.run import RunControl, run_evaluation
 
     control = RunControl()
@@ -284,7 +284,7 @@ def test_a_stop_request_ends_the_run_with_what_was_finished(run_dir: Path, setti
 def test_a_group_reports_its_size_weighted_metric(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """assay_demo = assay_arith_mc + assay_colors, exact_match weighted by size: a server that always says
     "A" scores exactly the share of docs whose answer is A, over both tasks."""
-    from assay.settings import load_settings
+    from assay.env.settings import load_settings
     from assay.tasks import TaskRegistry
 
     settings = load_settings(environ={}, discover_dotenv=False)

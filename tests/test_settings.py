@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from assay.cli import main
+from assay.env.settings import SPECS, Source, load_settings, parse_bool
 from assay.errors import ConfigError
-from assay.settings import SPECS, Source, load_settings, parse_bool
 
 
 def write(path: Path, text: str) -> Path:
@@ -280,7 +280,7 @@ def test_cli_env_file_flag_repeatable(cli_env: dict[str, str], tmp_path: Path,
 
 
 def test_every_spec_field_exists_on_settings() -> None:
-    from assay.settings import Settings
+    from assay.env.settings import Settings
 
     for spec in SPECS:
         assert spec.field in Settings.model_fields

@@ -124,7 +124,7 @@ def test_python_api_returns_the_outputs_and_does_not_raise_for_a_failed_upload(
     tmp_path: Path, hub: HubServer, caplog: pytest.LogCaptureFixture,
 ) -> None:
     import assay
-    from assay.settings import load_settings
+    from assay.env.settings import load_settings
 
     settings = load_settings(environ={"LMMS_EVAL_HOME": str(tmp_path / "home"), "HF_TOKEN": HF_TOKEN,
                                       "HF_ENDPOINT": hub.url}, discover_dotenv=False)

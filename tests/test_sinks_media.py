@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from assay.media import encode_image
+from assay.media.image import encode_image
 from assay.sinks.media import MAX_VIDEO_FRAMES, MediaStore
 from assay.types import ImagePart, Message, Request, TextPart, VideoPart
 from tests.sinks_support import make_run

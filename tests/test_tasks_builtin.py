@@ -12,9 +12,9 @@ from types import ModuleType
 
 import pytest
 
-from assay.settings import Settings
+from assay.env.settings import Settings
 from assay.tasks import TaskRegistry
-from assay.tasks.discovery import BUILTIN_DIR
+from assay.tasks.registry.discovery import BUILTIN_DIR
 from assay.types import ImagePart, TextPart
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from assay.env.settings import Settings
 from assay.errors import CredentialError, DatasetError, UsageError
-from assay.settings import Settings
 from assay.tasks import DocList, TaskRegistry
-from assay.tasks.data import map_dataset_error, select_docs
+from assay.tasks.data.load import map_dataset_error, select_docs
 from tests.helpers import write
 
 
@@ -86,7 +86,7 @@ def test_local_loading_never_imports_datasets(tmp_path: Path) -> None:
     write(folder, "utils.py", "def keep_x(ds):\n    return ds.filter(lambda d: d['q'] == 'x')\n")
     script = textwrap.dedent(f"""\
         import sys
-        from assay.settings import load_settings
+        from assay.env.settings import load_settings
         from assay.tasks import TaskRegistry
         s = load_settings(environ={{}}, discover_dotenv=False)
         r = TaskRegistry.discover(s, include_paths=[{str(folder)!r}])

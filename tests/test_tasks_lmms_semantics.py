@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from assay.env.settings import Settings
 from assay.errors import TaskError
-from assay.settings import Settings
 from assay.tasks import Task, TaskRegistry
-from assay.tasks.filters import (
+from assay.tasks.scoring.filters import (
     MajorityVoteFilter,
     MultiChoiceRegexFilter,
     RegexFilter,
     TakeKFilter,
     build_pipelines,
 )
-from assay.tasks.lmms_metrics import anls, exact_match_hf_evaluate, median
+from assay.tasks.scoring.lmms_metrics import anls, exact_match_hf_evaluate, median
 from assay.tasks.task import RunSettings
 from assay.types import GenerationParams
 from tests.helpers import write
@@ -171,7 +171,7 @@ def test_fewshot_first_n_and_override(settings: Settings, tmp_path: Path) -> Non
 
 
 def test_repeats_send_fresh_samples_and_majority_vote(settings: Settings, tmp_path: Path) -> None:
-    from assay.cache import cache_key
+    from assay.model.cache import cache_key
 
     body = """\
         doc_to_text: q

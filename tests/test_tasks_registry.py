@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from assay.env.settings import Settings, load_settings
 from assay.errors import TaskError
-from assay.settings import Settings, load_settings
 from assay.tasks import TaskRegistry
 from tests.helpers import write
 
@@ -273,7 +273,8 @@ def test_index_cache_reuses_unchanged_files_and_reparses_changed_ones(settings: 
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from assay.tasks import index_cache, yaml_loader
+    from assay.tasks.registry import index_cache
+    from assay.tasks.yaml import loader as yaml_loader
 
     monkeypatch.setattr(index_cache, "MIN_FILES", 1)
     folder = tmp_path / "tasks"
@@ -283,7 +284,7 @@ def test_index_cache_reuses_unchanged_files_and_reparses_changed_ones(settings: 
     assert (settings.home / "task-index.json").is_file()
     parsed: list[Path] = []
     real = yaml_loader.parse_yaml_file
-    monkeypatch.setattr("assay.tasks.includes.parse_yaml_file", lambda p: parsed.append(p) or real(p))
+    monkeypatch.setattr("assay.tasks.yaml.includes.parse_yaml_file", lambda p: parsed.append(p) or real(p))
     registry = TaskRegistry.discover(settings, include_paths=[folder])
     assert parsed == [yaml_path]  # a YAML date is not JSON: only that file is parsed again
     ref = registry.task_entry("cached").raw["process_docs"]

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from assay.env.settings import Settings
 from assay.errors import TaskError
-from assay.settings import Settings
 from assay.tasks import Task, TaskRegistry
 from assay.types import ImagePart, Message, TextPart, VideoPart
 from tests.helpers import write
@@ -97,7 +97,7 @@ def visuals(doc):
 def test_visuals_come_before_text_and_videos_by_extension(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import assay.media
+    import assay.media.image
 
     calls: list[tuple[str, int]] = []
 
@@ -105,7 +105,7 @@ def test_visuals_come_before_text_and_videos_by_extension(
         calls.append((str(path), num_frames))
         return VideoPart(frames=(), source=str(path))
 
-    monkeypatch.setattr(assay.media, "video_part", fake_video_part)
+    monkeypatch.setattr(assay.media.image, "video_part", fake_video_part)
     task = make_task(settings, tmp_path, "doc_to_visual: !function utils.visuals\ndoc_to_text: q\n", UTILS_VISUAL)
     (message,) = task.messages(DOC)
     assert message.role == "user"

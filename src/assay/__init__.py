@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from assay._lazy import lazy_getattr
+from assay.env.lazy import lazy_getattr
 
 __all__ = [
     "AssayError",
@@ -24,8 +24,8 @@ __all__ = [
 _EXPORTS = {
     "evaluate": "assay.api",
     "EvaluationResult": "assay.run",
-    "Settings": "assay.settings",
-    "load_settings": "assay.settings",
+    "Settings": "assay.env.settings",
+    "load_settings": "assay.env.settings",
     "AssayError": "assay.errors",
     "ConfigError": "assay.errors",
     "CredentialError": "assay.errors",
@@ -35,9 +35,9 @@ _EXPORTS = {
 
 if TYPE_CHECKING:
     from assay.api import evaluate
+    from assay.env.settings import Settings, load_settings
     from assay.errors import AssayError, ConfigError, CredentialError, ProviderError, RunFailedError
     from assay.run import EvaluationResult
-    from assay.settings import Settings, load_settings
 
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS)

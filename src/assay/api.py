@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assay.model_args import parse_kv_string
+from assay.model.args import parse_kv_string
 from assay.options import RunOptions
 
 if TYPE_CHECKING:
-    from assay.credentials import Redactor
+    from assay.env.credentials import Redactor
+    from assay.env.settings import Settings
     from assay.run import EvaluationResult
-    from assay.settings import Settings
 
 log = logging.getLogger("assay")
 
@@ -67,7 +67,7 @@ def evaluate(
     A failed upload (``wandb_args`` / ``hf_hub_log_args``) does not raise: see ``result.outputs``, retry
     with ``assay push``. lmms-eval's run options are keywords too (:data:`LMMS_OPTIONS`: ``num_fewshot``…).
     """
-    from assay.log import redacted_records
+    from assay.env.log import redacted_records
     from assay.run import run_evaluation
 
     settings = settings or _load_settings(env_file, verbosity, use_cache)
@@ -127,14 +127,14 @@ def _checked_lmms_options(given: dict[str, Any]) -> dict[str, Any]:
 
 def _load_settings(env_file: str | Path | Sequence[str | Path] | None, verbosity: str | None,
                    use_cache: bool | None) -> Settings:
-    from assay.settings import load_settings
+    from assay.env.settings import load_settings
 
     files = [env_file] if isinstance(env_file, (str, Path)) else env_file
     return load_settings(env_files=files, overrides={"verbosity": verbosity, "use_cache": use_cache})
 
 
 def _redactor_for(settings: Settings) -> Redactor:
-    from assay.credentials import Redactor
+    from assay.env.credentials import Redactor
 
     redactor = Redactor()
     redactor.add_settings(settings)

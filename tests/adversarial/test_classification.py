@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from assay.cli import main
+from assay.env.settings import load_settings
 from assay.errors import ProviderError
 from assay.model import Model, ModelConfig
 from assay.providers.openai import OpenAIProvider
-from assay.settings import load_settings
 from assay.types import GenerationParams, Message, Request
 from tests.fault_server import FaultServer
 from tests.helpers import results_file, run_cli, samples

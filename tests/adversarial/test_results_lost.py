@@ -20,7 +20,7 @@ TASK = "assay_arith_mc"
 
 
 def clean_env(tmp_path: Path) -> dict[str, str]:
-    from assay.settings import SPECS
+    from assay.env.settings import SPECS
 
     names = {n for spec in SPECS for n in spec.env_names}
     env = {k: v for k, v in os.environ.items() if k not in names}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from assay.cli import main
-from assay.settings import SPECS
+from assay.env.settings import SPECS
 from tests.adversarial.scan import leaks
 from tests.fault_server import FaultServer
 

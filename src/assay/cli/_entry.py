@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 from assay.errors import AssayError
 
 if TYPE_CHECKING:
-    from assay.credentials import Redactor
+    from assay.env.credentials import Redactor
 
 
 def run_subcommand(module_name: str, args: argparse.Namespace) -> int:
-    from assay.credentials import Redactor
-    from assay.log import configure_logging
-    from assay.settings import load_settings
+    from assay.env.credentials import Redactor
+    from assay.env.log import configure_logging
+    from assay.env.settings import load_settings
 
     redactor = Redactor()
     debug = (getattr(args, "verbosity", None) or "").upper() == "DEBUG"

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from assay.settings import Settings
+    from assay.env.settings import Settings
 
 
 class _Redactor(Protocol):
@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings, redactor: _Redactor) -> int:
-    from assay.cache import default_cache_path
+    from assay.model.cache import default_cache_path
 
     path = default_cache_path(settings, create=False)
     if args.model is not None and args.action != "clear":
@@ -64,7 +64,7 @@ def _size(n: int) -> str:
 def _info(path: Path, settings: Settings, redactor: _Redactor) -> int:
     from rich.table import Table
 
-    from assay.cache import ResponseCache
+    from assay.model.cache import ResponseCache
 
     console = _console()
     source = settings.source_of("use_cache")
@@ -89,7 +89,7 @@ def _info(path: Path, settings: Settings, redactor: _Redactor) -> int:
 
 
 def _clear(path: Path, model: str | None, redactor: _Redactor) -> int:
-    from assay.cache import CacheUnreadableError, ResponseCache, remove_cache_file
+    from assay.model.cache import CacheUnreadableError, ResponseCache, remove_cache_file
 
     shown = redactor.redact(str(path))
     if not path.exists() and not path.is_symlink():

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from assay.plan import Plan
-    from assay.preflight import RequirementStatus
-    from assay.probe import ProbeResult
-    from assay.redaction import Redactor
-    from assay.settings import Settings, SettingSpec
+    from assay.env.redaction import Redactor
+    from assay.env.settings import Settings, SettingSpec
+    from assay.preflight.plan import Plan
+    from assay.preflight.probe import ProbeResult
+    from assay.preflight.requirements import RequirementStatus
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_CREDENTIALS = 0, 1, 3
 
@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int:
-    from assay.preflight import missing_required, requirements
+    from assay.preflight.requirements import missing_required, requirements
 
     plan = _plan(args, settings, redactor)
     statuses = requirements(plan, settings) if plan is not None else None
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
     if (statuses and missing_required(statuses)) or (probes and any(p.status == "refused" for p in probes)):
         code = EXIT_CREDENTIALS
 
-    from assay.redaction import short_secret_warning
+    from assay.env.redaction import short_secret_warning
 
     # Every credential in play (settings and --model_args) too short to be masked in free text.
     warnings = [short_secret_warning(label) for label in redactor.short_labels()]
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
 
 
 def _plan(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> Plan | None:
-    from assay.plan import plan_from_flags
+    from assay.preflight.plan import plan_from_flags
 
     flags = (args.model, args.model_args, args.tasks, args.wandb_args, args.hf_hub_log_args, args.judge_model,
              args.judge_args)
@@ -112,19 +112,19 @@ def _task_configs(settings: Settings, tasks: str, include_paths: list[str]) -> d
 def _run_probes(plan: Plan | None, settings: Settings, timeout: float) -> list[ProbeResult]:
     import asyncio
 
-    from assay.probe import probe
+    from assay.preflight.probe import probe
 
     return asyncio.run(probe(plan, settings, timeout=timeout))
 
 
 def _specs() -> tuple[SettingSpec, ...]:
-    from assay.settings import SPECS
+    from assay.env.settings import SPECS
 
     return SPECS
 
 
 def _setting_row(spec: SettingSpec, settings: Settings) -> dict[str, Any]:
-    from assay.redaction import mask
+    from assay.env.redaction import mask
 
     source = settings.source_of(spec.field)
     if spec.secret:
@@ -238,9 +238,9 @@ def _print_requirements(
     from rich.table import Table
     from rich.text import Text
 
-    from assay.credentials import env_name
+    from assay.env.credentials import env_name
     from assay.errors import CredentialError
-    from assay.preflight import preflight
+    from assay.preflight.requirements import preflight
 
     if not statuses:
         console.print(Text("this run needs no credentials"))

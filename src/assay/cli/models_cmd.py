@@ -15,9 +15,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from assay.env.redaction import Redactor
+    from assay.env.settings import Settings
     from assay.providers import ProviderSpec
-    from assay.redaction import Redactor
-    from assay.settings import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,9 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def rows(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
     """One row per provider (built-ins first, then plugins), and every plugin problem."""
-    from assay.credentials import env_name
+    from assay.env.credentials import env_name
+    from assay.env.plugins import index
     from assay.errors import ConfigError
-    from assay.plugins import index
     from assay.providers import BUILTIN, find_spec, with_declared_credentials
 
     plugins = index(settings)

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from assay.errors import UsageError
 
 if TYPE_CHECKING:
-    from assay.redaction import Redactor
-    from assay.settings import Settings
+    from assay.env.redaction import Redactor
+    from assay.env.settings import Settings
     from assay.sinks.outputs import RunOutputs
     from assay.sinks.remote import PushOutcome, RemoteTargets
     from assay.sinks.rundir import FinishedRun
@@ -33,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int:
     import asyncio
 
-    from assay.plan import plan_from_flags
-    from assay.preflight import preflight
+    from assay.preflight.plan import plan_from_flags
+    from assay.preflight.requirements import preflight
     from assay.sinks.remote import RemoteTargets, check_credentials, check_targets, push_run
     from assay.sinks.rundir import find_run
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from assay.errors import UsageError
 
 if TYPE_CHECKING:
-    from assay.redaction import Redactor
-    from assay.settings import Settings
+    from assay.env.redaction import Redactor
+    from assay.env.settings import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,8 +12,8 @@ from assay.cli.lmms_flags import DEFAULTS as LMMS_DEFAULTS
 from assay.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from assay.credentials import Redactor
-    from assay.settings import Settings
+    from assay.env.credentials import Redactor
+    from assay.env.settings import Settings
 
 #: flag -> default, applied after --config so that explicit flags win over the config file.
 DEFAULTS: dict[str, Any] = {
@@ -71,7 +71,7 @@ def _merged(args: argparse.Namespace) -> dict[str, Any]:
     if args.config:
         import yaml
 
-        from assay.tasks.yaml_loader import safe_load_bounded
+        from assay.tasks.yaml.loader import safe_load_bounded
 
         try:
             loaded = safe_load_bounded(Path(args.config).read_text(encoding="utf-8"), str(args.config)) or {}
@@ -199,7 +199,7 @@ def _list_tasks(v: dict[str, Any], settings: Settings, redactor: Redactor) -> in
 
 def _show_config(results: dict[str, Any], redactor: Redactor) -> None:
     """``--show_config``: every task's resolved config, as lmms-eval prints it after a run."""
-    from assay.tasks.yaml_loader import dump_yaml
+    from assay.tasks.yaml.loader import dump_yaml
 
     for name, config in (results.get("configs") or {}).items():
         sys.stdout.write(redactor.redact(f"\n# task {name}\n" + dump_yaml(config)))

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from assay.settings import Settings
+    from assay.env.settings import Settings
     from assay.tasks import TaskRegistry
 
 
@@ -17,7 +17,7 @@ class _Redactor(Protocol):
 
 def print_check(registry: TaskRegistry, settings: Settings, patterns: list[str], redactor: _Redactor) -> int:
     """Print skipped files, blocked tasks (when patterns narrow the check) and the summary; 1 if any blocked."""
-    from assay.tasks.check import check_tasks
+    from assay.tasks.registry.check import check_tasks
 
     names = [n for n in registry.task_names() if not patterns or any(fnmatch.fnmatchcase(n, p) for p in patterns)]
     report = check_tasks(registry, settings, names)

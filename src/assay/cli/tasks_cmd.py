@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from assay.errors import UsageError
 
 if TYPE_CHECKING:
-    from assay.settings import Settings
+    from assay.env.settings import Settings
     from assay.tasks import TaskRegistry
 
 
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, settings: Settings, redactor: _Redactor) -> in
             raise UsageError(
                 "`assay tasks show` needs exactly one task or group name", hint="e.g. assay tasks show mme"
             )
-        from assay.tasks.yaml_loader import dump_yaml
+        from assay.tasks.yaml.loader import dump_yaml
 
         name = words[0]
         text = f"# {_location(registry, name)}\n" + dump_yaml(registry.config(name))
@@ -115,7 +115,7 @@ def _members(members: tuple[str, ...], alias: str | None) -> str:
 
 
 def _location(registry: TaskRegistry, name: str) -> str:
-    from assay.tasks.discovery import BUILTIN_DIR
+    from assay.tasks.registry.discovery import BUILTIN_DIR
 
     if name in registry.task_names():
         entry = registry.task_entry(name)

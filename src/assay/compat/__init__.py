@@ -19,7 +19,7 @@ Task folders written for lmms-eval import from ``lmms_eval.*`` (``lmms_eval.filt
 * **The environment helpers expect.** Helpers read ``os.environ["HF_HOME"]`` at import; it is set from
   :attr:`Settings.hf_home` when unset (the same default the Hugging Face libraries use). They also read
   their judge's variables (``OPENAI_API_KEY``, ``API_TYPE``, ``AZURE_*``…): values assay took from a
-  `.env` file are given to them under those names. This package and ``assay.settings`` are the only
+  `.env` file are given to them under those names. This package and ``assay.env.settings`` are the only
   places that touch ``os.environ``.
 """
 
@@ -39,7 +39,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from assay.settings import Settings
+    from assay.env.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def _set_helper_environment(settings: Settings) -> None:
     # at import). A value assay took from a `.env` file (or a login file) is given to them under the names
     # they read, so an lmms-eval `.env` works for helpers as it does for assay; the real environment
     # always wins. Their judge calls are answered by assay's judge whatever key they hold.
-    from assay.settings import SPEC_BY_FIELD
+    from assay.env.settings import SPEC_BY_FIELD
 
     for name in HELPER_SETTINGS:
         spec = SPEC_BY_FIELD[name]

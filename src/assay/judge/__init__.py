@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from assay._lazy import lazy_getattr
+from assay.env.lazy import lazy_getattr
 
 __all__ = [
     "FAILURE_REASONS",

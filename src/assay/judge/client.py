@@ -26,9 +26,9 @@ from assay.model.retry import FATAL_ALWAYS, FATAL_BEFORE_FIRST_SUCCESS
 from assay.types import GenerationParams, Message, Request, Response, Usage
 
 if TYPE_CHECKING:
-    from assay.cost import CostLedger, CostMeter
+    from assay.env.settings import Settings
     from assay.model import ResponseStore
-    from assay.settings import Settings
+    from assay.model.cost import CostLedger, CostMeter
 
 log = logging.getLogger("assay.judge")
 Sleep = Callable[[float], Awaitable[None]]
@@ -88,7 +88,7 @@ class Judge:
         further model (``judge:viescore:gpt-4o`` …)."""
         if self.ledger is None:
             return None
-        from assay.cost import price_for
+        from assay.model.cost import price_for
 
         role = "judge" if "judge" not in self.ledger.meters else f"judge:{profile}:{name}"
         return self.ledger.meter(role, price_for(name, self.settings, config.price))

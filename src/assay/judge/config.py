@@ -26,8 +26,8 @@ from assay.model import ModelConfig
 from assay.types import GenerationParams
 
 if TYPE_CHECKING:
-    from assay.cost import Price
-    from assay.settings import Settings
+    from assay.env.settings import Settings
+    from assay.model.cost import Price
 
 #: Judge transport defaults, as lmms-eval's ServerConfig has them: 5 retries, 10 s apart, 60 s timeout.
 JUDGE_MODEL_CONFIG = ModelConfig(max_concurrency=32, max_attempts=6, timeout=60.0, backoff_initial=10.0,
@@ -100,7 +100,7 @@ def resolve_judge_config(
     max_concurrency: int | None = None,
 ) -> JudgeConfig:
     """The default judge from the flags, falling back to lmms-eval's variables (see the module doc)."""
-    from assay.cost import split_price_args
+    from assay.model.cost import split_price_args
 
     try:
         price, args = split_price_args(dict(judge_args or {}))

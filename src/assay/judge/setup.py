@@ -20,13 +20,13 @@ from assay.errors import UsageError
 from assay.judge.config import JudgeConfig, resolve_judge_config, task_judge_profile, viescore_config
 
 if TYPE_CHECKING:
-    from assay.cost import CostLedger
+    from assay.env.redaction import Redactor
+    from assay.env.settings import Settings
     from assay.judge.client import Judge
     from assay.judge.parsers import Parser
     from assay.model import ResponseStore
+    from assay.model.cost import CostLedger
     from assay.options import RunOptions
-    from assay.redaction import Redactor
-    from assay.settings import Settings
     from assay.tasks import Task
 
 #: What scoring code that talks to a judge contains (lmms-eval helpers, read as text, never run).
@@ -76,8 +76,8 @@ def setup_judge(
     """The Judge (its models are built on first use) and the per-task facts the execute stage needs."""
     from assay.judge.client import Judge
     from assay.judge.contracts import verdict_contract
-    from assay.plan import plan_from_flags
-    from assay.preflight import needs_judge, preflight
+    from assay.preflight.plan import plan_from_flags
+    from assay.preflight.requirements import needs_judge, preflight
 
     if options.predict_only:  # nothing is scored: no judge
         return JudgeSetup(Judge(settings, {"default": default}, redact=redactor.redact))
@@ -108,8 +108,8 @@ def setup_judge(
 def _check_prices(judges: Mapping[str, JudgeConfig], judged: list[str], configs: Mapping[str, Mapping[str, Any]],
                   settings: Settings) -> None:
     """--max_cost holds the judge to the cap too: each judge model a task will use needs a price, now."""
-    from assay.cost import price_for
     from assay.judge.scoring import requested_judge_model
+    from assay.model.cost import price_for
 
     for name in judged:
         config = configs.get(name, {})

@@ -30,7 +30,7 @@ from assay.providers.base import Provider, supports_loglikelihood
 from assay.types import Loglikelihood, LoglikelihoodRequest, Request, Response, Usage
 
 if TYPE_CHECKING:
-    from assay.cost import CostMeter
+    from assay.model.cost import CostMeter
 
 log = logging.getLogger("assay.model")
 
@@ -74,7 +74,7 @@ LOUD_PAUSE_S = 5.0
 
 def _number(key: str, value: Any, target: str) -> float | int:
     """A --model_args number for the wrapper: finite, in range, whole where it counts something."""
-    from assay.redaction import shown_value
+    from assay.env.redaction import shown_value
 
     low, whole, example = _RANGES[target]
     try:
@@ -196,7 +196,7 @@ class Model:
                 provider=self.provider.name,
             )
         scorer = self.provider.loglikelihood  # type: ignore[attr-defined]
-        # A store that keeps log-likelihoods too (assay.cache.ResponseCache) answers reruns for free.
+        # A store that keeps log-likelihoods too (assay.model.cache.ResponseCache) answers reruns for free.
         lookup = getattr(self._cache, "get_loglikelihood", None)
         keep = getattr(self._cache, "put_loglikelihood", None)
         if lookup is not None:

@@ -1,7 +1,7 @@
 """Provider registry: names -> lazily imported provider classes, and what each one needs.
 
 Nothing here imports a provider module or an SDK; ``load_provider_class`` does, when a run needs it.
-Plugin providers (entry points, ``LMMS_EVAL_PLUGINS``) are found by :mod:`assay.plugins` only when a
+Plugin providers (entry points, ``LMMS_EVAL_PLUGINS``) are found by :mod:`assay.env.plugins` only when a
 name is not built in (or a built-in name is explicitly open to replacement), so a run of a built-in
 provider never scans installed packages.
 """
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from assay.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
+    from assay.env.settings import Settings
     from assay.providers.base import Provider
-    from assay.settings import Settings
 
     #: A provider class: built from the run's settings and its own --model_args.
     ProviderFactory = Callable[[Settings, dict[str, Any]], Provider]
@@ -104,7 +104,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
 
 
 def _plugin_spec(name: str, settings: Settings | None) -> ProviderSpec | None:
-    from assay.plugins import plugin_providers
+    from assay.env.plugins import plugin_providers
 
     return plugin_providers(settings).get(name)
 
@@ -129,7 +129,7 @@ def get_spec(name: str, settings: Settings | None = None) -> ProviderSpec:
         return spec
     import difflib
 
-    from assay.plugins import plugin_providers
+    from assay.env.plugins import plugin_providers
 
     known = sorted({*PROVIDERS, *plugin_providers(settings)})
     close = difflib.get_close_matches(name, known, n=1)
@@ -153,7 +153,7 @@ def with_declared_credentials(spec: ProviderSpec) -> ProviderSpec:
         return spec
     from dataclasses import replace
 
-    from assay.settings import SPEC_BY_FIELD
+    from assay.env.settings import SPEC_BY_FIELD
 
     cls = _load(spec, spec.name)
     declared = getattr(cls, "credentials", ())

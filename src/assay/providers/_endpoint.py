@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from assay.env.redaction import identity_url, mask_url
 from assay.errors import ConfigError, CredentialError
-from assay.redaction import identity_url, mask_url
 
 if TYPE_CHECKING:
-    from assay.settings import Settings
+    from assay.env.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from assay.providers.openai_compat import pop_model
 from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
 if TYPE_CHECKING:
-    from assay.settings import Settings
+    from assay.env.settings import Settings
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"

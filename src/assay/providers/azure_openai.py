@@ -16,7 +16,7 @@ from assay.providers._endpoint import parse_base_url, required_key
 from assay.providers.openai_compat import ChatCompletionsProvider, Endpoint
 
 if TYPE_CHECKING:
-    from assay.settings import Settings
+    from assay.env.settings import Settings
 
 DEFAULT_API_VERSION = "2024-10-21"
 KEY_HINT = ("set AZURE_API_KEY (or AZURE_OPENAI_API_KEY) to a key of your Azure OpenAI resource "

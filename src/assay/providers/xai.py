@@ -12,7 +12,7 @@ from assay.providers._endpoint import parse_base_url, required_key
 from assay.providers.openai_compat import ChatCompletionsProvider, Endpoint
 
 if TYPE_CHECKING:
-    from assay.settings import Settings
+    from assay.env.settings import Settings
 
 XAI_BASE_URL = "https://api.x.ai/v1"
 KEY_HINT = "set XAI_API_KEY (in .env or the environment) to a valid key from console.x.ai"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from assay.errors import ConfigError
 
 if TYPE_CHECKING:
-    from assay.redaction import Redactor
+    from assay.env.redaction import Redactor
     from assay.sinks.rundir import FinishedRun
 
 

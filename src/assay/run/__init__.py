@@ -21,16 +21,16 @@ from assay.errors import (
     RunFailedError,
     RunInterrupted,
 )
-from assay.results import TaskTally
 from assay.run.control import RunControl
 from assay.run.execute import Progress, RunState, execute
 from assay.run.finish import build_results, write_results
 from assay.run.prepare import Prepared, prepare
+from assay.run.results import TaskTally
 
 if TYPE_CHECKING:
+    from assay.env.redaction import Redactor
+    from assay.env.settings import Settings
     from assay.options import RunOptions
-    from assay.redaction import Redactor
-    from assay.settings import Settings
     from assay.sinks import Sink
     from assay.sinks.outputs import RunOutputs
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
+    from assay.env.redaction import Redactor
+    from assay.env.settings import Settings
     from assay.model import Model
-    from assay.redaction import Redactor
-    from assay.settings import Settings
 
 
 @dataclass

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assay.results import summarize_task
+from assay.run.results import summarize_task
 from assay.run.taskcode import contained
 from assay.types import Usage
 
@@ -125,8 +125,8 @@ def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any
 
 def _lmms_eval_view(p: Prepared, state: RunState, results: dict[str, Any]) -> None:
     """lmms-eval's keys beside assay's (``results[task]["acc,none"]``, ``n-samples``, groups…)."""
-    from assay.tasks.functions import resolve_all
     from assay.tasks.lmms_view import add_to_results
+    from assay.tasks.yaml.functions import resolve_all
 
     groups = p.registry.groups_for(p.names)
 

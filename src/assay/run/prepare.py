@@ -17,14 +17,14 @@ from assay.errors import AssayError, ConfigError, ProviderError, UsageError
 from assay.run.taskcode import call_task_code, contained
 
 if TYPE_CHECKING:
-    from assay.cache import ResponseCache
-    from assay.cost import CostLedger
+    from assay.env.redaction import Redactor
+    from assay.env.settings import Settings
     from assay.judge.setup import JudgeSetup
     from assay.model import Model
+    from assay.model.cache import ResponseCache
+    from assay.model.cost import CostLedger
     from assay.options import RunOptions
     from assay.providers.base import Provider
-    from assay.redaction import Redactor
-    from assay.settings import Settings
     from assay.sinks import Sink
     from assay.sinks.files import FileSink
     from assay.sinks.media import MediaStore
@@ -86,12 +86,12 @@ async def prepare(
     extra_sinks: tuple[Sink, ...] = (),
     from_command_line: bool = True,
 ) -> Prepared:
-    from assay.cache import ResponseCache, default_cache_path
-    from assay.cost import CostLedger, price_for, split_price_args
     from assay.judge.setup import judge_config, setup_judge
     from assay.model import Model, ModelConfig
-    from assay.plan import plan_from_flags
-    from assay.preflight import preflight
+    from assay.model.cache import ResponseCache, default_cache_path
+    from assay.model.cost import CostLedger, price_for, split_price_args
+    from assay.preflight.plan import plan_from_flags
+    from assay.preflight.requirements import preflight
     from assay.providers import load_provider_class
     from assay.sinks.remote import RemoteTargets, check_credentials, check_targets
     from assay.tasks import TaskRegistry

@@ -20,8 +20,8 @@ from assay.errors import AssayError, ConfigError, UploadAuthError, UploadError, 
 from assay.sinks import card
 
 if TYPE_CHECKING:
-    from assay.redaction import Redactor
-    from assay.settings import Settings
+    from assay.env.redaction import Redactor
+    from assay.env.settings import Settings
     from assay.sinks.rundir import FinishedRun
 
 log = logging.getLogger("assay.sinks.hub")

@@ -13,12 +13,12 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from assay.env.redaction import is_secret_key
 from assay.errors import AssayError, UploadAuthError, UploadError
-from assay.redaction import is_secret_key
 
 if TYPE_CHECKING:
-    from assay.redaction import Redactor
-    from assay.settings import Settings
+    from assay.env.redaction import Redactor
+    from assay.env.settings import Settings
     from assay.sinks.rundir import FinishedRun
 
 log = logging.getLogger("assay.sinks")
@@ -65,7 +65,7 @@ def check_targets(targets: RemoteTargets, settings: Settings) -> None:
 async def check_credentials(targets: RemoteTargets, settings: Settings, *, timeout: float = 10) -> None:
     """One cheap authenticated call per service that will be used online: a refused key fails now
     (exit 3, before the run), an unreachable service only warns (``assay push`` can retry later)."""
-    from assay.probe import credential_target, probe_all
+    from assay.preflight.probe import credential_target, probe_all
     from assay.sinks.hub import hub_options, hub_token
     from assay.sinks.wandb import NO_NETWORK_MODES, wandb_mode
 

@@ -18,8 +18,8 @@ from assay.errors import AssayError, ConfigError, UploadAuthError, UploadError, 
 from assay.sinks import view
 
 if TYPE_CHECKING:
-    from assay.redaction import Redactor
-    from assay.settings import Settings
+    from assay.env.redaction import Redactor
+    from assay.env.settings import Settings
     from assay.sinks.rundir import FinishedRun
 
 log = logging.getLogger("assay.sinks.wandb")

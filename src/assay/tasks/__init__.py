@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from assay._lazy import lazy_getattr
+from assay.env.lazy import lazy_getattr
 
 __all__ = [
     "AggregateMetric",
@@ -23,22 +23,22 @@ __all__ = [
 ]
 
 _EXPORTS = {
-    "AggregateMetric": "assay.tasks.groups",
-    "DocList": "assay.tasks.doclist",
-    "GroupInfo": "assay.tasks.groups",
-    "MetricSpec": "assay.tasks.config",
+    "AggregateMetric": "assay.tasks.scoring.groups",
+    "DocList": "assay.tasks.data.doclist",
+    "GroupInfo": "assay.tasks.scoring.groups",
+    "MetricSpec": "assay.tasks.yaml.config",
     "Task": "assay.tasks.task",
-    "TaskConfig": "assay.tasks.config",
-    "TaskEntry": "assay.tasks.registry",
-    "TaskRegistry": "assay.tasks.registry",
+    "TaskConfig": "assay.tasks.yaml.config",
+    "TaskEntry": "assay.tasks.registry.index",
+    "TaskRegistry": "assay.tasks.registry.index",
 }
 
 if TYPE_CHECKING:
-    from assay.tasks.config import MetricSpec, TaskConfig
-    from assay.tasks.doclist import DocList
-    from assay.tasks.groups import AggregateMetric, GroupInfo
-    from assay.tasks.registry import TaskEntry, TaskRegistry
+    from assay.tasks.data.doclist import DocList
+    from assay.tasks.registry.index import TaskEntry, TaskRegistry
+    from assay.tasks.scoring.groups import AggregateMetric, GroupInfo
     from assay.tasks.task import Task
+    from assay.tasks.yaml.config import MetricSpec, TaskConfig
 
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from assay.errors import AssayError, TaskError
 
 if TYPE_CHECKING:
-    from assay.tasks.groups import GroupInfo
+    from assay.tasks.scoring.groups import GroupInfo
     from assay.tasks.task import Task
 
 NA = "N/A"
@@ -47,7 +47,7 @@ def task_fields(task: Task, entry: Mapping[str, Any], values: Mapping[str, list[
 
 def _clt_fields(task: Task, metric: str, filter_name: str, values: list[Any]) -> dict[str, Any]:
     """lmms-eval's ``_stderr_clt`` and ``_stderr_clustered`` (by the task's ``cluster_key``/``score_key``)."""
-    from assay.tasks.lmms_metrics import clt_stderr, clustered_stderr, score_items
+    from assay.tasks.scoring.lmms_metrics import clt_stderr, clustered_stderr, score_items
 
     scores, clusters = score_items(values, task.config.score_key, task.config.cluster_key)
     clt, clustered = clt_stderr(scores), clustered_stderr(scores, clusters)

@@ -13,18 +13,18 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from assay.env.settings import Settings
 from assay.errors import AssayError, TaskError
-from assay.settings import Settings
-from assay.tasks import scoring
-from assay.tasks.config import TaskConfig
-from assay.tasks.data import ensure_sequence, load_dataset_docs, select_docs
-from assay.tasks.fewshot import FewShot, labelled_examples, system_prompt
-from assay.tasks.filters import FilterPipeline, StripThinkingFilter, build_pipelines, strip_reasoning_tags
-from assay.tasks.functions import accepts_second_arg, call_with_kwargs
+from assay.tasks.data.fewshot import FewShot, labelled_examples, system_prompt
+from assay.tasks.data.load import ensure_sequence, load_dataset_docs, select_docs
 from assay.tasks.messages import convert_chat, user_message, visual_parts
-from assay.tasks.target_field import TargetFieldCheck
-from assay.tasks.templates import literal_or_render, render, render_choices, render_template
+from assay.tasks.scoring import results as scoring
+from assay.tasks.scoring.filters import FilterPipeline, StripThinkingFilter, build_pipelines, strip_reasoning_tags
+from assay.tasks.scoring.target_field import TargetFieldCheck
 from assay.tasks.work import DEFAULT_REASONING_TAGS, DocWork, RunSettings, SampleScore, result_key
+from assay.tasks.yaml.config import TaskConfig
+from assay.tasks.yaml.functions import accepts_second_arg, call_with_kwargs
+from assay.tasks.yaml.templates import literal_or_render, render, render_choices, render_template
 from assay.types import GenerationParams, LoglikelihoodRequest, Message, Request, TextPart
 
 __all__ = ["DEFAULT_REASONING_TAGS", "DocWork", "RunSettings", "SampleScore", "Task", "result_key"]
@@ -91,7 +91,7 @@ class Task:
         return self._dataset
 
     def _load_split(self, split: str | None) -> Any:
-        from assay.tasks.media_archives import ensure_media
+        from assay.tasks.data.media_archives import ensure_media
 
         c = self.config
         self._call("fetching media", ensure_media, self.name, c.dataset_path, c.dataset_kwargs, self._settings)
@@ -256,7 +256,7 @@ class Task:
 
     def generation_params(self, gen_kwargs_override: Mapping[str, Any] | None = None) -> GenerationParams:
         """The task's ``generation_kwargs`` with the override on top, as API parameters."""
-        from assay.tasks.generation import generation_params
+        from assay.tasks.yaml.generation import generation_params
 
         return generation_params(self.name, self.config.generation_kwargs, gen_kwargs_override)
 

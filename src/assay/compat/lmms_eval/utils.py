@@ -11,7 +11,7 @@ from itertools import islice
 from typing import Any
 
 from assay.compat.logger import eval_logger
-from assay.tasks.templates import render_template
+from assay.tasks.yaml.templates import render_template
 
 __all__ = ["apply_template", "create_iterator", "eval_logger", "get_datetime_str", "handle_non_serializable",
            "hash_string", "is_multimodal_content", "resolve_cache_dir", "sanitize_model_name",

@@ -1,6 +1,6 @@
 """``lmms_eval.api.metrics``: lmms-eval's metric and aggregation functions (assay's implementations)."""
 
-from assay.tasks.lmms_metrics import (
+from assay.tasks.scoring.lmms_metrics import (
     anls,
     bits_per_byte,
     bleu,

@@ -1,6 +1,6 @@
 """``lmms_eval.filters``: the filter base class, the built-in filters by name, and pipelines.
 
-The filters are assay's (:mod:`assay.tasks.filters`), with lmms-eval's names and arguments, so a task
+The filters are assay's (:mod:`assay.tasks.scoring.filters`), with lmms-eval's names and arguments, so a task
 folder's own filter classes can subclass them.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from assay.tasks.filters import FILTERS as FILTER_REGISTRY
-from assay.tasks.filters import Filter, FilterPipeline
+from assay.tasks.scoring.filters import FILTERS as FILTER_REGISTRY
+from assay.tasks.scoring.filters import Filter, FilterPipeline
 
 from . import extraction, selection, transformation
 

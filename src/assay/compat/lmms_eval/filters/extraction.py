@@ -1,6 +1,6 @@
 """``lmms_eval.filters.extraction``: regex-based answer extraction filters."""
 
-from assay.tasks.filters import (
+from assay.tasks.scoring.filters import (
     ExtendedRegexFilter,
     MultiChoiceRegexFilter,
     RegexFilter,

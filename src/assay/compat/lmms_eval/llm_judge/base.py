@@ -40,7 +40,7 @@ def _image_url(image: Any) -> str:
     """A data URL for an image a helper passes: a PIL image, a file path, or base64 text/bytes."""
     from pathlib import Path
 
-    from assay.media import encode_image
+    from assay.media.image import encode_image
 
     if isinstance(image, (bytes, bytearray)):
         image = bytes(image).decode("ascii", errors="replace")

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from assay.tasks.filters import DEFAULT_TAG_PAIRS, strip_reasoning_tags
+from assay.tasks.scoring.filters import DEFAULT_TAG_PAIRS, strip_reasoning_tags
 
 from .base import Extractor
 

@@ -66,7 +66,7 @@ def draw_single(spec: dict[str, Any], size: int = 128) -> Image.Image:
 
 
 def _parts(*images: Image.Image) -> tuple[Any, ...]:
-    from assay.media import encode_image
+    from assay.media.image import encode_image
 
     return tuple(encode_image(image, format="png") for image in images)
 

@@ -1,0 +1,381 @@
+"""Settings: assay's own configuration and every credential, built once at the entry point.
+
+Values come from, highest priority first: the command line / Python API, the real environment,
+`.env` files, defaults. A `.env` never overrides a variable already set (python-dotenv semantics) and
+is read without mutating ``os.environ``. Every value remembers where it came from, so ``assay doctor``
+can say "OPENAI_API_KEY from /home/me/proj/.env:3". This is the only module that reads the
+environment; everything else receives a ``Settings``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from assay.env.dotenv_files import expand_path, find_dotenv, read_dotenv
+from assay.env.redaction import shown_value
+from assay.errors import ConfigError
+
+__all__ = [
+    "SPECS",
+    "SPEC_BY_FIELD",
+    "SettingSpec",
+    "Settings",
+    "Source",
+    "expand_path",
+    "find_dotenv",
+    "load_settings",
+    "parse_bool",
+    "read_dotenv",
+]
+
+Verbosity = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One setting: its field, the environment names it is read from (first wins), and what it is."""
+
+    field: str
+    env_names: tuple[str, ...]
+    description: str
+    secret: bool = False
+
+    @property
+    def env_name(self) -> str:
+        return self.env_names[0]
+
+
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("home", ("LMMS_EVAL_HOME",), "where caches and state live"),
+    SettingSpec("use_cache", ("LMMS_EVAL_USE_CACHE",), "reuse cached model responses"),
+    SettingSpec("plugins", ("LMMS_EVAL_PLUGINS",), "packages whose `tasks` folders and `models` modules are added"),
+    SettingSpec("shuffle_docs", ("LMMS_EVAL_SHUFFLE_DOCS",), "shuffle docs (with --seed) before --limit"),
+    SettingSpec("verbosity", ("VERBOSITY",), "log level: DEBUG, INFO, WARNING or ERROR"),
+    SettingSpec("hf_token", ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"), "Hugging Face Hub token", secret=True),
+    SettingSpec("hf_endpoint", ("HF_ENDPOINT",), "Hugging Face Hub address"),
+    SettingSpec("hf_home", ("HF_HOME",), "Hugging Face cache root; lmms-eval task helpers find media under it"),
+    SettingSpec("openai_api_key", ("OPENAI_API_KEY",), "OpenAI API key", secret=True),
+    SettingSpec("openai_base_url", ("OPENAI_BASE_URL", "OPENAI_API_BASE"), "OpenAI-compatible server address"),
+    SettingSpec("azure_api_key", ("AZURE_API_KEY", "AZURE_OPENAI_API_KEY"), "Azure OpenAI key", secret=True),
+    SettingSpec("azure_endpoint", ("AZURE_ENDPOINT", "AZURE_OPENAI_ENDPOINT"), "Azure OpenAI endpoint"),
+    SettingSpec("azure_api_version", ("AZURE_API_VERSION", "OPENAI_API_VERSION", "API_VERSION"),
+                "Azure OpenAI API version"),
+    SettingSpec("judge_api_type", ("API_TYPE",), "LLM judge backend: openai or azure"),
+    SettingSpec("openai_api_url", ("OPENAI_API_URL",),
+                "LLM judge address (lmms-eval's name): a base URL or a full …/chat/completions URL"),
+    SettingSpec("wandb_api_key", ("WANDB_API_KEY",), "Weights & Biases API key", secret=True),
+    SettingSpec("wandb_base_url", ("WANDB_BASE_URL",), "Weights & Biases server address"),
+    SettingSpec("wandb_mode", ("WANDB_MODE",), "Weights & Biases mode: online, offline or disabled"),
+    SettingSpec("viescore_api_key", ("VIESCORE_API_KEY",), "VIEScore judge key", secret=True),
+    SettingSpec("viescore_base_url", ("VIESCORE_API_BASE", "VIESCORE_BASE_URL"), "VIEScore judge address"),
+    SettingSpec("viescore_model", ("VIESCORE_MODEL_NAME", "VIESCORE_MODEL"), "VIEScore judge model"),
+    SettingSpec("google_api_key", ("GOOGLE_API_KEY", "GEMINI_API_KEY"), "Google Gemini API key", secret=True),
+    SettingSpec("anthropic_api_key", ("ANTHROPIC_API_KEY",), "Anthropic API key", secret=True),
+    SettingSpec("anthropic_base_url", ("ANTHROPIC_BASE_URL",), "Anthropic API root (a proxy or gateway)"),
+    SettingSpec("gemini_base_url", ("GOOGLE_GEMINI_BASE_URL",), "Gemini API root (a proxy or gateway)"),
+    SettingSpec("xai_api_key", ("XAI_API_KEY",), "xAI (Grok) API key", secret=True),
+    SettingSpec("reka_api_key", ("REKA_API_KEY",), "Reka API key", secret=True),
+    SettingSpec("prices", ("ASSAY_PRICES",), "YAML/JSON file of model prices (USD per 1M tokens)"),
+    SettingSpec("plugin_overrides", ("ASSAY_PLUGIN_OVERRIDES",),
+                "built-in names (provider, metric) that plugins may replace, comma-separated, or *"),
+)
+SPEC_BY_FIELD: dict[str, SettingSpec] = {s.field: s for s in SPECS}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a value came from: ``default``, ``env`` (variable), ``dotenv`` (file:line), ``cli`` (flag) or
+    ``login`` (a tool's own login file: ``huggingface-cli login``'s token, ``wandb login``'s netrc entry)."""
+
+    kind: Literal["default", "env", "dotenv", "cli", "login"]
+    detail: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "default":
+            return "default"
+        return f"{self.kind} {self.detail}" if self.detail else self.kind
+
+
+def parse_bool(value: object, name: str = "") -> bool:
+    """Strict boolean: 1/0, true/false, yes/no, on/off (any case); anything else is an error."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    prefix = f"{name}: " if name else ""
+    raise ValueError(f"{prefix}expected 1/0, true/false, yes/no or on/off, got {value!r}")
+
+
+class Settings(BaseSettings):
+    """Validated settings. Build with :func:`load_settings`, not by reading the environment elsewhere."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    home: Path = Field(default=Path("~/.cache/lmms-eval"))
+    use_cache: bool = False
+    plugins: tuple[str, ...] = ()
+    shuffle_docs: bool = False
+    verbosity: Verbosity = "INFO"
+    hf_token: SecretStr | None = None
+    hf_endpoint: str = "https://huggingface.co"
+    hf_home: Path = Field(default=Path("~/.cache/huggingface"))
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    azure_api_key: SecretStr | None = None
+    azure_endpoint: str | None = None
+    azure_api_version: str | None = None
+    judge_api_type: Literal["openai", "azure"] = "openai"
+    openai_api_url: str | None = None
+    wandb_api_key: SecretStr | None = None
+    wandb_base_url: str = "https://api.wandb.ai"
+    wandb_mode: str | None = None
+    viescore_api_key: SecretStr | None = None
+    viescore_base_url: str | None = None
+    viescore_model: str | None = None
+    google_api_key: SecretStr | None = None
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    gemini_base_url: str | None = None
+    xai_api_key: SecretStr | None = None
+    reka_api_key: SecretStr | None = None
+    prices: Path | None = None
+    plugin_overrides: tuple[str, ...] = ()
+
+    _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
+    _env_files: tuple[Path, ...] = PrivateAttr(default=())
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings() resolves env/.env itself (to keep provenance and strict errors); the
+        # model only validates what it is given.
+        return (init_settings,)
+
+    @field_validator("home", "hf_home", mode="before")
+    @classmethod
+    def _expand_home(cls, value: object) -> Path:
+        return Path(os.path.expandvars(os.path.expanduser(str(value))))
+
+    @field_validator("use_cache", "shuffle_docs", mode="before")
+    @classmethod
+    def _strict_bool(cls, value: object) -> bool:
+        return parse_bool(value, "")
+
+    @field_validator("plugins", "plugin_overrides", mode="before")
+    @classmethod
+    def _split_plugins(cls, value: object) -> tuple[str, ...]:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return tuple(value) if isinstance(value, (list, tuple)) else ()
+
+    @field_validator("verbosity", "judge_api_type", mode="before")
+    @classmethod
+    def _normalise_case(cls, value: object, info: Any) -> object:
+        if isinstance(value, str):
+            return value.strip().upper() if info.field_name == "verbosity" else value.strip().lower()
+        return value
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def source_of(self, field: str) -> Source:
+        return self._sources.get(field, Source("default"))
+
+    @property
+    def env_files(self) -> tuple[Path, ...]:
+        """The `.env` files that were read, lowest priority first."""
+        return self._env_files
+
+    def secret(self, field: str) -> str | None:
+        value = getattr(self, field)
+        return value.get_secret_value() if isinstance(value, SecretStr) else None
+
+    def secret_values(self) -> dict[str, str]:
+        """Every secret that is set, by its primary variable name (for the redactor)."""
+        out: dict[str, str] = {}
+        for spec in SPECS:
+            if spec.secret and (value := self.secret(spec.field)):
+                out[spec.env_name] = value
+        return out
+
+    def url_values(self) -> dict[str, str]:
+        """Every URL-valued setting that is set, by its primary variable name (credentials can hide in a
+        URL: ``https://user:pass@host``, ``?key=…``; the redactor registers them)."""
+        out: dict[str, str] = {}
+        for spec in SPECS:
+            value = getattr(self, spec.field)
+            if not spec.secret and isinstance(value, str) and "://" in value:
+                out[spec.env_name] = value
+        return out
+
+    def ensure_home(self) -> Path:
+        """The home folder, created on first use (never at start-up)."""
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create LMMS_EVAL_HOME {self.home}: {exc.strerror}",
+                hint="set LMMS_EVAL_HOME to a writable folder",
+            ) from None
+        return self.home
+
+    def with_overrides(self, overrides: Mapping[str, Any], flag_names: Mapping[str, str] | None = None) -> Settings:
+        """A copy with command-line / API values on top (their source is ``cli``)."""
+        values = {f: getattr(self, f) for f in self.model_fields_set | set(self._sources)}
+        sources = dict(self._sources)
+        for field, value in overrides.items():
+            if value is None:
+                continue
+            values[field] = value
+            sources[field] = Source("cli", (flag_names or {}).get(field, f"--{field}"))
+        return _validated(values, sources, self._env_files)
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+
+def load_settings(
+    *,
+    environ: Mapping[str, str] | None = None,
+    env_files: Sequence[str | Path] | None = None,
+    cwd: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    flag_names: Mapping[str, str] | None = None,
+    discover_dotenv: bool = True,
+) -> Settings:
+    """Build the run's settings once.
+
+    ``env_files`` (``--env-file``, repeatable) are read in order, a later file winning over an earlier
+    one; without them the nearest `.env` from ``cwd`` upwards is read. ``overrides`` are field values
+    from the command line or Python API and win over everything.
+    """
+    env = os.environ if environ is None else environ
+    files: list[Path] = []
+    if env_files:
+        for f in env_files:
+            path = Path(f).expanduser()
+            if not path.is_file():
+                raise ConfigError(f"env file {path} does not exist", hint="check the path given to --env-file")
+            files.append(path)
+    elif discover_dotenv:
+        found = find_dotenv(Path(cwd) if cwd is not None else Path.cwd())
+        if found is not None:
+            files.append(found)
+    dotenv_layers = [(path, read_dotenv(path, discovered=not env_files)) for path in files]
+
+    values: dict[str, Any] = {}
+    sources: dict[str, Source] = {}
+    for spec in SPECS:
+        if overrides and overrides.get(spec.field) is not None:
+            values[spec.field] = overrides[spec.field]
+            sources[spec.field] = Source("cli", (flag_names or {}).get(spec.field, f"--{spec.field}"))
+            continue
+        found_value = _first_set(spec, env)
+        if found_value is not None:
+            name, value = found_value
+            if value:
+                values[spec.field], sources[spec.field] = value, Source("env", name)
+            else:  # set but empty: deliberately unset, and `.env` must not fill it in (python-dotenv)
+                sources[spec.field] = Source("env", f"{name} (empty)")
+            continue
+        for path, layer in reversed(dotenv_layers):
+            hit = next(((n, layer[n]) for n in spec.env_names if layer.get(n, ("", 0))[0] != ""), None)
+            if hit is not None:
+                name, (value, line) = hit
+                values[spec.field], sources[spec.field] = value, Source("dotenv", f"{path}:{line} ({name})")
+                break
+    for path_field in ("home", "prices", "hf_home"):
+        if isinstance(values.get(path_field), str):
+            # Expand against the environment we were given (the validator alone would use os.environ).
+            values[path_field] = expand_path(values[path_field], env)
+    for field, (value, source) in _login_files(env, values).items():
+        values[field], sources[field] = value, source
+    return _validated(values, sources, tuple(files))
+
+
+def _login_files(env: Mapping[str, str], values: Mapping[str, Any]) -> dict[str, tuple[str, Source]]:
+    """Credentials saved by the vendors' own login commands, lowest priority of all.
+
+    ``huggingface-cli login`` writes ``$HF_HOME/token`` (HF_TOKEN_PATH overrides); ``wandb login`` writes
+    an entry for its API host in ``~/.netrc``. Without HOME in the given environment nothing is read, so
+    tests that pass ``environ=`` stay hermetic.
+    """
+    found: dict[str, tuple[str, Source]] = {}
+    home = env.get("HOME")
+    if "hf_token" not in values:
+        hf_home = env.get("HF_HOME") or (f"{home}/.cache/huggingface" if home else None)
+        token_path = env.get("HF_TOKEN_PATH") or (f"{hf_home}/token" if hf_home else None)
+        if token_path:
+            try:
+                token = Path(expand_path(token_path, env)).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError):
+                token = ""
+            if token:
+                found["hf_token"] = (token, Source("login", f"{token_path} (huggingface-cli login)"))
+    netrc_path = env.get("NETRC") or (f"{home}/.netrc" if home else None)
+    if "wandb_api_key" not in values and netrc_path and Path(netrc_path).is_file():
+        import netrc
+        from urllib.parse import urlparse
+
+        host = urlparse(str(values.get("wandb_base_url") or "https://api.wandb.ai")).hostname or "api.wandb.ai"
+        try:
+            entry = netrc.netrc(netrc_path).authenticators(host)
+        except (OSError, netrc.NetrcParseError):
+            entry = None  # not ours to validate: other tools own this file
+        if entry and entry[2]:
+            found["wandb_api_key"] = (entry[2], Source("login", f"{netrc_path} ({host}, wandb login)"))
+    return found
+
+
+def _first_set(spec: SettingSpec, env: Mapping[str, str]) -> tuple[str, str] | None:
+    """The first of the setting's variables with a value; else the first one set but empty (a set
+    variable always wins over `.env`, as python-dotenv has it, even an empty one)."""
+    empty: tuple[str, str] | None = None
+    for name in spec.env_names:
+        value = env.get(name)
+        if value:
+            return name, value
+        if value is not None and empty is None:
+            empty = (name, "")
+    return empty
+
+
+def _validated(values: dict[str, Any], sources: dict[str, Source], files: tuple[Path, ...]) -> Settings:
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        spec = SPEC_BY_FIELD.get(field)
+        name = spec.env_name if spec else field
+        source = sources.get(field, Source("default"))
+        raw = values.get(field)
+        # A key pasted into the wrong setting must not be echoed by that setting's error either.
+        shown = "<hidden>" if spec and spec.secret else shown_value(raw)
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        if isinstance(raw, str) and raw and shown.startswith("<hidden"):
+            reason = reason.replace(repr(raw), "<hidden>").replace(raw, "<hidden>")
+        raise ConfigError(
+            f"{name}={shown} (from {source}) is not valid: {reason}",
+            hint=f"fix {name}; it is: {spec.description if spec else 'a setting'}",
+        ) from None
+    settings._sources = sources
+    settings._env_files = files
+    return settings

@@ -1,0 +1,1 @@
+"""Metric functions, their registry, and aggregation (mean, stderr, bootstrap confidence intervals)."""

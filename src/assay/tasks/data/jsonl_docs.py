@@ -1,0 +1,163 @@
+"""Docs that stay in their files: JSON lines read one doc at a time, and a selection of docs that loads
+each one only when the run takes it.
+
+A 50,000-doc JSONL task used to be read whole (the text, then every doc as a dict, then a copy of every
+selected doc): ~115 MB peak at 50k docs against ~54 MB at 1k. :class:`JsonlDocs` reads the files once to
+check every line and note where each doc starts (8 bytes per doc), then parses a doc only when asked.
+:class:`DocSelection` is what a run iterates: the chosen dataset indices, each doc read as it is taken.
+``process_docs`` functions see the ``DocList`` API (``filter``, ``map``, …): those calls read every doc,
+as they must, and return an in-memory ``DocList``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, overload
+
+from assay.errors import DatasetError
+from assay.tasks.data.doclist import DocList
+
+Doc = dict[str, Any]
+#: DocList methods a ``process_docs`` function may call: served by an in-memory copy.
+_DOCLIST_METHODS = frozenset({"filter", "map", "select", "shuffle", "remove_columns", "select_columns",
+                              "rename_column", "add_column", "unique", "to_list"})
+
+
+def _open_binary(path: Path) -> Any:
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise DatasetError(f"data file {path} does not exist", hint="check dataset_path / data_files") from None
+    except OSError as exc:
+        raise DatasetError(f"cannot read data file {path}: {exc.strerror or exc}", hint="check the file") from None
+
+
+def _parse(line: bytes, path: Path, lineno: int) -> Doc:
+    try:
+        doc = json.loads(line.decode("utf-8-sig" if lineno == 1 else "utf-8"))
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path}:{lineno}: not UTF-8 text", hint="save the data file as UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path}:{lineno}: invalid JSON line: {exc.msg}", hint="one JSON object per line") from None
+    if not isinstance(doc, dict):
+        raise DatasetError(f"{path}: row {lineno} is a {type(doc).__name__}, not an object",
+                           hint="each doc is a JSON object")
+    return doc
+
+
+class JsonlDocs(Sequence[Doc]):
+    """The docs of one or more JSON-lines files, in order, each parsed when it is asked for."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = [Path(p) for p in paths]
+        self._file_of = array("H")  # doc -> index into paths
+        self._offset = array("Q")  # doc -> byte offset of its line
+        self._lineno = array("L")  # doc -> line number (for error messages)
+        columns: dict[str, None] = {}
+        for index, path in enumerate(self.paths):
+            with _open_binary(path) as handle:
+                offset = 0
+                for lineno, line in enumerate(handle, start=1):
+                    if line.strip():
+                        # Every line is checked now, so a broken file fails before the run, not halfway.
+                        columns.update(dict.fromkeys(_parse(line, path, lineno)))
+                        self._file_of.append(index)
+                        self._offset.append(offset)
+                        self._lineno.append(lineno)
+                    offset += len(line)
+        self._columns = list(columns)
+        self._local = threading.local()  # one open handle per file per thread (docs are read from threads)
+
+    def __len__(self) -> int:
+        return len(self._offset)
+
+    @overload
+    def __getitem__(self, key: int) -> Doc: ...
+    @overload
+    def __getitem__(self, key: slice) -> DocList: ...
+    @overload
+    def __getitem__(self, key: str) -> list[Any]: ...
+
+    def __getitem__(self, key: int | slice | str) -> Doc | DocList | list[Any]:
+        if isinstance(key, str):
+            return self.materialize()[key]
+        if isinstance(key, slice):
+            return DocList(self._read(i) for i in range(len(self))[key])
+        if not -len(self) <= key < len(self):
+            raise IndexError(f"doc {key} out of range ({len(self)} docs)")
+        return self._read(key % len(self))
+
+    def __iter__(self) -> Iterator[Doc]:
+        for i in range(len(self)):
+            yield self._read(i)
+
+    def _read(self, i: int) -> Doc:
+        index = self._file_of[i]
+        handles: dict[int, Any] = getattr(self._local, "handles", None) or {}
+        self._local.handles = handles
+        handle = handles.get(index)
+        if handle is None:
+            handle = handles[index] = _open_binary(self.paths[index])
+        handle.seek(self._offset[i])
+        return _parse(handle.readline(), self.paths[index], self._lineno[i])
+
+    @property
+    def column_names(self) -> list[str]:
+        """Every key seen in any doc, in first-seen order (collected when the files were checked)."""
+        return list(self._columns)
+
+    @property
+    def num_rows(self) -> int:
+        return len(self)
+
+    def materialize(self) -> DocList:
+        """Every doc, in memory (for ``process_docs`` calls that need them all)."""
+        return DocList(self)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name in _DOCLIST_METHODS:
+            return getattr(self.materialize(), name)  # type: ignore[no-any-return]
+        raise AttributeError(name)
+
+
+class DocSelection(Sequence[tuple[int, Doc]]):
+    """``(dataset index, doc)`` pairs for the chosen indices; a doc is read (and copied) when it is taken,
+    so a run holds only the docs in flight."""
+
+    def __init__(self, dataset: Any, order: Sequence[int]) -> None:
+        self._dataset = dataset
+        self._order = order if isinstance(order, range) else array("q", order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    @overload
+    def __getitem__(self, key: int) -> tuple[int, Doc]: ...
+    @overload
+    def __getitem__(self, key: slice) -> list[tuple[int, Doc]]: ...
+
+    def __getitem__(self, key: int | slice) -> tuple[int, Doc] | list[tuple[int, Doc]]:
+        if isinstance(key, slice):
+            return [self._pair(i) for i in self._order[key]]
+        return self._pair(self._order[key])
+
+    def __iter__(self) -> Iterator[tuple[int, Doc]]:
+        for i in self._order:
+            yield self._pair(i)
+
+    def _pair(self, index: int) -> tuple[int, Doc]:
+        return index, dict(self._dataset[index])
+
+    def __eq__(self, other: object) -> bool:  # compares like the list it stands for
+        if isinstance(other, (list, tuple, DocSelection)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"DocSelection({len(self)} docs)"

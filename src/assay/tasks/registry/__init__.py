@@ -1,0 +1,1 @@
+"""Finding tasks: discovery of task folders, the name index (and its cache), ``assay tasks --check``."""
