@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import assay.compat  # noqa: F401  (fills the task layer's hooks, as every entry point does)
 from assay.env.settings import Settings
 from tests.loopback import LoopbackServer
 

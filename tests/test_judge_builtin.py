@@ -51,7 +51,7 @@ def test_committed_data_is_what_the_generator_makes(generator: ModuleType) -> No
 
 
 def test_the_clips_show_what_their_docs_say(generator: ModuleType) -> None:
-    from assay.media.image import video_part
+    from assay.media.video import video_part
 
     for clip in generator.clips():
         part = video_part(BUILTIN_DIR / "assay_judged_video" / "videos" / f"{clip['clip']}.mp4", num_frames=16)

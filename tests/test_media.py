@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 from assay.errors import ConfigError
-from assay.media import image as media
-from assay.media.image import encode_image, frame_indices, video_part
+from assay.media import video as media_video
+from assay.media.image import encode_image
+from assay.media.video import frame_indices, video_part
 from assay.types import ImagePart
 
 
@@ -340,7 +341,7 @@ def test_video_frame_counts(tmp_path: Path) -> None:
 
 def test_video_with_overstated_frame_count_is_resampled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_video(tmp_path / "clip.mp4")
-    monkeypatch.setattr(media, "_metadata_frame_count", lambda video: 45)
+    monkeypatch.setattr(media_video, "_metadata_frame_count", lambda video: 45)
     part = video_part(path, num_frames=8)
     assert [nearest_frame(f) for f in part.frames] == [0, 4, 8, 12, 16, 20, 24, 29]
 

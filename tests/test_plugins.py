@@ -80,7 +80,9 @@ def test_shadowing_a_builtin_is_refused_and_named(installed: Path, settings: Set
                                                   caplog: pytest.LogCaptureFixture) -> None:
     spec = get_spec("openai", settings)
     assert spec.origin == "builtin"
-    problems = plugins.index(settings).problems
+    from assay.providers import PROVIDERS
+
+    problems = plugins.index(settings, builtin_providers=PROVIDERS).problems
     assert any("plugin assay-test-plugin" in p and "provider `openai` is refused" in p
                and "ASSAY_PLUGIN_OVERRIDES=openai" in p for p in problems)
     assert any("provider `openai` is refused" in r.getMessage() for r in caplog.records)

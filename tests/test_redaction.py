@@ -352,7 +352,7 @@ def test_credentials_recognisable_by_shape_are_masked_unregistered() -> None:
 
 
 def test_public_identity_drops_credentials_and_hashes_body_secrets() -> None:
-    from assay.env.redaction import public_identity
+    from assay.env.masking import public_identity
 
     identity = {"provider": "openai", "base_url": "https://u:p@h/v1?key=k1&api-version=2", "api_key": "sk-x",
                 "body": {"access_token": "tok-123456", "user": "me", "token": True}}
@@ -367,6 +367,6 @@ def test_public_identity_drops_credentials_and_hashes_body_secrets() -> None:
 @pytest.mark.parametrize(("value", "hidden"), [("sk-proj-abcdefghijklmnopqrstu", True), ("LOUD", False),
                                                ("x7Gq2LmZ9pR4tV8wY3bN", True), ("just some words here ok", False)])
 def test_shown_value_hides_what_looks_like_a_credential(value: str, hidden: bool) -> None:
-    from assay.env.redaction import shown_value
+    from assay.env.masking import shown_value
 
     assert shown_value(value).startswith("<hidden") == hidden

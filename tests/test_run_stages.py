@@ -17,7 +17,7 @@ from tests.helpers import results_file, run_cli, samples, write
 
 UTILS = '''
 import sys, threading
-from assay.run.bridge import run_coroutine
+from assay.model.bridge import run_coroutine
 
 def doc_to_text(doc):
     if doc["q"] == "exit-in-prompt":
@@ -42,7 +42,7 @@ def waiting_results(doc, results):
     return {"match": float(results[0].strip() == doc["a"])}
 
 def judged_results(doc, results):
-    from assay.run.bridge import active_run
+    from assay.model.bridge import active_run
     from assay.types import Message, Request
     model = active_run().model
     verdict = run_coroutine(model.generate(Request((Message.user("judge: " + results[0]),))))
@@ -171,8 +171,8 @@ def test_task_code_reaches_the_runs_model_through_the_bridge(run_dir: Path,
 
 
 def test_the_bridge_refuses_outside_a_run_and_on_the_loop_thread() -> None:
-    from assay.run.bridge import BridgeError, run_coroutine
-    from assay.run.context import RunContext, current_run
+    from assay.model.bridge import BridgeError, run_coroutine
+    from assay.model.context import RunContext, current_run
 
     async def nothing() -> int:
         return 1

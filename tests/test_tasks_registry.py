@@ -273,7 +273,7 @@ def test_index_cache_reuses_unchanged_files_and_reparses_changed_ones(settings: 
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from assay.tasks.registry import index_cache
+    from assay.tasks.yaml import index_cache
     from assay.tasks.yaml import loader as yaml_loader
 
     monkeypatch.setattr(index_cache, "MIN_FILES", 1)

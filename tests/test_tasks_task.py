@@ -97,7 +97,7 @@ def visuals(doc):
 def test_visuals_come_before_text_and_videos_by_extension(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import assay.media.image
+    import assay.media.video
 
     calls: list[tuple[str, int]] = []
 
@@ -105,7 +105,7 @@ def test_visuals_come_before_text_and_videos_by_extension(
         calls.append((str(path), num_frames))
         return VideoPart(frames=(), source=str(path))
 
-    monkeypatch.setattr(assay.media.image, "video_part", fake_video_part)
+    monkeypatch.setattr(assay.media.video, "video_part", fake_video_part)
     task = make_task(settings, tmp_path, "doc_to_visual: !function utils.visuals\ndoc_to_text: q\n", UTILS_VISUAL)
     (message,) = task.messages(DOC)
     assert message.role == "user"

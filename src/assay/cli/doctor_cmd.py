@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
     if (statuses and missing_required(statuses)) or (probes and any(p.status == "refused" for p in probes)):
         code = EXIT_CREDENTIALS
 
-    from assay.env.redaction import short_secret_warning
+    from assay.env.masking import short_secret_warning
 
     # Every credential in play (settings and --model_args) too short to be masked in free text.
     warnings = [short_secret_warning(label) for label in redactor.short_labels()]
@@ -102,6 +102,7 @@ def _plan(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> P
 
 
 def _task_configs(settings: Settings, tasks: str, include_paths: list[str]) -> dict[str, dict[str, Any]]:
+    import assay.compat  # noqa: F401  (answers `import lmms_eval` for task helpers)
     from assay.tasks import TaskRegistry
 
     registry = TaskRegistry.discover(settings, include_paths=include_paths)
@@ -124,7 +125,7 @@ def _specs() -> tuple[SettingSpec, ...]:
 
 
 def _setting_row(spec: SettingSpec, settings: Settings) -> dict[str, Any]:
-    from assay.env.redaction import mask
+    from assay.env.masking import mask
 
     source = settings.source_of(spec.field)
     if spec.secret:

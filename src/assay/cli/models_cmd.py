@@ -29,12 +29,13 @@ def rows(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
     from assay.env.credentials import env_name
     from assay.env.plugins import index
     from assay.errors import ConfigError
-    from assay.providers import BUILTIN, find_spec, with_declared_credentials
+    from assay.metrics.scorers import METRICS
+    from assay.providers import BUILTIN, PROVIDERS, find_spec, plugin_specs, with_declared_credentials
 
-    plugins = index(settings)
+    plugins = index(settings, builtin_providers=PROVIDERS, builtin_metrics=METRICS)
     problems = list(plugins.problems)
     specs: list[ProviderSpec] = [find_spec(s.name, settings) or s for s in BUILTIN]
-    specs += [s for name, s in plugins.providers.items() if all(name != b.name for b in specs)]
+    specs += [s for name, s in plugin_specs(settings).items() if all(name != b.name for b in specs)]
     found: list[dict[str, Any]] = []
     for spec in specs:
         status = _loads(spec)

@@ -15,7 +15,7 @@ from assay.errors import UsageError
 if TYPE_CHECKING:
     from assay.env.redaction import Redactor
     from assay.env.settings import Settings
-    from assay.sinks.outputs import RunOutputs
+    from assay.run.outputs import RunOutputs
     from assay.sinks.remote import PushOutcome, RemoteTargets
     from assay.sinks.rundir import FinishedRun
 
@@ -81,9 +81,9 @@ def report_outcomes(finished: FinishedRun, targets: RemoteTargets, outcomes: lis
 
 def print_outputs(outputs: RunOutputs | None, redactor: Redactor) -> int:
     """After `assay run`: the report's path and each upload's outcome. Returns the exit code: 0, or 5
-    (:data:`~assay.sinks.outputs.UPLOAD_FAILED_EXIT`) when an upload failed — the run itself is fine and
+    (:data:`~assay.run.outputs.UPLOAD_FAILED_EXIT`) when an upload failed — the run itself is fine and
     its files are written; the hint names the ``assay push`` command that retries."""
-    from assay.sinks.outputs import UPLOAD_FAILED_EXIT
+    from assay.run.outputs import UPLOAD_FAILED_EXIT
 
     if outputs is None:
         return 0

@@ -188,6 +188,8 @@ def _list_tasks(v: dict[str, Any], settings: Settings, redactor: Redactor) -> in
     from assay.tasks import TaskRegistry
 
     include = v["include_path"] or []
+    import assay.compat  # noqa: F401  (answers `import lmms_eval` for task helpers)
+
     registry = TaskRegistry.discover(settings, include_paths=[include] if isinstance(include, str) else include)
     lines = _table(registry, [])
     kind = {"list_groups": "group", "list_tags": "tag", "list_subtasks": "task"}.get(str(v["tasks"]).strip())

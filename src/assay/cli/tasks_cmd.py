@@ -53,6 +53,8 @@ def run(args: argparse.Namespace, settings: Settings, redactor: _Redactor) -> in
 
     words: list[str] = list(args.action or [])
     command = words.pop(0) if words and words[0] in ("list", "show") else "list"
+    import assay.compat  # noqa: F401  (answers `import lmms_eval` for task helpers)
+
     registry = TaskRegistry.discover(settings, include_paths=[Path(p) for p in args.include_path or []])
     if getattr(args, "check", False):
         from assay.cli.tasks_check import print_check

@@ -209,3 +209,13 @@ def _set_helper_environment(settings: Settings) -> None:
         text = ("1" if value else "0") if isinstance(value, bool) else str(value)
         for env_name in spec.env_names:
             os.environ[env_name] = text
+
+
+def _install_task_hooks() -> None:
+    from assay.compat.packages import missing_module
+    from assay.tasks.hooks import install
+
+    install(activate=activate, module_name_for=module_name_for, missing_module=missing_module)
+
+
+_install_task_hooks()  # tasks never import compat: importing compat is what turns it on

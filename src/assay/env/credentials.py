@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assay.env.redaction import MIN_TEXT_SECRET, RedactingFilter, Redactor, is_secret_key, mask
+from assay.env.masking import MIN_TEXT_SECRET, is_secret_key, mask
+from assay.env.redaction import RedactingFilter, Redactor
 from assay.env.settings import SPEC_BY_FIELD
 
 __all__ = [

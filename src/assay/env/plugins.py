@@ -10,7 +10,10 @@ Two ways in:
   value is taken as is). Its ``tasks`` folder is found by :mod:`assay.tasks.registry.discovery`.
 
 A plugin name that is already built in is refused (the built-in stays) unless ``ASSAY_PLUGIN_OVERRIDES``
-names it (or is ``*``). A plugin that cannot be imported or is malformed is reported by name, as a
+names it (or is ``*``). This module sits below the registries it serves: they hand it the built-in names
+it must not shadow (``builtin_providers`` / ``builtin_metrics``), it never imports them.
+
+A plugin that cannot be imported or is malformed is reported by name, as a
 warning and in ``assay models``; it never stops a run that does not use it. Entry points are read once
 per process; provider and metric targets are imported only when used.
 """
@@ -26,8 +29,6 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assay.providers import PROVIDERS, ProviderSpec
-
 if TYPE_CHECKING:
     from assay.env.settings import Settings
 
@@ -40,7 +41,7 @@ PROVIDER_GROUP, TASK_GROUP, METRIC_GROUP = "assay.providers", "assay.tasks", "as
 class PluginIndex:
     """What installed plugins offer, with every refusal and failure named."""
 
-    providers: dict[str, ProviderSpec] = field(default_factory=dict)
+    providers: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (module:Class, origin)
     metrics: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (target, origin)
     task_roots: tuple[tuple[str, Path], ...] = ()
     problems: tuple[str, ...] = ()  # one line each: what is broken or refused, and which plugin
@@ -128,25 +129,27 @@ def _tasks_folder(ep: EntryPoint) -> Path | None:
     return Path(value) if isinstance(value, (str, Path)) else None
 
 
-@lru_cache(maxsize=8)
-def _build(plugins: tuple[str, ...], overrides: tuple[str, ...]) -> PluginIndex:
+_said: set[str] = set()  # problems already logged: several registries read the same index
+
+
+@lru_cache(maxsize=16)
+def _build(plugins: tuple[str, ...], overrides: tuple[str, ...], builtin_providers: frozenset[str],
+           builtin_metrics: frozenset[str]) -> PluginIndex:
     entries, problems = _provider_entries(plugins)
-    providers: dict[str, ProviderSpec] = {}
+    providers: dict[str, tuple[str, str]] = {}
     for name, target, origin in entries:
-        if name in PROVIDERS and not _allowed(name, overrides):
+        if name in builtin_providers and not _allowed(name, overrides):
             problems.append(f"{origin}: provider `{name}` is refused: the name is built in "
                             f"(set ASSAY_PLUGIN_OVERRIDES={name} to let the plugin replace it)")
             continue
         if name in providers:
-            problems.append(f"{origin}: provider `{name}` is refused: {providers[name].origin} already provides it")
+            problems.append(f"{origin}: provider `{name}` is refused: {providers[name][1]} already provides it")
             continue
-        providers[name] = ProviderSpec(name, target, description=f"from {origin}", origin=origin)
+        providers[name] = (target, origin)
     metrics: dict[str, tuple[str, str]] = {}
-    from assay.metrics.scorers import METRICS
-
     for ep in _select(METRIC_GROUP):
         origin = _origin(ep)
-        if ep.name in METRICS and not _allowed(ep.name, overrides):
+        if ep.name in builtin_metrics and not _allowed(ep.name, overrides):
             problems.append(f"{origin}: metric `{ep.name}` is refused: the name is built in "
                             f"(set ASSAY_PLUGIN_OVERRIDES={ep.name} to let the plugin replace it)")
         elif ep.name in metrics:
@@ -156,30 +159,35 @@ def _build(plugins: tuple[str, ...], overrides: tuple[str, ...]) -> PluginIndex:
     roots, root_problems = _task_roots()
     problems.extend(root_problems)
     for problem in problems:
-        log.warning("%s", problem)
+        if problem not in _said:
+            _said.add(problem)
+            log.warning("%s", problem)
     return PluginIndex(providers, metrics, tuple(roots), tuple(problems))
 
 
-def index(settings: Settings | None = None) -> PluginIndex:
-    """Every installed plugin, read once per (LMMS_EVAL_PLUGINS, ASSAY_PLUGIN_OVERRIDES)."""
-    if settings is None:
-        return _build((), ())
-    return _build(tuple(settings.plugins), tuple(settings.plugin_overrides))
+def index(settings: Settings | None = None, *, builtin_providers: Iterable[str] = (),
+          builtin_metrics: Iterable[str] = ()) -> PluginIndex:
+    """Every installed plugin, read once per (LMMS_EVAL_PLUGINS, ASSAY_PLUGIN_OVERRIDES, built-in names)."""
+    plugins, overrides = (tuple(settings.plugins), tuple(settings.plugin_overrides)) if settings else ((), ())
+    return _build(plugins, overrides, frozenset(builtin_providers), frozenset(builtin_metrics))
 
 
-def plugin_providers(settings: Settings | None = None) -> dict[str, ProviderSpec]:
-    return index(settings).providers
+def plugin_providers(settings: Settings | None = None, *,
+                     builtin: Iterable[str] = ()) -> dict[str, tuple[str, str]]:
+    """Plugin providers as ``name -> (module:Class, origin)``; names in ``builtin`` are refused unless overridden."""
+    return index(settings, builtin_providers=builtin).providers
 
 
 def plugin_task_roots(settings: Settings | None = None) -> list[tuple[str, Path]]:
     return list(index(settings).task_roots)
 
 
-def load_metric(name: str, settings: Settings | None = None) -> Callable[..., Any] | None:
+def load_metric(name: str, settings: Settings | None = None, *,
+                builtin: Iterable[str] = ()) -> Callable[..., Any] | None:
     """A plugin metric function, or None when no plugin provides ``name``; an import error names the plugin."""
     from assay.errors import TaskError
 
-    found = index(settings).metrics.get(name)
+    found = index(settings, builtin_metrics=builtin).metrics.get(name)
     if found is None:
         return None
     target, origin = found
@@ -195,3 +203,4 @@ def load_metric(name: str, settings: Settings | None = None) -> Callable[..., An
 def clear_cache() -> None:
     """Forget what was read (tests install plugins mid-process)."""
     _build.cache_clear()
+    _said.clear()

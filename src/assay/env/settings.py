@@ -19,7 +19,7 @@ from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_valid
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from assay.env.dotenv_files import expand_path, find_dotenv, read_dotenv
-from assay.env.redaction import shown_value
+from assay.env.masking import shown_value
 from assay.errors import ConfigError
 
 __all__ = [

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from assay.errors import ConfigError
 from assay.model import ModelConfig
+from assay.preflight.judging import OPENAI_FAMILY
 from assay.types import GenerationParams
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ DEFAULT_JUDGE_MODEL = "gpt-4o-mini"
 DEFAULT_VIESCORE_MODEL = "gpt-4o"
 DEFAULT_MAX_FAILURE_RATE = 0.05
 #: Providers whose base URL may come from OPENAI_API_URL / OPENAI_BASE_URL.
-OPENAI_FAMILY = frozenset({"openai", "openai_compatible", "openai_compatible_chat"})
 _GENERATION_KEYS = ("temperature", "max_tokens", "max_new_tokens", "top_p", "seed")
 #: The judge profiles tasks may name in their metadata (``judge: viescore``).
 PROFILES = ("default", "viescore")
@@ -196,10 +196,3 @@ def parse_failure_rate(value: Any) -> float:
     return rate
 
 
-def task_judge_profile(config: Mapping[str, Any]) -> str:
-    """Which judge a task's metadata asks for: ``judge: viescore`` names the VIEScore judge; anything
-    else (``gpt_eval_model_name``, ``judge_model`` …) the default one."""
-    metadata = config.get("metadata")
-    if isinstance(metadata, Mapping) and str(metadata.get("judge", "")).strip().lower() == "viescore":
-        return "viescore"
-    return "default"

@@ -37,11 +37,11 @@ async def judge(prompt: Prompt, parser: Parser | None = None, **kwargs: Any) -> 
 
 def judge_sync(prompt: Prompt, parser: Parser | None = None, **kwargs: Any) -> JudgeOutcome:
     """:func:`judge` for synchronous task code in a worker thread: the call runs on the run's event loop
-    (through :func:`assay.run.bridge.run_coroutine`) and this thread waits for its outcome."""
+    (through :func:`assay.model.bridge.run_coroutine`) and this thread waits for its outcome."""
     found = current_judge.get()
     if found is None:
         return _unreachable(NO_JUDGE, parser)
-    from assay.run.bridge import BridgeError, run_coroutine
+    from assay.model.bridge import BridgeError, run_coroutine
 
     try:
         outcome: JudgeOutcome = run_coroutine(found.judge(prompt, parser, **kwargs))

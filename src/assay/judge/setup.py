@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assay.errors import UsageError
-from assay.judge.config import JudgeConfig, resolve_judge_config, task_judge_profile, viescore_config
+from assay.judge.config import JudgeConfig, resolve_judge_config, viescore_config
+from assay.preflight.judging import task_judge_profile
 
 if TYPE_CHECKING:
     from assay.env.redaction import Redactor

@@ -353,7 +353,7 @@ def get_metric(name: str, settings: Settings | None = None) -> Metric:
     if name not in METRICS or (settings is not None and settings.plugin_overrides):
         from assay.env.plugins import load_metric
 
-        plugin = load_metric(name, settings)
+        plugin = load_metric(name, settings, builtin=METRICS)
         if plugin is not None:
             return plugin
     try:

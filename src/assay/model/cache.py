@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assay.env.redaction import public_identity
+from assay.env.masking import public_identity
 from assay.errors import ConfigError
 from assay.types import (
     ImagePart,

@@ -74,7 +74,7 @@ LOUD_PAUSE_S = 5.0
 
 def _number(key: str, value: Any, target: str) -> float | int:
     """A --model_args number for the wrapper: finite, in range, whole where it counts something."""
-    from assay.env.redaction import shown_value
+    from assay.env.masking import shown_value
 
     low, whole, example = _RANGES[target]
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assay.env.credentials import env_name, how_to_set
-from assay.env.redaction import MIN_TEXT_SECRET, short_secret_warning
+from assay.env.masking import MIN_TEXT_SECRET, short_secret_warning
 from assay.errors import CredentialError
 from assay.preflight.plan import HUB_ARGS, JUDGE_ARGS, MODEL_ARGS, Plan, is_secret_field
 from assay.providers import find_spec, with_declared_credentials
@@ -199,7 +199,7 @@ def _model_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]
 def _judge_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]:
     """The judge's credentials, named apart from the model's: per judge (provider or VIEScore), the tasks
     that need it."""
-    from assay.judge.config import task_judge_profile
+    from assay.preflight.judging import task_judge_profile
 
     if not plan.scoring:
         return
@@ -225,7 +225,7 @@ def _judge_requirements(plan: Plan, settings: Settings) -> Iterator[Requirement]
 
 
 def _judge_provider_requirement(consumer: str, provider: str, plan: Plan, settings: Settings) -> Iterator[Requirement]:
-    from assay.judge.config import OPENAI_FAMILY
+    from assay.preflight.judging import OPENAI_FAMILY
 
     chosen = plan.judge_model is not None  # else API_TYPE chose, and the other backend is an alternative
     spec = find_spec(provider, settings)

@@ -103,10 +103,17 @@ PROVIDERS: dict[str, ProviderSpec] = {
 }
 
 
-def _plugin_spec(name: str, settings: Settings | None) -> ProviderSpec | None:
+def plugin_specs(settings: Settings | None = None) -> dict[str, ProviderSpec]:
+    """Providers from installed plugins (a plugin may not take a built-in name unless overridden)."""
     from assay.env.plugins import plugin_providers
 
-    return plugin_providers(settings).get(name)
+    found = plugin_providers(settings, builtin=PROVIDERS)
+    return {name: ProviderSpec(name, target, description=f"from {origin}", origin=origin)
+            for name, (target, origin) in found.items()}
+
+
+def _plugin_spec(name: str, settings: Settings | None) -> ProviderSpec | None:
+    return plugin_specs(settings).get(name)
 
 
 def find_spec(name: str, settings: Settings | None = None) -> ProviderSpec | None:
@@ -129,9 +136,7 @@ def get_spec(name: str, settings: Settings | None = None) -> ProviderSpec:
         return spec
     import difflib
 
-    from assay.env.plugins import plugin_providers
-
-    known = sorted({*PROVIDERS, *plugin_providers(settings)})
+    known = sorted({*PROVIDERS, *plugin_specs(settings)})
     close = difflib.get_close_matches(name, known, n=1)
     suggestion = f"did you mean `{close[0]}`? " if close else ""
     raise UsageError(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from assay.env.redaction import identity_url, mask_url
+from assay.env.masking import identity_url, mask_url
 from assay.errors import ConfigError, CredentialError
 
 if TYPE_CHECKING:

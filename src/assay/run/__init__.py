@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from assay.env.redaction import Redactor
     from assay.env.settings import Settings
     from assay.options import RunOptions
+    from assay.run.outputs import RunOutputs
     from assay.sinks import Sink
-    from assay.sinks.outputs import RunOutputs
 
 __all__ = ["EvaluationResult", "Progress", "RunControl", "run_evaluation"]
 
@@ -46,7 +46,7 @@ class EvaluationResult:
     results: dict[str, Any]
     results_path: Path | None = None
     sample_paths: dict[str, Path] = field(default_factory=dict)
-    #: The report and uploads made from the files (:class:`assay.sinks.outputs.RunOutputs`), if asked for.
+    #: The report and uploads made from the files (:class:`assay.run.outputs.RunOutputs`), if asked for.
     outputs: RunOutputs | None = None
 
     def __getitem__(self, key: str) -> Any:
@@ -134,7 +134,7 @@ def _outputs(p: Prepared, where: Path | None, status: str) -> RunOutputs | None:
     """The report and the uploads, made from the files just written (never raises for their failure)."""
     if p.targets is None or not (p.options.report or p.targets.any):
         return None
-    from assay.sinks.outputs import deliver
+    from assay.run.outputs import deliver
 
     return deliver(where, status, targets=p.targets, report=p.options.report, settings=p.settings,
                    redactor=p.redactor)

@@ -20,9 +20,9 @@ from assay.errors import AssayError, ProviderError
 from assay.judge import intercept
 from assay.judge.runtime import current_judge
 from assay.judge.scoring import ScoredSample, score_sample
+from assay.model.context import RunContext, current_run
 from assay.model.retry import FATAL_ALWAYS, FATAL_BEFORE_FIRST_SUCCESS
 from assay.records import sample_record
-from assay.run.context import RunContext, current_run
 from assay.run.prompts import PARALLEL_TRIPS, TEXT_CHUNK, Prompt, feed
 from assay.run.results import TaskTally
 from assay.run.taskcode import call_task_code

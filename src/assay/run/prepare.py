@@ -97,6 +97,8 @@ async def prepare(
     from assay.tasks import TaskRegistry
 
     started_wall, started = datetime.now(timezone.utc), time.monotonic()
+    import assay.compat  # noqa: F401  (answers `import lmms_eval` for task helpers)
+
     registry = TaskRegistry.discover(settings, include_paths=list(options.include_paths))
     names = registry.resolve(list(options.tasks))
     configs = {name: registry.config(name) for name in names}

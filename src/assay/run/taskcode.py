@@ -46,7 +46,7 @@ def contained(task: str, what: str, fn: Callable[..., _T], *args: Any, **kwargs:
 async def call_task_code(task: str, what: str, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     """:func:`contained` in a worker thread (the context, and so the current run, goes with it): the run's
     own executor when it has one, else asyncio's default."""
-    from assay.run.context import current_run
+    from assay.model.context import current_run
 
     run = current_run.get()
     if run is None or run.executor is None:

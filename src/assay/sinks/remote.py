@@ -13,7 +13,7 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from assay.env.redaction import is_secret_key
+from assay.env.masking import is_secret_key
 from assay.errors import AssayError, UploadAuthError, UploadError
 
 if TYPE_CHECKING:

@@ -24,7 +24,8 @@ def is_video_path(value: str | Path) -> bool:
 
 def visual_part(item: Any, *, num_frames: int = 8) -> ImagePart | VideoPart:
     """One ``doc_to_visual`` item: a PIL image, image bytes, or a path (video by its extension)."""
-    from assay.media.image import encode_image, video_part
+    from assay.media.image import encode_image
+    from assay.media.video import video_part
 
     if isinstance(item, (str, Path)):
         part: ImagePart | VideoPart = (
@@ -90,7 +91,7 @@ def _chat_part(item: Any, num_frames: int) -> Part:
         if value is None:
             raise TaskError(f"doc_to_messages: {kind} part has no `url`")
         if kind == "video":
-            from assay.media.image import video_part
+            from assay.media.video import video_part
 
             return video_part(value, num_frames=num_frames)
         return visual_part(value, num_frames=num_frames)

@@ -69,7 +69,7 @@ class TaskRegistry:
     @classmethod
     def discover(cls, settings: Settings, include_paths: Sequence[str | Path] = ()) -> TaskRegistry:
         """Index built-in tasks, then ``settings.plugins``' ``tasks`` folders, then ``include_paths``."""
-        from assay.tasks.registry.index_cache import IndexStore
+        from assay.tasks.yaml.index_cache import IndexStore
 
         registry = cls()
         cache = YamlCache(IndexStore(settings.home / "task-index.json"))
@@ -239,9 +239,9 @@ class TaskRegistry:
         """Import the task's ``!function`` modules and build it; ``group`` applies that group's overrides.
 
         Task helpers written for lmms-eval import ``lmms_eval``: the compatibility package answers them
-        when lmms-eval itself is not installed (:func:`assay.compat.activate`).
+        when lmms-eval itself is not installed (through :mod:`assay.tasks.hooks`, which ``assay.compat`` fills).
         """
-        from assay.compat import activate
+        from assay.tasks.hooks import hooks
         from assay.tasks.task import Task
         from assay.tasks.yaml.config import build_config
         from assay.tasks.yaml.functions import function_files, resolve_all
@@ -260,7 +260,7 @@ class TaskRegistry:
         check_keys(raw, f"task {name} ({entry.yaml_path})")  # a refused key is said before any import
         check_output_type(raw.get("output_type"), f"task {name} ({entry.yaml_path})")
         # helpers of included YAMLs (a wrapper including lmms-eval's own) import from their own tree
-        activate(settings, [*self.roots, entry.yaml_path, *function_files(raw)])
+        hooks.activate(settings, [*self.roots, entry.yaml_path, *function_files(raw)])
         resolved = resolve_all(raw)
         config = build_config(resolved, name=name, yaml_path=entry.yaml_path, model_name=model_name)
         return Task(config, settings=settings, run=run)

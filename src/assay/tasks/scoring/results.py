@@ -41,8 +41,9 @@ def _plugin_metric(name: str, settings: Settings | None, *, builtin: bool) -> Fn
     if builtin and (settings is None or not settings.plugin_overrides):
         return None
     from assay.env.plugins import load_metric
+    from assay.metrics.scorers import METRICS
 
-    return load_metric(name, settings)
+    return load_metric(name, settings, builtin=METRICS)
 
 
 @dataclass(frozen=True)

@@ -89,9 +89,9 @@ def _exec_file(path: Path, ref: FunctionRef, where: str) -> ModuleType:
     cached = _MODULES.get(path)
     if cached is not None:
         return cached
-    from assay.compat import module_name_for
+    from assay.tasks.hooks import hooks
 
-    package_name = module_name_for(path)
+    package_name = hooks.module_name_for(path)
     if package_name is not None:
         # Under an lmms_eval/tasks root: one module shared with `from lmms_eval.tasks.x.utils import …`,
         # and relative imports (`from .utils import …`) work, as inside lmms-eval.
@@ -132,10 +132,10 @@ def _exec_unique(path: Path, ref: FunctionRef, where: str) -> ModuleType:
 
 def _import_failed(ref: FunctionRef, where: str, what: str, exc: BaseException) -> TaskError:
     """An import error in task code, naming the missing package (and the extra that brings it) if any."""
-    from assay.compat.packages import missing_module
+    from assay.tasks.hooks import hooks
 
     if isinstance(exc, ModuleNotFoundError) and exc.name:
-        message, hint = missing_module(exc.name)
+        message, hint = hooks.missing_module(exc.name)
         return TaskError(f"{where}: !function {ref.name}: importing {what}: {message}", hint=hint)
     if isinstance(exc, SystemExit):
         return TaskError(f"{where}: !function {ref.name}: importing {what} called sys.exit({exc.code!r})", hint=_HINT)

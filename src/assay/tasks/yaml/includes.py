@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import TaskError
-from assay.tasks.registry.index_cache import IndexStore
+from assay.tasks.yaml.index_cache import IndexStore
 from assay.tasks.yaml.loader import parse_yaml_file
 
 

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from assay.run.context import RunContext, current_run
+from assay.model.context import RunContext, current_run
 
 _T = TypeVar("_T")
 
