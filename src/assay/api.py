@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,7 @@ def evaluate(
     judge_args: str | dict[str, Any] | None = None,
     max_judge_failure_rate: float = 0.05,
     max_cost: float | None = None,
+    ray: str | bool | None = None,
     verbosity: str | None = None,
     env_file: str | Path | Sequence[str | Path] | None = None,
     settings: Settings | None = None,
@@ -64,11 +65,13 @@ def evaluate(
     run ended but cannot be trusted (status ``failed``: no sample succeeded, or more than ``max_error_rate``
     of them failed) that is :class:`assay.RunFailedError`, whose ``result`` holds what was written.
 
+    ``ray``: shard the run over a Ray cluster — an address (``"HOST:PORT"``, ``"auto"``), or True for
+    ``RAY_ADDRESS`` (else ``auto``); needs the ``ray`` extra.
+
     A failed upload (``wandb_args`` / ``hf_hub_log_args``) does not raise: see ``result.outputs``, retry
     with ``assay push``. lmms-eval's run options are keywords too (:data:`LMMS_OPTIONS`: ``num_fewshot``…).
     """
     from assay.env.log import redacted_records
-    from assay.run import run_evaluation
 
     settings = settings or _load_settings(env_file, verbosity, use_cache)
     redactor = redactor or _redactor_for(settings)
@@ -98,13 +101,25 @@ def evaluate(
         judge_args=_as_dict(judge_args, "--judge_args") or {},
         max_judge_failure_rate=max_judge_failure_rate,
         max_cost=max_cost,
+        ray=("" if ray is True else str(ray)) if ray not in (None, False) else None,
         **_checked_lmms_options(lmms_options),
     )
     # No shell history here: a key passed in model_args is redacted but not warned about.
     with redacted_records(redactor):
-        result = asyncio.run(run_evaluation(settings, options, redactor, from_command_line=False))
+        result = asyncio.run(runner_for(options)(settings, options, redactor, from_command_line=False))
     _warn_failed_uploads(result, redactor)
     return result
+
+
+def runner_for(options: RunOptions) -> Callable[..., Coroutine[Any, Any, EvaluationResult]]:
+    """The local runner, or with ``--ray`` the cluster's (imported only then: Ray stays unloaded otherwise)."""
+    if options.ray is None:
+        from assay.run import run_evaluation
+
+        return run_evaluation
+    from assay.cluster import run_on_cluster
+
+    return run_on_cluster
 
 
 #: RunOptions fields that mirror lmms-eval's flags, accepted by evaluate() as keywords.

@@ -92,6 +92,8 @@ class RunOptions:
     reasoning_tags: Any = "default"
     repeats: int | None = None
     log_samples_suffix: str = "model_outputs"
+    #: ``--ray [ADDRESS]``: shard the run over a Ray cluster (None: run here; "": RAY_ADDRESS, else ``auto``).
+    ray: str | None = None
 
     def __post_init__(self) -> None:
         if not self.tasks:

@@ -22,7 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "include_path": None, "wandb_args": None, "hf_hub_log_args": None, "use_cache": None, "bootstrap_iters": 0,
     "max_error_rate": 0.05, "max_cost": None,
     "judge_model": None, "judge_args": "", "max_judge_failure_rate": 0.05,
-    "wandb_log_samples": False, "report": False, "log_media": False,
+    "wandb_log_samples": False, "report": False, "log_media": False, "ray": None,
 }
 DEFAULTS.update(LMMS_DEFAULTS)
 
@@ -61,6 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--judge_args", help="judge options, e.g. model=gpt-4o-mini,base_url=…,num_concurrent=32,temperature=0")
     a("--max_judge_failure_rate", help="share of judged samples per task that may fail (default 0.05); "
                                        "above it the run exits 4, results written")
+    a("--ray", nargs="?", const="", metavar="ADDRESS",
+      help="shard the run over a Ray cluster: HOST:PORT, or auto; alone, RAY_ADDRESS or auto (the `ray` extra)")
     from assay.cli import lmms_flags
 
     lmms_flags.add_arguments(parser)
@@ -107,7 +109,7 @@ def _join(value: Any) -> str:
 
 
 def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int:
-    from assay.api import _as_dict
+    from assay.api import _as_dict, runner_for
     from assay.cli import lmms_flags
     from assay.cli.progress import make_progress
     from assay.cli.push_cmd import print_outputs
@@ -116,7 +118,7 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
     from assay.errors import RunFailedError
     from assay.judge.config import parse_failure_rate
     from assay.options import RunOptions, as_number
-    from assay.run import EvaluationResult, RunControl, run_evaluation
+    from assay.run import EvaluationResult, RunControl
 
     v = _merged(args)
     if str(v["tasks"] or "").strip() in lmms_flags.LIST_WORDS:  # lmms-eval's `--tasks list`
@@ -163,6 +165,7 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         judge_model=str(v["judge_model"]) if v["judge_model"] else None,
         judge_args=_as_dict(_join(v["judge_args"]), "--judge_args") or {},
         max_judge_failure_rate=parse_failure_rate(v["max_judge_failure_rate"]),
+        ray=None if v["ray"] is None or v["ray"] is False else ("" if v["ray"] is True else str(v["ray"]).strip()),
     )
     progress = make_progress(sys.stderr)
     control = RunControl()
@@ -170,7 +173,7 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
     # further signal can get in the way of the results write.
     with stop_on_signals(control):
         try:
-            result = asyncio.run(run_evaluation(settings, options, redactor, progress=progress, control=control))
+            result = asyncio.run(runner_for(options)(settings, options, redactor, progress=progress, control=control))
         except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
             if isinstance(exc.result, EvaluationResult):
                 print_results(exc.result, sys.stdout, redactor.redact)

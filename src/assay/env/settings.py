@@ -87,6 +87,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("prices", ("ASSAY_PRICES",), "YAML/JSON file of model prices (USD per 1M tokens)"),
     SettingSpec("plugin_overrides", ("ASSAY_PLUGIN_OVERRIDES",),
                 "built-in names (provider, metric) that plugins may replace, comma-separated, or *"),
+    SettingSpec("ray_address", ("RAY_ADDRESS",), "the Ray cluster `--ray` joins (HOST:PORT or auto)"),
 )
 SPEC_BY_FIELD: dict[str, SettingSpec] = {s.field: s for s in SPECS}
 
@@ -152,6 +153,7 @@ class Settings(BaseSettings):
     reka_api_key: SecretStr | None = None
     prices: Path | None = None
     plugin_overrides: tuple[str, ...] = ()
+    ray_address: str | None = None
 
     _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
     _env_files: tuple[Path, ...] = PrivateAttr(default=())

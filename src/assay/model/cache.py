@@ -201,11 +201,20 @@ class ResponseCache:
     async def get(self, identity: dict[str, Any], request: Request) -> Response | None:
         try:
             key = cache_key(identity, request)
+        except (TypeError, ValueError) as exc:
+            self._warn("lookup", exc)
+            return None
+        return self.lookup(key)
+
+    def lookup(self, key: str) -> Response | None:
+        """The answer stored under ``key`` (:func:`cache_key`), if any: a cluster's workers compute the key
+        themselves and ask the one store on the driver's node (:mod:`assay.cluster`)."""
+        try:
             row = self.db.execute(
                 "SELECT text, input_tokens, output_tokens, finish_reason, response_model FROM responses WHERE key = ?",
                 (key,),
             ).fetchone()
-        except (TypeError, ValueError, sqlite3.Error) as exc:
+        except sqlite3.Error as exc:
             self._warn("lookup", exc)
             return None
         if row is None:
@@ -215,27 +224,43 @@ class ResponseCache:
                         finish_reason=finish_reason, attempts=0, cached=True)
 
     async def put(self, identity: dict[str, Any], request: Request, response: Response) -> None:
+        try:
+            key = cache_key(identity, request)
+        except (TypeError, ValueError) as exc:
+            self._warn("write", exc)
+            return
+        self.store(key, public_identity(identity), request.task, request.doc_id, response)
+
+    def store(self, key: str, public: dict[str, Any], task: str | None, doc_id: int | None,
+              response: Response) -> None:
+        """Keep ``response`` under ``key``; ``public`` is the provider identity without secrets."""
         if response.cached or not response.text.strip():
             return  # an empty answer is a failure to retry next time, not an answer to replay
         try:
-            key = cache_key(identity, request)
-            public = public_identity(identity)
             self.db.execute(
                 "INSERT OR REPLACE INTO responses (key, identity, model, response_model, text, input_tokens,"
                 " output_tokens, finish_reason, created_at, task, doc_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (key, canonical_json(public), str(public.get("model", "")), self._redact(response.model),
                  self._redact(response.text), response.usage.input_tokens, response.usage.output_tokens,
                  None if response.finish_reason is None else self._redact(response.finish_reason),
-                 datetime.now(timezone.utc).isoformat(timespec="seconds"), request.task, request.doc_id),
+                 datetime.now(timezone.utc).isoformat(timespec="seconds"), task, doc_id),
             )
         except (TypeError, ValueError, sqlite3.Error) as exc:
             self._warn("write", exc)
 
     async def get_loglikelihood(self, identity: dict[str, Any], request: LoglikelihoodRequest) -> Loglikelihood | None:
+        try:
+            key = loglikelihood_key(identity, request)
+        except (TypeError, ValueError) as exc:
+            self._warn("lookup", exc)
+            return None
+        return self.lookup_loglikelihood(key)
+
+    def lookup_loglikelihood(self, key: str) -> Loglikelihood | None:
         """A stored log-likelihood (its row's text is ``{"logprob", "is_greedy"}``, finish_reason marks it)."""
         try:
             row = self.db.execute("SELECT text, input_tokens FROM responses WHERE key = ? AND finish_reason = ?",
-                                  (loglikelihood_key(identity, request), _LOGLIKELIHOOD)).fetchone()
+                                  (key, _LOGLIKELIHOOD)).fetchone()
             if row is None:
                 return None
             value = json.loads(row[0])
@@ -247,17 +272,25 @@ class ResponseCache:
 
     async def put_loglikelihood(self, identity: dict[str, Any], request: LoglikelihoodRequest,
                                 result: Loglikelihood) -> None:
+        try:
+            key = loglikelihood_key(identity, request)
+        except (TypeError, ValueError) as exc:
+            self._warn("write", exc)
+            return
+        self.store_loglikelihood(key, public_identity(identity), request.task, request.doc_id, result)
+
+    def store_loglikelihood(self, key: str, public: dict[str, Any], task: str | None, doc_id: int | None,
+                            result: Loglikelihood) -> None:
         if result.cached:
             return
         try:
-            public = public_identity(identity)
             self.db.execute(
                 "INSERT OR REPLACE INTO responses (key, identity, model, response_model, text, input_tokens,"
                 " output_tokens, finish_reason, created_at, task, doc_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (loglikelihood_key(identity, request), canonical_json(public), str(public.get("model", "")), "",
+                (key, canonical_json(public), str(public.get("model", "")), "",
                  canonical_json({"logprob": result.logprob, "is_greedy": result.is_greedy}),
                  result.usage.input_tokens, 0, _LOGLIKELIHOOD, datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 request.task, request.doc_id),
+                 task, doc_id),
             )
         except (TypeError, ValueError, sqlite3.Error) as exc:
             self._warn("write", exc)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assay.errors import (
     JudgeFailureRateError,
@@ -22,7 +23,7 @@ from assay.errors import (
     RunInterrupted,
 )
 from assay.run.control import RunControl
-from assay.run.execute import Progress, RunState, execute
+from assay.run.execute import Ending, Progress, RunState, execute
 from assay.run.finish import build_results, write_results
 from assay.run.prepare import Prepared, prepare
 from assay.run.results import TaskTally
@@ -34,9 +35,17 @@ if TYPE_CHECKING:
     from assay.run.outputs import RunOutputs
     from assay.sinks import Sink
 
-__all__ = ["EvaluationResult", "Progress", "RunControl", "run_evaluation"]
+__all__ = ["EvaluationResult", "ExecuteStage", "Progress", "RunControl", "run_evaluation"]
 
 log = logging.getLogger("assay.run")
+
+
+class ExecuteStage(Protocol):
+    """Stage 2, replaceable: :func:`assay.run.execute.execute` here, or a layer above that sends the docs
+    elsewhere (``assay.cluster`` shards them over a Ray cluster) while this module keeps stages 1 and 3."""
+
+    def __call__(self, p: Prepared, state: RunState, *, progress: Progress | None = None,
+                 control: RunControl | None = None) -> Awaitable[Ending]: ...
 
 
 @dataclass
@@ -66,12 +75,13 @@ async def run_evaluation(
     extra_sinks: tuple[Sink, ...] = (),
     from_command_line: bool = True,
     control: RunControl | None = None,
+    execute_stage: ExecuteStage = execute,
 ) -> EvaluationResult:
     """Evaluate; returns the result of a complete run, raises an AssayError (result written) otherwise."""
     p = await prepare(settings, options, redactor, extra_sinks=extra_sinks, from_command_line=from_command_line)
     state = RunState({name: TaskTally(total=len(d)) for name, d in p.docs.items()})
     try:
-        ending = await execute(p, state, progress=progress, control=control)
+        ending = await execute_stage(p, state, progress=progress, control=control)
     except BaseException:  # Ctrl-C through asyncio.run, or a bug: keep every finished sample, then go on failing
         _finish_interrupted(p, state)
         await _close_quietly(p)
