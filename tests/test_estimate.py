@@ -86,19 +86,16 @@ def test_dry_run_sends_nothing_and_is_within_10_percent_of_what_the_vendor_bills
     assert low <= high
 
 
-def test_dry_run_from_python_and_at_the_batch_rate(isolated: dict[str, str]) -> None:
+def test_dry_run_from_python(isolated: dict[str, str]) -> None:
     settings = load_settings(environ={**isolated, "OPENAI_API_KEY": KEY}, discover_dotenv=False)
     with VENDORS["openai"].emulator(key=KEY) as emu:
         plain = assay.evaluate("openai", "assay_colors", model_args=f"model=gpt-4o,base_url={emu.base_url}/v1",
                                limit=5, dry_run=True, settings=settings)
-        batch = assay.evaluate("openai", "assay_colors", model_args=f"model=gpt-4o,base_url={emu.base_url}/v1",
-                               limit=5, dry_run=True, batch=True, settings=settings)
         assert emu.requests == []
     assert plain.status == "dry_run" and plain.results_path is None
-    total, batched = plain["estimate"]["total"], batch["estimate"]["total"]
+    total = plain["estimate"]["total"]
     assert total["requests"] == 5 and total["images"] == 5 and total["input_tokens"] > 5 * 255
-    assert batched["usd_max"] == pytest.approx(total["usd_max"] / 2, rel=1e-3)
-    assert "batch rate" in batch["estimate"]["price"]["source"]
+    assert total["usd_min"] < total["usd_max"] and plain["estimate"]["price"]["model"] == "gpt-4o"
 
 
 def test_max_cost_below_the_estimated_minimum_is_refused_before_anything_is_sent(

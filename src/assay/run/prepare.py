@@ -126,6 +126,10 @@ async def prepare(
             await check_credentials(targets, settings)
 
     provider = load_provider_class(options.model, settings)(settings, provider_args)
+    if batch is not None:
+        from assay.model.batch.runner import refuse_without_batch_api
+
+        refuse_without_batch_api(provider)
     use_cache = settings.use_cache if options.use_cache is None else options.use_cache
     price = price_for(provider.model_name, settings, given_price)
     if batch is not None and price is not None:
