@@ -33,7 +33,7 @@ class GeminiEmulator(Emulator):
                               "status": "INVALID_ARGUMENT",
                               "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
                                            "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]}}
-            return web.json_response(body, status=400)
+            return web.json_response(body, status=400, headers=headers)
         return super().error(status, message, code, headers)
 
     def violations(self, request: web.Request, body: dict[str, Any]) -> list[str]:
