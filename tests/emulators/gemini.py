@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.emulators.base import Emulator, check_base64_image, only_keys
+from tests.emulators.base import AUDIO_MIME, Emulator, check_base64_audio, check_base64_image, only_keys
 
 _CONFIG_KEYS = {"maxOutputTokens", "temperature", "topP", "topK", "stopSequences", "seed", "candidateCount",
                 "presencePenalty", "frequencyPenalty", "responseMimeType", "thinkingConfig"}
@@ -52,7 +52,9 @@ class GeminiEmulator(Emulator):
                 where = f"contents[{i}].parts[{j}]"
                 if "inlineData" in part:
                     inline = part["inlineData"]
-                    found += check_base64_image(inline.get("data"), inline.get("mimeType"), where)
+                    mime = inline.get("mimeType")
+                    found += (check_base64_audio(inline.get("data"), AUDIO_MIME[mime], where) if mime in AUDIO_MIME
+                              else check_base64_image(inline.get("data"), mime, where))
                 elif not isinstance(part.get("text"), str) or not part["text"]:
                     found.append(f"{where} must have non-empty text or inlineData")
         return found

@@ -70,8 +70,11 @@ def content(message: Message) -> str | list[dict[str, Any]]:
             blocks.extend(_block(frame) for frame in part.frames)
         elif isinstance(part, TextPart) and not part.text:
             continue  # the API rejects empty text blocks
-        else:
+        elif isinstance(part, (TextPart, ImagePart)):
             blocks.append(_block(part))
+        else:  # audio: the Messages API has no audio block (a run refuses audio tasks before sending)
+            raise ProviderError("Anthropic's Messages API takes no audio", kind="unsupported", provider="anthropic",
+                                retryable=False)
     return blocks
 
 

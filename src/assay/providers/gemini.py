@@ -21,7 +21,7 @@ from assay.errors import FailureKind, ProviderError
 from assay.providers._endpoint import parse_base_url, required_key
 from assay.providers._http import JsonClient, as_int, http_error, malformed, parse_json, tagged
 from assay.providers.openai_compat import pop_model
-from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
+from assay.types import AudioPart, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
 if TYPE_CHECKING:
     from assay.env.settings import Settings
@@ -79,7 +79,8 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _part(part: TextPart | ImagePart) -> dict[str, Any]:
+def _part(part: TextPart | ImagePart | AudioPart) -> dict[str, Any]:
+    """Text, or inline media: images and audio (wav, mp3) go as the same ``inlineData`` blob."""
     if isinstance(part, TextPart):
         return {"text": part.text}
     return {"inlineData": {"mimeType": part.mime_type, "data": part.data_b64}}
@@ -99,6 +100,7 @@ class GeminiProvider:
     name: ClassVar[str] = "gemini"
     max_concurrency: ClassVar[int | None] = None
     accepts_media: ClassVar[bool] = True
+    accepts_audio: ClassVar[bool] = True
 
     def __init__(self, settings: Settings, model_args: dict[str, Any]) -> None:
         args = dict(model_args)
