@@ -30,6 +30,17 @@ def _size(data_b64: str) -> tuple[int, int]:
         return img.width, img.height
 
 
+def _audio_seconds(data_b64: str) -> float:
+    """A wav clip's length from its header (mp3 is not billed here: 0)."""
+    import wave
+
+    try:
+        with wave.open(io.BytesIO(base64.b64decode(data_b64))) as clip:
+            return clip.getnframes() / clip.getframerate()
+    except (wave.Error, EOFError):
+        return 0.0
+
+
 def openai_input_tokens(body: dict[str, Any]) -> int:
     image = openai_rule(str(body.get("model", "")))
     total = 3
@@ -42,7 +53,9 @@ def openai_input_tokens(body: dict[str, Any]) -> int:
         for part in content:
             if part["type"] == "text":
                 total += text_tokens(part["text"])
-            else:
+            elif part["type"] == "input_audio":
+                total += round(_audio_seconds(part["input_audio"]["data"]) * 10)
+            elif part["type"] == "image_url":
                 total += image(*_size(part["image_url"]["url"].partition(";base64,")[2]))
     return total
 
@@ -63,5 +76,13 @@ def anthropic_input_tokens(body: dict[str, Any]) -> int:
 
 def gemini_input_tokens(body: dict[str, Any]) -> int:
     parts = [p for c in body["contents"] for p in c["parts"]] + (body.get("systemInstruction") or {}).get("parts", [])
-    return sum(gemini_image(*_size(p["inlineData"]["data"])) if "inlineData" in p else text_tokens(p["text"])
-               for p in parts)
+    total = 0
+    for part in parts:
+        inline = part.get("inlineData")
+        if inline is None:
+            total += text_tokens(part["text"])
+        elif str(inline.get("mimeType", "")).startswith("audio/"):
+            total += round(_audio_seconds(inline["data"]) * 32)
+        else:
+            total += gemini_image(*_size(inline["data"]))
+    return total

@@ -132,7 +132,7 @@ def _outcome(p: Prepared, state: RunState, results: dict[str, Any], signum: int 
         cls = ProviderAuthError if isinstance(fatal, ProviderAuthError) else ProviderError
         partial = f" Partial results: {where}" if where else ""
         raise cls(f"run stopped: {p.redactor.redact(fatal.message)}.{partial}", hint=fatal.hint, kind=fatal.kind,
-                  status=fatal.status, provider=fatal.provider)
+                  status=fatal.status, provider=fatal.provider, request_id=fatal.request_id)
     if status == "failed":
         failed: type[RunFailedError] = RunFailedError
         if str(why).startswith("judge failures"):

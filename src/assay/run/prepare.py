@@ -152,8 +152,8 @@ async def prepare(
         _refuse_loglikelihood_tasks(prepared)
         prepared.judging = setup_judge(settings, options, judging, configs, prepared.tasks, redactor, cache,
                                        ledger=ledger)
-        if not provider.accepts_media:
-            _refuse_media_tasks(provider.model_name, prepared)
+        if not provider.accepts_media or not getattr(provider, "accepts_audio", False):
+            _refuse_media_tasks(provider, prepared)
         await _warm_up(provider)
         await _count_before_paying(prepared)
         if not options.dry_run:
@@ -276,26 +276,36 @@ def _first_context_has_media(p: Prepared, name: str) -> bool:
     return any(r.has_media() for r in work.loglikelihood)
 
 
-def _refuse_media_tasks(model_name: str, p: Prepared) -> None:
-    """A text-only model and an image task: say so before the first request, not halfway through.
-    The first doc of each task stands for the task; a doc that fails to build is left to its sample."""
+def _refuse_media_tasks(provider: Provider, p: Prepared) -> None:
+    """A model that cannot take what a task sends (images, video, audio): say so before the first request,
+    not halfway through. The first doc of each task stands for the task; a doc that fails to build is left
+    to its sample."""
 
-    def sends_media(name: str) -> bool:
+    def refused(name: str) -> str | None:
         task, docs = p.tasks[name], p.docs[name]
         if not task.may_have_media or not docs:
-            return False
+            return None
         try:
-            return any(m.has_media() for m in contained(name, "building a prompt", task.messages, docs[0][1],
-                                                                 docs[0][0]))
+            messages = contained(name, "building a prompt", task.messages, docs[0][1], docs[0][0])
         except AssayError:
-            return False
+            return None
+        if any(m.has_audio() for m in messages) and not getattr(provider, "accepts_audio", False):
+            return "audio"
+        if any(m.has_media() and not m.has_audio() for m in messages) and not provider.accepts_media:
+            return "images or video"
+        return None
 
-    with_media = [name for name in p.names if sends_media(name)]
-    if with_media:
-        text_only = [name for name in p.names if name not in with_media]
-        suggestion = f"--tasks {','.join(text_only)}" if text_only else "a text-only task such as assay_arith_mc"
-        raise UsageError(
-            f"{model_name} is a text-only model, but {', '.join(with_media)} "
-            f"send{'s' if len(with_media) == 1 else ''} images or video",
-            hint=f"run {suggestion}, or use a model that sees images (e.g. --model openai)",
-        )
+    sends = {name: kind for name in p.names if (kind := refused(name)) is not None}
+    if not sends:
+        return
+    kinds = sorted(set(sends.values()))
+    others = [name for name in p.names if name not in sends]
+    suggestion = f"--tasks {','.join(others)}" if others else "a text-only task such as assay_arith_mc"
+    takes = "a text-only model" if not provider.accepts_media else "a model that takes no audio"
+    model = "(--model openai with an audio model, gemini, or openai_compatible serving an audio model)" \
+        if "audio" in kinds else "(e.g. --model openai)"
+    raise UsageError(
+        f"{provider.model_name} is {takes}, but {', '.join(sends)} send{'s' if len(sends) == 1 else ''} "
+        f"{' and '.join(kinds)}",
+        hint=f"run {suggestion}, or use a model that takes {' and '.join(kinds)} {model}",
+    )

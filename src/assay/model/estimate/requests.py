@@ -8,7 +8,7 @@ from typing import Any
 
 from assay.model.estimate.media import MediaRules, image_size
 from assay.model.estimate.tokens import TextCounter
-from assay.types import ImagePart, LoglikelihoodRequest, Message, Request, TextPart, VideoPart
+from assay.types import AudioPart, ImagePart, LoglikelihoodRequest, Message, Request, TextPart, VideoPart
 
 #: The output bound assumed when neither the task nor --gen_kwargs sets max_tokens (said in the output).
 ASSUMED_OUTPUT_BOUND = 4096
@@ -61,21 +61,14 @@ class RequestCounter:
                 elif isinstance(part, VideoPart):  # sent as its frames
                     tally.frames += len(part.frames)
                     tokens += sum(self._image(frame) for frame in part.frames)
-                else:
-                    tokens += self._other(part, tally)
+                elif isinstance(part, AudioPart):
+                    tally.audio_s += part.duration_s
+                    tokens += round(part.duration_s * (self.rules.audio_per_s or 0.0))
         return tokens
 
     def _image(self, part: ImagePart) -> int:
         width, height = image_size(part)
         return self.rules.image(width, height) if width and height else 0
-
-    def _other(self, part: object, tally: Tally) -> int:
-        """A part this module does not know (audio): its seconds, at the vendor's rate when it has one."""
-        seconds = getattr(part, "duration_s", None) or getattr(part, "seconds", None)
-        if not isinstance(seconds, (int, float)):
-            return 0
-        tally.audio_s += float(seconds)
-        return round(seconds * (self.rules.audio_per_s or 0.0))
 
     def generate(self, request: Request, typical: int, tally: Tally) -> None:
         tally.requests += 1
