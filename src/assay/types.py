@@ -196,6 +196,11 @@ class SampleError:
     message: str
     status: int | None = None
     attempts: int = 1
+    request_id: str | None = None  # the vendor's id for the failed request, for their support
 
     def as_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "status": self.status, "message": self.message, "attempts": self.attempts}
+        record: dict[str, Any] = {"type": self.type, "status": self.status, "message": self.message,
+                                  "attempts": self.attempts}
+        if self.request_id is not None:
+            record["request_id"] = self.request_id
+        return record

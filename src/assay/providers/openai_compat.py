@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from assay.errors import ConfigError, ProviderError
-from assay.providers._http import JsonClient, as_int, error_from_http, malformed, parse_json
+from assay.providers._http import JsonClient, as_int, error_from_http, malformed, parse_json, tagged
 from assay.types import AudioPart, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
 if TYPE_CHECKING:
@@ -156,7 +156,8 @@ class ChatCompletionsProvider:
         status, headers, text = await self._http.post(self._endpoint.chat_url, self.body(request))
         if status >= 400:
             raise self.error(status, headers, text)
-        return self.parse(text)
+        with tagged(headers):
+            return self.parse(text)
 
     def error(self, status: int, headers: Any, text: str) -> ProviderError:
         """This vendor's error body → a typed error (one place per vendor; OpenAI's shape by default)."""
