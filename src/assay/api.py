@@ -52,6 +52,8 @@ def evaluate(
     max_judge_failure_rate: float = 0.05,
     max_cost: float | None = None,
     ray: str | bool | None = None,
+    dry_run: bool = False,
+    batch: bool = False,
     verbosity: str | None = None,
     env_file: str | Path | Sequence[str | Path] | None = None,
     settings: Settings | None = None,
@@ -67,6 +69,9 @@ def evaluate(
 
     ``ray``: shard the run over a Ray cluster — an address (``"HOST:PORT"``, ``"auto"``), or True for
     ``RAY_ADDRESS`` (else ``auto``); needs the ``ray`` extra.
+    ``dry_run=True`` sends nothing: the result's ``status`` is ``dry_run`` and ``result["estimate"]`` holds
+    what the run would send and cost, per task and in total. ``batch=True`` sends the model's requests
+    through the vendor's batch API at its batch price (see the README).
 
     A failed upload (``wandb_args`` / ``hf_hub_log_args``) does not raise: see ``result.outputs``, retry
     with ``assay push``. lmms-eval's run options are keywords too (:data:`LMMS_OPTIONS`: ``num_fewshot``…).
@@ -102,6 +107,8 @@ def evaluate(
         max_judge_failure_rate=max_judge_failure_rate,
         max_cost=max_cost,
         ray=("" if ray is True else str(ray)) if ray not in (None, False) else None,
+        dry_run=dry_run,
+        batch=batch,
         **_checked_lmms_options(lmms_options),
     )
     # No shell history here: a key passed in model_args is redacted but not warned about.
@@ -112,8 +119,9 @@ def evaluate(
 
 
 def runner_for(options: RunOptions) -> Callable[..., Coroutine[Any, Any, EvaluationResult]]:
-    """The local runner, or with ``--ray`` the cluster's (imported only then: Ray stays unloaded otherwise)."""
-    if options.ray is None:
+    """The local runner, or with ``--ray`` the cluster's (imported only then: Ray stays unloaded otherwise).
+    A dry run sends nothing: it needs no cluster."""
+    if options.ray is None or options.dry_run:
         from assay.run import run_evaluation
 
         return run_evaluation

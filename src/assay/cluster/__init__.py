@@ -53,6 +53,9 @@ async def run_on_cluster(
     from assay.model.cache import default_cache_path
     from assay.run import run_evaluation
 
+    if options.batch:
+        raise UsageError("--batch cannot be used with --ray: a vendor's batch API already runs the requests "
+                         "on its side, there is nothing to shard", hint="drop --ray (or --batch)")
     if options.log_media:
         raise UsageError("--log_media cannot be used with --ray yet (thumbnails are made where the media is "
                          "decoded, on the workers)", hint="drop --log_media, or run without --ray")
@@ -83,9 +86,10 @@ def _limits(options: RunOptions, settings: Settings) -> dict[str, Any]:
     from assay.cluster.services import RoleLimits
     from assay.judge.setup import judge_config
     from assay.model import ModelConfig
+    from assay.model.batch.config import batch_config
     from assay.model.cost import split_price_args
 
-    model, _ = ModelConfig.split_model_args(split_price_args(options.model_args)[1])
+    model, _ = ModelConfig.split_model_args(batch_config(split_price_args(options.model_args)[1], False)[1])
     judge = judge_config(options, settings).transport
     return {"model": RoleLimits(model.max_concurrency, model.requests_per_minute),
             "judge": RoleLimits(judge.max_concurrency, judge.requests_per_minute)}

@@ -149,4 +149,5 @@ def _fatal(item: dict[str, Any]) -> ProviderError:
                              hint="this is a bug in assay; rerun with --verbosity DEBUG and please report it")
     f = item["fatal"]
     cls = ProviderAuthError if f["auth"] else ProviderError
-    return cls(f["message"], hint=f["hint"] or None, kind=f["kind"], status=f["status"], provider=f["provider"])
+    return cls(f["message"], hint=f["hint"] or None, kind=f["kind"], status=f["status"], provider=f["provider"],
+               request_id=f["request_id"])

@@ -183,7 +183,7 @@ class ShardWorker:
             fatal = state.fatal
             yield [{"fatal": {"message": redactor.redact(fatal.message), "hint": redactor.redact(fatal.hint or ""),
                               "kind": fatal.kind, "status": fatal.status, "provider": fatal.provider,
-                              "auth": type(fatal).__name__ == "ProviderAuthError"}}]
+                              "request_id": fatal.request_id, "auth": type(fatal).__name__ == "ProviderAuthError"}}]
 
     async def close(self) -> None:
         if self._p is not None:

@@ -29,6 +29,7 @@ async def prepare_worker(settings: Settings, options: RunOptions, redactor: Reda
     import assay.compat  # noqa: F401  (answers `import lmms_eval` for task helpers)
     from assay.judge.setup import judge_config, setup_judge
     from assay.model import Model, ModelConfig
+    from assay.model.batch.config import batch_config
     from assay.model.cost import price_for, split_price_args
     from assay.providers import load_provider_class
     from assay.run.prepare import Prepared, _load_tasks, _warm_up
@@ -38,6 +39,7 @@ async def prepare_worker(settings: Settings, options: RunOptions, redactor: Reda
     names = registry.resolve(list(options.tasks))
     configs = {name: registry.config(name) for name in names}
     given_price, model_args = split_price_args(options.model_args)
+    _, model_args = batch_config(model_args, False)  # --batch is refused with --ray
     model_config, provider_args = ModelConfig.split_model_args(model_args)
     model_config = replace(model_config, requests_per_minute=None)  # the gate paces the whole cluster
     judging = judge_config(options, settings)
