@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from assay.options import RunOptions
 if TYPE_CHECKING:
     from assay.env.credentials import Redactor
     from assay.env.settings import Settings
+    from assay.errors import AssayError
     from assay.run import EvaluationResult
 
 log = logging.getLogger("assay")
@@ -128,6 +130,49 @@ def runner_for(options: RunOptions) -> Callable[..., Coroutine[Any, Any, Evaluat
     from assay.cluster import run_on_cluster
 
     return run_on_cluster
+
+
+def sweep(
+    runs: Sequence[RunOptions | Mapping[str, Any]],
+    *,
+    ray: str | bool = True,
+    verbosity: str | None = None,
+    env_file: str | Path | Sequence[str | Path] | None = None,
+    settings: Settings | None = None,
+    redactor: Redactor | None = None,
+) -> list[EvaluationResult | AssayError]:
+    """Several runs over a Ray cluster at once (models, checkpoints, task sets), each with its own results
+    document. Each run is a :class:`~assay.options.RunOptions` or a mapping of its fields (``tasks`` may be
+    a comma-separated string). ``ray`` as in :func:`evaluate`. Returns each run's result, or the
+    :class:`AssayError` it ended with: one failed run does not stop the others."""
+    from assay.cluster import sweep as on_cluster
+    from assay.env.log import redacted_records
+
+    settings = settings or _load_settings(env_file, verbosity, None)
+    redactor = redactor or _redactor_for(settings)
+    address = "" if ray is True else str(ray)
+    options = [replace(r, ray=address) if isinstance(r, RunOptions) else _run_options(r, address) for r in runs]
+    with redacted_records(redactor):
+        return asyncio.run(on_cluster(settings, options, redactor))
+
+
+def _run_options(fields: Mapping[str, Any], ray: str) -> RunOptions:
+    given = dict(fields)
+    tasks = given.pop("tasks", ())
+    if isinstance(tasks, str):
+        tasks = [t.strip() for t in tasks.split(",") if t.strip()]
+    for key in ("model_args", "gen_kwargs", "judge_args"):
+        if isinstance(given.get(key), str):
+            given[key] = _as_dict(given[key], f"--{key}") or {}
+    if isinstance(given.get("output_path"), str):
+        given["output_path"] = Path(given["output_path"])
+    try:
+        return RunOptions(tasks=tuple(tasks), ray=ray, **given)
+    except TypeError as exc:
+        from assay.errors import UsageError
+
+        raise UsageError(f"sweep(): a run has {exc}",
+                         hint="each run takes RunOptions' fields (see help(assay.sweep))") from None
 
 
 #: RunOptions fields that mirror lmms-eval's flags, accepted by evaluate() as keywords.

@@ -18,8 +18,9 @@ from tests.fault_server import FaultServer
 from tests.helpers import write
 from tests.ray_inner.support import ADDRESS, SECRETS, TEMP, assay, assert_same_run, env, pick, results, rows
 
-#: A key given in --model_args is a secret too (the redactor learns it from the arguments).
-ARGS_SECRET = "sk-modelargs-7e6d5c4b3a29"
+#: A key given in --model_args is a secret too (the redactor learns it from the arguments); not shaped like a
+#: vendor key, so only that registration can mask it.
+ARGS_SECRET = "plainModelArgsSecret7e6d5c4b3a29"
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +135,25 @@ def test_ctrl_c_ends_the_cluster_work_and_keeps_the_results(home: Path) -> None:
     written = rows(out, "assay_arith_mc")
     assert 8 <= len(written) < 300 and document["results"]["assay_arith_mc"]["n_completed"] == len(written)
     assert "Traceback" not in err
+
+
+def test_a_sweep_runs_each_model_with_its_own_results(home: Path) -> None:
+    out = home / "sweep"
+    with FaultServer(lambda body: pick(body, "ABCD")) as model:
+        runs = [{"model": "openai_compatible", "tasks": task, "limit": 20, "output_path": str(out),
+                 "log_samples": True, "model_args": f"model={name},base_url={model.base_url}"}
+                for name, task in (("m1", "assay_arith_mc"), ("m2", "assay_arith_mc"), ("m3", "no_such_task"))]
+        script = f"import assay\nouts = assay.sweep({runs!r}, ray={ADDRESS!r})\n" \
+                 "print([type(o).__name__ for o in outs])"
+        done = subprocess.run([sys.executable, "-c", script], env=env(home), cwd=home, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        asked = sorted(body["model"] for body in model.requests)
+    assert done.stdout.strip().splitlines()[-1] == "['EvaluationResult', 'EvaluationResult', 'TaskError']"
+    assert asked == ["m1"] * 20 + ["m2"] * 20
+    for name in ("m1", "m2"):
+        assert len(rows(out / name, "assay_arith_mc")) == 20
+        assert results(out / name)["model"]["name"] == name
 
 
 def _lines(out: Path) -> int:

@@ -13,10 +13,12 @@ Only imported when ``--ray`` is given: without it, nothing about Ray is loaded.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from assay.errors import UsageError
+from assay.errors import AssayError, UsageError
 
 if TYPE_CHECKING:
     from assay.cluster.actors import Worker
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from assay.run.prepare import Prepared
     from assay.sinks import Sink
 
-__all__ = ["cluster_address", "run_on_cluster"]
+__all__ = ["cluster_address", "run_on_cluster", "sweep"]
 
 log = logging.getLogger("assay.cluster")
 
@@ -48,18 +50,81 @@ async def run_on_cluster(
     from_command_line: bool = True,
     control: RunControl | None = None,
 ) -> EvaluationResult:
-    """:func:`assay.run.run_evaluation` with the execute stage on the cluster."""
+    """:func:`assay.run.run_evaluation` with the execute stage on the cluster (one worker per CPU)."""
     from assay.cluster import actors
-    from assay.model.cache import default_cache_path
-    from assay.run import run_evaluation
 
+    _refuse_unsupported(options)
+    _learn_secrets(options, redactor)
+    joined = actors.connect(cluster_address(options, settings), redactor)
+    try:
+        return await _run(settings, options, redactor, actors.cluster_cpus(), progress=progress,
+                          extra_sinks=extra_sinks, from_command_line=from_command_line, control=control)
+    finally:
+        if joined:
+            actors.disconnect()
+
+
+async def sweep(settings: Settings, runs: Sequence[RunOptions], redactor: Redactor, *,
+                control: RunControl | None = None) -> list[EvaluationResult | AssayError]:
+    """Several runs (models, checkpoints, task sets) over one cluster at once, each with its own results
+    document, gate, cache actor and workers. The cluster's CPUs are shared out: at most one run per CPU at a
+    time, each with an equal share of workers; the others wait their turn. Returns each run's result, or the
+    AssayError it ended with (a failed run does not stop the others)."""
+    from assay.cluster import actors
+
+    if not runs:
+        return []
+    for options in runs:
+        _refuse_unsupported(options)
+        _learn_secrets(options, redactor)
+    joined = actors.connect(cluster_address(runs[0], settings), redactor)
+    try:
+        cpus = actors.cluster_cpus()
+        at_once = max(1, min(len(runs), cpus))
+        turns = asyncio.Semaphore(at_once)
+
+        async def one(options: RunOptions) -> EvaluationResult | AssayError:
+            async with turns:
+                try:
+                    return await _run(settings, options, redactor, max(1, cpus // at_once), progress=None,
+                                      extra_sinks=(), from_command_line=False, control=control)
+                except AssayError as exc:
+                    return exc
+
+        return list(await asyncio.gather(*(one(options) for options in runs)))
+    finally:
+        if joined:
+            actors.disconnect()
+
+
+def _refuse_unsupported(options: RunOptions) -> None:
     if options.batch:
         raise UsageError("--batch cannot be used with --ray: a vendor's batch API already runs the requests "
                          "on its side, there is nothing to shard", hint="drop --ray (or --batch)")
     if options.log_media:
         raise UsageError("--log_media cannot be used with --ray yet (thumbnails are made where the media is "
                          "decoded, on the workers)", hint="drop --log_media, or run without --ray")
-    actors.connect(cluster_address(options, settings), redactor)
+
+
+def _learn_secrets(options: RunOptions, redactor: Redactor) -> None:
+    """Secret-looking argument values (``api_key=…``) join the redactor before anything reaches Ray (the
+    driver's preflight would add them too, but the workers start first and take the redactor with them)."""
+    for flag, args in (("--model_args", options.model_args), ("--judge_args", options.judge_args),
+                       ("--wandb_args", options.wandb_args), ("--hf_hub_log_args", options.hub_args)):
+        if args:
+            redactor.add_args(args, flag)
+
+
+async def _run(settings: Settings, options: RunOptions, redactor: Redactor, count: int, *,
+               progress: Progress | None, extra_sinks: tuple[Sink, ...], from_command_line: bool,
+               control: RunControl | None) -> EvaluationResult:
+    """One run on the joined cluster: its gate and cache actors, ``count`` workers, then the run itself."""
+    from assay.cluster import actors
+    from assay.model.cache import default_cache_path
+    from assay.run import run_evaluation
+
+    if count < 1:
+        raise UsageError("the Ray cluster has no CPU for a worker", hint="start a node with --num-cpus 1 or more")
     services: list[Any] = []
     workers: list[Worker] = []
     try:
@@ -69,16 +134,12 @@ async def run_on_cluster(
         cache = actors.start_cache(str(default_cache_path(settings))) if use_cache else None
         if cache is not None:
             services.append(cache)
-        count = actors.cluster_cpus()
-        if count < 1:
-            raise UsageError("the Ray cluster has no CPU for a worker", hint="start a node with --num-cpus 1 or more")
         workers = await actors.start_workers(count, settings, options, redactor, gate=gate, cache=cache)
-        stage = _ClusterStage(workers, gate)
         return await run_evaluation(settings, options, redactor, progress=progress, extra_sinks=extra_sinks,
-                                    from_command_line=from_command_line, control=control, execute_stage=stage)
+                                    from_command_line=from_command_line, control=control,
+                                    execute_stage=_ClusterStage(workers, gate))
     finally:
         actors.stop_actors([w.handle for w in workers] + services)
-        actors.disconnect()
 
 
 def _limits(options: RunOptions, settings: Settings) -> dict[str, Any]:

@@ -90,12 +90,13 @@ def _probe(address: str) -> None:
         raise ConfigError(f"cannot join the Ray cluster at {address}: {exc.strerror or exc}", hint=_HINT) from None
 
 
-def connect(address: str, redactor: Redactor) -> None:
-    """Join the cluster at ``address`` (``auto``: the one started on this machine), or a ConfigError."""
+def connect(address: str, redactor: Redactor) -> bool:
+    """Join the cluster at ``address`` (``auto``: the one started on this machine), or a ConfigError.
+    False when this process had joined already (whoever joined leaves)."""
     import ray
 
     if ray.is_initialized():
-        return
+        return False
     _probe(address)
     with _keep_signal_handlers(), _redacted_entrypoint(redactor):
         try:
@@ -104,6 +105,7 @@ def connect(address: str, redactor: Redactor) -> None:
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
             raise ConfigError(f"cannot join the Ray cluster at {address}: {str(exc).splitlines()[0]}",
                               hint=_HINT) from None
+    return True
 
 
 def disconnect() -> None:
