@@ -6,6 +6,7 @@ kept in test-artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -330,4 +331,35 @@ def test_index_of_a_folder_of_runs_sorts_filters_and_opens_three_side_by_side(br
     assert len(images) == 3 and all(width > 0 for _, width in images)
     assert page.errors() == [] and all(url.startswith("file://") for url in page.requests)
     _shot(page, "report-index-compare.png")
+    page.page.close()
+
+
+def test_audio_clips_play_from_inside_the_page(browser: Any, tmp_path: Path) -> None:
+    """A sample's audio parts are described; a clip saved as media of kind "audio" is embedded and plays."""
+    import wave
+
+    path = write_run(tmp_path, "m", {"t": {"metrics": {"acc": metric(1.0, 1)}}}, [])
+    clip = path.parent / f"{path.name[:-13]}_media" / "clip.wav"
+    clip.parent.mkdir(exist_ok=True)
+    with wave.open(str(clip), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes(b"\x00\x10" * 8_000)  # half a second
+    samples = path.parent / f"{path.name[:-13]}_samples_t.jsonl"
+    rec = sample("t", 0, "seven", {"acc": 1.0}, media=[{"kind": "audio", "path": f"{clip.parent.name}/clip.wav"}],
+                 audio=[{"format": "wav", "duration_s": 0.5, "sample_rate": 16_000, "sha256": "ab" * 32}])
+    samples.write_text(json.dumps(rec) + "\n")
+    doc = json.loads(path.read_text())
+    doc["files"]["samples"] = {"t": samples.name}
+    path.write_text(json.dumps(doc))
+    html = write_report([load_run(path)], tmp_path / "elsewhere" / "audio.html", redactor=Redactor())
+    page = Page(browser, html)
+    assert "audio sent: 0.5 s at 16000 Hz (wav)" in page.page.inner_text("#samples")
+    duration = page.page.evaluate("""() => new Promise((ok, fail) => {
+        const a = document.querySelector('#samples audio');
+        a.addEventListener('loadedmetadata', () => ok(a.duration)); a.addEventListener('error', () => fail('error'));
+        a.preload = 'metadata'; a.load(); })""")
+    assert duration == pytest.approx(0.5, abs=0.01)
+    assert page.errors() == [] and all(url.startswith("file://") for url in page.requests)
     page.page.close()

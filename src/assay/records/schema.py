@@ -196,6 +196,17 @@ class MediaRef(TypedDict, total=False):
     frame: int
 
 
+class AudioRef(TypedDict, total=False):
+    """An audio part the sample sent, described (never its bytes): the clip itself, when saved, is a
+    :class:`MediaRef` of kind ``audio``."""
+
+    format: str
+    duration_s: float
+    sample_rate: int
+    sha256: str
+    source: str
+
+
 class SampleRecord(TypedDict, total=False):
     task: str
     doc_id: int | str
@@ -211,4 +222,5 @@ class SampleRecord(TypedDict, total=False):
     cached: bool
     latency_s: float
     media: list[MediaRef]
+    audio: list[AudioRef]
     judge: Any  # assay's judge: {"status", "judgements": [...], "reason"?}; older runs: a list of judgements

@@ -140,6 +140,10 @@ def _item(task: int, record: SampleRecord, metric: str | None, higher: bool, run
     }
     if left_out:
         out["x"] = left_out
+    audio = [[a.get("duration_s"), a.get("sample_rate"), a.get("format")]
+             for a in record.get("audio") or [] if isinstance(a, dict)]
+    if audio:  # what the model heard; the clip itself plays when saved as media of kind "audio"
+        out["au"] = audio
     scores = view.sample_scores(record)
     if scores:
         out["m"] = scores

@@ -55,6 +55,14 @@
     if (text === null || text === undefined || text === "") return null;
     return el("div", { cls: "field" }, [el("b", { text: label }), el("pre", { cls: cls || "", text: text })]);
   }
+  function audioNote(item) {
+    var parts = [];
+    item.r.forEach(function (r) { if (r && r.au && !parts.length) parts = r.au; });
+    if (!parts.length) return null;
+    return el("div", { cls: "muted audio-parts", text: "audio sent: " + parts.map(function (a) {
+      return A.seconds(a[0]) + (A.num(a[1]) !== null ? " at " + a[1] + " Hz" : "") + (a[2] ? " (" + a[2] + ")" : "");
+    }).join(", ") });
+  }
   function mediaBox(item) {
     if (!item.i.length && !item.x) return null;
     var box = el("div", { cls: "thumbs" });
@@ -79,7 +87,7 @@
       var s = stateOf(item, i);
       meta.appendChild(el("span", { cls: "chip s-" + (s || "answered"), title: nRuns > 1 ? D.runs[i].label : "", text: (nRuns > 1 ? (i + 1) + ": " : "") + (s || "missing") }));
     }
-    var card = el("article", { cls: "sample", "data-task": task.name, "data-doc": String(item.d) }, [meta, mediaBox(item)]);
+    var card = el("article", { cls: "sample", "data-task": task.name, "data-doc": String(item.d) }, [meta, mediaBox(item), audioNote(item)]);
     add(card, field("prompt", item.p, "t-prompt"));
     add(card, field("target", item.g, "t-target"));
     var answers = el("div", { cls: "answers" });
