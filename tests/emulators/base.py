@@ -42,6 +42,8 @@ class Emulator(LoopbackServer):
     problems: list[str] = field(default_factory=list)
     faults: deque[dict[str, Any]] = field(default_factory=deque)
     port: int = 0
+    #: Bill input and output tokens as the vendor counts them (tests/emulators/tokens.py), not fixed numbers.
+    count_tokens: bool = False
 
     # -- what a vendor subclass says ---------------------------------------------------------------
     def routes(self) -> list[tuple[str, str, str]]:

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.emulators.base import AUDIO_MIME, Emulator, check_base64_audio, check_base64_image, only_keys
+from tests.emulators.tokens import gemini_input_tokens, text_tokens
 
 _CONFIG_KEYS = {"maxOutputTokens", "temperature", "topP", "topK", "stopSequences", "seed", "candidateCount",
                 "presencePenalty", "frequencyPenalty", "responseMimeType", "thinkingConfig"}
@@ -65,9 +66,14 @@ class GeminiEmulator(Emulator):
     def answer_body(self, body: dict[str, Any], text: str) -> dict[str, Any]:
         return {"candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP",
                                 "index": 0}],
-                "usageMetadata": {"promptTokenCount": 30, "candidatesTokenCount": 5, "thoughtsTokenCount": 2,
-                                  "totalTokenCount": 37},
+                "usageMetadata": self.usage(body, text),
                 "modelVersion": "gemini-emu-001"}
+
+    def usage(self, body: dict[str, Any], text: str) -> dict[str, int]:
+        if not self.count_tokens:
+            return {"promptTokenCount": 30, "candidatesTokenCount": 5, "thoughtsTokenCount": 2, "totalTokenCount": 37}
+        prompt, answer = gemini_input_tokens(body), text_tokens(text)
+        return {"promptTokenCount": prompt, "candidatesTokenCount": answer, "totalTokenCount": prompt + answer}
 
     def models_body(self) -> dict[str, Any]:
         return {"models": [{"name": "models/gemini-emu"}]}

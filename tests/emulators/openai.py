@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.emulators.base import Emulator, check_base64_audio, check_data_url, only_keys
+from tests.emulators.tokens import openai_input_tokens, text_tokens
 
 _ROLES = {"system", "user", "assistant", "developer"}
 _BODY_KEYS = {"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "seed",
@@ -87,7 +88,13 @@ class OpenAIEmulator(Emulator):
         return {"id": "chatcmpl-emu", "object": "chat.completion", "model": body["model"],
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                              "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}}
+                "usage": self.usage(body, text)}
+
+    def usage(self, body: dict[str, Any], text: str) -> dict[str, int]:
+        if not self.count_tokens:
+            return {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
+        prompt, completion = openai_input_tokens(body), text_tokens(text)
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
     async def handle_other(self, kind: str, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
         """``/v1/completions`` with echo: a whitespace tokenizer; each token's logprob is -0.1 per character,

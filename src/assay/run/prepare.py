@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from assay.env.settings import Settings
     from assay.judge.setup import JudgeSetup
     from assay.model import Model
+    from assay.model.batch.config import BatchConfig
     from assay.model.cache import ResponseCache
-    from assay.model.cost import CostLedger
+    from assay.model.cost import CostLedger, Price
+    from assay.model.estimate.requests import RunTally
     from assay.options import RunOptions
     from assay.providers.base import Provider
     from assay.sinks import Sink
@@ -62,6 +64,11 @@ class Prepared:
     media: MediaStore | None = None  # --log_media: thumbnails of the images the run sent
     #: The run's judge and which tasks it judges (set once the tasks are loaded).
     judging: JudgeSetup | None = None
+    #: The model's price (at the batch rate for a batch run), and what the run's prompts were counted to cost.
+    price: Price | None = None
+    tally: RunTally | None = None
+    #: --batch: the model's requests go through the vendor's batch API (None: one request at a time).
+    batch: BatchConfig | None = None
 
     @property
     def total_docs(self) -> int:
@@ -88,6 +95,7 @@ async def prepare(
 ) -> Prepared:
     from assay.judge.setup import judge_config, setup_judge
     from assay.model import Model, ModelConfig
+    from assay.model.batch.config import batch_config
     from assay.model.cache import ResponseCache, default_cache_path
     from assay.model.cost import CostLedger, price_for, split_price_args
     from assay.preflight.plan import plan_from_flags
@@ -104,6 +112,7 @@ async def prepare(
     names = registry.resolve(list(options.tasks))
     configs = {name: registry.config(name) for name in names}
     given_price, model_args = split_price_args(options.model_args)
+    batch, model_args = batch_config(model_args, options.batch)
     model_config, provider_args = ModelConfig.split_model_args(model_args)  # bad args before credentials
     judging = judge_config(options, settings)
     plan = plan_from_flags(options.model, options.model_args, configs, options.wandb_args, options.hub_args,
@@ -114,11 +123,18 @@ async def prepare(
     targets = RemoteTargets(plan.wandb_args, plan.hub_args, wandb_log_samples=options.wandb_log_samples)
     if targets.any:  # W&B / Hub options, client packages and live keys: a refused key fails now, unpaid
         check_targets(targets, settings)
-        await check_credentials(targets, settings)
+        if not options.dry_run:  # a dry run sends nothing anywhere
+            await check_credentials(targets, settings)
 
     provider = load_provider_class(options.model, settings)(settings, provider_args)
+    if batch is not None:
+        from assay.model.batch.runner import refuse_without_batch_api
+
+        refuse_without_batch_api(provider)
     use_cache = settings.use_cache if options.use_cache is None else options.use_cache
     price = price_for(provider.model_name, settings, given_price)
+    if batch is not None and price is not None:
+        price = price.at_batch_rate()
     if options.max_cost is not None and price is None:
         raise UsageError(f"--max_cost needs a price for {provider.model_name}, and none is known",
                          hint="add input_price=…,output_price=… (USD per 1M tokens) to --model_args, or an "
@@ -130,7 +146,7 @@ async def prepare(
         settings=settings, options=options, redactor=redactor, registry=registry, names=names, configs=configs,
         provider=provider, model=Model(provider, model_config, cache=cache, meter=ledger.meter("model", price)),
         ledger=ledger, cache=cache, tasks={}, docs={},
-        params={}, started_wall=started_wall, started=started, targets=targets,
+        params={}, started_wall=started_wall, started=started, targets=targets, price=price, batch=batch,
     )
     try:
         await _load_tasks(prepared)
@@ -140,7 +156,9 @@ async def prepare(
         if not provider.accepts_media or not accepts_audio(provider):
             _refuse_media_tasks(provider, prepared)
         await _warm_up(provider)
-        _open_sinks(prepared, extra_sinks)
+        await _count_before_paying(prepared)
+        if not options.dry_run:
+            _open_sinks(prepared, extra_sinks)
     except BaseException:
         await prepared.aclose()
         raise
@@ -158,6 +176,18 @@ async def _warm_up(provider: Provider) -> None:
         await provider.warm_up()
     except ProviderError as exc:
         raise ConfigError(exc.message, hint=exc.hint) from None
+
+
+async def _count_before_paying(p: Prepared) -> None:
+    """A dry run counts every doc; so does a run with --max_cost, refused now if even its estimated minimum
+    is over the cap. Any other run counts its prompts as it builds them (for the results' estimate)."""
+    from assay.run.estimate import count_every_doc, new_tally, refuse_over_cap
+
+    p.tally = new_tally(p)
+    if p.options.dry_run or p.options.max_cost is not None:
+        await count_every_doc(p)
+    if not p.options.dry_run:
+        refuse_over_cap(p)
 
 
 def task_run_settings(options: RunOptions) -> RunSettings:
