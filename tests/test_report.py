@@ -176,6 +176,7 @@ def test_mme_style_dict_scores_show_per_sample_and_agree_with_the_task_count(tmp
     assert len(scored) == data["tasks"][0]["result"]["metrics"]["mme_cognition_score"]["n"] == 4
     assert [item["m"]["mme_cognition_score"] for item in scored] == [0.0, 1.0, 0.0, 1.0]
     assert [item["s"] for item in scored] == ["wrong", "correct", "wrong", "correct"]
+    assert [item["s"] for item in data["items"][4:]] == ["wrong", "correct"] * 3  # scored on the other metric
 
 
 def test_a_judged_run_shows_the_judges_words_verdicts_and_counts(run_dir: Path, capsys: pytest.CaptureFixture[str]
@@ -199,5 +200,5 @@ def test_a_judged_run_shows_the_judges_words_verdicts_and_counts(run_dir: Path, 
     assert all(item["j"] and '"pred": "yes"' in item["j"] for item in data["items"])
     assert all(item["v"] == [5.0] for item in data["items"])  # the verdict's score, for the distribution
     assert all(m[1] == "video_frame" for item in data["items"] for m in item["i"]) and data["items"][0]["i"]
-    assert [j["model"] for j in data["run"]["judges"]] == ["j"]
+    assert [(j["model"], j["provider"]) for j in data["run"]["judges"]] == [("j", "openai_compatible")]
     assert "report: " in out
