@@ -52,6 +52,15 @@ def clean(obj: Any, redact: Callable[[str], str]) -> Any:
     return visible(redact(str(obj)))  # anything else (a complex metric value…) as its text
 
 
+def clean_page_data(payload: dict[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
+    """:func:`clean` for a page's data, except its ``media`` table: thumbnails we encoded ourselves, as
+    ``data:`` URIs, where masking a run of base64 that happens to look like a key would break the image."""
+    out: dict[str, Any] = clean({k: v for k, v in payload.items() if k != "media"}, redact)
+    if "media" in payload:
+        out["media"] = {str(k): v for k, v in payload["media"].items() if isinstance(v, str) and v.startswith("data:")}
+    return out
+
+
 def refuse_run_files(path: Path, runs: Iterable[FinishedRun]) -> None:
     """ConfigError unless writing ``path`` replaces nothing but an earlier report."""
     for run in runs:
