@@ -16,12 +16,13 @@ from tests.emulators.base import Emulator, check_data_url, only_keys
 _ROLES = {"system", "user", "assistant", "developer"}
 _BODY_KEYS = {"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "seed",
               "n", "reasoning_effort", "logprobs", "top_logprobs", "frequency_penalty", "presence_penalty",
-              "response_format", "user"}
+              "response_format", "user", "logit_bias", "service_tier", "store", "metadata", "prediction",
+              "verbosity"}
 _TOKEN = re.compile(r"\s*\S+|\s+")
 
 
 def chat_violations(body: dict[str, Any]) -> list[str]:
-    found = only_keys(body, _BODY_KEYS, "body")
+    found = only_keys(body, _BODY_KEYS, "body", "openai")
     if not isinstance(body.get("model"), str) or not body.get("model"):
         found.append("model is required")
     messages = body.get("messages")
