@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     ProviderFactory = Callable[[Settings, dict[str, Any]], Provider]
 
 ALL_MEDIA = ("text", "image", "video")
+#: Providers whose API also takes audio in the prompt.
+WITH_AUDIO = (*ALL_MEDIA, "audio")
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class ProviderSpec:
 def _openai_like(name: str, target: str, description: str, aliases: tuple[str, ...] = ()) -> ProviderSpec:
     return ProviderSpec(name, target, ("openai_api_key",), True, description=description, aliases=aliases,
                         arg_keys=(("openai_api_key", "api_key"),), default_base_url="https://api.openai.com/v1",
-                        base_url_setting="openai_base_url", probe_path="/models")
+                        base_url_setting="openai_base_url", probe_path="/models", modalities=WITH_AUDIO)
 
 
 BUILTIN: tuple[ProviderSpec, ...] = (
@@ -76,7 +78,8 @@ BUILTIN: tuple[ProviderSpec, ...] = (
                  aliases=("openai_compatible_chat",)),
     ProviderSpec("azure_openai", "assay.providers.azure_openai:AzureOpenAIProvider",
                  ("azure_api_key", "azure_endpoint"), description="Azure OpenAI deployment (chat completions)",
-                 aliases=("azure",), arg_keys=(("azure_api_key", "api_key"), ("azure_endpoint", "endpoint")),
+                 aliases=("azure",), modalities=WITH_AUDIO,
+                 arg_keys=(("azure_api_key", "api_key"), ("azure_endpoint", "endpoint")),
                  auth_header="api-key"),
     ProviderSpec("anthropic", "assay.providers.anthropic:AnthropicProvider", ("anthropic_api_key",),
                  description="Anthropic Messages API (Claude)", aliases=("claude",),
@@ -84,7 +87,7 @@ BUILTIN: tuple[ProviderSpec, ...] = (
                  base_url_setting="anthropic_base_url", probe_path="/v1/models", auth_header="x-api-key",
                  probe_headers=(("anthropic-version", "2023-06-01"),)),
     ProviderSpec("gemini", "assay.providers.gemini:GeminiProvider", ("google_api_key",),
-                 description="Google Gemini API (generateContent)", aliases=("gemini_api",),
+                 description="Google Gemini API (generateContent)", aliases=("gemini_api",), modalities=WITH_AUDIO,
                  arg_keys=(("google_api_key", "api_key"),),
                  default_base_url="https://generativelanguage.googleapis.com", base_url_setting="gemini_base_url",
                  probe_path="/v1beta/models", auth_header="x-goog-api-key"),
@@ -170,6 +173,8 @@ def with_declared_credentials(spec: ProviderSpec) -> ProviderSpec:
                           "e.g. (\"openai_api_key\",)")
     keys = tuple((f, spec.key_arg) for f in fields if SPEC_BY_FIELD[f].secret)
     modalities = ALL_MEDIA if getattr(cls, "accepts_media", True) else ("text",)
+    if getattr(cls, "accepts_audio", False):
+        modalities = (*modalities, "audio")
     return replace(spec, credentials=fields, arg_keys=keys, modalities=modalities)
 
 

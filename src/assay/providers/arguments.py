@@ -46,12 +46,18 @@ class ModelArgs(BaseModel):
     max_retry_after: float | None = Field(default=None, ge=0)
     input_price: float | None = Field(default=None, ge=0)
     output_price: float | None = Field(default=None, ge=0)
+    # --batch's own arguments (checked by assay.model.batch.config, which says what each must be)
+    batch: Any = None
+    batch_poll_interval: Any = None
+    batch_max_requests: Any = None
+    batch_retry: Any = None
 
 
 class ChatCompletionsArgs(ModelArgs):
     """OpenAI's chat completions parameters (also what xAI and Azure take)."""
 
     reasoning: bool | None = None  # assay's: treat the model as a reasoning model (max_completion_tokens)
+    audio_part: str | None = None  # assay's: ``audio_url`` for a server that reads only vLLM's audio part
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     max_tokens: int | None = Field(default=None, ge=1)

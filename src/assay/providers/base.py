@@ -45,6 +45,10 @@ class Provider(Protocol):
 # ``loglikelihood`` adds retries, timeouts and concurrency; lmms-eval's ``multiple_choice`` tasks need it.
 
 
+# Optional: ``accepts_audio: ClassVar[bool] = True`` for a provider that can send
+# :class:`assay.types.AudioPart` (absent: it cannot, and audio tasks are refused before the first request).
+
+
 # Optional too: ``async def warm_up(self) -> None`` loads what the first request would need (the embedded
 # model's weights), called by the prepare stage so a broken model file is a configuration error (exit 2)
 # before anything is sent; and ``deterministic: ClassVar[bool] = True`` for a provider that answers the same
