@@ -80,7 +80,7 @@ class Page:
         return str(self.page.inner_text("#pager-top .count"))
 
     def wait_for_images(self) -> list[list[Any]]:
-        self.page.wait_for_function("Array.from(document.images).every(i => i.complete)", timeout=10_000)
+        self.page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=10_000)
         return self.page.evaluate("Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth])")
 
     def errors(self) -> list[tuple[str, str]]:
