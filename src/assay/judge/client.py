@@ -73,14 +73,15 @@ class Judge:
 
     def model(self, profile: str = "default", requested: str | None = None) -> Model:
         """The Model for one (profile, judge model name), built on first use."""
+        from assay.model.foreign import build_provider
         from assay.providers import load_provider_class
 
         config = self.config(profile)
         name = config.model_for(requested)
         key = (profile, name)
         if key not in self._models:
-            provider = load_provider_class(config.provider, self.settings)(
-                self.settings, {**config.provider_args, "model": name})
+            provider = build_provider(load_provider_class(config.provider, self.settings), self.settings,
+                                      {**config.provider_args, "model": name})
             self._models[key] = Model(provider, config.transport, cache=self._cache, sleep=self._sleep,
                                       meter=self._meter(profile, name, config))
         return self._models[key]

@@ -90,6 +90,7 @@ async def prepare(
     from assay.model import Model, ModelConfig
     from assay.model.cache import ResponseCache, default_cache_path
     from assay.model.cost import CostLedger, price_for, split_price_args
+    from assay.model.foreign import build_provider
     from assay.preflight.plan import plan_from_flags
     from assay.preflight.requirements import preflight
     from assay.providers import load_provider_class
@@ -115,7 +116,7 @@ async def prepare(
         check_targets(targets, settings)
         await check_credentials(targets, settings)
 
-    provider = load_provider_class(options.model, settings)(settings, provider_args)
+    provider = build_provider(load_provider_class(options.model, settings), settings, provider_args)
     use_cache = settings.use_cache if options.use_cache is None else options.use_cache
     price = price_for(provider.model_name, settings, given_price)
     if options.max_cost is not None and price is None:
