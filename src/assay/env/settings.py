@@ -59,6 +59,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("use_cache", ("LMMS_EVAL_USE_CACHE",), "reuse cached model responses"),
     SettingSpec("plugins", ("LMMS_EVAL_PLUGINS",), "packages whose `tasks` folders and `models` modules are added"),
     SettingSpec("shuffle_docs", ("LMMS_EVAL_SHUFFLE_DOCS",), "shuffle docs (with --seed) before --limit"),
+    SettingSpec("max_line_mb", ("ASSAY_MAX_LINE_MB",), "longest JSONL data line read, in MB (default 256)"),
     SettingSpec("verbosity", ("VERBOSITY",), "log level: DEBUG, INFO, WARNING or ERROR"),
     SettingSpec("hf_token", ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"), "Hugging Face Hub token", secret=True),
     SettingSpec("hf_endpoint", ("HF_ENDPOINT",), "Hugging Face Hub address"),
@@ -127,6 +128,7 @@ class Settings(BaseSettings):
     use_cache: bool = False
     plugins: tuple[str, ...] = ()
     shuffle_docs: bool = False
+    max_line_mb: int = Field(default=256, ge=1)
     verbosity: Verbosity = "INFO"
     hf_token: SecretStr | None = None
     hf_endpoint: str = "https://huggingface.co"
