@@ -98,3 +98,22 @@ def test_a_device_is_refused_as_a_device(run_dir: Path, capsys: pytest.CaptureFi
     code, err = _run(capsys, _task(run_dir / "t", link), model, run_dir / "out")
     assert code != 0 and "is a character device, not a regular file" in err
     assert "not found" not in err
+
+
+def test_the_disk_full_rescue_writes_the_status_the_run_ended_with(
+        run_dir: Path, capsys: pytest.CaptureFixture[str], model: FaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The final write fails (disk full): the run exits 1, so the rescued document must not say `complete`."""
+    import errno
+
+    from assay.sinks.files import FileSink
+
+    def full_disk(self: FileSink, results: dict[str, object]) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(FileSink, "finish", full_disk)
+    code, err = _run(capsys, _task(run_dir / "t", _docs(run_dir / "docs.jsonl", 3)), model, run_dir / "out")
+    assert code == 1 and "Traceback" not in err
+    rescued = list((run_dir / "home" / "rescued").glob("*_results.json"))
+    assert len(rescued) == 1
+    document = json.loads(rescued[0].read_text())
+    assert document["status"] == "aborted" and "No space left on device" in document["status_reason"]

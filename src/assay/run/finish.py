@@ -192,6 +192,11 @@ def write_results(p: Prepared, results: dict[str, Any]) -> tuple[Path | None, st
                 log.warning("results sink %s failed: %s", type(sink).__name__, exc, exc_info=log.isEnabledFor(10))
                 continue
             problem = f"{getattr(exc, 'strerror', None) or exc}"
+            # The run ends with an error (exit 1) now: the rescued document and the sinks after this one say
+            # so, not the `complete` it would have been.
+            if results.get("status") != "interrupted":
+                results["status"] = "aborted"
+                results["status_reason"] = f"cannot write the results document to {p.file_sink.folder}: {problem}"
             where = _rescue(p, results)
     return where, problem
 
