@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from assay.env.aliases import install as _install_old_import_paths
 from assay.env.lazy import lazy_getattr
 
 __all__ = [
@@ -41,3 +42,4 @@ if TYPE_CHECKING:
 
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS)
+_install_old_import_paths()  # assay.settings, assay.plan … (see assay/env/aliases.py)

@@ -51,6 +51,8 @@ def evaluate(
     judge_args: str | dict[str, Any] | None = None,
     max_judge_failure_rate: float = 0.05,
     max_cost: float | None = None,
+    dry_run: bool = False,
+    batch: bool = False,
     verbosity: str | None = None,
     env_file: str | Path | Sequence[str | Path] | None = None,
     settings: Settings | None = None,
@@ -63,6 +65,10 @@ def evaluate(
     :func:`assay.load_settings` result to control it. Raises :class:`assay.AssayError` subclasses; when the
     run ended but cannot be trusted (status ``failed``: no sample succeeded, or more than ``max_error_rate``
     of them failed) that is :class:`assay.RunFailedError`, whose ``result`` holds what was written.
+
+    ``dry_run=True`` sends nothing: the result's ``status`` is ``dry_run`` and ``result["estimate"]`` holds
+    what the run would send and cost, per task and in total. ``batch=True`` sends the model's requests
+    through the vendor's batch API at its batch price (see the README).
 
     A failed upload (``wandb_args`` / ``hf_hub_log_args``) does not raise: see ``result.outputs``, retry
     with ``assay push``. lmms-eval's run options are keywords too (:data:`LMMS_OPTIONS`: ``num_fewshot``…).
@@ -98,6 +104,8 @@ def evaluate(
         judge_args=_as_dict(judge_args, "--judge_args") or {},
         max_judge_failure_rate=max_judge_failure_rate,
         max_cost=max_cost,
+        dry_run=dry_run,
+        batch=batch,
         **_checked_lmms_options(lmms_options),
     )
     # No shell history here: a key passed in model_args is redacted but not warned about.
@@ -113,15 +121,13 @@ LMMS_OPTIONS = ("num_fewshot", "system_instruction", "repeats", "reasoning_tags"
 
 
 def _checked_lmms_options(given: dict[str, Any]) -> dict[str, Any]:
-    import difflib
-
+    from assay.env.registry import did_you_mean
     from assay.errors import UsageError
 
     for name in given:
         if name not in LMMS_OPTIONS:
-            close = difflib.get_close_matches(name, LMMS_OPTIONS, n=1)
             raise UsageError(f"evaluate() got an unknown option {name!r}",
-                             hint=(f"did you mean {close[0]!r}? " if close else "") + "see help(assay.evaluate)")
+                             hint=did_you_mean(name, LMMS_OPTIONS, n=1) + "see help(assay.evaluate)")
     return given
 
 

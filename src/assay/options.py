@@ -83,6 +83,10 @@ class RunOptions:
     max_judge_failure_rate: float = 0.05
     #: USD: stop sending requests once the run would spend more (None: no cap).
     max_cost: float | None = None
+    #: Build every prompt and print what the run would send and cost; send nothing (``--dry_run``).
+    dry_run: bool = False
+    #: Send the model's requests through the vendor's batch API (``--batch``; also ``batch=true`` in model_args).
+    batch: bool = False
     # lmms-eval's flags that change what tasks send and how they score (see assay.tasks.task.RunSettings)
     num_fewshot: int | None = None
     fewshot_seed: int = 1234

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.emulators.base import Emulator, check_base64_image, only_keys
+from tests.emulators.tokens import anthropic_input_tokens, text_tokens
 
 _BODY_KEYS = {"model", "max_tokens", "messages", "system", "temperature", "top_p", "top_k", "stop_sequences",
               "metadata", "thinking", "service_tier"}
@@ -63,7 +64,13 @@ class AnthropicEmulator(Emulator):
     def answer_body(self, body: dict[str, Any], text: str) -> dict[str, Any]:
         return {"id": "msg_emu", "type": "message", "role": "assistant", "model": body["model"],
                 "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
-                "usage": {"input_tokens": 21, "output_tokens": 4, "cache_read_input_tokens": 0}}
+                "usage": self.usage(body, text)}
+
+    def usage(self, body: dict[str, Any], text: str) -> dict[str, int]:
+        if not self.count_tokens:
+            return {"input_tokens": 21, "output_tokens": 4, "cache_read_input_tokens": 0}
+        return {"input_tokens": anthropic_input_tokens(body), "output_tokens": text_tokens(text),
+                "cache_read_input_tokens": 0}
 
     def models_body(self) -> dict[str, Any]:
         return {"data": [{"type": "model", "id": "claude-emu"}], "has_more": False}

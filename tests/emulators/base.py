@@ -42,6 +42,8 @@ class Emulator(LoopbackServer):
     problems: list[str] = field(default_factory=list)
     faults: deque[dict[str, Any]] = field(default_factory=deque)
     port: int = 0
+    #: Bill input and output tokens as the vendor counts them (tests/emulators/tokens.py), not fixed numbers.
+    count_tokens: bool = False
 
     # -- what a vendor subclass says ---------------------------------------------------------------
     def routes(self) -> list[tuple[str, str, str]]:
@@ -164,11 +166,35 @@ def check_base64_image(data: Any, mime: Any, where: str) -> list[str]:
     return []
 
 
-def check_data_url(url: Any, where: str) -> list[str]:
+#: What the audio APIs take inline, and how each format's bytes start.
+AUDIO_MAGIC = {"wav": (b"RIFF",), "mp3": (b"ID3", b"\xff\xfb", b"\xff\xf3")}
+AUDIO_MIME = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/mp3": "mp3"}
+
+
+def check_base64_audio(data: Any, fmt: Any, where: str) -> list[str]:
+    """A base64 audio payload: a format the API takes (wav, mp3) whose bytes decode as that format."""
+    if fmt not in AUDIO_MAGIC:
+        return [f"{where}: audio format {fmt!r} is not one of {', '.join(AUDIO_MAGIC)}"]
+    if not isinstance(data, str) or not data:
+        return [f"{where}: audio data is missing"]
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return [f"{where}: audio data is not valid base64"]
+    if not raw.startswith(AUDIO_MAGIC[fmt]) or (fmt == "wav" and raw[8:12] != b"WAVE"):
+        return [f"{where}: audio bytes are not {fmt}"]
+    return []
+
+
+def check_data_url(url: Any, where: str, *, audio: bool = False) -> list[str]:
+    """A ``data:…;base64,`` URL of an image (or, with ``audio``, of an audio clip)."""
     if not isinstance(url, str) or not url.startswith("data:") or ";base64," not in url:
         return [f"{where}: expected a data:…;base64, URL"]
     header, _, data = url.partition(";base64,")
-    return check_base64_image(data, header.removeprefix("data:"), where)
+    mime = header.removeprefix("data:")
+    if audio:
+        return check_base64_audio(data, AUDIO_MIME.get(mime, mime), where)
+    return check_base64_image(data, mime, where)
 
 
 def only_keys(obj: dict[str, Any], allowed: set[str], where: str) -> list[str]:

@@ -10,7 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.emulators.base import Emulator, check_base64_image, only_keys
+from tests.emulators.base import AUDIO_MIME, Emulator, check_base64_audio, check_base64_image, only_keys
+from tests.emulators.tokens import gemini_input_tokens, text_tokens
 
 _CONFIG_KEYS = {"maxOutputTokens", "temperature", "topP", "topK", "stopSequences", "seed", "candidateCount",
                 "presencePenalty", "frequencyPenalty", "responseMimeType", "thinkingConfig"}
@@ -33,7 +34,7 @@ class GeminiEmulator(Emulator):
                               "status": "INVALID_ARGUMENT",
                               "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
                                            "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]}}
-            return web.json_response(body, status=400)
+            return web.json_response(body, status=400, headers=headers)
         return super().error(status, message, code, headers)
 
     def violations(self, request: web.Request, body: dict[str, Any]) -> list[str]:
@@ -52,7 +53,9 @@ class GeminiEmulator(Emulator):
                 where = f"contents[{i}].parts[{j}]"
                 if "inlineData" in part:
                     inline = part["inlineData"]
-                    found += check_base64_image(inline.get("data"), inline.get("mimeType"), where)
+                    mime = inline.get("mimeType")
+                    found += (check_base64_audio(inline.get("data"), AUDIO_MIME[mime], where) if mime in AUDIO_MIME
+                              else check_base64_image(inline.get("data"), mime, where))
                 elif not isinstance(part.get("text"), str) or not part["text"]:
                     found.append(f"{where} must have non-empty text or inlineData")
         return found
@@ -63,9 +66,14 @@ class GeminiEmulator(Emulator):
     def answer_body(self, body: dict[str, Any], text: str) -> dict[str, Any]:
         return {"candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP",
                                 "index": 0}],
-                "usageMetadata": {"promptTokenCount": 30, "candidatesTokenCount": 5, "thoughtsTokenCount": 2,
-                                  "totalTokenCount": 37},
+                "usageMetadata": self.usage(body, text),
                 "modelVersion": "gemini-emu-001"}
+
+    def usage(self, body: dict[str, Any], text: str) -> dict[str, int]:
+        if not self.count_tokens:
+            return {"promptTokenCount": 30, "candidatesTokenCount": 5, "thoughtsTokenCount": 2, "totalTokenCount": 37}
+        prompt, answer = gemini_input_tokens(body), text_tokens(text)
+        return {"promptTokenCount": prompt, "candidatesTokenCount": answer, "totalTokenCount": prompt + answer}
 
     def models_body(self) -> dict[str, Any]:
         return {"models": [{"name": "models/gemini-emu"}]}

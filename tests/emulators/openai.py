@@ -11,7 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.emulators.base import Emulator, check_data_url, only_keys
+from tests.emulators.base import Emulator, check_base64_audio, check_data_url, only_keys
+from tests.emulators.tokens import openai_input_tokens, text_tokens
 
 _ROLES = {"system", "user", "assistant", "developer"}
 _BODY_KEYS = {"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "seed",
@@ -20,7 +21,17 @@ _BODY_KEYS = {"model", "messages", "max_tokens", "max_completion_tokens", "tempe
 _TOKEN = re.compile(r"\s*\S+|\s+")
 
 
-def chat_violations(body: dict[str, Any]) -> list[str]:
+def _audio_violations(part: dict[str, Any], where: str, *, audio_url: bool) -> list[str]:
+    if part.get("type") == "input_audio":
+        audio = part.get("input_audio") or {}
+        return only_keys(audio, {"data", "format"}, f"{where}.input_audio") + check_base64_audio(
+            audio.get("data"), audio.get("format"), f"{where}.input_audio")
+    if not audio_url:  # vLLM's own part: OpenAI refuses it
+        return [f"{where}.type 'audio_url' is not valid"]
+    return check_data_url((part.get("audio_url") or {}).get("url"), f"{where}.audio_url.url", audio=True)
+
+
+def chat_violations(body: dict[str, Any], *, audio_url: bool = False) -> list[str]:
     found = only_keys(body, _BODY_KEYS, "body")
     if not isinstance(body.get("model"), str) or not body.get("model"):
         found.append("model is required")
@@ -38,6 +49,8 @@ def chat_violations(body: dict[str, Any]) -> list[str]:
                     found += [] if isinstance(part.get("text"), str) else [f"{where}.text must be a string"]
                 elif part.get("type") == "image_url":
                     found += check_data_url((part.get("image_url") or {}).get("url"), f"{where}.image_url.url")
+                elif part.get("type") in ("input_audio", "audio_url"):
+                    found += _audio_violations(part, where, audio_url=audio_url)
                 else:
                     found.append(f"{where}.type {part.get('type')!r} is not valid")
         elif not isinstance(content, str):
@@ -51,6 +64,8 @@ class OpenAIEmulator(Emulator):
 
     #: Continuation tokens the "model" would not have chosen (loglikelihood is_greedy false).
     unlikely: tuple[str, ...] = ("B",)
+    #: Also take vLLM's ``audio_url`` part (a vLLM server; OpenAI itself takes only ``input_audio``).
+    vllm: bool = False
 
     @property
     def api_root(self) -> str:
@@ -64,7 +79,7 @@ class OpenAIEmulator(Emulator):
         return request.headers.get("Authorization") == f"Bearer {self.key}"
 
     def violations(self, request: web.Request, body: dict[str, Any]) -> list[str]:
-        return chat_violations(body)
+        return chat_violations(body, audio_url=self.vllm)
 
     def error_body(self, status: int, message: str, code: str | None = None) -> dict[str, Any]:
         return {"error": {"message": message, "type": code or "invalid_request_error", "param": None, "code": code}}
@@ -73,7 +88,13 @@ class OpenAIEmulator(Emulator):
         return {"id": "chatcmpl-emu", "object": "chat.completion", "model": body["model"],
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                              "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}}
+                "usage": self.usage(body, text)}
+
+    def usage(self, body: dict[str, Any], text: str) -> dict[str, int]:
+        if not self.count_tokens:
+            return {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
+        prompt, completion = openai_input_tokens(body), text_tokens(text)
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
     async def handle_other(self, kind: str, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
         """``/v1/completions`` with echo: a whitespace tokenizer; each token's logprob is -0.1 per character,

@@ -22,7 +22,7 @@ from assay.judge.messages import Prompt, to_messages
 from assay.judge.outcome import FAILURE_REASONS, FailureReason, JudgeFailure, JudgeOutcome, Verdict
 from assay.judge.parsers import ParseError, Parser, looks_like_refusal
 from assay.model import Model
-from assay.model.retry import FATAL_ALWAYS, FATAL_BEFORE_FIRST_SUCCESS
+from assay.model.retry import is_fatal
 from assay.types import GenerationParams, Message, Request, Response, Usage
 
 if TYPE_CHECKING:
@@ -167,8 +167,7 @@ class Judge:
         return failure
 
     def _note_fatal(self, exc: ProviderError) -> None:
-        if self.fatal is None and (exc.kind in FATAL_ALWAYS or (
-                exc.kind in FATAL_BEFORE_FIRST_SUCCESS and not self.outcomes.get("verdict"))):
+        if self.fatal is None and is_fatal(exc, any_success=bool(self.outcomes.get("verdict"))):
             self.fatal = exc
             log.error("the judge failed for good (%s): no further judge requests are sent",
                       self._redact(exc.message))

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from assay.env.masking import public_identity
 from assay.errors import ConfigError
 from assay.types import (
+    AudioPart,
     ImagePart,
     Loglikelihood,
     LoglikelihoodRequest,
@@ -97,6 +98,9 @@ def _message(message: Message) -> dict[str, Any]:
             parts.append(_media(part))
         elif isinstance(part, VideoPart):  # what is sent is the frames, not the source path
             parts.append({"type": "video", "frames": [_media(f) for f in part.frames]})
+        elif isinstance(part, AudioPart):  # the hash of the encoded clip: what is sent, not where it came from
+            parts.append({"type": "audio", "format": part.format, "sample_rate": part.sample_rate,
+                          "sha256": part.sha256 or hashlib.sha256(part.data_b64.encode("utf-8")).hexdigest()})
         else:  # a new part type must get an explicit key form, never a repr
             raise TypeError(f"no cache key form for {type(part).__name__}")
     return {"role": message.role, "parts": parts}

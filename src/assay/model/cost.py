@@ -45,6 +45,8 @@ BUILTIN_PRICES: dict[str, tuple[float, float]] = {
     "grok-4": (3.00, 15.00), "grok-3": (3.00, 15.00), "grok-3-mini": (0.30, 0.50),
     "grok-2-vision": (2.00, 10.00),
 }
+#: What a batched request costs, as a share of the interactive price.
+BATCH_RATE = 0.5
 #: --model_args keys that price this run's model (USD per 1M tokens).
 PRICE_ARGS = ("input_price", "output_price")
 
@@ -58,6 +60,12 @@ class Price:
 
     def cost(self, usage: Usage) -> float:
         return (usage.input_tokens * self.input + usage.output_tokens * self.output) / 1_000_000
+
+    def at_batch_rate(self) -> Price:
+        """The price of the same tokens through the vendor's batch API (OpenAI, Azure OpenAI, Anthropic and
+        Gemini all bill batched requests at half their list price)."""
+        return Price(self.input * BATCH_RATE, self.output * BATCH_RATE, self.model,
+                     f"{self.source}, batch rate ({BATCH_RATE:.0%})")
 
     def as_dict(self) -> dict[str, Any]:
         return {"model": self.model, "input_per_mtok": self.input, "output_per_mtok": self.output,

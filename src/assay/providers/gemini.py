@@ -17,11 +17,11 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
-from assay.errors import ProviderError
+from assay.errors import FailureKind, ProviderError
 from assay.providers._endpoint import parse_base_url, required_key
-from assay.providers._http import JsonClient, as_int, http_error, malformed, parse_json
+from assay.providers._http import JsonClient, as_int, http_error, malformed, parse_json, tagged
 from assay.providers.openai_compat import pop_model
-from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
+from assay.types import AudioPart, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
 if TYPE_CHECKING:
     from assay.env.settings import Settings
@@ -43,7 +43,7 @@ def _details(error: dict[str, Any]) -> list[dict[str, Any]]:
     return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
 
 
-def error_kind(status: int, error: dict[str, Any]) -> tuple[str | None, float | None]:
+def error_kind(status: int, error: dict[str, Any]) -> tuple[FailureKind | None, float | None]:
     """Gemini's ``{"error": {"code", "message", "status", "details"}}`` → (kind, retry-after seconds)."""
     rpc_status = str(error.get("status") or "")
     message = str(error.get("message") or "").lower()
@@ -79,7 +79,8 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _part(part: TextPart | ImagePart) -> dict[str, Any]:
+def _part(part: TextPart | ImagePart | AudioPart) -> dict[str, Any]:
+    """Text, or inline media: images and audio (wav, mp3) go as the same ``inlineData`` blob."""
     if isinstance(part, TextPart):
         return {"text": part.text}
     return {"inlineData": {"mimeType": part.mime_type, "data": part.data_b64}}
@@ -99,6 +100,7 @@ class GeminiProvider:
     name: ClassVar[str] = "gemini"
     max_concurrency: ClassVar[int | None] = None
     accepts_media: ClassVar[bool] = True
+    accepts_audio: ClassVar[bool] = True
 
     def __init__(self, settings: Settings, model_args: dict[str, Any]) -> None:
         args = dict(model_args)
@@ -156,7 +158,8 @@ class GeminiProvider:
         status, headers, text = await self._http.post(self._url, self.body(request))
         if status >= 400:
             raise self.error(status, headers, text)
-        return self.parse(text)
+        with tagged(headers):
+            return self.parse(text)
 
     def error(self, status: int, headers: Any, text: str) -> ProviderError:
         try:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from assay.errors import CredentialError
 from assay.providers._endpoint import authorization, parse_base_url
+from assay.providers._http import tagged
 from assay.providers.completions import loglikelihood_body, parse_loglikelihood, prompt_of
 from assay.providers.openai_compat import ChatCompletionsProvider, Endpoint
 from assay.types import Loglikelihood, LoglikelihoodRequest
@@ -61,4 +62,5 @@ class OpenAICompatibleProvider(OpenAIProvider):
         status, headers, text = await self._http.post(url, loglikelihood_body(self._model, context, request))
         if status >= 400:
             raise self.error(status, headers, text)
-        return parse_loglikelihood(text, len(context), provider=self.name, where=self._endpoint.base_url)
+        with tagged(headers):
+            return parse_loglikelihood(text, len(context), provider=self.name, where=self._endpoint.base_url)

@@ -21,6 +21,7 @@ KEY_HINT = "set XAI_API_KEY (in .env or the environment) to a valid key from con
 class XAIProvider(ChatCompletionsProvider):
     name: ClassVar[str] = "xai"
     model_example: ClassVar[str] = "model=grok-4"
+    accepts_audio: ClassVar[bool] = False  # Grok's chat API takes text and images
 
     def endpoint(self, settings: Settings, args: dict[str, Any]) -> Endpoint:
         given_url, given_key = args.pop("base_url", None), args.pop("api_key", None)

@@ -71,6 +71,8 @@ async def run_evaluation(
     from assay.judge import intercept
 
     p = await prepare(settings, options, redactor, extra_sinks=extra_sinks, from_command_line=from_command_line)
+    if options.dry_run:
+        return await _dry_run(p)
     state = RunState({name: TaskTally(total=len(d)) for name, d in p.docs.items()})
     # Task code's own judge calls (requests, openai, httpx; sync or async) go to the run's judge from the first
     # sample to the last aggregation, whether or not its task was found to judge: never to a default endpoint.
@@ -89,6 +91,15 @@ async def run_evaluation(
     await _close_quietly(p)
     # In a thread: the report and uploads (made from the files once written) block on disk and network.
     return await asyncio.to_thread(_outcome, p, state, results, control.signum if control is not None else None)
+
+
+async def _dry_run(p: Prepared) -> EvaluationResult:
+    """Everything was built and counted; nothing was sent, nothing written."""
+    from assay.run.estimate import estimate
+
+    await _close_quietly(p)
+    return EvaluationResult({"status": "dry_run", "model": {"name": p.provider.model_name, "provider": p.options.model},
+                             "estimate": estimate(p)})
 
 
 def _finish_interrupted(p: Prepared, state: RunState) -> None:
@@ -129,7 +140,7 @@ def _outcome(p: Prepared, state: RunState, results: dict[str, Any], signum: int 
         cls = ProviderAuthError if isinstance(fatal, ProviderAuthError) else ProviderError
         partial = f" Partial results: {where}" if where else ""
         raise cls(f"run stopped: {p.redactor.redact(fatal.message)}.{partial}", hint=fatal.hint, kind=fatal.kind,
-                  status=fatal.status, provider=fatal.provider)
+                  status=fatal.status, provider=fatal.provider, request_id=fatal.request_id)
     if status == "failed":
         failed: type[RunFailedError] = RunFailedError
         if str(why).startswith("judge failures"):

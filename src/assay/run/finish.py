@@ -80,6 +80,17 @@ def _judge_over_threshold(p: Prepared, task_results: dict[str, Any]) -> str | No
     return f"judge failures {bound}: {'; '.join(parts)}"
 
 
+def _cost(p: Prepared) -> dict[str, Any]:
+    """What the run cost, and beside it what its prompts were estimated to cost before they were sent."""
+    from assay.run.estimate import estimate
+
+    report = p.ledger.report()
+    counted = estimate(p)
+    if counted is not None:
+        report["estimate"] = {key: counted[key] for key in ("tokens", "vendor_rules", "total", "notes")}
+    return report
+
+
 def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any]:
     o, redactor = p.options, p.redactor
     task_results = {} if o.predict_only else _task_results(p, state)
@@ -104,7 +115,7 @@ def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any
         "groups": {},
         "n_samples": {name: t.total for name, t in state.tallies.items()},
         "usage": _usage_totals(state),
-        "cost": p.ledger.report(),
+        "cost": _cost(p),
         "model_stats": {"requests": stats.requests, "retries": stats.retries, "failures": stats.failures,
                         "cache_hits": stats.cache_hits},
         "timing": _timing(p, wall),

@@ -68,6 +68,8 @@ def _build(p: Prepared, chunk: list[tuple[str, int, dict[str, Any]]]) -> list[Pr
         except AssayError as exc:
             out.append(Prompt(name, doc_id, doc, error=exc))
             continue
+        if p.tally is not None and not p.tally.complete:  # what the run sends, counted as it is built
+            p.tally.add(name, work.target, work.generate, work.loglikelihood)
         out.append(Prompt(name, doc_id, doc, work.target, work))
     return out
 

@@ -52,7 +52,7 @@ def load_dataset_docs(config: TaskConfig, settings: Settings, split: str | None 
             f"task {config.task} ({config.yaml_path}) has no dataset_path",
             hint="set dataset_path to a Hub dataset id, a local data file, or `json` with dataset_kwargs.data_files",
         )
-    return _load_with_datasets(config, settings, kwargs, split, local)
+    return _undecoded_audio(_load_with_datasets(config, settings, kwargs, split, local))
 
 
 def select_docs(
@@ -84,7 +84,37 @@ def select_docs(
         order = order[:count]
     if isinstance(dataset, (DocList, JsonlDocs)):
         return DocSelection(dataset, order)
-    return [(i, dict(dataset[i])) for i in order]
+    audio = _audio_columns(dataset)
+    return [(i, _wrap_audio(dict(dataset[i]), audio)) for i in order]
+
+
+def _audio_columns(dataset: Any) -> tuple[str, ...]:
+    features = getattr(dataset, "features", None) or {}
+    return tuple(name for name, feature in features.items() if type(feature).__name__ == "Audio")
+
+
+def _undecoded_audio(dataset: Any) -> Any:
+    """Audio columns read as ``{"bytes", "path"}``: recent ``datasets`` decode audio only through torchcodec
+    (torch), so assay decodes the bytes itself (:mod:`assay.media.audio`), and only the rows it sends."""
+    columns = _audio_columns(dataset)
+    if not columns:
+        return dataset
+    import datasets
+
+    for column in columns:
+        dataset = dataset.cast_column(column, datasets.Audio(decode=False))
+    return dataset
+
+
+def _wrap_audio(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
+    """Each audio cell as lmms-eval helpers read it (``["array"]``, ``["sampling_rate"]``), decoded on first use."""
+    from assay.media.audio import AudioValue
+
+    for column in columns:
+        cell = row.get(column)
+        if isinstance(cell, dict) and ("bytes" in cell or "path" in cell):
+            row[column] = AudioValue(cell.get("bytes"), cell.get("path"))
+    return row
 
 
 def _is_count(limit: int | float | None) -> bool:

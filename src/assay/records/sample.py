@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assay.types import ImagePart, Request, Response, SampleError, TextPart, VideoPart
+from assay.types import AudioPart, ImagePart, Request, Response, SampleError, TextPart, VideoPart
 
 _MAX_DOC_STRING = 2000
 
@@ -21,15 +21,26 @@ def describe_messages(request: Request) -> list[dict[str, str]]:
                 pieces.append("<image>")
             elif isinstance(part, VideoPart):
                 pieces.append(f"<video {len(part.frames)} frames>")
+            elif isinstance(part, AudioPart):
+                pieces.append(f"<audio {part.duration_s:g} s>")
         out.append({"role": message.role, "content": "".join(pieces) if len(pieces) == 1 else " ".join(pieces)})
     return out
+
+
+def audio_parts(request: Request) -> list[dict[str, Any]]:
+    """What the samples file says about each audio part sent: never the bytes."""
+    return [{"format": part.format, "duration_s": part.duration_s, "sample_rate": part.sample_rate,
+             "sha256": part.sha256, **({"source": part.source} if part.source else {})}
+            for message in request.messages for part in message.parts if isinstance(part, AudioPart)]
 
 
 def loggable_doc(doc: dict[str, Any]) -> dict[str, Any]:
     """The doc without images/bytes and with long strings cut, so sample files stay readable."""
     out: dict[str, Any] = {}
     for key, value in doc.items():
-        if isinstance(value, (bytes, bytearray)) or (hasattr(value, "size") and hasattr(value, "mode")):
+        if _is_audio(value):
+            out[key] = "<audio>"
+        elif isinstance(value, (bytes, bytearray)) or (hasattr(value, "size") and hasattr(value, "mode")):
             out[key] = "<image>"
         elif isinstance(value, str) and len(value) > _MAX_DOC_STRING:
             out[key] = value[:_MAX_DOC_STRING] + "…"
@@ -42,6 +53,13 @@ def loggable_doc(doc: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = f"<{type(value).__name__}>"
     return out
+
+
+def _is_audio(value: Any) -> bool:
+    """A ``datasets`` Audio cell (decoded, or as assay loads it: :class:`assay.media.audio.AudioValue`)."""
+    if type(value).__name__ == "AudioValue":
+        return True
+    return isinstance(value, dict) and "array" in value and "sampling_rate" in value
 
 
 def sample_record(
@@ -78,6 +96,9 @@ def sample_record(
         "cached": bool(response and response.cached),
         "latency_s": round(latency_s, 4),
     }
+    audio = audio_parts(request)
+    if audio:
+        record["audio"] = audio
     if media:
         record["media"] = media
     return record
