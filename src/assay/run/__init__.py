@@ -132,7 +132,7 @@ def _outcome(p: Prepared, state: RunState, results: dict[str, Any], signum: int 
     if status == "interrupted":
         log.warning("interrupted: %d finished samples kept; partial results in %s", state.done, at)
         raise RunInterrupted(f"interrupted ({why}): {state.done} finished samples kept; results in {at}",
-                             signum=signum, result=result)
+                             _resume_hint(p), signum=signum, result=result)
     if state.output_error is not None:
         raise OutputError(f"stopped after {state.done} samples: {why}; results in {at}{samples}")
     if state.fatal is not None:
@@ -147,6 +147,14 @@ def _outcome(p: Prepared, state: RunState, results: dict[str, Any], signum: int 
             failed = JudgeFailureRateError
         raise failed(f"run failed: {why}; results in {at}", result=result)
     return result
+
+
+def _resume_hint(p: Prepared) -> str:
+    """What would resume the run: true whether the response cache was on or off."""
+    if p.cache is not None:
+        return "rerun the same command: the finished answers come from the cache, only the rest is paid for"
+    return ("the cache was off, so a rerun pays for every answer again; run with --use_cache next time to keep "
+            "them (a rerun then pays only for what is missing)")
 
 
 def _outputs(p: Prepared, where: Path | None, status: str) -> RunOutputs | None:

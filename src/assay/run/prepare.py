@@ -107,6 +107,7 @@ async def prepare(
     from assay.tasks import TaskRegistry
 
     started_wall, started = datetime.now(timezone.utc), time.monotonic()
+    options = resolved_model_options(options, settings)  # lmms-eval names and arguments, checked before anything
     import assay.compat  # noqa: F401  (answers `import lmms_eval` for task helpers)
 
     registry = TaskRegistry.discover(settings, include_paths=list(options.include_paths))
@@ -142,7 +143,8 @@ async def prepare(
                               "entry to the ASSAY_PRICES file")
     ledger = CostLedger(options.max_cost)
     # A bad file fails here, unpaid; answers are redacted before they are stored.
-    cache = ResponseCache(default_cache_path(settings), redact=redactor.redact) if use_cache else None
+    cache = (ResponseCache(options.cache_path or default_cache_path(settings), redact=redactor.redact)
+             if use_cache else None)
     prepared = Prepared(
         settings=settings, options=options, redactor=redactor, registry=registry, names=names, configs=configs,
         provider=provider, model=Model(provider, model_config, cache=cache, meter=ledger.meter("model", price)),
@@ -179,6 +181,20 @@ async def _warm_up(provider: Provider) -> None:
         raise ConfigError(exc.message, hint=exc.hint) from None
 
 
+def resolved_model_options(options: RunOptions, settings: Settings) -> RunOptions:
+    """The options with ``--model``/``--model_args`` resolved (lmms-eval's names mapped, every argument checked
+    against the provider's schema, lmms-eval-only ones said once and dropped)."""
+    from dataclasses import replace
+
+    from assay.model.args import resolve_model
+
+    resolved = resolve_model(options.model, options.model_args, settings)
+    for notice in resolved.notices:
+        log.warning("%s", notice)
+    frames = resolved.num_frames if resolved.num_frames is not None else options.num_frames
+    return replace(options, model=resolved.provider, model_args=resolved.args, num_frames=frames)
+
+
 async def _count_before_paying(p: Prepared) -> None:
     """A dry run counts every doc; so does a run with --max_cost, refused now if even its estimated minimum
     is over the cap. Any other run counts its prompts as it builds them (for the results' estimate)."""
@@ -197,7 +213,8 @@ def task_run_settings(options: RunOptions) -> RunSettings:
 
     return RunSettings(num_fewshot=options.num_fewshot, fewshot_seed=options.fewshot_seed,
                        system_instruction=options.system_instruction, reasoning_tags=options.reasoning_tags,
-                       repeats=options.repeats)
+                       repeats=options.repeats, **({} if options.num_frames is None else
+                                                   {"num_frames": options.num_frames}))
 
 
 async def _load_tasks(p: Prepared) -> None:
