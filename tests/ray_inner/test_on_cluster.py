@@ -156,6 +156,22 @@ def test_a_sweep_runs_each_model_with_its_own_results(home: Path) -> None:
         assert results(out / name)["model"]["name"] == name
 
 
+def test_a_config_list_with_ray_runs_every_run_on_the_cluster(home: Path) -> None:
+    out = home / "config-list"
+    with FaultServer(lambda body: pick(body, "ABCD")) as model:
+        runs = "".join(f"- model: openai_compatible\n  model_args: model={name},base_url={model.base_url}\n"
+                       f"  tasks: assay_arith_mc\n  limit: 10\n" for name in ("c1", "c2"))
+        (home / "runs.yaml").write_text(runs)
+        done = assay(home, "--config", str(home / "runs.yaml"), "--output_path", str(out), "--log_samples",
+                     "--ray", ADDRESS)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert sorted(body["model"] for body in model.requests) == ["c1"] * 10 + ["c2"] * 10
+    assert "ok  run 1 of 2" in done.stderr and "ok  run 2 of 2" in done.stderr
+    assert done.stdout.count("exact_match") == 2  # each run's table
+    for name in ("c1", "c2"):
+        assert results(out / name)["status"] == "complete" and len(rows(out / name, "assay_arith_mc")) == 10
+
+
 def _lines(out: Path) -> int:
     files = list(out.rglob("*_samples_*.jsonl"))
     return len(files[0].read_text().splitlines()) if files else 0

@@ -64,7 +64,7 @@ async def run_on_cluster(
             actors.disconnect()
 
 
-async def sweep(settings: Settings, runs: Sequence[RunOptions], redactor: Redactor, *,
+async def sweep(runs: Sequence[tuple[Settings, RunOptions]], redactor: Redactor, *,
                 control: RunControl | None = None) -> list[EvaluationResult | AssayError]:
     """Several runs (models, checkpoints, task sets) over one cluster at once, each with its own results
     document, gate, cache actor and workers. The cluster's CPUs are shared out: at most one run per CPU at a
@@ -74,16 +74,16 @@ async def sweep(settings: Settings, runs: Sequence[RunOptions], redactor: Redact
 
     if not runs:
         return []
-    for options in runs:
+    for _, options in runs:
         _refuse_unsupported(options)
         _learn_secrets(options, redactor)
-    joined = actors.connect(cluster_address(runs[0], settings), redactor)
+    joined = actors.connect(cluster_address(runs[0][1], runs[0][0]), redactor)
     try:
         cpus = actors.cluster_cpus()
         at_once = max(1, min(len(runs), cpus))
         turns = asyncio.Semaphore(at_once)
 
-        async def one(options: RunOptions) -> EvaluationResult | AssayError:
+        async def one(settings: Settings, options: RunOptions) -> EvaluationResult | AssayError:
             async with turns:
                 try:
                     return await _run(settings, options, redactor, max(1, cpus // at_once), progress=None,
@@ -91,7 +91,7 @@ async def sweep(settings: Settings, runs: Sequence[RunOptions], redactor: Redact
                 except AssayError as exc:
                     return exc
 
-        return list(await asyncio.gather(*(one(options) for options in runs)))
+        return list(await asyncio.gather(*(one(settings, options) for settings, options in runs)))
     finally:
         if joined:
             actors.disconnect()
@@ -131,7 +131,8 @@ async def _run(settings: Settings, options: RunOptions, redactor: Redactor, coun
         gate = actors.start_gate(options.max_cost, _limits(options, settings))
         services.append(gate)
         use_cache = settings.use_cache if options.use_cache is None else options.use_cache
-        cache = actors.start_cache(str(default_cache_path(settings))) if use_cache else None
+        path = options.cache_path or default_cache_path(settings)
+        cache = actors.start_cache(str(path)) if use_cache else None
         if cache is not None:
             services.append(cache)
         workers = await actors.start_workers(count, settings, options, redactor, gate=gate, cache=cache)

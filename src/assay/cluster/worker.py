@@ -130,6 +130,7 @@ class ShardWorker:
         from assay.cluster.worker_prep import prepare_worker
         from assay.env.log import configure_logging
         from assay.errors import AssayError, ConfigError
+        from assay.judge import intercept
 
         assert self._opener is not None
         settings, options, redactor = pickle.loads(self._opener.open(sealed))
@@ -148,6 +149,9 @@ class ShardWorker:
         except Exception as exc:
             message = redactor.redact(f"a Ray worker could not load the run: {type(exc).__name__}: {exc}")
             return {"error": ConfigError(message, hint="rerun with --verbosity DEBUG")}
+        # As on the driver: task code's own judge calls (requests, openai, httpx) go to the run's judge, for
+        # as long as this worker serves the run (its process ends with it).
+        intercept.install()
         return {"host": socket.gethostname()}
 
     async def run(self, shard: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
