@@ -21,6 +21,7 @@ from assay.errors import (
     RunFailedError,
     RunInterrupted,
 )
+from assay.run.batching import answer_in_batches, finish_batches
 from assay.run.control import RunControl
 from assay.run.execute import Progress, RunState, execute
 from assay.run.finish import build_results, write_results
@@ -73,11 +74,14 @@ async def run_evaluation(
         return await _dry_run(p)
     state = RunState({name: TaskTally(total=len(d)) for name, d in p.docs.items()})
     try:
+        await answer_in_batches(p)  # --batch: every answer first, from the vendor's batch API
         ending = await execute(p, state, progress=progress, control=control)
     except BaseException:  # Ctrl-C through asyncio.run, or a bug: keep every finished sample, then go on failing
         _finish_interrupted(p, state)
+        finish_batches(p, consumed=False)
         await _close_quietly(p)
         raise
+    finish_batches(p, consumed=ending != "interrupted")
     # Aggregations are task code (they may call a judge through the bridge): not on the event loop.
     results = await asyncio.to_thread(build_results, p, state, ending)
     await _close_quietly(p)
