@@ -59,6 +59,9 @@ async def handle(emu: AnthropicEmulator, kind: str, request: web.Request, body: 
         bad = [i for i in ids if not isinstance(i, str) or not _CUSTOM_ID.match(i)]
         found = [f"requests[{n}]: {v}" for n, item in enumerate(items)
                  for v in emu.violations(request, item.get("params") or {})]
+        if emu.book.reject is not None:  # Anthropic refuses a bad batch when it is created
+            why, emu.book.reject = emu.book.reject, None
+            return emu.error(400, why, "invalid_request_error")
         if bad or len(set(ids)) != len(ids) or found:
             why = "; ".join(found) or f"custom_id must be unique and match ^[a-zA-Z0-9_-]{{1,64}}$: {bad[:1]}"
             emu.problems.append(why)

@@ -55,13 +55,19 @@ class Batch:
 @dataclass
 class BatchBook:
     batch_script: tuple[str, ...] = DEFAULT_SCRIPT
+    #: Scripts for the next batches created, in order (then ``batch_script``).
+    next_scripts: list[tuple[str, ...]] = field(default_factory=list)
+    #: Fail the next batch created at validation with this reason.
+    reject: str | None = None
     hold_batches: bool = False
     line_faults: list[tuple[int, str, str]] = field(default_factory=list)
     batches: dict[str, Batch] = field(default_factory=dict)
 
     def create(self, prefix: str, requests: list[tuple[str, dict[str, Any]]], reason: str | None = None) -> Batch:
-        batch = Batch(f"{prefix}{next(_ids)}", requests, list(self.batch_script))
+        script = self.next_scripts.pop(0) if self.next_scripts else self.batch_script
+        batch = Batch(f"{prefix}{next(_ids)}", requests, list(script))
         batch.state = batch.script.pop(0)
+        reason, self.reject = reason or self.reject, None
         if reason is not None:  # rejected at validation
             batch.script = ["failed"]
             batch.reason = reason

@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     from assay.providers.gemini import GeminiProvider
     from assay.types import Request
 
+#: A pending batch is one the service has not accepted to run yet: assay waits past it before submitting the
+#: next, so a batch the service fails is reported before anything else is sent.
 _STATES: dict[str, BatchState] = {
-    "BATCH_STATE_PENDING": "in_progress", "BATCH_STATE_RUNNING": "in_progress",
+    "BATCH_STATE_PENDING": "validating", "BATCH_STATE_RUNNING": "in_progress",
     "BATCH_STATE_SUCCEEDED": "completed", "BATCH_STATE_FAILED": "failed", "BATCH_STATE_CANCELLED": "cancelled",
     "BATCH_STATE_EXPIRED": "expired",
 }
