@@ -103,6 +103,7 @@ async def prepare(
     from assay.preflight.plan import plan_from_flags
     from assay.preflight.requirements import preflight
     from assay.providers import load_provider_class
+    from assay.providers.base import accepts_audio
     from assay.sinks.remote import RemoteTargets, check_credentials, check_targets
     from assay.tasks import TaskRegistry
 
@@ -154,7 +155,7 @@ async def prepare(
         _refuse_loglikelihood_tasks(prepared)
         prepared.judging = setup_judge(settings, options, judging, configs, prepared.tasks, redactor, cache,
                                        ledger=ledger)
-        if not provider.accepts_media or not getattr(provider, "accepts_audio", False):
+        if not provider.accepts_media or not accepts_audio(provider):
             _refuse_media_tasks(provider, prepared)
         await _warm_up(provider)
         await _count_before_paying(prepared)
@@ -169,11 +170,12 @@ async def prepare(
 async def _warm_up(provider: Provider) -> None:
     """A provider that loads something first (the embedded model's weights) does it now: a file that cannot
     be loaded is bad input, said before any output file exists or anything is sent."""
-    warm_up = getattr(provider, "warm_up", None)
-    if warm_up is None:
+    from assay.providers.base import WarmsUp
+
+    if not isinstance(provider, WarmsUp):
         return
     try:
-        await warm_up()
+        await provider.warm_up()
     except ProviderError as exc:
         raise ConfigError(exc.message, hint=exc.hint) from None
 
@@ -243,7 +245,7 @@ def _open_sinks(p: Prepared, extra_sinks: tuple[Sink, ...]) -> None:
 def _refuse_loglikelihood_tasks(p: Prepared) -> None:
     """``multiple_choice`` tasks need log-likelihoods (of image/video contexts, for image tasks): a provider
     that cannot give them is refused now, before anything is paid."""
-    from assay.providers.base import supports_loglikelihood
+    from assay.providers.base import loglikelihood_accepts_media, supports_loglikelihood
 
     needing = [name for name in p.names if p.tasks[name].output_type == "multiple_choice"]
     if not needing:
@@ -258,7 +260,7 @@ def _refuse_loglikelihood_tasks(p: Prepared) -> None:
             hint="run them with a model that can (--model local, or openai_compatible against a server with "
                  "completions echo+logprobs)" + drop,
         )
-    if getattr(p.provider, "loglikelihood_accepts_media", False):
+    if loglikelihood_accepts_media(p.provider):
         return
     with_media = [name for name in needing if _first_context_has_media(p, name)]
     if with_media:
@@ -282,6 +284,7 @@ def _refuse_media_tasks(provider: Provider, p: Prepared) -> None:
     """A model that cannot take what a task sends (images, video, audio): say so before the first request,
     not halfway through. The first doc of each task stands for the task; a doc that fails to build is left
     to its sample."""
+    from assay.providers.base import accepts_audio
 
     def refused(name: str) -> str | None:
         task, docs = p.tasks[name], p.docs[name]
@@ -291,7 +294,7 @@ def _refuse_media_tasks(provider: Provider, p: Prepared) -> None:
             messages = contained(name, "building a prompt", task.messages, docs[0][1], docs[0][0])
         except AssayError:
             return None
-        if any(m.has_audio() for m in messages) and not getattr(provider, "accepts_audio", False):
+        if any(m.has_audio() for m in messages) and not accepts_audio(provider):
             return "audio"
         if any(m.has_media() and not m.has_audio() for m in messages) and not provider.accepts_media:
             return "images or video"

@@ -20,6 +20,7 @@ from assay.sinks import view
 if TYPE_CHECKING:
     from assay.env.redaction import Redactor
     from assay.env.settings import Settings
+    from assay.records import ResultsDocument, SampleRecord
     from assay.sinks.rundir import FinishedRun
 
 log = logging.getLogger("assay.sinks.wandb")
@@ -128,7 +129,7 @@ def _log_run(wandb: Any, wb_run: Any, run: FinishedRun, redactor: Redactor, *, l
                 _log_task_samples(wandb, wb_run, run, task, redactor)
 
 
-def summary_of(results: dict[str, Any]) -> dict[str, Any]:
+def summary_of(results: ResultsDocument) -> dict[str, Any]:
     """Flat ``{task}/{metric}`` numbers, as lmms-eval logs them (plus stderr, CI bounds, counts, usage)."""
     out: dict[str, Any] = {}
     for task, entry in (results.get("results") or {}).items():
@@ -165,7 +166,7 @@ def _put(out: dict[str, Any], key: str, value: Any) -> None:
         out[key] = value
 
 
-def _results_table(wandb: Any, results: dict[str, Any]) -> Any:
+def _results_table(wandb: Any, results: ResultsDocument) -> Any:
     table = wandb.Table(columns=["Tasks", "Metric", "Value", "Stderr", "CI95 low", "CI95 high", "N", "Errors"])
     for task, entry in (results.get("results") or {}).items():
         errors = entry.get("n_errors") if isinstance(entry, dict) else None
@@ -178,7 +179,7 @@ def _results_table(wandb: Any, results: dict[str, Any]) -> Any:
     return table
 
 
-def _groups_table(wandb: Any, results: dict[str, Any]) -> Any:
+def _groups_table(wandb: Any, results: ResultsDocument) -> Any:
     table = wandb.Table(columns=["Groups", "Metric", "Value", "N"])
     for group, entry in (results.get("groups") or {}).items():
         for metric, m in (entry.get("metrics") or {}).items():
@@ -217,7 +218,7 @@ def _log_task_samples(wandb: Any, wb_run: Any, run: FinishedRun, task: str, reda
     wb_run.log_artifact(artifact)
 
 
-def _first_image(wandb: Any, run: FinishedRun, record: dict[str, Any]) -> Any:
+def _first_image(wandb: Any, run: FinishedRun, record: SampleRecord) -> Any:
     for item in record.get("media") or []:
         path = run.folder / str(item.get("path", "")) if isinstance(item, dict) else None
         if path is not None and path.is_file():
@@ -226,14 +227,16 @@ def _first_image(wandb: Any, run: FinishedRun, record: dict[str, Any]) -> Any:
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float, str)) or value is None:
+    """A sample's score: a number where there is one (an MME-style dict gives its score), else text."""
+    number = view.score_value(value)
+    if number is not None:
+        return number
+    if isinstance(value, str) or value is None:
         return value
     return str(value)
 
 
-def _error_cell(record: dict[str, Any]) -> str:
+def _error_cell(record: SampleRecord) -> str:
     kind = view.error_kind(record)
     return f"{kind}: {view.error_message(record)}" if kind else ""
 
