@@ -18,6 +18,7 @@ from assay.run.prompts import Prompt, feed
 
 if TYPE_CHECKING:
     from assay.model.batch.runner import BatchRunner
+    from assay.providers.batch import BatchWire
     from assay.run.prepare import Prepared
 
 
@@ -27,11 +28,10 @@ def _identity(p: Prepared) -> str:
     return json.dumps(public_identity(p.provider.identity()), sort_keys=True)
 
 
-async def _lines(p: Prepared) -> dict[str, bytes]:
+async def _lines(p: Prepared, wire: BatchWire) -> dict[str, bytes]:
     """Every uncached generation request of the run, as a batch line, by cache key."""
     from assay.model.cache import cache_key
 
-    wire = p.provider.batch_wire()  # type: ignore[attr-defined]
     identity = p.provider.identity()
     lines: dict[str, bytes] = {}
     queue: asyncio.Queue[Prompt | None] = asyncio.Queue(maxsize=256)
@@ -56,12 +56,14 @@ async def answer_in_batches(p: Prepared) -> BatchRunner | None:
     from assay.model.batch.answers import BatchAnswers
     from assay.model.batch.runner import BatchRunner
     from assay.model.batch.store import BatchStore
+    from assay.providers.base import batch_wire
 
-    if p.batch is None:
+    wire = batch_wire(p.provider)
+    if p.batch is None or wire is None:  # (a provider without a batch API was refused in prepare)
         return None
-    lines = await _lines(p)
+    lines = await _lines(p, wire)
     store = BatchStore(p.settings.ensure_home() / "batches.sqlite")
-    runner = BatchRunner(p.provider.batch_wire(), store, p.batch, _identity(p))  # type: ignore[attr-defined]
+    runner = BatchRunner(wire, store, p.batch, _identity(p))
     try:
         p.model.prefilled = BatchAnswers(await runner.run(lines)) if lines else None
     except BaseException:

@@ -20,7 +20,7 @@ from assay.errors import ProviderError, UsageError
 from assay.model.batch.config import BatchConfig
 from assay.model.batch.store import BatchStore
 from assay.model.retry import classify
-from assay.providers.base import Provider
+from assay.providers.base import Provider, batch_wire
 from assay.providers.batch import BatchStatus, BatchWire
 from assay.types import Response
 
@@ -34,7 +34,7 @@ MAX_ROUNDS = 3
 
 def refuse_without_batch_api(provider: Provider) -> None:
     """--batch with a provider that has no batch API: said before anything is sent."""
-    if not getattr(provider, "supports_batch", False):
+    if batch_wire(provider) is None:
         raise UsageError(f"--batch: {provider.name} has no batch API in assay",
                          hint="batch APIs: openai, azure_openai, anthropic, gemini; drop --batch for this model")
 
