@@ -203,3 +203,14 @@ def test_a_run_killed_while_its_batch_runs_resumes_the_same_batch(provider: str,
     doc = results_file(tmp_path / "again")
     assert [b["id"] for b in doc["batch"]["batches"]] == [next(iter(doc["batch"]["batches"]))["id"]]
     assert doc["batch"]["answers"] == 8
+
+
+def test_an_empty_batched_answer_is_asked_again_in_a_follow_up_batch(
+        run_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    vendor = VENDORS["anthropic"]
+    given = iter(["", *["A"] * 20])
+    with vendor.emulator(key=KEY, answer=lambda body: next(given)) as emu:
+        code, err = _batch_run(vendor, emu, run_dir, capsys, monkeypatch)
+        assert code == 0, err
+        assert [len(b.requests) for b in emu.book.batches.values()] == [8, 1]
+    assert all(r["resps"] == [["A"]] for r in samples(run_dir / "out"))

@@ -28,6 +28,8 @@ DOTENV = {  # every secret setting, some with the characters escaping forms are 
     "XAI_API_KEY": "xai-scan-XAI-key-0007-g7h8",
     "REKA_API_KEY": "scan-REKA-key-0008-i9j0",
     "VIESCORE_API_KEY": "scan-VIESCORE-key-0009",
+    "DASHSCOPE_API_KEY": "sk-scan-DASHSCOPE-0013-m3n4",
+    "AWS_BEARER_TOKEN_BEDROCK": "scan-BEDROCK-token-0014-o5p6",
 }
 URL_USER, URL_PASSWORD, URL_QUERY_KEY = "scan-user", 'url-PASS"word\\0010', "query-KEY-0011-k1l2"
 BODY_TOKEN = "body-ACCESS\ttoken-0012"
@@ -54,7 +56,7 @@ def test_every_secret_set_and_echoed_leaks_nowhere(run_dir: Path, capsys: pytest
                      {"status": 429, "headers": {"Retry-After": "0", "X-Echo": SECRETS[0]}, "body": error},
                      {"headers": {"X-Echo": echo.replace("\t", " ")}})
         code = main(["run", "--model", "openai_compatible", "--model_args",
-                     f"model=m,base_url={url},access_token={BODY_TOKEN},num_concurrent=2,backoff_initial=0.01",
+                     f"model=m,base_url={url},extra_body.access_token={BODY_TOKEN},num_concurrent=2,backoff_initial=0.01",
                      "--tasks", "assay_arith_mc", "--limit", "12", "--log_samples", "--use_cache",
                      "--output_path", "out", "--max_error_rate", "0.5", "--verbosity", "DEBUG"])
         run_out, run_err = capsys.readouterr()

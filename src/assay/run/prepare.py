@@ -100,6 +100,7 @@ async def prepare(
     from assay.model.batch.config import batch_config
     from assay.model.cache import ResponseCache, default_cache_path
     from assay.model.cost import CostLedger, price_for, split_price_args
+    from assay.model.foreign import build_provider
     from assay.preflight.plan import plan_from_flags
     from assay.preflight.requirements import preflight
     from assay.providers import load_provider_class
@@ -108,6 +109,7 @@ async def prepare(
     from assay.tasks import TaskRegistry
 
     started_wall, started = datetime.now(timezone.utc), time.monotonic()
+    options = resolved_model_options(options, settings)  # lmms-eval names and arguments, checked before anything
     import assay.compat  # noqa: F401  (answers `import lmms_eval` for task helpers)
 
     registry = TaskRegistry.discover(settings, include_paths=list(options.include_paths))
@@ -128,7 +130,7 @@ async def prepare(
         if not options.dry_run:  # a dry run sends nothing anywhere
             await check_credentials(targets, settings)
 
-    provider = load_provider_class(options.model, settings)(settings, provider_args)
+    provider = build_provider(load_provider_class(options.model, settings), settings, provider_args)
     if batch is not None:
         from assay.model.batch.runner import refuse_without_batch_api
 
@@ -143,7 +145,8 @@ async def prepare(
                               "entry to the ASSAY_PRICES file")
     ledger = CostLedger(options.max_cost)
     # A bad file fails here, unpaid; answers are redacted before they are stored.
-    cache = ResponseCache(default_cache_path(settings), redact=redactor.redact) if use_cache else None
+    cache = (ResponseCache(options.cache_path or default_cache_path(settings), redact=redactor.redact)
+             if use_cache else None)
     prepared = Prepared(
         settings=settings, options=options, redactor=redactor, registry=registry, names=names, configs=configs,
         provider=provider, model=Model(provider, model_config, cache=cache, meter=ledger.meter("model", price)),
@@ -180,6 +183,20 @@ async def _warm_up(provider: Provider) -> None:
         raise ConfigError(exc.message, hint=exc.hint) from None
 
 
+def resolved_model_options(options: RunOptions, settings: Settings) -> RunOptions:
+    """The options with ``--model``/``--model_args`` resolved (lmms-eval's names mapped, every argument checked
+    against the provider's schema, lmms-eval-only ones said once and dropped)."""
+    from dataclasses import replace
+
+    from assay.model.args import resolve_model
+
+    resolved = resolve_model(options.model, options.model_args, settings)
+    for notice in resolved.notices:
+        log.warning("%s", notice)
+    frames = resolved.num_frames if resolved.num_frames is not None else options.num_frames
+    return replace(options, model=resolved.provider, model_args=resolved.args, num_frames=frames)
+
+
 async def _count_before_paying(p: Prepared) -> None:
     """A dry run counts every doc; so does a run with --max_cost, refused now if even its estimated minimum
     is over the cap. Any other run counts its prompts as it builds them (for the results' estimate)."""
@@ -198,7 +215,8 @@ def task_run_settings(options: RunOptions) -> RunSettings:
 
     return RunSettings(num_fewshot=options.num_fewshot, fewshot_seed=options.fewshot_seed,
                        system_instruction=options.system_instruction, reasoning_tags=options.reasoning_tags,
-                       repeats=options.repeats)
+                       repeats=options.repeats, **({} if options.num_frames is None else
+                                                   {"num_frames": options.num_frames}))
 
 
 async def _load_tasks(p: Prepared) -> None:

@@ -47,13 +47,16 @@ def push_wandb(run: FinishedRun, args: dict[str, Any], *, settings: Settings, re
     wb_settings = wandb.Settings(
         mode=mode, base_url=settings.wandb_base_url, api_key=key if mode not in NO_NETWORK_MODES else None,
         console="off", silent=True, x_disable_meta=True, x_disable_stats=True, disable_git=True,
-        save_code=False, disable_job_creation=True,
+        save_code=False, disable_job_creation=True, init_timeout=settings.wandb_init_timeout,
     )
     attached = wandb.run is not None  # a W&B run the caller (Python API) started: log into it, leave it open
+    if not attached and mode not in NO_NETWORK_MODES:  # wandb itself is silent while it waits for its server
+        log.info("W&B: connecting to %s (giving up after %gs: WANDB_INIT_TIMEOUT)", settings.wandb_base_url,
+                 settings.wandb_init_timeout)
     try:
         wb_run = wandb.run if attached else wandb.init(**init_args, settings=wb_settings)
     except Exception as exc:
-        raise _upload_error(wandb, exc, redactor) from None
+        raise _upload_error(wandb, exc, redactor, settings) from None
     failed = True
     try:
         _log_run(wandb, wb_run, run, redactor, log_samples=log_samples)
@@ -247,9 +250,14 @@ def _artifact_name(task: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", task) or "samples"
 
 
-def _upload_error(wandb: Any, exc: BaseException, redactor: Redactor) -> AssayError:
+def _upload_error(wandb: Any, exc: BaseException, redactor: Redactor,
+                  settings: Settings | None = None) -> AssayError:
     if isinstance(exc, AssayError):
         return exc
+    if settings is not None and _timed_out(wandb, exc):
+        return UploadError(f"W&B at {redactor.redact(settings.wandb_base_url)} did not answer within "
+                           f"{settings.wandb_init_timeout:g}s", hint="check WANDB_BASE_URL and your network, raise "
+                           "WANDB_INIT_TIMEOUT, or use --wandb_args mode=offline and `wandb sync` later")
     text = redactor.redact(f"{type(exc).__name__}: {exc}".splitlines()[0])[:300]
     errors = getattr(wandb, "errors", None)
     auth = getattr(errors, "AuthenticationError", ()) if errors is not None else ()
@@ -257,3 +265,11 @@ def _upload_error(wandb: Any, exc: BaseException, redactor: Redactor) -> AssayEr
         return UploadAuthError(f"W&B refused the API key ({text})", hint=_SECRET_HINT)
     return UploadError(f"W&B logging failed: {text}", hint="check the W&B server address and your network")
 
+
+
+def _timed_out(wandb: Any, exc: BaseException) -> bool:
+    errors = getattr(wandb, "errors", None)
+    comm = getattr(errors, "CommError", None) if errors is not None else None
+    text = str(exc).lower()
+    waited = "timed out" in text or "deadline exceeded" in text
+    return waited and (comm is None or isinstance(exc, comm) or "timeout" in type(exc).__name__.lower())

@@ -73,8 +73,9 @@ class BatchRunner:
                     if self.config.retry == "batch":
                         answers[key] = error
                 break
-            log.info("%d requests failed with retryable errors: sending them again in a follow-up batch", len(retry))
-            pending = list(retry)
+            pending = [key for key in retry if key in lines]  # a resumed batch may hold requests not needed now
+            log.info("%d requests failed with retryable errors: sending them again in a follow-up batch",
+                     len(pending))
         return answers
 
     def _resume(self, wanted: set[str]) -> dict[str, tuple[str, ...]]:
@@ -153,9 +154,12 @@ class BatchRunner:
         for key in keys:
             result = results.get(key)
             error = (result.error if result is not None else None) or _never_ran(self.wire.vendor, status, key)
-            if result is not None and result.response is not None:
+            if result is not None and result.response is not None and not result.response.text.strip():
+                error = ProviderError("the model returned an empty answer", kind="empty", provider=self.wire.vendor)
+            elif result is not None and result.response is not None:
                 answers[key] = result.response
-            elif classify(error).retryable:
+                continue
+            if classify(error).retryable:
                 retry[key] = error
             else:
                 answers[key] = error
