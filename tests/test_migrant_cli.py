@@ -94,3 +94,25 @@ def test_the_interrupt_hint_is_true(run_dir: Path, monkeypatch: pytest.MonkeyPat
         assert "rerun the same command" in hint and "from the cache" in hint
     else:
         assert "the cache was off" in hint and "--use_cache" in hint
+
+
+def test_a_base_url_without_v1_shows_the_url_called_and_the_fix(run_dir: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    with OpenAIEmulator(key=KEY) as emu:
+        code = main(["run", "--model", "openai", "--model_args", f"model=m,base_url={emu.base_url},api_key={KEY}",
+                     "--tasks", "assay_colors", "--limit", "2"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    error = next(line for line in err.splitlines() if line.startswith("error:"))
+    assert f"(POST {emu.base_url}/chat/completions)" in error and "404" in error
+    assert f"try base_url={emu.base_url}/v1" in err
+
+
+def test_a_full_chat_completions_url_is_taken_as_meant(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with OpenAIEmulator(key=KEY) as emu:
+        code = main(["run", "--model", "openai", "--model_args",
+                     f"model=m,base_url={emu.base_url}/v1/chat/completions,api_key={KEY}", "--tasks", "assay_colors",
+                     "--limit", "2"])
+        paths = {seen.path for seen in emu.requests}
+    assert code == 0, capsys.readouterr().err
+    assert paths == {"/v1/chat/completions"}
