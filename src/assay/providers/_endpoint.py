@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from assay.env.masking import identity_url, mask_url
+from assay.env.masking import identity_url, looks_like_credential, mask_url
 from assay.errors import ConfigError, CredentialError, ProviderError
 
 if TYPE_CHECKING:
@@ -75,7 +75,8 @@ def parse_base_url(value: str, *, setting: str) -> BaseURL:
     """``value`` as a :class:`BaseURL`; a ConfigError naming ``setting`` (never the credentials in it)
     for anything that is not an absolute http(s) URL."""
     text = str(value).strip()
-    shown = mask_url(text)
+    # A key pasted where the address goes (OPENAI_BASE_URL=sk-…) is not echoed by the error about it.
+    shown = "<hidden: looks like a credential>" if looks_like_credential(text) and "://" not in text else mask_url(text)
     hint = f"set {setting} to the server's address, e.g. https://api.openai.com/v1 or http://localhost:8000/v1"
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
         raise ConfigError(f"{setting} contains a control character (a newline?)", hint=hint)
