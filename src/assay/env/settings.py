@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     plugins: tuple[str, ...] = _setting((), "LMMS_EVAL_PLUGINS",
                                         about="packages whose `tasks` folders and `models` modules are added")
     shuffle_docs: bool = _setting(False, "LMMS_EVAL_SHUFFLE_DOCS", about="shuffle docs (with --seed) before --limit")
+    max_line_mb: int = _setting(256, "ASSAY_MAX_LINE_MB", about="longest JSONL data line read, in MB", ge=1)
     verbosity: Verbosity = _setting("INFO", "VERBOSITY", about="log level: DEBUG, INFO, WARNING or ERROR")
     hf_token: SecretStr | None = _setting(None, "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", about="Hugging Face Hub token")
     hf_endpoint: str = _setting("https://huggingface.co", "HF_ENDPOINT", about="Hugging Face Hub address")

@@ -25,6 +25,7 @@ from tenacity import (
 )
 
 from assay.errors import ConfigError, ProviderError
+from assay.model.foreign import foreign_failure
 from assay.model.retry import classify
 from assay.providers.base import Provider, ScoresLoglikelihood, is_deterministic
 from assay.types import Loglikelihood, LoglikelihoodRequest, Request, Response, Usage
@@ -273,17 +274,13 @@ class Model:
                         kind="timeout",
                         provider=self.provider.name,
                     ) from None
-                if isinstance(exc, ProviderError) or not isinstance(exc, Exception):
+                # Not something a server did (providers classify those): a failure on our side — or a plugin's
+                # SystemExit / BaseException / stray CancelledError — counted, named, never retried.
+                failure = foreign_failure(self.provider, exc)
+                if failure is exc:
                     raise
-                # Not something a server did (providers classify those): a failure on our side, counted
-                # and recorded with its class, never retried.
                 log.debug("%s raised outside its error mapping", self.provider.name, exc_info=True)
-                raise ProviderError(
-                    f"{self.provider.name} failed on the client side: {type(exc).__name__}: {exc}",
-                    hint="this is a bug in assay's provider; rerun with --verbosity DEBUG and please report it",
-                    kind="client",
-                    provider=self.provider.name,
-                ) from None
+                raise failure from None
             if reservation is not None and self.meter is not None:
                 self.meter.settle(reservation, getattr(result, "usage", None) or Usage())
             return result

@@ -68,18 +68,26 @@ async def run_evaluation(
     control: RunControl | None = None,
 ) -> EvaluationResult:
     """Evaluate; returns the result of a complete run, raises an AssayError (result written) otherwise."""
+    from assay.judge import intercept
+
     p = await prepare(settings, options, redactor, extra_sinks=extra_sinks, from_command_line=from_command_line)
     if options.dry_run:
         return await _dry_run(p)
     state = RunState({name: TaskTally(total=len(d)) for name, d in p.docs.items()})
+    # Task code's own judge calls (requests, openai, httpx; sync or async) go to the run's judge from the first
+    # sample to the last aggregation, whether or not its task was found to judge: never to a default endpoint.
+    intercept.install()
     try:
-        ending = await execute(p, state, progress=progress, control=control)
-    except BaseException:  # Ctrl-C through asyncio.run, or a bug: keep every finished sample, then go on failing
-        _finish_interrupted(p, state)
-        await _close_quietly(p)
-        raise
-    # Aggregations are task code (they may call a judge through the bridge): not on the event loop.
-    results = await asyncio.to_thread(build_results, p, state, ending)
+        try:
+            ending = await execute(p, state, progress=progress, control=control)
+        except BaseException:  # Ctrl-C through asyncio.run, or a bug: keep every finished sample, then go on failing
+            _finish_interrupted(p, state)
+            await _close_quietly(p)
+            raise
+        # Aggregations are task code (they may call a judge through the bridge): not on the event loop.
+        results = await asyncio.to_thread(build_results, p, state, ending)
+    finally:
+        intercept.uninstall()
     await _close_quietly(p)
     # In a thread: the report and uploads (made from the files once written) block on disk and network.
     return await asyncio.to_thread(_outcome, p, state, results, control.signum if control is not None else None)

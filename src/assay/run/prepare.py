@@ -98,6 +98,7 @@ async def prepare(
     from assay.model.batch.config import batch_config
     from assay.model.cache import ResponseCache, default_cache_path
     from assay.model.cost import CostLedger, price_for, split_price_args
+    from assay.model.foreign import build_provider
     from assay.preflight.plan import plan_from_flags
     from assay.preflight.requirements import preflight
     from assay.providers import load_provider_class
@@ -127,7 +128,7 @@ async def prepare(
         if not options.dry_run:  # a dry run sends nothing anywhere
             await check_credentials(targets, settings)
 
-    provider = load_provider_class(options.model, settings)(settings, provider_args)
+    provider = build_provider(load_provider_class(options.model, settings), settings, provider_args)
     if batch is not None:
         from assay.model.batch.runner import refuse_without_batch_api
 
