@@ -51,6 +51,7 @@ def evaluate(
     judge_args: str | dict[str, Any] | None = None,
     max_judge_failure_rate: float = 0.05,
     max_cost: float | None = None,
+    task_timeout: float | None = 600.0,
     verbosity: str | None = None,
     env_file: str | Path | Sequence[str | Path] | None = None,
     settings: Settings | None = None,
@@ -98,6 +99,7 @@ def evaluate(
         judge_args=_as_dict(judge_args, "--judge_args") or {},
         max_judge_failure_rate=max_judge_failure_rate,
         max_cost=max_cost,
+        task_timeout=task_timeout,
         **_checked_lmms_options(lmms_options),
     )
     # No shell history here: a key passed in model_args is redacted but not warned about.

@@ -20,7 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "model": None, "model_args": "", "tasks": None, "limit": None, "offset": 0, "batch_size": None,
     "output_path": "./logs", "log_samples": False, "predict_only": False, "gen_kwargs": "", "seed": "0,1234,1234,1234",
     "include_path": None, "wandb_args": None, "hf_hub_log_args": None, "use_cache": None, "bootstrap_iters": 0,
-    "max_error_rate": 0.05, "max_cost": None,
+    "max_error_rate": 0.05, "max_cost": None, "task_timeout": 600,
     "judge_model": None, "judge_args": "", "max_judge_failure_rate": 0.05,
     "wandb_log_samples": False, "report": False, "log_media": False,
 }
@@ -57,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="share of samples that may fail before the run counts as failed (exit 1; default 0.05)")
     a("--max_cost", type=float, metavar="USD",
       help="stop sending requests once the run (model and judge) would cost more than this; results are kept")
+    a("--task_timeout", type=float, metavar="SECONDS",
+      help="seconds one call of task code may take before that doc (or metric) is an error (default 600; 0: none)")
     a("--judge_model", help="the judge's provider: openai, azure_openai, openai_compatible, … (default: API_TYPE)")
     a("--judge_args", help="judge options, e.g. model=gpt-4o-mini,base_url=…,num_concurrent=32,temperature=0")
     a("--max_judge_failure_rate", help="share of judged samples per task that may fail (default 0.05); "
@@ -160,6 +162,7 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         report=bool(v["report"]),
         log_media=bool(v["log_media"]),
         max_cost=as_number("--max_cost", v["max_cost"]),
+        task_timeout=as_number("--task_timeout", v["task_timeout"]),
         judge_model=str(v["judge_model"]) if v["judge_model"] else None,
         judge_args=_as_dict(_join(v["judge_args"]), "--judge_args") or {},
         max_judge_failure_rate=parse_failure_rate(v["max_judge_failure_rate"]),

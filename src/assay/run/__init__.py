@@ -26,6 +26,7 @@ from assay.run.execute import Progress, RunState, execute
 from assay.run.finish import build_results, write_results
 from assay.run.prepare import Prepared, prepare
 from assay.run.results import TaskTally
+from assay.run.taskcode import exits_contained, time_limit
 
 if TYPE_CHECKING:
     from assay.env.redaction import Redactor
@@ -68,8 +69,19 @@ async def run_evaluation(
     control: RunControl | None = None,
 ) -> EvaluationResult:
     """Evaluate; returns the result of a complete run, raises an AssayError (result written) otherwise."""
+    time_limit.set(options.task_timeout or None)  # this task's context: every call of task code sees it
+    with exits_contained():
+        return await _evaluate(settings, options, redactor, progress=progress, extra_sinks=extra_sinks,
+                               from_command_line=from_command_line, control=control)
+
+
+async def _evaluate(settings: Settings, options: RunOptions, redactor: Redactor, *, progress: Progress | None,
+                    extra_sinks: tuple[Sink, ...], from_command_line: bool, control: RunControl | None,
+                    ) -> EvaluationResult:
     p = await prepare(settings, options, redactor, extra_sinks=extra_sinks, from_command_line=from_command_line)
     state = RunState({name: TaskTally(total=len(d)) for name, d in p.docs.items()})
+    if control is not None:
+        control.when_forced(lambda: _write_forced(p, state, control))
     try:
         ending = await execute(p, state, progress=progress, control=control)
     except BaseException:  # Ctrl-C through asyncio.run, or a bug: keep every finished sample, then go on failing
@@ -81,6 +93,21 @@ async def run_evaluation(
     await _close_quietly(p)
     # In a thread: the report and uploads (made from the files once written) block on disk and network.
     return await asyncio.to_thread(_outcome, p, state, results, control.signum if control is not None else None)
+
+
+def _write_forced(p: Prepared, state: RunState, control: RunControl) -> None:
+    """The process is being ended before the results were written: say so, with the counts so far (every
+    finished sample is in its file already)."""
+    if p.file_sink is None:
+        return
+    p.file_sink.write_unfinished({
+        "status": "interrupted",
+        "status_reason": control.reason or "interrupted",
+        "forced": "stopped again before the results were aggregated; the samples files hold every finished "
+                  "sample",
+        "results": {name: {"metrics": {}, "n_samples": tally.total, "n_completed": tally.done}
+                    for name, tally in state.tallies.items()},
+    })
 
 
 def _finish_interrupted(p: Prepared, state: RunState) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assay.run.results import summarize_task
-from assay.run.taskcode import contained
+from assay.run.taskcode import contained, limited
 from assay.types import Usage
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ def _task_results(p: Prepared, state: RunState) -> dict[str, Any]:
 
         def aggregate(metric: str, values: list[Any], task: Any = task, name: str = name) -> float:
             # lmms-eval passes its command line to aggregations that take `args` (submission files…)
-            value: float = contained(name, f"aggregation of {metric}", task.aggregate, metric, values, args)
+            value: float = limited(name, f"aggregation of {metric}", task.aggregate, metric, values, args)
             return value
 
         out[name] = summarize_task(task, state.tallies[name], bootstrap_iters=p.options.bootstrap_iters,
@@ -190,7 +190,7 @@ def _rescue(p: Prepared, results: dict[str, Any]) -> Path | None:
     """The output folder failed: put the document where it can be written (LMMS_EVAL_HOME, then /tmp)."""
     assert p.file_sink is not None
     name = p.file_sink.results_path.name
-    from assay.sinks.files import redact_values
+    from assay.sinks.files import redact_values, utf8
 
     # Values redacted before they are serialized, as the files sink does: escaping cannot hide a secret.
     text = json.dumps(redact_values(results, p.redactor.redact), indent=2, ensure_ascii=False, default=str)
@@ -198,7 +198,7 @@ def _rescue(p: Prepared, results: dict[str, Any]) -> Path | None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / name
-            path.write_text(text, encoding="utf-8")
+            path.write_bytes(utf8(text))
             return _verified(path)
         except (OSError, ValueError):
             continue
