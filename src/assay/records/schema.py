@@ -78,6 +78,7 @@ class RunConfig(TypedDict, total=False):
     judge_model: str | None
     judge_args: Any
     max_judge_failure_rate: float
+    shuffle_docs: bool
 
 
 class ModelInfo(TypedDict, total=False):
@@ -117,6 +118,7 @@ class CostReport(TypedDict, total=False):
     cap_reached: bool
     model: CostMeterReport
     judge: CostMeterReport
+    estimate: dict[str, Any]  # what the prompts were estimated to cost before they were sent
 
 
 class ModelStats(TypedDict, total=False):
@@ -142,6 +144,7 @@ class JudgeSection(TypedDict, total=False):
     failures: dict[str, int]
     requests: int
     tasks: list[str]
+    outside_samples: list[Any]  # judge calls task code made outside any sample (an aggregation's)
     max_failure_rate: float
     over_threshold: dict[str, float]
 
