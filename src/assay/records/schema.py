@@ -176,6 +176,7 @@ class ResultsDocument(TypedDict, total=False):
     judge: JudgeSection
     sink_failures: dict[str, Any]
     files: RunFiles
+    model_name: str  # lmms-eval's documents name the model here (they have no `model` section)
 
 
 # -- the sample record ----------------------------------------------------------------------------
