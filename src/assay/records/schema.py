@@ -175,6 +175,7 @@ class ResultsDocument(TypedDict, total=False):
     configs: dict[str, Any]
     judge: JudgeSection
     sink_failures: dict[str, Any]
+    batch: dict[str, Any] | None  # --batch: the vendor batch jobs the run submitted and how they ended
     files: RunFiles
     model_name: str  # lmms-eval's documents name the model here (they have no `model` section)
 
