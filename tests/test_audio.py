@@ -224,3 +224,18 @@ def test_a_model_without_audio_is_refused_before_the_first_request(model: str, r
     assert code == 2 and emu.requests == []
     assert "error:" in err and "audio" in err and "hint:" in err and "Traceback" not in err
     assert not list((run_dir / "out").rglob("*_results.json"))
+
+
+def test_tasks_check_names_what_resolves_but_cannot_run_on_the_model(cli_env: dict[str, str],
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from assay.cli import main
+
+    assert main(["tasks", "--check", "assay_*", "--model", "anthropic"]) == 1
+    out = capsys.readouterr().out
+    assert "7 of 7 tasks resolve" in out  # resolving is one thing…
+    assert "resolves but cannot run on this provider: assay_spoken_digits (needs audio" in out  # …running another
+    assert "assay_colors" not in out
+    assert main(["tasks", "--check", "assay_*", "--model", "gemini"]) == 0
+    assert "every task that resolves can run on --model gemini" in capsys.readouterr().out
+    assert main(["tasks", "--check", "assay_*"]) == 0  # without --model: resolving only, as before
+    assert "cannot run" not in capsys.readouterr().out
