@@ -121,15 +121,13 @@ LMMS_OPTIONS = ("num_fewshot", "system_instruction", "repeats", "reasoning_tags"
 
 
 def _checked_lmms_options(given: dict[str, Any]) -> dict[str, Any]:
-    import difflib
-
+    from assay.env.registry import did_you_mean
     from assay.errors import UsageError
 
     for name in given:
         if name not in LMMS_OPTIONS:
-            close = difflib.get_close_matches(name, LMMS_OPTIONS, n=1)
             raise UsageError(f"evaluate() got an unknown option {name!r}",
-                             hint=(f"did you mean {close[0]!r}? " if close else "") + "see help(assay.evaluate)")
+                             hint=did_you_mean(name, LMMS_OPTIONS, n=1) + "see help(assay.evaluate)")
     return given
 
 

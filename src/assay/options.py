@@ -68,6 +68,8 @@ class RunOptions:
     hub_args: dict[str, Any] | None = None
     bootstrap_iters: int = 0
     use_cache: bool | None = None
+    #: Where the response cache lives (lmms-eval's ``--use_cache PATH``; None: under LMMS_EVAL_HOME).
+    cache_path: Path | None = None
     #: A run whose share of failed samples exceeds this ends with status `failed` (exit 1), results written.
     max_error_rate: float = 0.05
     #: Log each task's samples as a W&B table too (``--wandb_log_samples``; implies ``log_samples``).
@@ -96,6 +98,8 @@ class RunOptions:
     reasoning_tags: Any = "default"
     repeats: int | None = None
     log_samples_suffix: str = "model_outputs"
+    #: Frames sampled per video (lmms-eval's ``max_frames_num`` model argument; None: 8).
+    num_frames: int | None = None
 
     def __post_init__(self) -> None:
         if not self.tasks:
@@ -129,9 +133,12 @@ class RunOptions:
         if not 0 <= self.bootstrap_iters <= MAX_BOOTSTRAP_ITERS:
             raise UsageError(f"--bootstrap_iters must be between 0 and {MAX_BOOTSTRAP_ITERS:,}",
                              hint=_HINTS["--bootstrap_iters"])
-        if self.wandb_log_samples or self.log_media:  # both show samples: they need the samples files
+        # All three show samples, so they need the samples files (lmms-eval turns them on for --predict_only too:
+        # without them a prediction run would pay for every answer and keep none).
+        if self.wandb_log_samples or self.log_media or self.predict_only:
             object.__setattr__(self, "log_samples", True)
-        needs_files = [flag for flag, on in (("--report", self.report), ("--log_media", self.log_media),
+        needs_files = [flag for flag, on in (("--predict_only", self.predict_only), ("--report", self.report),
+                                             ("--log_media", self.log_media),
                                              ("--wandb_args", self.wandb_args is not None),
                                              ("--hf_hub_log_args", self.hub_args is not None)) if on]
         if self.output_path is None and needs_files:  # reports and uploads are made from the run's files

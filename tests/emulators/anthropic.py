@@ -26,7 +26,7 @@ class AnthropicEmulator(Emulator):
         return request.headers.get("x-api-key") == self.key and "Authorization" not in request.headers
 
     def violations(self, request: web.Request, body: dict[str, Any]) -> list[str]:
-        found = only_keys(body, _BODY_KEYS, "body")
+        found = only_keys(body, _BODY_KEYS, "body", "anthropic")
         if not request.headers.get("anthropic-version"):
             found.append("anthropic-version header is required")
         if not isinstance(body.get("max_tokens"), int) or body["max_tokens"] < 1:

@@ -197,6 +197,15 @@ def check_data_url(url: Any, where: str, *, audio: bool = False) -> list[str]:
     return check_base64_image(data, mime, where)
 
 
-def only_keys(obj: dict[str, Any], allowed: set[str], where: str) -> list[str]:
-    extra = sorted(set(obj) - allowed)
-    return [f"{where}: unexpected field(s) {', '.join(extra)}"] if extra else []
+#: How each vendor words an unknown request key ({key}, {where}), as its API answers it with a 400.
+UNKNOWN_KEY = {
+    "openai": "Unrecognized request argument supplied: {key}",
+    "anthropic": "{where}.{key}: Extra inputs are not permitted",
+    "gemini": 'Invalid JSON payload received. Unknown name "{key}" at \'{where}\': Cannot find field.',
+    "reka": "{where}: unexpected field {key}",
+}
+
+
+def only_keys(obj: dict[str, Any], allowed: set[str], where: str, vendor: str = "reka") -> list[str]:
+    """One message per key the vendor does not take, worded as that vendor words it."""
+    return [UNKNOWN_KEY[vendor].format(key=key, where=where) for key in sorted(set(obj) - allowed)]

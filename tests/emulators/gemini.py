@@ -14,7 +14,8 @@ from tests.emulators.base import AUDIO_MIME, Emulator, check_base64_audio, check
 from tests.emulators.tokens import gemini_input_tokens, text_tokens
 
 _CONFIG_KEYS = {"maxOutputTokens", "temperature", "topP", "topK", "stopSequences", "seed", "candidateCount",
-                "presencePenalty", "frequencyPenalty", "responseMimeType", "thinkingConfig"}
+                "presencePenalty", "frequencyPenalty", "responseMimeType", "thinkingConfig", "responseSchema",
+                "responseModalities", "mediaResolution"}
 _RPC = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
         500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
 
@@ -38,11 +39,12 @@ class GeminiEmulator(Emulator):
         return super().error(status, message, code, headers)
 
     def violations(self, request: web.Request, body: dict[str, Any]) -> list[str]:
-        found = only_keys(body, {"contents", "systemInstruction", "generationConfig", "safetySettings"}, "body")
+        found = only_keys(body, {"contents", "systemInstruction", "generationConfig", "safetySettings"}, "body",
+                          "gemini")
         call = request.match_info.get("call", "")
         if not call.endswith(":generateContent") or not call.removesuffix(":generateContent"):
             found.append(f"unknown method {call!r}")
-        found += only_keys(body.get("generationConfig") or {}, _CONFIG_KEYS, "generationConfig")
+        found += only_keys(body.get("generationConfig") or {}, _CONFIG_KEYS, "generationConfig", "gemini")
         contents = body.get("contents")
         if not isinstance(contents, list) or not contents:
             return [*found, "contents is not specified"]

@@ -17,7 +17,8 @@ from tests.emulators.tokens import openai_input_tokens, text_tokens
 _ROLES = {"system", "user", "assistant", "developer"}
 _BODY_KEYS = {"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "seed",
               "n", "reasoning_effort", "logprobs", "top_logprobs", "frequency_penalty", "presence_penalty",
-              "response_format", "user"}
+              "response_format", "user", "logit_bias", "service_tier", "store", "metadata", "prediction",
+              "verbosity"}
 _TOKEN = re.compile(r"\s*\S+|\s+")
 
 
@@ -32,7 +33,7 @@ def _audio_violations(part: dict[str, Any], where: str, *, audio_url: bool) -> l
 
 
 def chat_violations(body: dict[str, Any], *, audio_url: bool = False) -> list[str]:
-    found = only_keys(body, _BODY_KEYS, "body")
+    found = only_keys(body, _BODY_KEYS, "body", "openai")
     if not isinstance(body.get("model"), str) or not body.get("model"):
         found.append("model is required")
     messages = body.get("messages")

@@ -29,16 +29,18 @@ DEFAULTS.update(LMMS_DEFAULTS)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     a = parser.add_argument
-    a("--config", metavar="YAML", help="a YAML file of these same flags (explicit flags win)")
-    a("--model", help="provider: openai, openai_compatible, local, … (see `assay doctor`)")
+    a("--config", metavar="YAML", help="a YAML file of these same flags, or a list of runs (explicit flags win)")
+    a("--model", help="provider: openai, openai_compatible, local, … (see `assay models`); lmms-eval's names too")
     a("--model_args", help="comma-separated key=value, e.g. model=gpt-4o-mini,num_concurrent=16")
     a("--tasks", help="comma-separated task names, groups, tags or globs (see `assay tasks`)")
     a("--limit", type=float, help="docs per task: a count, or a fraction below 1")
     a("--offset", type=int, help="skip this many docs of each task first")
-    a("--batch_size", help="accepted for lmms-eval compatibility (concurrency is num_concurrent)")
-    a("--output_path", help="folder for results and samples (default ./logs)")
+    a("-b", "--batch_size", help="accepted for lmms-eval compatibility (concurrency is num_concurrent)")
+    a("--output_path", help="folder for results and samples (default ./logs); a path ending in .json is the "
+                            "results file, as in lmms-eval")
     a("--log_samples", action="store_true", default=None, help="write every sample to JSONL")
-    a("--predict_only", action="store_true", default=None, help="generate without scoring")
+    a("-x", "--predict_only", action="store_true", default=None,
+      help="generate without scoring (implies --log_samples: every answer is kept)")
     a("--gen_kwargs", help="generation overrides, e.g. temperature=0,max_new_tokens=64")
     a("--seed", help="random seed; lmms-eval's random,numpy,torch,fewshot form is read for its first and last "
                      "values (default 0,1234,1234,1234)")
@@ -51,7 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="write a self-contained HTML report beside the results ({run_id}_report.html)")
     a("--log_media", action="store_true", default=None,
       help="save a thumbnail of each distinct image/video frame under the run, for the report (implies --log_samples)")
-    a("--use_cache", action="store_true", default=None, help="reuse cached responses (LMMS_EVAL_USE_CACHE)")
+    a("-c", "--use_cache", nargs="?", const=True, default=None, metavar="PATH",
+      help="reuse cached responses (LMMS_EVAL_USE_CACHE); with PATH, the cache lives there (lmms-eval's form: a "
+           "folder, or a .sqlite file)")
     a("--bootstrap_iters", type=int, help="bootstrap resamples for a 95%% CI per metric (0: off)")
     a("--max_error_rate", type=float,
       help="share of samples that may fail before the run counts as failed (exit 1; default 0.05)")
@@ -70,30 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lmms_flags.add_arguments(parser)
 
 
-def _merged(args: argparse.Namespace) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    if args.config:
-        import yaml
-
-        from assay.tasks.yaml.loader import safe_load_bounded
-
-        try:
-            loaded = safe_load_bounded(Path(args.config).read_text(encoding="utf-8"), str(args.config)) or {}
-        except OSError as exc:
-            raise ConfigError(f"cannot read --config {args.config}: {exc.strerror}", hint="check the path") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"--config {args.config} is not UTF-8 text", hint="save it as UTF-8") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f":{mark.line + 1}" if mark is not None else ""
-            raise ConfigError(f"{args.config}{where}: not valid YAML", hint="fix the YAML syntax") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{args.config}: expected a mapping of flag: value", hint="e.g. `model: openai`")
-        unknown = set(loaded) - set(DEFAULTS)
-        if unknown:
-            raise ConfigError(f"{args.config}: unknown keys {', '.join(sorted(unknown))}",
-                              hint=f"known keys: {', '.join(sorted(DEFAULTS))}")
-        values.update(loaded)
+def _merged(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]:
+    """One run's values: the command line's flags over the config file's, over the defaults."""
+    values: dict[str, Any] = dict(config)
     for key, default in DEFAULTS.items():
         given = getattr(args, key, None)
         if given is not None:
@@ -111,18 +94,29 @@ def _join(value: Any) -> str:
 
 
 def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int:
+    from assay.cli.run_config import load_runs
+
+    runs = load_runs(args.config, set(DEFAULTS)) if args.config else [{}]
+    if len(runs) == 1:
+        return _run_one(_merged(args, runs[0]), settings, redactor)
+    from assay.cli.run_many import run_all
+
+    return run_all([_merged(args, r) for r in runs], lambda v: _run_one(v, settings, redactor), redactor)
+
+
+def _run_one(v: dict[str, Any], settings: Settings, redactor: Redactor) -> int:
     from assay.api import _as_dict
     from assay.cli import lmms_flags
     from assay.cli.progress import make_progress
     from assay.cli.push_cmd import print_outputs
     from assay.cli.render import print_results
+    from assay.cli.run_config import cache_option, output_option
     from assay.cli.signals import stop_on_signals
     from assay.errors import RunFailedError
     from assay.judge.config import parse_failure_rate
     from assay.options import RunOptions, as_number
     from assay.run import EvaluationResult, RunControl, run_evaluation
 
-    v = _merged(args)
     if str(v["tasks"] or "").strip() in lmms_flags.LIST_WORDS:  # lmms-eval's `--tasks list`
         return _list_tasks(v, settings, redactor)
     lmms_flags.say_notices(v)
@@ -131,8 +125,10 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         raise UsageError("--model is required", hint="e.g. --model openai --model_args model=gpt-4o-mini")
     if not v["tasks"]:
         raise UsageError("--tasks is required", hint="see `assay tasks` for the available tasks")
-    if v["use_cache"] is not None:
-        settings = settings.with_overrides({"use_cache": v["use_cache"]}, {"use_cache": "--use_cache"})
+    use_cache, cache_path = cache_option(v["use_cache"])
+    if use_cache is not None:
+        settings = settings.with_overrides({"use_cache": use_cache}, {"use_cache": "--use_cache"})
+    output_folder, results_file = output_option(v["output_path"])
     include = v["include_path"] or []
     options = RunOptions(
         model=str(v["model"]),
@@ -140,7 +136,7 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         model_args=_as_dict(_join(v["model_args"]), "--model_args") or {},
         limit=as_number("--limit", v["limit"]),
         offset=as_number("--offset", v["offset"], whole=True),
-        output_path=_output_path(v["output_path"]),
+        output_path=output_folder,
         log_samples=bool(v["log_samples"]),
         predict_only=bool(v["predict_only"]),
         gen_kwargs=_as_dict(_join(v["gen_kwargs"]), "--gen_kwargs") or {},
@@ -158,7 +154,8 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         wandb_args=_as_dict(_join(v["wandb_args"]), "--wandb_args") if v["wandb_args"] else None,
         hub_args=_as_dict(_join(v["hf_hub_log_args"]), "--hf_hub_log_args") if v["hf_hub_log_args"] else None,
         bootstrap_iters=as_number("--bootstrap_iters", v["bootstrap_iters"] or 0, whole=True),
-        use_cache=v["use_cache"],
+        use_cache=use_cache,
+        cache_path=cache_path,
         max_error_rate=as_number("--max_error_rate", v["max_error_rate"]),
         wandb_log_samples=bool(v["wandb_log_samples"]),
         report=bool(v["report"]),
@@ -185,9 +182,11 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
             result = asyncio.run(run_evaluation(settings, options, redactor, progress=progress, control=control))
         except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
             if isinstance(exc.result, EvaluationResult):
+                _copy_results(exc.result, results_file)
                 print_results(exc.result, sys.stdout, redactor.redact)
                 print_outputs(exc.result.outputs, redactor)
             raise
+        _copy_results(result, results_file)
         print_results(result, sys.stdout, redactor.redact)
         if v["show_config"]:
             _show_config(result.results, redactor)
@@ -219,11 +218,16 @@ def _show_config(results: dict[str, Any], redactor: Redactor) -> None:
         sys.stdout.write(redactor.redact(f"\n# task {name}\n" + dump_yaml(config)))
 
 
-def _output_path(value: Any) -> Path | None:
-    """``--output_path``: a folder; ``""`` would silently write nothing, so it is an error (a config file's
-    explicit ``null`` means "no files", as ``output_path=None`` does in the Python API)."""
-    if value is None:
-        return None
-    if not str(value).strip():
-        raise UsageError("--output_path is empty", hint="give a folder, e.g. --output_path ./logs (the default)")
-    return Path(str(value))
+def _copy_results(result: Any, results_file: Path | None) -> None:
+    """``--output_path x.json``: the results document is also written to exactly that file (lmms-eval's
+    meaning); the run's folder keeps its own copy beside the samples."""
+    if results_file is None or result.results_path is None:
+        return
+    import shutil
+
+    try:
+        shutil.copyfile(result.results_path, results_file)
+    except OSError as exc:
+        raise ConfigError(f"cannot write --output_path {results_file}: {exc.strerror}",
+                          hint=f"the results are in {result.results_path}") from None
+    print(f"results: {results_file}", file=sys.stdout)

@@ -8,11 +8,11 @@ provider never scans installed packages.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from assay.env.registry import Registry, did_you_mean, load_target
 from assay.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -101,9 +101,9 @@ BUILTIN: tuple[ProviderSpec, ...] = (
                  description="embedded llama.cpp model (SmolLM2-135M by default), no credentials"),
 )
 #: Built-in providers by name and alias.
-PROVIDERS: dict[str, ProviderSpec] = {
-    name: spec for spec in BUILTIN for name in (spec.name, *spec.aliases)
-}
+PROVIDERS: Registry[ProviderSpec] = Registry("provider")
+for _spec in BUILTIN:
+    PROVIDERS.add(_spec.name, _spec, aliases=_spec.aliases)
 
 
 def plugin_specs(settings: Settings | None = None) -> dict[str, ProviderSpec]:
@@ -137,11 +137,8 @@ def get_spec(name: str, settings: Settings | None = None) -> ProviderSpec:
     spec = find_spec(name, settings)
     if spec is not None:
         return spec
-    import difflib
-
     known = sorted({*PROVIDERS, *plugin_specs(settings)})
-    close = difflib.get_close_matches(name, known, n=1)
-    suggestion = f"did you mean `{close[0]}`? " if close else ""
+    suggestion = did_you_mean(name, known, n=1, quote=lambda close: f"`{close}`")
     raise UsageError(
         f"unknown model `{name}`",
         hint=f"{suggestion}available models: {', '.join(known)} (see `assay models`)",
@@ -188,9 +185,8 @@ def capabilities(name: str, settings: Settings | None = None) -> frozenset[str]:
 
 
 def _load(spec: ProviderSpec, name: str) -> ProviderFactory:
-    module_name, _, attr = spec.target.partition(":")
     try:
-        factory: ProviderFactory = getattr(importlib.import_module(module_name), attr)
+        factory: ProviderFactory = load_target(spec.target)
     except Exception as exc:  # a plugin's import error must name the plugin, not crash
         if spec.origin == "builtin":
             raise

@@ -12,8 +12,8 @@ import asyncio
 import email.utils
 import json
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from assay.errors import FailureKind, ProviderAuthError, ProviderError
@@ -82,15 +82,22 @@ def should_retry(headers: Mapping[str, str]) -> bool | None:
     return {"true": True, "false": False}.get((headers.get("x-should-retry") or "").strip().lower())
 
 
-@contextmanager
-def tagged(headers: Mapping[str, str]) -> Iterator[None]:
-    """Errors raised while reading a successful reply (malformed, refused) carry the reply's request id."""
-    try:
-        yield
-    except ProviderError as exc:
-        if exc.request_id is None:
-            exc.request_id = request_id(headers)
-        raise
+class tagged:  # lower case: read as a function, ``with tagged(headers):``
+    """Errors raised while reading a successful reply (malformed, refused) carry the reply's request id.
+
+    A class, not a generator context manager: it wraps every reply, and costs a fraction of a microsecond."""
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = headers
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if isinstance(exc, ProviderError) and exc.request_id is None:
+            exc.request_id = request_id(self._headers)
 
 
 def default_kind(status: int) -> FailureKind:

@@ -27,10 +27,16 @@ class AzureOpenAIProvider(ChatCompletionsProvider):
     name: ClassVar[str] = "azure_openai"
     model_example: ClassVar[str] = "deployment=my-gpt-4o"
 
+    _default_deployment: str | None = None
+
+    def __init__(self, settings: Settings, model_args: dict[str, Any]) -> None:
+        self._default_deployment = settings.azure_deployment  # DEPLOYMENT_NAME, lmms-eval's variable
+        super().__init__(settings, model_args)
+
     def _pop_model(self, args: dict[str, Any]) -> str:
         deployment = args.pop("deployment", None) or args.pop("azure_deployment", None)
         model = args.pop("model", None) or args.pop("model_version", None)
-        name = deployment or model
+        name = deployment or model or self._default_deployment
         if not name:
             raise ConfigError("--model_args needs deployment=… for the azure_openai provider",
                               hint=f"e.g. --model_args {self.model_example} (the deployment name in Azure AI Foundry)")

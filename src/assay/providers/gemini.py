@@ -111,6 +111,9 @@ class GeminiProvider:
         self._base_url = self._base.base
         self._api_version = str(args.pop("api_version", DEFAULT_API_VERSION))
         api_key = required_key(given_key, settings, "google_api_key", "GOOGLE_API_KEY", hint=KEY_HINT)
+        budget = args.pop("thinking_budget", None)  # lmms-eval's name for thinkingConfig.thinkingBudget
+        if budget is not None:
+            args["thinkingConfig"] = {**dict(args.get("thinkingConfig") or {}), "thinkingBudget": budget}
         self._config = args  # extra generationConfig entries (e.g. thinkingConfig from a config file)
         self._url = self._base.url(f"{self._api_version}/models/{quote(self._model, safe='-._')}:generateContent")
         self._http = JsonClient({"x-goog-api-key": api_key, **self._base.basic_auth()},

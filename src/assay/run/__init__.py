@@ -68,18 +68,26 @@ async def run_evaluation(
     control: RunControl | None = None,
 ) -> EvaluationResult:
     """Evaluate; returns the result of a complete run, raises an AssayError (result written) otherwise."""
+    from assay.judge import intercept
+
     p = await prepare(settings, options, redactor, extra_sinks=extra_sinks, from_command_line=from_command_line)
     if options.dry_run:
         return await _dry_run(p)
     state = RunState({name: TaskTally(total=len(d)) for name, d in p.docs.items()})
+    # Task code's own judge calls (requests, openai, httpx; sync or async) go to the run's judge from the first
+    # sample to the last aggregation, whether or not its task was found to judge: never to a default endpoint.
+    intercept.install()
     try:
-        ending = await execute(p, state, progress=progress, control=control)
-    except BaseException:  # Ctrl-C through asyncio.run, or a bug: keep every finished sample, then go on failing
-        _finish_interrupted(p, state)
-        await _close_quietly(p)
-        raise
-    # Aggregations are task code (they may call a judge through the bridge): not on the event loop.
-    results = await asyncio.to_thread(build_results, p, state, ending)
+        try:
+            ending = await execute(p, state, progress=progress, control=control)
+        except BaseException:  # Ctrl-C through asyncio.run, or a bug: keep every finished sample, then go on failing
+            _finish_interrupted(p, state)
+            await _close_quietly(p)
+            raise
+        # Aggregations are task code (they may call a judge through the bridge): not on the event loop.
+        results = await asyncio.to_thread(build_results, p, state, ending)
+    finally:
+        intercept.uninstall()
     await _close_quietly(p)
     # In a thread: the report and uploads (made from the files once written) block on disk and network.
     return await asyncio.to_thread(_outcome, p, state, results, control.signum if control is not None else None)
@@ -124,7 +132,7 @@ def _outcome(p: Prepared, state: RunState, results: dict[str, Any], signum: int 
     if status == "interrupted":
         log.warning("interrupted: %d finished samples kept; partial results in %s", state.done, at)
         raise RunInterrupted(f"interrupted ({why}): {state.done} finished samples kept; results in {at}",
-                             signum=signum, result=result)
+                             _resume_hint(p), signum=signum, result=result)
     if state.output_error is not None:
         raise OutputError(f"stopped after {state.done} samples: {why}; results in {at}{samples}")
     if state.fatal is not None:
@@ -139,6 +147,14 @@ def _outcome(p: Prepared, state: RunState, results: dict[str, Any], signum: int 
             failed = JudgeFailureRateError
         raise failed(f"run failed: {why}; results in {at}", result=result)
     return result
+
+
+def _resume_hint(p: Prepared) -> str:
+    """What would resume the run: true whether the response cache was on or off."""
+    if p.cache is not None:
+        return "rerun the same command: the finished answers come from the cache, only the rest is paid for"
+    return ("the cache was off, so a rerun pays for every answer again; run with --use_cache next time to keep "
+            "them (a rerun then pays only for what is missing)")
 
 
 def _outputs(p: Prepared, where: Path | None, status: str) -> RunOutputs | None:

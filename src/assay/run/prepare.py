@@ -98,13 +98,16 @@ async def prepare(
     from assay.model.batch.config import batch_config
     from assay.model.cache import ResponseCache, default_cache_path
     from assay.model.cost import CostLedger, price_for, split_price_args
+    from assay.model.foreign import build_provider
     from assay.preflight.plan import plan_from_flags
     from assay.preflight.requirements import preflight
     from assay.providers import load_provider_class
+    from assay.providers.base import accepts_audio
     from assay.sinks.remote import RemoteTargets, check_credentials, check_targets
     from assay.tasks import TaskRegistry
 
     started_wall, started = datetime.now(timezone.utc), time.monotonic()
+    options = resolved_model_options(options, settings)  # lmms-eval names and arguments, checked before anything
     import assay.compat  # noqa: F401  (answers `import lmms_eval` for task helpers)
 
     registry = TaskRegistry.discover(settings, include_paths=list(options.include_paths))
@@ -125,7 +128,7 @@ async def prepare(
         if not options.dry_run:  # a dry run sends nothing anywhere
             await check_credentials(targets, settings)
 
-    provider = load_provider_class(options.model, settings)(settings, provider_args)
+    provider = build_provider(load_provider_class(options.model, settings), settings, provider_args)
     if batch is not None:
         from assay.model.batch.runner import refuse_without_batch_api
 
@@ -140,7 +143,8 @@ async def prepare(
                               "entry to the ASSAY_PRICES file")
     ledger = CostLedger(options.max_cost)
     # A bad file fails here, unpaid; answers are redacted before they are stored.
-    cache = ResponseCache(default_cache_path(settings), redact=redactor.redact) if use_cache else None
+    cache = (ResponseCache(options.cache_path or default_cache_path(settings), redact=redactor.redact)
+             if use_cache else None)
     prepared = Prepared(
         settings=settings, options=options, redactor=redactor, registry=registry, names=names, configs=configs,
         provider=provider, model=Model(provider, model_config, cache=cache, meter=ledger.meter("model", price)),
@@ -152,7 +156,7 @@ async def prepare(
         _refuse_loglikelihood_tasks(prepared)
         prepared.judging = setup_judge(settings, options, judging, configs, prepared.tasks, redactor, cache,
                                        ledger=ledger)
-        if not provider.accepts_media or not getattr(provider, "accepts_audio", False):
+        if not provider.accepts_media or not accepts_audio(provider):
             _refuse_media_tasks(provider, prepared)
         await _warm_up(provider)
         await _count_before_paying(prepared)
@@ -167,13 +171,28 @@ async def prepare(
 async def _warm_up(provider: Provider) -> None:
     """A provider that loads something first (the embedded model's weights) does it now: a file that cannot
     be loaded is bad input, said before any output file exists or anything is sent."""
-    warm_up = getattr(provider, "warm_up", None)
-    if warm_up is None:
+    from assay.providers.base import WarmsUp
+
+    if not isinstance(provider, WarmsUp):
         return
     try:
-        await warm_up()
+        await provider.warm_up()
     except ProviderError as exc:
         raise ConfigError(exc.message, hint=exc.hint) from None
+
+
+def resolved_model_options(options: RunOptions, settings: Settings) -> RunOptions:
+    """The options with ``--model``/``--model_args`` resolved (lmms-eval's names mapped, every argument checked
+    against the provider's schema, lmms-eval-only ones said once and dropped)."""
+    from dataclasses import replace
+
+    from assay.model.args import resolve_model
+
+    resolved = resolve_model(options.model, options.model_args, settings)
+    for notice in resolved.notices:
+        log.warning("%s", notice)
+    frames = resolved.num_frames if resolved.num_frames is not None else options.num_frames
+    return replace(options, model=resolved.provider, model_args=resolved.args, num_frames=frames)
 
 
 async def _count_before_paying(p: Prepared) -> None:
@@ -194,7 +213,8 @@ def task_run_settings(options: RunOptions) -> RunSettings:
 
     return RunSettings(num_fewshot=options.num_fewshot, fewshot_seed=options.fewshot_seed,
                        system_instruction=options.system_instruction, reasoning_tags=options.reasoning_tags,
-                       repeats=options.repeats)
+                       repeats=options.repeats, **({} if options.num_frames is None else
+                                                   {"num_frames": options.num_frames}))
 
 
 async def _load_tasks(p: Prepared) -> None:
@@ -241,7 +261,7 @@ def _open_sinks(p: Prepared, extra_sinks: tuple[Sink, ...]) -> None:
 def _refuse_loglikelihood_tasks(p: Prepared) -> None:
     """``multiple_choice`` tasks need log-likelihoods (of image/video contexts, for image tasks): a provider
     that cannot give them is refused now, before anything is paid."""
-    from assay.providers.base import supports_loglikelihood
+    from assay.providers.base import loglikelihood_accepts_media, supports_loglikelihood
 
     needing = [name for name in p.names if p.tasks[name].output_type == "multiple_choice"]
     if not needing:
@@ -256,7 +276,7 @@ def _refuse_loglikelihood_tasks(p: Prepared) -> None:
             hint="run them with a model that can (--model local, or openai_compatible against a server with "
                  "completions echo+logprobs)" + drop,
         )
-    if getattr(p.provider, "loglikelihood_accepts_media", False):
+    if loglikelihood_accepts_media(p.provider):
         return
     with_media = [name for name in needing if _first_context_has_media(p, name)]
     if with_media:
@@ -280,6 +300,7 @@ def _refuse_media_tasks(provider: Provider, p: Prepared) -> None:
     """A model that cannot take what a task sends (images, video, audio): say so before the first request,
     not halfway through. The first doc of each task stands for the task; a doc that fails to build is left
     to its sample."""
+    from assay.providers.base import accepts_audio
 
     def refused(name: str) -> str | None:
         task, docs = p.tasks[name], p.docs[name]
@@ -289,7 +310,7 @@ def _refuse_media_tasks(provider: Provider, p: Prepared) -> None:
             messages = contained(name, "building a prompt", task.messages, docs[0][1], docs[0][0])
         except AssayError:
             return None
-        if any(m.has_audio() for m in messages) and not getattr(provider, "accepts_audio", False):
+        if any(m.has_audio() for m in messages) and not accepts_audio(provider):
             return "audio"
         if any(m.has_media() and not m.has_audio() for m in messages) and not provider.accepts_media:
             return "images or video"

@@ -21,6 +21,7 @@ from assay.errors import AssayError, CredentialError, DatasetError, UsageError
 from assay.tasks.data.doclist import DocList
 from assay.tasks.data.jsonl_docs import DocSelection, JsonlDocs
 from assay.tasks.data.local_files import LOCAL_SUFFIXES, read_local_files
+from assay.tasks.data.special_files import refuse_special
 from assay.tasks.yaml.config import TaskConfig
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,8 @@ def load_dataset_docs(config: TaskConfig, settings: Settings, split: str | None 
     local = _local_files(config, kwargs, split)
     if local is not None and all(p.suffix.lower() in LOCAL_SUFFIXES for p in local):
         field = kwargs.get("field")
-        return read_local_files(local, field=field if isinstance(field, str) else None)
+        return read_local_files(local, field=field if isinstance(field, str) else None,
+                                max_line_bytes=settings.max_line_mb * 1024 * 1024)
     if config.dataset_path is None and local is None:
         raise DatasetError(
             f"task {config.task} ({config.yaml_path}) has no dataset_path",
@@ -65,7 +67,10 @@ def select_docs(
     however many docs there are. Rows of a ``datasets.Dataset`` are fetched here, once (decoding an image
     must not happen on the run's event loop).
     """
-    total = len(dataset)
+    if isinstance(dataset, JsonlDocs) and shuffle_seed is None and _is_count(limit) and offset >= 0:
+        total = dataset.available(offset + int(limit))  # type: ignore[arg-type]  # --limit N reads N docs, no more
+    else:
+        total = len(dataset)
     count = _limit_count(limit, total)
     if offset < 0:
         raise UsageError(f"offset must be >= 0, got {offset}")
@@ -110,6 +115,13 @@ def _wrap_audio(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]
         if isinstance(cell, dict) and ("bytes" in cell or "path" in cell):
             row[column] = AudioValue(cell.get("bytes"), cell.get("path"))
     return row
+
+
+def _is_count(limit: int | float | None) -> bool:
+    """A whole count of docs (not a fraction of all of them, which needs them counted)."""
+    if limit is None or isinstance(limit, bool) or limit < 0:
+        return False
+    return isinstance(limit, int) or (limit > 1.0 and float(limit).is_integer())
 
 
 def _limit_count(limit: int | float | None, total: int) -> int | None:
@@ -164,10 +176,14 @@ def _find_local(item: str, config: TaskConfig, *, required: bool) -> list[Path]:
     for candidate in bases:
         if any(ch in item for ch in "*?["):
             matches = sorted(candidate.parent.glob(candidate.name))
+            for match in matches:
+                refuse_special(match)
             if matches:
                 return matches
         elif candidate.is_file():
             return [candidate]
+        elif candidate.exists():  # a FIFO, a device, a folder: refused by what it is, not "not found"
+            refuse_special(candidate)
     if required:
         raise DatasetError(
             f"task {config.task}: data file {item!r} not found (looked in {config.folder} and the current folder)",

@@ -9,7 +9,6 @@ cannot be built, is recorded in :attr:`TaskRegistry.problems` (``file:line: what
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assay.env.registry import did_you_mean
 from assay.errors import TaskError
 from assay.tasks.registry.discovery import task_roots, yaml_files
 from assay.tasks.scoring.groups import GroupInfo, ParsedGroup, parse_group
@@ -274,6 +274,5 @@ class TaskRegistry:
         return sorted({*self._tasks, *self._groups, *self._tags})
 
     def _unknown(self, name: str, kind: str, context: str = "") -> TaskError:
-        close = difflib.get_close_matches(name, self._all_names(), n=3, cutoff=0.6)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        hint = did_you_mean(name, self._all_names())
         return TaskError(f"{context}unknown {kind} {name!r}", hint=hint + "run `assay tasks` to list tasks")
