@@ -239,3 +239,33 @@ def test_tasks_check_names_what_resolves_but_cannot_run_on_the_model(cli_env: di
     assert "every task that resolves can run on --model gemini" in capsys.readouterr().out
     assert main(["tasks", "--check", "assay_*"]) == 0  # without --model: resolving only, as before
     assert "cannot run" not in capsys.readouterr().out
+
+
+def test_log_media_saves_each_clip_once_and_the_moved_report_plays_them(run_dir: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from assay.report.data import run_payload
+    from assay.report.media import MediaTable
+    from assay.sinks.rundir import load_run
+
+    with OpenAIEmulator(key=KEY, answer=lambda body: "one two three") as emu:
+        code, out, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                                 f"model=m,base_url={emu.api_root},api_key={KEY}", "--tasks", "assay_spoken_digits",
+                                 "--limit", "4", "--output_path", str(run_dir / "out"), "--log_samples",
+                                 "--log_media", "--report")
+    assert code == 0, err
+    rows = samples(run_dir / "out")
+    clips = sorted(p for p in (run_dir / "out").rglob("*.wav"))
+    assert len(clips) == 4 and all(c.name == f"{r['audio'][0]['sha256']}.wav" for c, r in
+                                   zip(clips, sorted(rows, key=lambda r: r["audio"][0]["sha256"]), strict=True))
+    results = next((run_dir / "out").rglob("*_results.json"))
+    for row in rows:  # the clip saved is the one sent, referenced from its sample
+        (entry,) = row["media"]
+        assert entry["kind"] == "audio" and pitch((results.parent / entry["path"]).read_bytes())[1] == 16_000
+    items = run_payload(load_run(results), MediaTable())["items"]
+    assert all(item["i"] and item["i"][0][1] == "audio" and item["au"][0][1] == 16_000 for item in items)
+    moved = run_dir / "moved"
+    shutil.move(str(run_dir / "out"), moved)  # the report carries its clips: moving the folder loses nothing
+    page = next(moved.rglob("*.html")).read_text()
+    assert page.count("data:audio/wav;base64,") == 4
