@@ -250,10 +250,10 @@ def test_log_media_saves_each_clip_once_and_the_moved_report_plays_them(run_dir:
     from assay.sinks.rundir import load_run
 
     with OpenAIEmulator(key=KEY, answer=lambda body: "one two three") as emu:
-        code, out, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
-                                 f"model=m,base_url={emu.api_root},api_key={KEY}", "--tasks", "assay_spoken_digits",
-                                 "--limit", "4", "--output_path", str(run_dir / "out"), "--log_samples",
-                                 "--log_media", "--report")
+        code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                               f"model=m,base_url={emu.api_root},api_key={KEY}", "--tasks", "assay_spoken_digits",
+                               "--limit", "4", "--output_path", str(run_dir / "out"), "--log_samples",
+                               "--log_media", "--report")
     assert code == 0, err
     rows = samples(run_dir / "out")
     clips = sorted(p for p in (run_dir / "out").rglob("*.wav"))
