@@ -146,6 +146,8 @@ async def test_chat_completions_send_audio_as_the_api_takes_it(provider: str, ar
         finally:
             await instance.aclose()
     assert emu.problems == [] and response.text == "six hundred"
+    # a 1 s clip, as OpenAI counts it (prompt_tokens_details); vLLM reports no audio detail
+    assert response.usage.audio_input_tokens == (10 if kind == "input_audio" else 0)
     body = emu.requests[-1].body
     assert body["messages"][0]["content"][0]["type"] == kind and len(sent_audio(body)) == 1
 
@@ -176,8 +178,23 @@ async def test_gemini_sends_audio_inline(tmp_path: Path, settings: object) -> No
         finally:
             await instance.aclose()
     assert emu.problems == [] and response.text == "six"
+    assert response.usage.audio_input_tokens == 32  # promptTokensDetails, modality AUDIO
     inline = emu.requests[-1].body["contents"][0]["parts"][0]["inlineData"]
     assert inline["mimeType"] == "audio/wav"
+
+
+def test_audio_tokens_are_priced_apart_where_the_vendor_does() -> None:
+    from assay.model.cost import price_for
+    from assay.types import Usage
+
+    price = price_for("gpt-4o-audio-preview-2025-06-03")
+    assert price is not None and price.audio_input == 40.0
+    usage = Usage(input_tokens=100, output_tokens=10, audio_input_tokens=80)
+    assert price.cost(usage) == pytest.approx((20 * 2.5 + 10 * 10.0 + 80 * 40.0) / 1e6)
+    text_only = price_for("gpt-4o")
+    assert text_only is not None and text_only.cost(usage) == pytest.approx((100 * 2.5 + 10 * 10.0) / 1e6)
+    flash = price_for("gemini-2.5-flash")
+    assert flash is not None and flash.as_dict()["audio_input_per_mtok"] == 1.0
 
 
 def test_declared_modalities() -> None:
@@ -207,6 +224,7 @@ def test_builtin_spoken_digits_runs_offline_against_a_loopback_server(run_dir: P
     for row in rows:  # the answer is right exactly for the clip that says 0 8 1
         assert row["metrics"]["exact_match"] == float(row["target"] == "0 8 1")
         assert row["audio"][0]["sample_rate"] == 16_000 and len(row["audio"][0]["sha256"]) == 64
+        assert row["usage"]["audio_input_tokens"] == round(10 * row["audio"][0]["duration_s"])
     result = results_file(run_dir / "out")["results"]["assay_spoken_digits"]
     assert result["exact_match,none"] == pytest.approx(sum(r["target"] == "0 8 1" for r in rows) / 12)
 
