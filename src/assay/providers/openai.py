@@ -13,6 +13,7 @@ from assay.errors import CredentialError
 from assay.providers._endpoint import authorization, parse_base_url
 from assay.providers._http import tagged
 from assay.providers.completions import loglikelihood_body, parse_loglikelihood, prompt_of
+from assay.providers.openai_batch import OpenAIBatchWire
 from assay.providers.openai_compat import ChatCompletionsProvider, Endpoint
 from assay.types import Loglikelihood, LoglikelihoodRequest
 
@@ -25,6 +26,11 @@ KEY_HINT = "set OPENAI_API_KEY (in .env or the environment) to a valid key from 
 
 class OpenAIProvider(ChatCompletionsProvider):
     name: ClassVar[str] = "openai"
+    #: OpenAI's Batch API (files + batches at the API root); OpenAI-compatible servers have none.
+    supports_batch: ClassVar[bool] = True
+
+    def batch_wire(self) -> OpenAIBatchWire:
+        return OpenAIBatchWire(self, self._base.url, line_url="/v1/chat/completions")
 
     def endpoint(self, settings: Settings, args: dict[str, Any]) -> Endpoint:
         given_url, given_key = args.pop("base_url", None), args.pop("api_key", None)
@@ -51,6 +57,8 @@ class OpenAIProvider(ChatCompletionsProvider):
 
 class OpenAICompatibleProvider(OpenAIProvider):
     """An OpenAI-compatible server; also scores continuations (lmms-eval ``multiple_choice`` tasks)."""
+
+    supports_batch: ClassVar[bool] = False
 
     model_example: ClassVar[str] = "model=Qwen/Qwen2-VL-7B,base_url=http://localhost:8000/v1"
     supports_loglikelihood: ClassVar[bool] = True

@@ -21,8 +21,9 @@ from assay.errors import (
     RunFailedError,
     RunInterrupted,
 )
+from assay.run.batching import answer_in_batches, finish_batches
 from assay.run.control import RunControl
-from assay.run.execute import Progress, RunState, execute
+from assay.run.execute import Ending, Progress, RunState, execute
 from assay.run.finish import build_results, write_results
 from assay.run.prepare import Prepared, prepare
 from assay.run.results import TaskTally
@@ -79,11 +80,13 @@ async def run_evaluation(
     intercept.install()
     try:
         try:
-            ending = await execute(p, state, progress=progress, control=control)
+            ending = await _batches_then_execute(p, state, progress, control)
         except BaseException:  # Ctrl-C through asyncio.run, or a bug: keep every finished sample, then go on failing
             _finish_interrupted(p, state)
+            finish_batches(p, consumed=False)
             await _close_quietly(p)
             raise
+        finish_batches(p, consumed=ending != "interrupted")
         # Aggregations are task code (they may call a judge through the bridge): not on the event loop.
         results = await asyncio.to_thread(build_results, p, state, ending)
     finally:
@@ -100,6 +103,18 @@ async def _dry_run(p: Prepared) -> EvaluationResult:
     await _close_quietly(p)
     return EvaluationResult({"status": "dry_run", "model": {"name": p.provider.model_name, "provider": p.options.model},
                              "estimate": estimate(p)})
+
+
+async def _batches_then_execute(p: Prepared, state: RunState, progress: Progress | None,
+                                control: RunControl | None) -> Ending:
+    """--batch: every answer first, from the vendor's batch API (a batch the vendor rejects ends the run
+    before anything else is sent); then the workers, as for any run."""
+    try:
+        await answer_in_batches(p)
+    except ProviderError as exc:
+        state.fatal = exc
+        return "aborted"
+    return await execute(p, state, progress=progress, control=control)
 
 
 def _finish_interrupted(p: Prepared, state: RunState) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from assay.judge.setup import JudgeSetup
     from assay.model import Model
     from assay.model.batch.config import BatchConfig
+    from assay.model.batch.runner import BatchRunner
     from assay.model.cache import ResponseCache
     from assay.model.cost import CostLedger, Price
     from assay.model.estimate.requests import RunTally
@@ -69,6 +70,7 @@ class Prepared:
     tally: RunTally | None = None
     #: --batch: the model's requests go through the vendor's batch API (None: one request at a time).
     batch: BatchConfig | None = None
+    batch_runner: BatchRunner | None = None
 
     @property
     def total_docs(self) -> int:
