@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from assay.errors import CredentialError
-from assay.providers._endpoint import authorization, parse_base_url
+from assay.providers._endpoint import authorization, parse_base_url, without_endpoint_path
 from assay.providers._http import tagged
 from assay.providers.completions import loglikelihood_body, parse_loglikelihood, prompt_of
 from assay.providers.openai_batch import OpenAIBatchWire
@@ -37,7 +37,8 @@ class OpenAIProvider(ChatCompletionsProvider):
         url_setting = "--model_args base_url" if given_url else "OPENAI_BASE_URL"
         # Parsed, not pasted: a query string stays at the end of every request URL, user:password@ is
         # Basic authentication (never part of a message), and only http(s) gets this far.
-        self._base = parse_base_url(str(given_url or settings.openai_base_url or OPENAI_BASE_URL), setting=url_setting)
+        self._base = without_endpoint_path(
+            parse_base_url(str(given_url or settings.openai_base_url or OPENAI_BASE_URL), setting=url_setting))
         api_key = given_key or settings.secret("openai_api_key")
         if not api_key and self._base.base == OPENAI_BASE_URL:
             raise CredentialError("OPENAI_API_KEY is not set", hint=KEY_HINT)
