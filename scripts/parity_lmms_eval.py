@@ -10,6 +10,13 @@ scripted loopback server, so they get the same answers. lmms-eval runs with ``--
 OpenAI model sends the few-shot context; its chat model drops it). The per-sample scores, prompts and
 aggregates lmms-eval wrote are saved to ``tests/parity_reference.json``, which tests/test_parity.py holds
 assay to; the side-by-side table goes to stdout (the README's compatibility section shows it).
+
+``--audio`` records the audio stand-ins (tests/audio_standins.py: LibriSpeech, CoVoST2, VocalSound,
+MuChoMusic) instead, into ``tests/parity_audio_reference.json``. lmms-eval's API model for audio is
+``gpt4o_audio`` (it sends ``input_audio`` wav built from the decoded array, and needs librosa):
+
+    /tmp/lmms/bin/pip install librosa soundfile
+    python scripts/parity_lmms_eval.py --lmms-python /tmp/lmms/bin/python --audio
 """
 
 from __future__ import annotations
@@ -26,22 +33,31 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests import parity_data  # noqa: E402
+from tests import audio_standins, parity_data  # noqa: E402
+from tests.audio_data import by_pitch  # noqa: E402
 from tests.fault_server import FaultServer  # noqa: E402
 
 REFERENCE = REPO / "tests" / "parity_reference.json"
+AUDIO_REFERENCE = REPO / "tests" / "parity_audio_reference.json"
 SAMPLE_SKIP = {"doc_id", "doc", "target", "arguments", "resps", "filtered_resps", "doc_hash", "token_counts",
                "input", "input_media", "filter", "metrics"}
 
 
-def run_lmms_eval(python: str, work: Path, tasks: list[str], base_url: str) -> Path:
+def run_lmms_eval(python: str, work: Path, tasks: list[str], base_url: str, *, audio: bool = False) -> Path:
     out = work / "lmms_out"
     env = {**os.environ, "HF_HOME": str(work / "hf"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "OPENAI_API_KEY": "sk-parity"}
-    cmd = [python, "-m", "lmms_eval", "--model", "openai", "--model_args",
-           f"model_version=m,base_url={base_url},num_concurrent=4", "--tasks", ",".join(tasks), "--include_path",
-           str(work / "tasks"), "--output_path", str(out), "--log_samples", "--force_simple"]
-    subprocess.run(cmd, env=env, cwd=work, check=True, capture_output=True)
+    if audio:  # gpt4o_audio builds its OpenAI client from the environment
+        env.update({"API_TYPE": "openai", "OPENAI_BASE_URL": base_url})
+        model = ["--model", "gpt4o_audio", "--model_args", "model_version=gpt-4o-audio-preview"]
+    else:
+        model = ["--model", "openai", "--model_args", f"model_version=m,base_url={base_url},num_concurrent=4",
+                 "--force_simple"]
+    cmd = [python, "-m", "lmms_eval", *model, "--tasks", ",".join(tasks), "--include_path", str(work / "tasks"),
+           "--output_path", str(out), "--log_samples"]
+    proc = subprocess.run(cmd, env=env, cwd=work, check=True, capture_output=True, text=True)
+    if not list(out.rglob("*_results.json")):  # lmms-eval exits 0 after an evaluation error
+        raise SystemExit(f"lmms-eval wrote no results:\n{proc.stderr[-3000:]}")
     return out
 
 
@@ -77,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lmms-python", required=True, help="the python of a virtualenv with lmms-eval")
     parser.add_argument("--tree", type=Path, default=REPO.parent / "shared" / "lmms-eval-tasks" / "lmms_eval" / "tasks")
+    parser.add_argument("--audio", action="store_true", help="record the audio stand-ins instead")
     args = parser.parse_args(argv)
+    if args.audio:
+        return record_audio(args.lmms_python, args.tree)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         answers = parity_data.write(work, args.tree, work / "hf")
@@ -86,11 +105,29 @@ def main(argv: list[str] | None = None) -> int:
             out = run_lmms_eval(args.lmms_python, work, tasks, server.base_url)
         reference = read_lmms_eval(out)
         _label_filters(reference, out, filter_names(out))
-    version = subprocess.run([args.lmms_python, "-c", "import importlib.metadata as m; print(m.version('lmms_eval'))"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    version = _version(args.lmms_python)
     REFERENCE.write_text(json.dumps({"lmms_eval": version, "tasks": reference}, indent=1, sort_keys=True) + "\n")
     print(f"lmms-eval {version}: {len(reference)} tasks recorded in {REFERENCE.relative_to(REPO)}")
     return 0
+
+
+def record_audio(python: str, tree: Path) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        answers = audio_standins.write(work, tree, decoded=True, only=audio_standins.PARITY)
+        with FaultServer(answer=by_pitch(audio_standins.table(answers))) as server:
+            out = run_lmms_eval(python, work, list(answers), server.base_url, audio=True)
+        reference = read_lmms_eval(out)
+        _label_filters(reference, out, filter_names(out))
+    version = _version(python)
+    AUDIO_REFERENCE.write_text(json.dumps({"lmms_eval": version, "tasks": reference}, indent=1, sort_keys=True) + "\n")
+    print(f"lmms-eval {version}: {len(reference)} audio tasks recorded in {AUDIO_REFERENCE.relative_to(REPO)}")
+    return 0
+
+
+def _version(python: str) -> str:
+    return subprocess.run([python, "-c", "import importlib.metadata as m; print(m.version('lmms_eval'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
 
 
 def _label_filters(reference: dict[str, Any], out: Path, names: dict[str, list[str]]) -> None:

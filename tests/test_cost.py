@@ -175,8 +175,10 @@ def test_results_report_the_cost(emu: OpenAIEmulator, run_dir: Path, capsys: pyt
 
 def test_max_cost_stops_the_run_keeps_results_and_says_so(emu: OpenAIEmulator, run_dir: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_cli(capsys, *run_args(emu, run_dir / "out", "--limit", "20", "--max_cost", "0.5",
-                                             model_args=",input_price=10000,output_price=0"))
+    # Estimated at least 10 × 1 answer token × $0.04 = $0.40, under the cap, so the run starts; each answer
+    # bills 3 output tokens ($0.12), so the cap is reached after 4.
+    code, _, err = run_cli(capsys, *run_args(emu, run_dir / "out", "--limit", "10", "--max_cost", "0.5",
+                                             model_args=",input_price=0,output_price=40000"))
     assert code == 1
     assert "cost cap reached" in err and "--max_cost" in err
     doc = results_file(run_dir / "out")

@@ -44,13 +44,15 @@ def test_jsonl_files_are_read_doc_by_doc_with_the_same_answers_as_a_doclist(tmp_
     (b'{"a": "\xff"}\n', "b.jsonl:1: not UTF-8"),
 ])
 def test_a_broken_line_fails_at_load_naming_file_and_line(tmp_path: Path, content: str | bytes, says: str) -> None:
+    """Counting the docs (what a run does before its first request, unless --limit N needs fewer) checks
+    every line."""
     path = tmp_path / "b.jsonl"
     if isinstance(content, bytes):
         path.write_bytes(content)
     else:
         path.write_text(content)
     with pytest.raises(DatasetError, match=says):
-        read_local_files([path])
+        len(read_local_files([path]))
 
 
 def test_a_selection_reads_each_doc_only_when_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,11 @@ The tasks are lmms-eval's own folders (../shared/lmms-eval-tasks) through wrappe
 small local stand-ins (tests/parity_data.py): images, a video task with media under HF_HOME, filters,
 few-shot, aggregations with `args`, metadata lists, and a multiple_choice task scored by log-likelihood
 (lmms-eval's API model cannot, so its expected numbers are derived here by hand).
+
+Audio: four of lmms-eval's audio tasks (LibriSpeech WER, CoVoST2 BLEU, VocalSound, MuChoMusic) on the tone
+stand-ins of tests/audio_standins.py, against lmms-eval 0.7.3's own `gpt4o_audio` model's numbers
+(tests/parity_audio_reference.json, `scripts/parity_lmms_eval.py --audio`): the server hears each clip's pitch,
+so both tools get the same answer for the same doc.
 """
 
 from __future__ import annotations
@@ -20,24 +25,22 @@ from typing import Any
 
 import pytest
 
-from tests import parity_data
+from tests import audio_standins, parity_data
+from tests.audio_data import by_pitch
 from tests.fault_server import FaultServer
 
 REFERENCE = json.loads((Path(__file__).parent / "parity_reference.json").read_text())["tasks"]
+AUDIO_REFERENCE = json.loads((Path(__file__).parent / "parity_audio_reference.json").read_text())["tasks"]
 
 
-@pytest.fixture(scope="module")
-def parity_run(lmms_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    work = tmp_path_factory.mktemp("parity")
-    answers = parity_data.write(work, lmms_tree, work / "hf")
+def _assay_run(work: Path, tasks: list[str], server: FaultServer) -> dict[str, Any]:
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(work), "HF_HOME": str(work / "hf"),
            "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "LMMS_EVAL_HOME": str(work / "home"),
            "OPENAI_API_KEY": "sk-parity-secret-0123456789"}
-    with FaultServer(answer=parity_data.oracle(answers), logprobs=parity_data.logprobs(answers)) as server:
-        cmd = [sys.executable, "-m", "assay", "run", "--model", "openai_compatible", "--model_args",
-               f"model=m,base_url={server.base_url}", "--tasks", ",".join(answers), "--include_path",
-               str(work / "tasks"), "--output_path", str(work / "out"), "--log_samples"]
-        proc = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True, timeout=600)
+    cmd = [sys.executable, "-m", "assay", "run", "--model", "openai_compatible", "--model_args",
+           f"model=m,base_url={server.base_url}", "--tasks", ",".join(tasks), "--include_path",
+           str(work / "tasks"), "--output_path", str(work / "out"), "--log_samples"]
+    proc = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads(next((work / "out").rglob("*_results.json")).read_text())
     samples = {}
@@ -45,6 +48,22 @@ def parity_run(lmms_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
         rows = [json.loads(line) for line in path.read_text().splitlines()]
         samples[rows[0]["task"]] = {str(r["doc_id"]): r for r in rows}
     return {"results": results, "samples": samples, "work": work, "stderr": proc.stderr}
+
+
+@pytest.fixture(scope="module")
+def parity_run(lmms_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    work = tmp_path_factory.mktemp("parity")
+    answers = parity_data.write(work, lmms_tree, work / "hf")
+    with FaultServer(answer=parity_data.oracle(answers), logprobs=parity_data.logprobs(answers)) as server:
+        return _assay_run(work, list(answers), server)
+
+
+@pytest.fixture(scope="module")
+def audio_parity_run(lmms_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    work = tmp_path_factory.mktemp("audio_parity")
+    answers = audio_standins.write(work, lmms_tree, decoded=True, only=audio_standins.PARITY)
+    with FaultServer(answer=by_pitch(audio_standins.table(answers))) as server:
+        return _assay_run(work, list(answers), server)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -64,12 +83,23 @@ def _text(record: dict[str, Any]) -> str:
     for _ in range(16):
         if text.startswith("<image> ") or text.startswith("<video "):
             text = text.split(" ", 2 if text.startswith("<video ") else 1)[-1].split("frames> ", 1)[-1]
+        elif text.startswith("<audio "):
+            text = text.split(" s>", 1)[1].removeprefix(" ")
     return text
 
 
 @pytest.mark.parametrize("task", sorted(REFERENCE))
 def test_same_scores_and_aggregates_as_lmms_eval(parity_run: dict[str, Any], task: str) -> None:
-    expected = REFERENCE[task]
+    _check_against(REFERENCE[task], parity_run, task)
+
+
+@pytest.mark.parametrize("task", sorted(AUDIO_REFERENCE))
+def test_audio_tasks_score_as_lmms_eval(audio_parity_run: dict[str, Any], task: str) -> None:
+    _check_against(AUDIO_REFERENCE[task], audio_parity_run, task)
+    assert all(r["audio"] for r in audio_parity_run["samples"][task].values())  # the clip reached the model
+
+
+def _check_against(expected: dict[str, Any], parity_run: dict[str, Any], task: str) -> None:
     entry = parity_run["results"]["results"][task]
     assert entry["n_errors"] == 0, entry["errors"]
     for key, value in expected["aggregates"].items():

@@ -234,3 +234,46 @@ async def test_reka_context_finish_is_not_an_empty_answer(run_one: Any) -> None:
     reply = {"id": "x", "model": "reka-flash", "usage": {"input_tokens": 1, "output_tokens": 0},
              "responses": [{"finish_reason": "context", "message": {"role": "assistant", "content": ""}}]}
     expect(await run_one("reka", {"reply": reply}), "context_length", "no")
+
+
+# -- every vendor: the server's x-should-retry and request id ---------------------------------------
+
+SHOULD_RETRY_CASES = [
+    ("openai", {"error": (500, "boom", None), "headers": {"x-should-retry": "false"}}, "server", "no"),
+    ("openai", {"error": (400, "try later", None), "headers": {"x-should-retry": "true"}}, "bad_request", "transient"),
+    ("openai", {"error": (429, "slow down", None), "headers": {"x-should-retry": "true", "retry-after": "2"}},
+     "rate_limit", "rate_limit"),
+    ("anthropic", {"error": (529, "Overloaded", "overloaded_error"), "headers": {"x-should-retry": "false"}},
+     "overloaded", "no"),
+    ("anthropic", {"error": (409, "conflict", "invalid_request_error"), "headers": {"X-Should-Retry": "true"}},
+     "bad_request", "transient"),
+    ("openai", {"error": (500, "boom", None), "headers": {"x-should-retry": "maybe"}}, "server", "transient"),
+]
+
+
+@pytest.mark.parametrize(("provider", "fault", "kind", "decision"), SHOULD_RETRY_CASES)
+async def test_the_servers_x_should_retry_wins_over_status_and_kind(
+        run_one: Any, provider: str, fault: dict[str, Any], kind: str, decision: str) -> None:
+    expect(await run_one(provider, fault), kind, decision)
+
+
+REQUEST_ID_CASES = [
+    ("openai", "x-request-id", "req_0a1b2c"),
+    ("xai", "x-request-id", "xai-7f3e"),
+    ("azure_openai", "apim-request-id", "6b0c5a2e-azure"),
+    ("anthropic", "request-id", "req_011CSHoEeqs5C35K2UUqR7Fy"),
+    ("gemini", "x-goog-request-id", "goog-42"),
+    ("reka", "x-request-id", "reka-9"),
+]
+
+
+@pytest.mark.parametrize(("provider", "header", "value"), REQUEST_ID_CASES)
+async def test_every_error_keeps_the_vendors_request_id(run_one: Any, provider: str, header: str, value: str) -> None:
+    failed = await run_one(provider, {"error": (500, "boom", None), "headers": {header: value}})
+    assert isinstance(failed, ProviderError) and failed.request_id == value
+    refused = await run_one(provider, {"error": (401, "bad key", None), "headers": {header: value}})
+    assert isinstance(refused, ProviderError) and refused.kind == "auth" and refused.request_id == value
+    # A 200 whose body is not an answer: the reply's id rides on the malformed error too.
+    garbled = await run_one(provider, {"status": 200, "body": {"nothing": "here"}, "headers": {header: value}})
+    assert isinstance(garbled, ProviderError) and garbled.kind == "malformed" and garbled.request_id == value
+    assert (await run_one(provider, {"error": (500, "boom", None)})).request_id is None

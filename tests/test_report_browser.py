@@ -1,9 +1,12 @@
-"""The report in a real headless browser (Debian's Chromium, driven by Playwright), opened from disk:
-metrics shown, filters working, thumbnails rendered, comparison deltas and disagreements, no console
-errors and no request leaving the file system. A screenshot is kept in test-artifacts/."""
+"""The report in a real headless browser (Debian's Chromium, driven by Playwright), opened from disk with
+the network unused: header, charts that match the tables, filters, embedded thumbnails that survive a
+move, comparison deltas with their significance, judge verdicts, per-sample scores, the index of a folder
+of runs, pages with non-numbers; no console errors, no request leaving the file system. Screenshots are
+kept in test-artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +18,8 @@ from assay.env.redaction import Redactor
 from assay.report import write_report
 from assay.sinks import view
 from assay.sinks.rundir import load_run
+from tests.report_support import metric, write_run
+from tests.report_support import record as sample
 from tests.sinks_support import answer_a, make_run
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -51,7 +56,7 @@ class Page:
     """A report opened in a fresh page; every console message, page error and request is recorded."""
 
     def __init__(self, browser: Any, path: Path) -> None:
-        self.page = browser.new_page(viewport={"width": 1280, "height": 6000})
+        self.page = browser.new_page(viewport={"width": 1280, "height": 6000}, offline=True)  # network off
         self.console: list[tuple[str, str]] = []
         self.requests: list[str] = []
         self.dialogs: list[str] = []
@@ -75,7 +80,7 @@ class Page:
         return str(self.page.inner_text("#pager-top .count"))
 
     def wait_for_images(self) -> list[list[Any]]:
-        self.page.wait_for_function("Array.from(document.images).every(i => i.complete)", timeout=10_000)
+        self.page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=10_000)
         return self.page.evaluate("Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth])")
 
     def errors(self) -> list[tuple[str, str]]:
@@ -114,7 +119,7 @@ def test_one_run_opens_offline_shows_metrics_filters_and_images(runs: tuple[Path
     assert len(cards) == 6 and {c["task"] for c in cards} == {"assay_colors"}
     images = page.wait_for_images()
     assert len(images) == 6 and all(width > 0 for _, width in images)
-    assert all(src.endswith(".jpg") for src, _ in images)
+    assert all(src.startswith("data:image/jpeg;base64,") for src, _ in images)  # embedded, no file needed
 
     states = _states(first)
     correct = sum(1 for (task, _), s in states.items() if task == "assay_colors" and s == "correct")
@@ -157,4 +162,221 @@ def test_comparison_shows_deltas_and_the_samples_where_runs_disagree(runs: tuple
     assert page.page.title() != "pwned" and not page.dialogs
     assert page.errors() == []
     assert all(url.startswith("file://") for url in page.requests)
+    page.page.close()
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def _bars(page: Page, selector: str = "#metric-chart rect.bar") -> list[dict[str, str]]:
+    return page.page.eval_on_selector_all(
+        selector, "els => els.map(e => ({group: e.dataset.group, run: e.dataset.run, value: e.dataset.value}))")
+
+
+def test_header_and_chart_say_what_was_run_and_match_the_table(runs: tuple[Path, Path], browser: Any,
+                                                               tmp_path: Path) -> None:
+    first = load_run(runs[0])
+    html = write_report([first], tmp_path / "one.html", redactor=Redactor())
+    page = Page(browser, html)
+    header = page.page.inner_text("header")
+    assert page.page.inner_text("h1") == "m (openai_compatible)"  # model and provider, the run id said once
+    assert header.count(first.run_id) == 1
+    started = first.results["timing"]["started_at"][:19].replace("T", " ")
+    assert f"started {started} UTC" in header  # to the second, no microseconds
+    assert "complete" in header and "judge: none" in header and "assay 0.1.0" in header
+    assert "tasks: assay_arith_mc v" in header and "took " in header
+    results = first.results["results"]
+    bars = _bars(page)
+    assert len(bars) == 2
+    for bar, task in zip(bars, ("assay_arith_mc", "assay_colors"), strict=True):
+        assert bar["value"] == f"{results[task]['metrics'][view.primary_metric(results[task])[0]]['value']:.4f}"
+    assert page.page.locator("#metric-chart line.whisker[data-low]").count() == 2  # bootstrap CIs drawn
+    breakdown = page.page.inner_text("#breakdown-table")
+    assert "66 / 18" in breakdown  # per task: 6 answers x 11 input / 3 output tokens, all paid
+    _shot(page, "report-single.png")
+    assert page.errors() == [] and all(url.startswith("file://") for url in page.requests)
+    page.page.close()
+
+
+def test_a_moved_report_keeps_every_image(runs: tuple[Path, Path], browser: Any, tmp_path: Path) -> None:
+    html = write_report([load_run(runs[0])], tmp_path / "a" / "r.html", redactor=Redactor())
+    moved = tmp_path / "elsewhere" / "renamed.html"
+    moved.parent.mkdir()
+    html.rename(moved)
+    page = Page(browser, moved)
+    page.select("#f-task", "1")
+    images = page.wait_for_images()
+    assert len(images) == 6 and all(width > 0 for _, width in images)
+    assert page.errors() == []
+    page.page.close()
+
+
+def _paired_runs(root: Path) -> list[Path]:
+    """Three runs over the same 20 docs: run 2 wrong on 15 of run 1's right answers, run 3 on one."""
+    out = []
+    for n, wrong in enumerate((set(), set(range(15)), {0})):
+        recs = [sample("t", i, "no" if i in wrong else "yes", {"acc": 0.0 if i in wrong else 1.0},
+                       cached=i % 4 == 0, judge={"status": "ok", "judgements": [{"ok": True, "value": i % 3 + 3}]})
+                for i in range(20)]
+        acc = 1 - len(wrong) / 20
+        task = {"metrics": {"acc": metric(acc, 20, stderr=0.05)}, "usage": {"input_tokens": 150, "output_tokens": 30},
+                "usage_from_cache": {"input_tokens": 50, "output_tokens": 10}}
+        price = {"input_per_mtok": 2.0, "output_per_mtok": 8.0}
+        out.append(write_run(root, f"model-{n}", {"t": task}, recs, timestamp=f"20260102_03040{n}",
+                             media={i: (200, 40 * n, 40) for i in range(3)},
+                             cost={"total_usd": 0.0004, "model": {"price": price}}))
+    return out
+
+
+def test_comparison_draws_grouped_bars_paired_significance_judge_verdicts_and_cost(browser: Any,
+                                                                                  tmp_path: Path) -> None:
+    from math import comb
+
+    paths = _paired_runs(tmp_path)
+    html = write_report([load_run(p) for p in paths], tmp_path / "three.html", redactor=Redactor())
+    page = Page(browser, html)
+    bars = _bars(page)
+    assert [b["value"] for b in bars] == ["1.0000", "0.2500", "0.9500"]  # one bar per run, as in the table
+    table = page.page.inner_text("#task-table")
+    assert "1.0000" in table and "0.2500" in table and "0.9500" in table
+    rows = page.page.eval_on_selector_all("#deltas-table tbody tr",
+                                          "rs => rs.map(r => Array.from(r.cells).map(c => c.textContent))")
+    p15 = 2 * comb(15, 0) / 2 ** 15  # exact two-sided sign test: 0 of the 15 docs that differ went up
+    assert rows[0][2:7] == ["-0.7500", "20", "0", "15", "5"]
+    assert rows[0][7].endswith(" *") and float(rows[0][7][:-2]) == pytest.approx(p15, rel=0.05)
+    assert rows[1][2:] == ["-0.0500", "20", "0", "1", "19", "1.0000"]  # one doc: no significance
+    counts = page.page.eval_on_selector_all("#judge rect.bin",
+                                            "els => els.map(e => [e.dataset.bin, e.dataset.run, e.dataset.value])")
+    assert sorted({c[0] for c in counts}) == ["3", "4", "5"]
+    assert all(c[2] == {"3": "7", "4": "7", "5": "6"}[c[0]] for c in counts)  # values 3,4,5 cycling over 20 docs
+    judge_table = page.page.inner_text(".judge-table")
+    assert "7" in judge_table and "6" in judge_table
+    paid = page.page.eval_on_selector_all("#cost-chart rect.part-paid", "els => els.map(e => Number(e.dataset.value))")
+    assert paid == [pytest.approx((150 * 2 + 30 * 8) / 1e6)] * 3  # tokens x the run's price, per task
+    page.select("#f-task", "0")
+    scores = page.page.eval_on_selector_all("#samples article.sample:first-child .score",
+                                            "els => els.map(e => e.textContent)")
+    assert scores == ["acc = 1.0000", "acc = 0.0000", "acc = 0.0000"]  # doc 0: right in run 1, wrong in 2 and 3
+    verdict = page.page.inner_text("#samples article.sample:first-child .verdict")
+    assert verdict == "judge verdict: 3"
+    _shot(page, "report-compare-3.png")
+    assert page.errors() == []
+    page.page.close()
+
+
+def test_a_page_of_non_numbers_renders(browser: Any, tmp_path: Path) -> None:
+    nan, inf = float("nan"), float("inf")
+    recs = [sample("t", i, "yes", {"acc": [nan, inf, "x"][i]}, latency_s=[nan, inf, -inf][i]) for i in range(3)]
+    recs.append(sample("t", 3, None, None, target="", error={"type": "server", "message": "HTTP 500", "status": 500,
+                                                             "attempts": 3}))  # no answer, no score, no target
+    path = write_run(tmp_path, "m", {"t": {"metrics": {"acc": metric(nan, 3, stderr=inf, ci95=[-inf, nan])},
+                                           "n_samples": 3, "n_errors": 0, "n_cached": 0,
+                                           "usage": {"input_tokens": 1, "output_tokens": 1}}},
+                     recs, timing={"started_at": "2026-01-02T03:04:05+00:00", "wall_s": nan},
+                     cost={"total_usd": inf, "max_cost": nan, "cap_reached": False},
+                     model_stats={"requests": 3, "retries": 0}, usage={"input_tokens": 3, "output_tokens": 3})
+    html = write_report([load_run(path)], tmp_path / "nan.html", redactor=Redactor())
+    page = Page(browser, html)
+    assert page.errors() == []
+    assert "NaN" in page.page.inner_text("#task-table")
+    assert "Infinity" in page.page.inner_text("#usage-table")
+    assert page.count_text().startswith("samples 1–4 of 4")
+    assert "server: HTTP 500" in page.page.inner_text("#samples")
+    _shot(page, "report-non-numbers.png")
+    page.page.close()
+
+
+def test_index_of_a_folder_of_runs_sorts_filters_and_opens_three_side_by_side(browser: Any, tmp_path: Path) -> None:
+    from assay.report.folder import write_folder
+
+    logs = tmp_path / "logs"
+    _paired_runs(logs)
+    for n in range(27):  # 30 runs in all: models, statuses, one without samples
+        write_run(logs, f"other-{n:02d}", {"t": {"metrics": {"acc": metric(n / 30, 5)}}},
+                  [sample("t", i, "yes", {"acc": 1.0}) for i in range(5)], timestamp=f"20260101_0000{n:02d}",
+                  log_samples=n != 5, status="failed" if n == 7 else "complete",
+                  status_reason="no sample succeeded" if n == 7 else None)
+    from assay.sinks.rundir import list_runs
+
+    runs = [load_run(p) for p in list_runs(logs)]
+    assert len(runs) == 30
+    index = write_folder(runs, logs / "assay_report", redactor=Redactor())
+    moved = tmp_path / "moved" / "report"
+    moved.parent.mkdir()
+    index.parent.rename(moved)  # the folder is one unit: it works wherever it is
+    page = Page(browser, moved / "index.html")
+    table = "#index-table tbody tr"
+    assert page.page.locator(table).count() == 30
+    assert page.page.inner_text(f"{table}:first-child td:nth-child(3)").startswith("model-2")  # newest first
+    page.page.click("#index-table th[data-key='model']")
+    assert page.page.inner_text(f"{table}:first-child td:nth-child(3)").startswith("model-0")
+    assert "no samples logged" in page.page.inner_text("#index-table")
+    page.select("#i-status", "failed")
+    assert page.page.locator(table).count() == 1
+    assert "no sample succeeded" in page.page.inner_text(table)
+    page.select("#i-status", "")
+    page.page.fill("#i-text", "model-")
+    page.page.wait_for_timeout(300)
+    assert page.page.locator(table).count() == 3
+    _shot(page, "report-index.png")
+    for box in page.page.locator(f"{table} input.pick").all():
+        box.check()
+    page.page.click("#open-selected")
+    page.page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+    assert page.page.evaluate("window.assayReport.runs") == 3
+    assert [b["value"] for b in _bars(page)] == ["1.0000", "0.2500", "0.9500"]
+    images = page.wait_for_images()
+    assert len(images) == 3 and all(width > 0 for _, width in images)
+    assert page.errors() == [] and all(url.startswith("file://") for url in page.requests)
+    _shot(page, "report-index-compare.png")
+    page.page.close()
+
+
+def test_audio_clips_play_from_inside_the_page(browser: Any, tmp_path: Path) -> None:
+    """A sample's audio parts are described; a clip saved as media of kind "audio" is embedded and plays."""
+    import wave
+
+    path = write_run(tmp_path, "m", {"t": {"metrics": {"acc": metric(1.0, 1)}}}, [])
+    clip = path.parent / f"{path.name[:-13]}_media" / "clip.wav"
+    clip.parent.mkdir(exist_ok=True)
+    with wave.open(str(clip), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes(b"\x00\x10" * 8_000)  # half a second
+    samples = path.parent / f"{path.name[:-13]}_samples_t.jsonl"
+    rec = sample("t", 0, "seven", {"acc": 1.0}, media=[{"kind": "audio", "path": f"{clip.parent.name}/clip.wav"}],
+                 audio=[{"format": "wav", "duration_s": 0.5, "sample_rate": 16_000, "sha256": "ab" * 32}])
+    samples.write_text(json.dumps(rec) + "\n")
+    doc = json.loads(path.read_text())
+    doc["files"]["samples"] = {"t": samples.name}
+    path.write_text(json.dumps(doc))
+    html = write_report([load_run(path)], tmp_path / "elsewhere" / "audio.html", redactor=Redactor())
+    page = Page(browser, html)
+    assert "audio sent: 0.5 s at 16000 Hz (wav)" in page.page.inner_text("#samples")
+    duration = page.page.evaluate("""() => new Promise((ok, fail) => {
+        const a = document.querySelector('#samples audio');
+        a.addEventListener('loadedmetadata', () => ok(a.duration)); a.addEventListener('error', () => fail('error'));
+        a.preload = 'metadata'; a.load(); })""")
+    assert duration == pytest.approx(0.5, abs=0.01)
+    assert page.errors() == [] and all(url.startswith("file://") for url in page.requests)
+    page.page.close()
+
+
+def test_mme_style_scores_are_shown_per_sample_and_counted_as_in_the_table(browser: Any, tmp_path: Path) -> None:
+    recs = [sample("mme", i, "Yes", {("mme_cognition_score" if i < 4 else "mme_perception_score"):
+                                         {"question_id": f"q{i}", "category": "code", "score": float(i % 2)}})
+            for i in range(10)]
+    path = write_run(tmp_path, "m", {"mme": {"metrics": {"mme_perception_score": metric(66.7, 6),
+                                                         "mme_cognition_score": metric(50.0, 4)}}}, recs)
+    page = Page(browser, write_report([load_run(path)], tmp_path / "mme.html", redactor=Redactor()))
+    table = page.page.inner_text("#task-table")
+    assert "n=4" in table and "n=6" in table
+    assert page.page.locator(".score[data-metric='mme_cognition_score']").count() == 4
+    assert page.page.locator(".score[data-metric='mme_perception_score']").count() == 6
+    chips = [c["chips"][0] for c in page.cards()]
+    assert chips == ["wrong", "correct"] * 5  # every doc's own outcome, whichever metric scored it
+    assert page.errors() == []
     page.page.close()

@@ -83,3 +83,45 @@ def test_retry_after_forms() -> None:
 def test_error_message_is_extracted_from_json_and_text_bodies() -> None:
     assert "boom" in http_error(500, body='{"error": {"message": "boom"}}').message
     assert "plain failure" in http_error(502, body="plain failure").message
+
+
+def test_every_failure_kind_is_transient_permanent_or_decided_by_the_status() -> None:
+    from typing import get_args
+
+    from assay.errors import FailureKind
+    from assay.model.retry import PERMANENT_KINDS, STATUS_DECIDED_KINDS, TRANSIENT_KINDS
+
+    kinds = get_args(FailureKind)
+    assert len(kinds) == len(set(kinds))
+    for kind in kinds:
+        assert [kind in TRANSIENT_KINDS, kind in PERMANENT_KINDS, kind in STATUS_DECIDED_KINDS].count(True) == 1, kind
+        expected = "no" if kind in PERMANENT_KINDS else "transient"
+        if kind == "rate_limit":
+            expected = "rate_limit"
+        # with a status that says "retry", only the kind's own reading counts (status-decided: retried)
+        assert classify(ProviderError("x", kind=kind, status=503)).kind == expected, kind
+        if kind in STATUS_DECIDED_KINDS:
+            assert classify(ProviderError("x", kind=kind, status=402)).kind == "no"
+            assert classify(ProviderError("x", kind=kind)).kind == "no"
+    assert set(TRANSIENT_KINDS | PERMANENT_KINDS | STATUS_DECIDED_KINDS) == set(kinds)
+
+
+@pytest.mark.parametrize(("kind", "before", "after"), [
+    ("auth", True, True), ("quota", True, True), ("budget", True, True), ("unsupported", True, True),
+    ("redirect", True, True), ("connection", True, False), ("not_found", True, False),
+    ("server", False, False), ("rate_limit", False, False), ("content_policy", False, False),
+])
+def test_is_fatal_stops_for_failures_that_would_repeat(kind: str, before: bool, after: bool) -> None:
+    from assay.model.retry import is_fatal
+
+    error = ProviderError("x", kind=kind)  # type: ignore[arg-type]
+    assert is_fatal(error, any_success=False) is before
+    assert is_fatal(error, any_success=True) is after
+
+
+def test_x_should_retry_false_stops_a_500_and_true_retries_a_400() -> None:
+    assert classify(http_error(500, {"x-should-retry": "false"})).kind == "no"
+    assert classify(http_error(400, {"X-Should-Retry": "true"})).kind == "transient"
+    assert classify(http_error(429, {"x-should-retry": "true", "retry-after": "4"})) == \
+        classify(http_error(429, {"retry-after": "4"}))
+    assert http_error(503, {"x-request-id": "req_1"}).request_id == "req_1"

@@ -134,3 +134,29 @@ def test_online_mode_without_a_key_is_caught_by_preflight(
     err = capsys.readouterr().err
     assert code == 3
     assert "WANDB_API_KEY" in err and "wandb login" in err
+
+
+def test_an_unreachable_wandb_server_is_given_up_on_within_the_bound(
+    finished: Path, wandb_dirs: Path, cli_env: dict[str, str], capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a loopback port nothing listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    key = WANDB_KEY + "0" * 40  # wandb checks the length before it connects
+    monkeypatch.setenv("WANDB_API_KEY", key)
+    monkeypatch.setenv("WANDB_BASE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("WANDB_INIT_TIMEOUT", "3")
+    started = time.monotonic()
+    code = main(["push", str(finished), "--wandb_args", "project=p,mode=online"])
+    elapsed = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert code == 5, err
+    assert elapsed < 20, elapsed  # wandb's own default is 90 s of silence
+    assert f"W&B: connecting to http://127.0.0.1:{port} (giving up after 3s: WANDB_INIT_TIMEOUT)" in err
+    error = next(line for line in err.splitlines() if line.startswith("error:"))
+    assert "W&B" in error and "hint: " in err
+    assert WANDB_KEY not in err

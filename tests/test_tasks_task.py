@@ -115,7 +115,7 @@ def test_visuals_come_before_text_and_videos_by_extension(
 
 
 def test_unsupported_visual_is_a_task_error(settings: Settings, tmp_path: Path) -> None:
-    utils = "def visuals(doc):\n    return [{'array': [0.0], 'sampling_rate': 16000}]\n"
+    utils = "def visuals(doc):\n    return [{'frames': [0.0], 'fps': 16000}]\n"  # neither image, video nor audio
     task = make_task(settings, tmp_path, "doc_to_visual: !function utils.visuals\ndoc_to_text: q\n", utils)
     with pytest.raises(TaskError, match="unsupported dict"):
         task.messages(DOC)

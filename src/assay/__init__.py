@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from assay.env.aliases import install as _install_old_import_paths
 from assay.env.lazy import lazy_getattr
 
 __all__ = [
@@ -19,10 +20,12 @@ __all__ = [
     "Settings",
     "evaluate",
     "load_settings",
+    "sweep",
 ]
 
 _EXPORTS = {
     "evaluate": "assay.api",
+    "sweep": "assay.api",
     "EvaluationResult": "assay.run",
     "Settings": "assay.env.settings",
     "load_settings": "assay.env.settings",
@@ -34,10 +37,11 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
-    from assay.api import evaluate
+    from assay.api import evaluate, sweep
     from assay.env.settings import Settings, load_settings
     from assay.errors import AssayError, ConfigError, CredentialError, ProviderError, RunFailedError
     from assay.run import EvaluationResult
 
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS)
+_install_old_import_paths()  # assay.settings, assay.plan … (see assay/env/aliases.py)

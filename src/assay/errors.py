@@ -7,6 +7,21 @@ at ``VERBOSITY=DEBUG``.
 
 from __future__ import annotations
 
+from typing import Literal
+
+#: Every kind of provider failure assay knows. A Literal so that a misspelt kind (``"rate_limt"``) is a
+#: type error, not a failure silently treated as permanent; ``model/retry.py`` says for each whether a retry
+#: can help and whether it stops the run.
+FailureKind = Literal[
+    # transient: another attempt may succeed
+    "rate_limit", "overloaded", "server", "timeout", "connection", "empty", "malformed",
+    # permanent: the same request fails the same way again
+    "auth", "bad_request", "not_found", "content_policy", "context_length", "quota", "unsupported", "budget",
+    "redirect", "client",
+    # decided by the HTTP status (an unusual status with no more specific reading, or none given)
+    "http", "unknown",
+]
+
 
 class AssayError(Exception):
     """Base of every error assay raises on purpose."""
@@ -64,9 +79,9 @@ class ProviderError(AssayError):
     """A model provider call failed.
 
     ``status`` is the HTTP status when there was one; ``retry_after`` is the server's requested
-    wait in seconds (from ``Retry-After`` / ``retry-after-ms``); ``kind`` is a short machine name
-    (``rate_limit``, ``server``, ``timeout``, ``connection``, ``empty``, ``auth``, ``bad_request``,
-    ``not_found``, ``content_policy``, ``malformed``, ``unsupported``).
+    wait in seconds (from ``Retry-After`` / ``retry-after-ms``); ``kind`` is one of :data:`FailureKind`;
+    ``request_id`` is the vendor's id for the failed request (``x-request-id``, ``request-id``…), the
+    thing their support asks for.
     """
 
     def __init__(
@@ -74,19 +89,22 @@ class ProviderError(AssayError):
         message: str,
         hint: str | None = None,
         *,
-        kind: str = "unknown",
+        kind: FailureKind = "unknown",
         status: int | None = None,
         retry_after: float | None = None,
         provider: str | None = None,
         retryable: bool | None = None,
+        request_id: str | None = None,
     ) -> None:
         super().__init__(message, hint)
         self.kind = kind
         self.status = status
         self.retry_after = retry_after
         self.provider = provider
-        #: False: the same request would fail the same way again (overrides what ``kind`` suggests).
+        #: False: the same request would fail the same way again; True: the server said to retry
+        #: (``x-should-retry``). Either overrides what ``kind`` and ``status`` suggest.
         self.retryable = retryable
+        self.request_id = request_id
         self.attempts = 1  # set by the Model wrapper once retries are exhausted
 
 

@@ -29,13 +29,24 @@ def _finite(value: object) -> bool:
         return False
 
 
+def _shown(value: Any) -> str:
+    """A flag's bad value for its error message: short text as it is; anything as long as a key is not echoed
+    (a key pasted into --limit must not land in the terminal, logs or CI output)."""
+    text = str(value)
+    return repr(text) if len(text) <= _ECHO_MAX or isinstance(value, (int, float)) else "<value hidden>"
+
+
+#: Longer flag values are not echoed in errors: every credential shape assay knows is longer than this.
+_ECHO_MAX = 12
+
+
 def as_number(flag: str, value: Any, *, whole: bool = False) -> Any:
     """A flag's value (from the command line or a --config file) as a number, or a UsageError saying so:
     never an OverflowError or ValueError from deep inside a run."""
     if value is None or isinstance(value, bool):
         if value is None:
             return None
-        raise UsageError(f"{flag} {value!r} is not a number", hint=_HINTS.get(flag, "give a number"))
+        raise UsageError(f"{flag} {_shown(value)} is not a number", hint=_HINTS.get(flag, "give a number"))
     try:
         number = float(value)
         if not math.isfinite(number):
@@ -47,7 +58,7 @@ def as_number(flag: str, value: Any, *, whole: bool = False) -> Any:
         return number
     except (TypeError, ValueError, OverflowError):
         what = "a whole number" if whole else "a finite number"
-        shown = f"{value:g}" if isinstance(value, float) else repr(str(value)[:40])
+        shown = f"{value:g}" if isinstance(value, float) else _shown(value)
         raise UsageError(f"{flag} {shown} is not {what}", hint=_HINTS.get(flag, "give a number")) from None
 
 
@@ -69,6 +80,8 @@ class RunOptions:
     hub_args: dict[str, Any] | None = None
     bootstrap_iters: int = 0
     use_cache: bool | None = None
+    #: Where the response cache lives (lmms-eval's ``--use_cache PATH``; None: under LMMS_EVAL_HOME).
+    cache_path: Path | None = None
     #: A run whose share of failed samples exceeds this ends with status `failed` (exit 1), results written.
     max_error_rate: float = 0.05
     #: Log each task's samples as a W&B table too (``--wandb_log_samples``; implies ``log_samples``).
@@ -86,6 +99,10 @@ class RunOptions:
     max_cost: float | None = None
     #: Seconds one call of task code may take before its doc (or metric) is an error (None or 0: no limit).
     task_timeout: float | None = 600.0
+    #: Build every prompt and print what the run would send and cost; send nothing (``--dry_run``).
+    dry_run: bool = False
+    #: Send the model's requests through the vendor's batch API (``--batch``; also ``batch=true`` in model_args).
+    batch: bool = False
     # lmms-eval's flags that change what tasks send and how they score (see assay.tasks.task.RunSettings)
     num_fewshot: int | None = None
     fewshot_seed: int = 1234
@@ -95,6 +112,10 @@ class RunOptions:
     reasoning_tags: Any = "default"
     repeats: int | None = None
     log_samples_suffix: str = "model_outputs"
+    #: ``--ray [ADDRESS]``: shard the run over a Ray cluster (None: run here; "": RAY_ADDRESS, else ``auto``).
+    ray: str | None = None
+    #: Frames sampled per video (lmms-eval's ``max_frames_num`` model argument; None: 8).
+    num_frames: int | None = None
 
     def __post_init__(self) -> None:
         if not self.tasks:
@@ -102,7 +123,7 @@ class RunOptions:
         for flag, value in (("--limit", self.limit), ("--max_error_rate", self.max_error_rate),
                             ("--max_cost", self.max_cost), ("--task_timeout", self.task_timeout)):
             if value is not None and (isinstance(value, bool) or not _finite(value)):
-                raise UsageError(f"{flag} {value!r} is not a finite number", hint=_HINTS[flag])
+                raise UsageError(f"{flag} {_shown(value)} is not a finite number", hint=_HINTS[flag])
         for flag, count in (("--offset", self.offset), ("--bootstrap_iters", self.bootstrap_iters),
                             ("--seed", self.seed)):
             if isinstance(count, bool) or not isinstance(count, int):
@@ -131,9 +152,12 @@ class RunOptions:
         if not 0 <= self.bootstrap_iters <= MAX_BOOTSTRAP_ITERS:
             raise UsageError(f"--bootstrap_iters must be between 0 and {MAX_BOOTSTRAP_ITERS:,}",
                              hint=_HINTS["--bootstrap_iters"])
-        if self.wandb_log_samples or self.log_media:  # both show samples: they need the samples files
+        # All three show samples, so they need the samples files (lmms-eval turns them on for --predict_only too:
+        # without them a prediction run would pay for every answer and keep none).
+        if self.wandb_log_samples or self.log_media or self.predict_only:
             object.__setattr__(self, "log_samples", True)
-        needs_files = [flag for flag, on in (("--report", self.report), ("--log_media", self.log_media),
+        needs_files = [flag for flag, on in (("--predict_only", self.predict_only), ("--report", self.report),
+                                             ("--log_media", self.log_media),
                                              ("--wandb_args", self.wandb_args is not None),
                                              ("--hf_hub_log_args", self.hub_args is not None)) if on]
         if self.output_path is None and needs_files:  # reports and uploads are made from the run's files

@@ -39,7 +39,35 @@ class VideoPart:
     type: Literal["video"] = "video"
 
 
-Part = TextPart | ImagePart | VideoPart
+AudioFormat = Literal["wav", "mp3"]
+
+
+@dataclass(frozen=True, slots=True)
+class AudioPart:
+    """A clip, decoded, resampled and encoded once (base64 wav or mp3) when the message is built.
+
+    ``sha256`` is of the encoded bytes (the cache key and the samples record use it, never the bytes);
+    ``duration_s`` and ``sample_rate`` describe what is sent (after any trimming and resampling).
+    """
+
+    data_b64: str
+    format: AudioFormat = "wav"
+    sample_rate: int = 16000
+    duration_s: float = 0.0
+    sha256: str = ""
+    source: str = ""
+    type: Literal["audio"] = "audio"
+
+    @property
+    def mime_type(self) -> str:
+        return "audio/mpeg" if self.format == "mp3" else "audio/wav"
+
+    @property
+    def data_url(self) -> str:
+        return f"data:{self.mime_type};base64,{self.data_b64}"
+
+
+Part = TextPart | ImagePart | VideoPart | AudioPart
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +86,9 @@ class Message:
 
     def has_media(self) -> bool:
         return any(not isinstance(p, TextPart) for p in self.parts)
+
+    def has_audio(self) -> bool:
+        return any(isinstance(p, AudioPart) for p in self.parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,18 +130,24 @@ class Request:
     def has_media(self) -> bool:
         return any(m.has_media() for m in self.messages)
 
+    def has_audio(self) -> bool:
+        return any(m.has_audio() for m in self.messages)
+
 
 @dataclass(frozen=True, slots=True)
 class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
+    #: Of ``input_tokens``, those the vendor counted for audio (priced apart where the vendor does).
+    audio_input_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
+        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens,
+                     self.audio_input_tokens + other.audio_input_tokens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +199,11 @@ class SampleError:
     message: str
     status: int | None = None
     attempts: int = 1
+    request_id: str | None = None  # the vendor's id for the failed request, for their support
 
     def as_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "status": self.status, "message": self.message, "attempts": self.attempts}
+        record: dict[str, Any] = {"type": self.type, "status": self.status, "message": self.message,
+                                  "attempts": self.attempts}
+        if self.request_id is not None:
+            record["request_id"] = self.request_id
+        return record

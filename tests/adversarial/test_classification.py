@@ -95,6 +95,17 @@ def test_c15_when_every_request_fails_the_run_fails_and_counts_them(
     assert {(s["error"]["type"], s["error"]["attempts"]) for s in samples(run_dir / "out")} == {(kind, attempts)}
 
 
+def test_c15_a_failed_samples_error_record_keeps_the_vendors_request_id(
+        run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with FaultServer(answer=lambda body: "A") as server:
+        server.queue({"status": 400, "headers": {"x-request-id": "req_7Hq2Zk"}})
+        code, _, err = run(capsys, f"model=m,base_url={server.base_url},num_concurrent=1", "--limit", "3",
+                           "--max_error_rate", "0.5")
+    assert code == 0, err
+    errors = [s["error"] for s in samples(run_dir / "out") if s["error"]]
+    assert [(e["type"], e["request_id"]) for e in errors] == [("bad_request", "req_7Hq2Zk")]
+
+
 @pytest.mark.parametrize("usage", [{"prompt_tokens": "many", "completion_tokens": None},
                                    {"prompt_tokens": [1], "completion_tokens": {"x": 1}},
                                    {"prompt_tokens": -5, "completion_tokens": 1e308}, "not a dict"])

@@ -106,7 +106,8 @@ def test_c08_secret_body_args_are_hashed_in_the_cache_and_masked_in_results(
         run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     token = "body-ACCESS-token-77aa11"
     with FaultServer(answer=lambda body: "A") as server:
-        code, out, err = run(capsys, f"model=m,base_url={server.base_url},access_token={token},user=u1", "--limit", "2")
+        code, out, err = run(capsys, f"model=m,base_url={server.base_url},extra_body.access_token={token},user=u1",
+                             "--limit", "2")
         assert code == 0, err
         assert server.requests[0]["access_token"] == token  # still sent to the model
     identity = json.loads(cache_rows(run_dir)[0][0])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from tests.emulators import anthropic_batch
 from tests.emulators.base import Emulator, check_base64_image, only_keys
+from tests.emulators.batches import BatchBook
+from tests.emulators.tokens import anthropic_input_tokens, text_tokens
 
 _BODY_KEYS = {"model", "max_tokens", "messages", "system", "temperature", "top_p", "top_k", "stop_sequences",
               "metadata", "thinking", "service_tier"}
@@ -18,14 +21,26 @@ _STATUS_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403:
 
 @dataclass
 class AnthropicEmulator(Emulator):
+    """With Message Batches (``tests/emulators/anthropic_batch.py``)."""
+
+    book: BatchBook = field(default_factory=BatchBook)
+
     def routes(self) -> list[tuple[str, str, str]]:
-        return [("POST", "/v1/messages", "generate"), ("GET", "/v1/models", "models")]
+        return [("POST", "/v1/messages", "generate"), ("GET", "/v1/models", "models"), *anthropic_batch.ROUTES]
+
+    async def handle_other(self, kind: str, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        return await anthropic_batch.handle(self, kind, request, body)
+
+    def batch_answer(self, body: dict[str, Any], fault: tuple[int, str, str] | None) -> tuple[int, dict[str, Any]]:
+        if fault is not None:
+            return fault[0], self.error_body(*fault)
+        return 200, self.answer_body(body, self.answer(body))
 
     def authorized(self, request: web.Request) -> bool:
         return request.headers.get("x-api-key") == self.key and "Authorization" not in request.headers
 
     def violations(self, request: web.Request, body: dict[str, Any]) -> list[str]:
-        found = only_keys(body, _BODY_KEYS, "body")
+        found = only_keys(body, _BODY_KEYS, "body", "anthropic")
         if not request.headers.get("anthropic-version"):
             found.append("anthropic-version header is required")
         if not isinstance(body.get("max_tokens"), int) or body["max_tokens"] < 1:
@@ -63,7 +78,13 @@ class AnthropicEmulator(Emulator):
     def answer_body(self, body: dict[str, Any], text: str) -> dict[str, Any]:
         return {"id": "msg_emu", "type": "message", "role": "assistant", "model": body["model"],
                 "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
-                "usage": {"input_tokens": 21, "output_tokens": 4, "cache_read_input_tokens": 0}}
+                "usage": self.usage(body, text)}
+
+    def usage(self, body: dict[str, Any], text: str) -> dict[str, int]:
+        if not self.count_tokens:
+            return {"input_tokens": 21, "output_tokens": 4, "cache_read_input_tokens": 0}
+        return {"input_tokens": anthropic_input_tokens(body), "output_tokens": text_tokens(text),
+                "cache_read_input_tokens": 0}
 
     def models_body(self) -> dict[str, Any]:
         return {"data": [{"type": "model", "id": "claude-emu"}], "has_more": False}

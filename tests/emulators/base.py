@@ -42,6 +42,8 @@ class Emulator(LoopbackServer):
     problems: list[str] = field(default_factory=list)
     faults: deque[dict[str, Any]] = field(default_factory=deque)
     port: int = 0
+    #: Bill input and output tokens as the vendor counts them (tests/emulators/tokens.py), not fixed numbers.
+    count_tokens: bool = False
 
     # -- what a vendor subclass says ---------------------------------------------------------------
     def routes(self) -> list[tuple[str, str, str]]:
@@ -85,7 +87,8 @@ class Emulator(LoopbackServer):
 
     # -- serving -----------------------------------------------------------------------------------
     async def _dispatch(self, request: web.Request, kind: str) -> web.StreamResponse:
-        raw = await request.text() if request.can_read_body else ""
+        multipart = request.content_type.startswith("multipart/")  # a file upload: its handler reads it
+        raw = await request.text() if request.can_read_body and not multipart else ""
         try:
             import json
 
@@ -164,13 +167,69 @@ def check_base64_image(data: Any, mime: Any, where: str) -> list[str]:
     return []
 
 
-def check_data_url(url: Any, where: str) -> list[str]:
+#: What the audio APIs take inline, and how each format's bytes start.
+AUDIO_MAGIC = {"wav": (b"RIFF",), "mp3": (b"ID3", b"\xff\xfb", b"\xff\xf3")}
+AUDIO_MIME = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/mp3": "mp3"}
+
+
+def check_base64_audio(data: Any, fmt: Any, where: str) -> list[str]:
+    """A base64 audio payload: a format the API takes (wav, mp3) whose bytes decode as that format."""
+    if fmt not in AUDIO_MAGIC:
+        return [f"{where}: audio format {fmt!r} is not one of {', '.join(AUDIO_MAGIC)}"]
+    if not isinstance(data, str) or not data:
+        return [f"{where}: audio data is missing"]
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return [f"{where}: audio data is not valid base64"]
+    if not raw.startswith(AUDIO_MAGIC[fmt]) or (fmt == "wav" and raw[8:12] != b"WAVE"):
+        return [f"{where}: audio bytes are not {fmt}"]
+    return []
+
+
+def audio_seconds(body: dict[str, Any]) -> float:
+    """Seconds of wav audio in a chat-completions or Gemini body (what the vendors bill audio tokens by)."""
+    import io
+    import wave
+
+    clips: list[str] = []
+    for message in body.get("messages") or []:
+        for part in message.get("content") if isinstance(message.get("content"), list) else []:
+            if part.get("type") == "input_audio":
+                clips.append((part.get("input_audio") or {}).get("data", ""))
+    for content in body.get("contents") or []:
+        clips += [p["inlineData"].get("data", "") for p in content.get("parts") or []
+                  if str((p.get("inlineData") or {}).get("mimeType", "")).startswith("audio/")]
+    seconds = 0.0
+    for data in clips:
+        try:
+            with wave.open(io.BytesIO(base64.b64decode(data))) as clip:
+                seconds += clip.getnframes() / clip.getframerate()
+        except (wave.Error, EOFError, binascii.Error, ValueError):
+            continue
+    return seconds
+
+
+def check_data_url(url: Any, where: str, *, audio: bool = False) -> list[str]:
+    """A ``data:…;base64,`` URL of an image (or, with ``audio``, of an audio clip)."""
     if not isinstance(url, str) or not url.startswith("data:") or ";base64," not in url:
         return [f"{where}: expected a data:…;base64, URL"]
     header, _, data = url.partition(";base64,")
-    return check_base64_image(data, header.removeprefix("data:"), where)
+    mime = header.removeprefix("data:")
+    if audio:
+        return check_base64_audio(data, AUDIO_MIME.get(mime, mime), where)
+    return check_base64_image(data, mime, where)
 
 
-def only_keys(obj: dict[str, Any], allowed: set[str], where: str) -> list[str]:
-    extra = sorted(set(obj) - allowed)
-    return [f"{where}: unexpected field(s) {', '.join(extra)}"] if extra else []
+#: How each vendor words an unknown request key ({key}, {where}), as its API answers it with a 400.
+UNKNOWN_KEY = {
+    "openai": "Unrecognized request argument supplied: {key}",
+    "anthropic": "{where}.{key}: Extra inputs are not permitted",
+    "gemini": 'Invalid JSON payload received. Unknown name "{key}" at \'{where}\': Cannot find field.',
+    "reka": "{where}: unexpected field {key}",
+}
+
+
+def only_keys(obj: dict[str, Any], allowed: set[str], where: str, vendor: str = "reka") -> list[str]:
+    """One message per key the vendor does not take, worded as that vendor words it."""
+    return [UNKNOWN_KEY[vendor].format(key=key, where=where) for key in sorted(set(obj) - allowed)]

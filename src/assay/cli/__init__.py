@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 # subcommand -> (module, one-line help). Each module has add_arguments(parser) and run(args, settings).
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -41,8 +42,24 @@ def add_env_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that its error message never echoes a value shaped like a credential (a key pasted
+    into `--limit` or left as a stray argument would otherwise land in the terminal and CI logs)."""
+
+    def error(self, message: str) -> NoReturn:
+        import re
+
+        from assay.env.masking import looks_like_credential
+
+        def hide(match: re.Match[str]) -> str:
+            return "<hidden: looks like a credential>" if looks_like_credential(match.group(0).strip("'")) else \
+                match.group(0)
+
+        super().error(re.sub(r"'[^']*'|[^\s',:]+", hide, message))
+
+
 def build_parser(load_subcommand_args: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="assay",
         description="Evaluate large multimodal models on benchmarks through their APIs.",
     )
@@ -60,6 +77,8 @@ def build_parser(load_subcommand_args: str | None = None) -> argparse.ArgumentPa
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     chosen = next((a for a in args_list if not a.startswith("-")), None)
+    if _missing_command(args_list):
+        return 2
     parser = build_parser(chosen if chosen in SUBCOMMANDS else None)
     args = parser.parse_args(args_list)
     if args.version:
@@ -79,3 +98,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         ignore_stop_signals()
         leave_now_if_threads_linger(code)  # threads task code left behind must not keep the process alive
     return code
+
+
+#: Flags only `assay run` takes: a command line that starts with one of them (or with a model name) is an
+#: lmms-eval command line with `run` forgotten.
+_RUN_FLAGS = ("--model", "--model_args", "--tasks", "--limit", "--output_path", "--log_samples", "--gen_kwargs",
+              "--config", "--include_path", "--batch_size", "--predict_only", "--use_cache")
+
+
+def _missing_command(args: list[str]) -> bool:
+    """`assay --model openai …` or `assay openai …`: say to put `run` first (argparse would say "invalid
+    choice"). The arguments are not echoed: they may hold a key."""
+    if not args or args[0] in SUBCOMMANDS or args[0] in ("-h", "--help", "--version"):
+        return False
+    first = args[0].split("=", 1)[0]
+    run_like = first in _RUN_FLAGS or any(a.split("=", 1)[0] in ("--model", "--tasks") for a in args)
+    if not run_like:
+        return False
+    from assay.env.masking import looks_like_credential
+
+    shown = "<hidden>" if looks_like_credential(first) else first
+    print(f"error: `{shown}` is not an assay command" if not first.startswith("-") else
+          f"error: {first} is a flag of `assay run`, and no command was given", file=sys.stderr)
+    print("hint: put `run` first: assay run --model … --tasks … (lmms-eval's flags are `assay run`'s flags)",
+          file=sys.stderr)
+    return True

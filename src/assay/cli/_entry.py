@@ -31,14 +31,14 @@ def run_subcommand(module_name: str, args: argparse.Namespace) -> int:
         configure_logging(settings.verbosity, redactor)
         module = importlib.import_module(module_name)
         return int(module.run(args, settings, redactor))
-    except AssayError as exc:
-        _print_error(exc.message, exc.hint, debug, redactor)
+    except AssayError as exc:  # the user's input or the world, said in one line: no traceback, even at DEBUG
+        print_error(exc.message, exc.hint, False, redactor)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: still no secret and no traceback unless asked for
-        _print_error(
+        print_error(
             f"unexpected {type(exc).__name__}: {exc}",
             "rerun with --verbosity DEBUG for the traceback, and please report it",
             debug,
@@ -47,7 +47,9 @@ def run_subcommand(module_name: str, args: argparse.Namespace) -> int:
         return 1
 
 
-def _print_error(message: str, hint: str, debug: bool, redactor: Redactor) -> None:
+def print_error(message: str, hint: str, debug: bool, redactor: Redactor) -> None:
+    """``error: …`` and ``hint: …`` through the redactor; with ``debug`` (unexpected errors at DEBUG) the
+    traceback first."""
     if debug:
         import traceback
 

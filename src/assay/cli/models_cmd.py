@@ -9,7 +9,6 @@ so a broken plugin shows up here by name (exit 1) instead of in the middle of a 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from typing import TYPE_CHECKING, Any
@@ -59,14 +58,16 @@ def rows(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 def _loads(spec: ProviderSpec) -> str:
+    from assay.env.registry import load_target
+
     module_name, _, attr = spec.target.partition(":")
     try:
-        module = importlib.import_module(module_name)
+        found = load_target(spec.target)
+    except AttributeError:
+        return f"{module_name} has no {attr}"
     except Exception as exc:  # a plugin's bug is reported, never raised
         return f"{type(exc).__name__}: {exc}"
-    if not callable(getattr(module, attr, None)):
-        return f"{module_name} has no {attr}"
-    return "ok"
+    return "ok" if callable(found) else f"{module_name} has no {attr}"
 
 
 def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int:

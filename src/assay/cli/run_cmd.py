@@ -14,31 +14,34 @@ from assay.errors import ConfigError, UsageError
 if TYPE_CHECKING:
     from assay.env.credentials import Redactor
     from assay.env.settings import Settings
+    from assay.options import RunOptions
 
 #: flag -> default, applied after --config so that explicit flags win over the config file.
 DEFAULTS: dict[str, Any] = {
     "model": None, "model_args": "", "tasks": None, "limit": None, "offset": 0, "batch_size": None,
     "output_path": "./logs", "log_samples": False, "predict_only": False, "gen_kwargs": "", "seed": "0,1234,1234,1234",
     "include_path": None, "wandb_args": None, "hf_hub_log_args": None, "use_cache": None, "bootstrap_iters": 0,
-    "max_error_rate": 0.05, "max_cost": None, "task_timeout": 600,
+    "max_error_rate": 0.05, "max_cost": None, "task_timeout": 600, "dry_run": False, "batch": False,
     "judge_model": None, "judge_args": "", "max_judge_failure_rate": 0.05,
-    "wandb_log_samples": False, "report": False, "log_media": False,
+    "wandb_log_samples": False, "report": False, "log_media": False, "ray": None,
 }
 DEFAULTS.update(LMMS_DEFAULTS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     a = parser.add_argument
-    a("--config", metavar="YAML", help="a YAML file of these same flags (explicit flags win)")
-    a("--model", help="provider: openai, openai_compatible, local, … (see `assay doctor`)")
+    a("--config", metavar="YAML", help="a YAML file of these same flags, or a list of runs (explicit flags win)")
+    a("--model", help="provider: openai, openai_compatible, local, … (see `assay models`); lmms-eval's names too")
     a("--model_args", help="comma-separated key=value, e.g. model=gpt-4o-mini,num_concurrent=16")
     a("--tasks", help="comma-separated task names, groups, tags or globs (see `assay tasks`)")
     a("--limit", type=float, help="docs per task: a count, or a fraction below 1")
     a("--offset", type=int, help="skip this many docs of each task first")
-    a("--batch_size", help="accepted for lmms-eval compatibility (concurrency is num_concurrent)")
-    a("--output_path", help="folder for results and samples (default ./logs)")
+    a("-b", "--batch_size", help="accepted for lmms-eval compatibility (concurrency is num_concurrent)")
+    a("--output_path", help="folder for results and samples (default ./logs); a path ending in .json is the "
+                            "results file, as in lmms-eval")
     a("--log_samples", action="store_true", default=None, help="write every sample to JSONL")
-    a("--predict_only", action="store_true", default=None, help="generate without scoring")
+    a("-x", "--predict_only", action="store_true", default=None,
+      help="generate without scoring (implies --log_samples: every answer is kept)")
     a("--gen_kwargs", help="generation overrides, e.g. temperature=0,max_new_tokens=64")
     a("--seed", help="random seed; lmms-eval's random,numpy,torch,fewshot form is read for its first and last "
                      "values (default 0,1234,1234,1234)")
@@ -51,7 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="write a self-contained HTML report beside the results ({run_id}_report.html)")
     a("--log_media", action="store_true", default=None,
       help="save a thumbnail of each distinct image/video frame under the run, for the report (implies --log_samples)")
-    a("--use_cache", action="store_true", default=None, help="reuse cached responses (LMMS_EVAL_USE_CACHE)")
+    a("-c", "--use_cache", nargs="?", const=True, default=None, metavar="PATH",
+      help="reuse cached responses (LMMS_EVAL_USE_CACHE); with PATH, the cache lives there (lmms-eval's form: a "
+           "folder, or a .sqlite file)")
     a("--bootstrap_iters", type=int, help="bootstrap resamples for a 95%% CI per metric (0: off)")
     a("--max_error_rate", type=float,
       help="share of samples that may fail before the run counts as failed (exit 1; default 0.05)")
@@ -59,39 +64,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="stop sending requests once the run (model and judge) would cost more than this; results are kept")
     a("--task_timeout", type=float, metavar="SECONDS",
       help="seconds one call of task code may take before that doc (or metric) is an error (default 600; 0: none)")
+    a("--dry_run", action="store_true", default=None,
+      help="build every prompt and print what the run would send and cost (tokens, media, USD range); send nothing")
+    a("--batch", action="store_true", default=None,
+      help="send the model's requests through the vendor's batch API (about half the price; results within hours)")
     a("--judge_model", help="the judge's provider: openai, azure_openai, openai_compatible, … (default: API_TYPE)")
     a("--judge_args", help="judge options, e.g. model=gpt-4o-mini,base_url=…,num_concurrent=32,temperature=0")
     a("--max_judge_failure_rate", help="share of judged samples per task that may fail (default 0.05); "
                                        "above it the run exits 4, results written")
+    a("--ray", nargs="?", const="", metavar="ADDRESS",
+      help="shard the run over a Ray cluster: HOST:PORT, or auto; alone, RAY_ADDRESS or auto (the `ray` extra); "
+           "a --config list of runs then runs at once, sharing the cluster")
     from assay.cli import lmms_flags
 
     lmms_flags.add_arguments(parser)
 
 
-def _merged(args: argparse.Namespace) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    if args.config:
-        import yaml
-
-        from assay.tasks.yaml.loader import safe_load_bounded
-
-        try:
-            loaded = safe_load_bounded(Path(args.config).read_text(encoding="utf-8"), str(args.config)) or {}
-        except OSError as exc:
-            raise ConfigError(f"cannot read --config {args.config}: {exc.strerror}", hint="check the path") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"--config {args.config} is not UTF-8 text", hint="save it as UTF-8") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f":{mark.line + 1}" if mark is not None else ""
-            raise ConfigError(f"{args.config}{where}: not valid YAML", hint="fix the YAML syntax") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{args.config}: expected a mapping of flag: value", hint="e.g. `model: openai`")
-        unknown = set(loaded) - set(DEFAULTS)
-        if unknown:
-            raise ConfigError(f"{args.config}: unknown keys {', '.join(sorted(unknown))}",
-                              hint=f"known keys: {', '.join(sorted(DEFAULTS))}")
-        values.update(loaded)
+def _merged(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]:
+    """One run's values: the command line's flags over the config file's, over the defaults."""
+    values: dict[str, Any] = dict(config)
     for key, default in DEFAULTS.items():
         given = getattr(args, key, None)
         if given is not None:
@@ -109,28 +100,106 @@ def _join(value: Any) -> str:
 
 
 def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int:
-    from assay.api import _as_dict
+    from assay.cli.run_config import load_runs
+
+    runs = load_runs(args.config, set(DEFAULTS)) if args.config else [{}]
+    if len(runs) == 1:
+        return _run_one(_merged(args, runs[0]), settings, redactor)
+    merged = [_merged(args, r) for r in runs]
+    if any(v["ray"] is not None for v in merged):  # on a cluster, the runs share it at once
+        return _run_sweep(merged, settings, redactor)
+    from assay.cli.run_many import run_all
+
+    return run_all(merged, lambda v: _run_one(v, settings, redactor), redactor)
+
+
+def _run_one(v: dict[str, Any], settings: Settings, redactor: Redactor) -> int:
+    from assay.api import runner_for
     from assay.cli import lmms_flags
     from assay.cli.progress import make_progress
     from assay.cli.push_cmd import print_outputs
     from assay.cli.render import print_results
     from assay.cli.signals import stop_on_signals
     from assay.errors import RunFailedError
-    from assay.judge.config import parse_failure_rate
-    from assay.options import RunOptions, as_number
-    from assay.run import EvaluationResult, RunControl, run_evaluation
+    from assay.run import EvaluationResult, RunControl
 
-    v = _merged(args)
     if str(v["tasks"] or "").strip() in lmms_flags.LIST_WORDS:  # lmms-eval's `--tasks list`
         return _list_tasks(v, settings, redactor)
+    options, settings, results_file = run_options(v, settings)
+    if options.dry_run:
+        from assay.cli.estimate_render import print_estimate
+
+        print_estimate(asyncio.run(runner_for(options)(settings, options, redactor)).results, sys.stdout,
+                       redactor.redact)
+        return 0
+    progress = make_progress(sys.stderr)
+    control = RunControl()
+    # From here to the end, SIGINT/SIGTERM/SIGHUP stop the run gracefully (exit 128 + signal) and no
+    # further signal can get in the way of the results write.
+    with stop_on_signals(control):
+        try:
+            result = asyncio.run(runner_for(options)(settings, options, redactor, progress=progress, control=control))
+        except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
+            if isinstance(exc.result, EvaluationResult):
+                _copy_results(exc.result, results_file)
+                print_results(exc.result, sys.stdout, redactor.redact)
+                print_outputs(exc.result.outputs, redactor)
+            raise
+        _copy_results(result, results_file)
+        print_results(result, sys.stdout, redactor.redact)
+        if v["show_config"]:
+            _show_config(result.results, redactor)
+        return print_outputs(result.outputs, redactor)
+
+
+def _run_sweep(merged: list[dict[str, Any]], settings: Settings, redactor: Redactor) -> int:
+    """A ``--config`` list with ``--ray``: every run at once on the cluster, then each one's table and the
+    summary, as a list run locally prints them (its outcome computed already)."""
+    from assay.cli.push_cmd import print_outputs
+    from assay.cli.render import print_results
+    from assay.cli.run_many import run_all
+    from assay.cli.signals import stop_on_signals
+    from assay.cluster import sweep
+    from assay.errors import AssayError, RunFailedError
+    from assay.run import EvaluationResult, RunControl
+
+    runs = [run_options(v, settings) for v in merged]
+    control = RunControl()
+    with stop_on_signals(control):
+        outcomes = iter(asyncio.run(sweep([(s, o) for o, s, _ in runs], redactor, control=control)))
+    files = iter(results_file for _, _, results_file in runs)
+
+    def show(v: dict[str, Any]) -> int:
+        outcome, results_file = next(outcomes), next(files)
+        result = outcome.result if isinstance(outcome, RunFailedError) else outcome
+        if isinstance(result, EvaluationResult):
+            _copy_results(result, results_file)
+            print_results(result, sys.stdout, redactor.redact)
+        if isinstance(outcome, AssayError):
+            raise outcome
+        return print_outputs(outcome.outputs, redactor)
+
+    return run_all(merged, show, redactor)
+
+
+def run_options(v: dict[str, Any], settings: Settings) -> tuple[RunOptions, Settings, Path | None]:
+    """One run's flags as RunOptions, the settings it runs with, and the ``.json`` results path it asked for."""
+    from assay.api import _as_dict
+    from assay.cli import lmms_flags
+    from assay.cli.run_config import cache_option, output_option
+    from assay.judge.config import parse_failure_rate
+    from assay.options import RunOptions, as_number
+
     lmms_flags.say_notices(v)
     seed, numpy_seed, torch_seed, fewshot_seed = lmms_flags.seeds(v["seed"])
     if not v["model"]:
         raise UsageError("--model is required", hint="e.g. --model openai --model_args model=gpt-4o-mini")
     if not v["tasks"]:
         raise UsageError("--tasks is required", hint="see `assay tasks` for the available tasks")
-    if v["use_cache"] is not None:
-        settings = settings.with_overrides({"use_cache": v["use_cache"]}, {"use_cache": "--use_cache"})
+    use_cache, cache_path = cache_option(v["use_cache"])
+    if use_cache is not None:
+        settings = settings.with_overrides({"use_cache": use_cache}, {"use_cache": "--use_cache"})
+    output_folder, results_file = output_option(v["output_path"])
     include = v["include_path"] or []
     options = RunOptions(
         model=str(v["model"]),
@@ -138,7 +207,7 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         model_args=_as_dict(_join(v["model_args"]), "--model_args") or {},
         limit=as_number("--limit", v["limit"]),
         offset=as_number("--offset", v["offset"], whole=True),
-        output_path=_output_path(v["output_path"]),
+        output_path=output_folder,
         log_samples=bool(v["log_samples"]),
         predict_only=bool(v["predict_only"]),
         gen_kwargs=_as_dict(_join(v["gen_kwargs"]), "--gen_kwargs") or {},
@@ -146,43 +215,32 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
         fewshot_seed=fewshot_seed,
         numpy_seed=numpy_seed,
         torch_seed=torch_seed,
-        num_fewshot=None if v["num_fewshot"] is None else int(v["num_fewshot"]),
+        num_fewshot=as_number("--num_fewshot", v["num_fewshot"], whole=True),
         system_instruction=v["system_instruction"],
         reasoning_tags=lmms_flags.reasoning_tags(v["reasoning_tags"]),
-        repeats=None if v["repeats"] is None else int(v["repeats"]),
+        repeats=as_number("--repeats", v["repeats"], whole=True),
         log_samples_suffix=str(v["log_samples_suffix"]),
         include_paths=tuple(Path(p) for p in ([include] if isinstance(include, str) else include)),
         batch_size=v["batch_size"],
         wandb_args=_as_dict(_join(v["wandb_args"]), "--wandb_args") if v["wandb_args"] else None,
         hub_args=_as_dict(_join(v["hf_hub_log_args"]), "--hf_hub_log_args") if v["hf_hub_log_args"] else None,
         bootstrap_iters=as_number("--bootstrap_iters", v["bootstrap_iters"] or 0, whole=True),
-        use_cache=v["use_cache"],
+        use_cache=use_cache,
+        cache_path=cache_path,
         max_error_rate=as_number("--max_error_rate", v["max_error_rate"]),
         wandb_log_samples=bool(v["wandb_log_samples"]),
         report=bool(v["report"]),
         log_media=bool(v["log_media"]),
         max_cost=as_number("--max_cost", v["max_cost"]),
         task_timeout=as_number("--task_timeout", v["task_timeout"]),
+        dry_run=bool(v["dry_run"]),
+        batch=bool(v["batch"]),
         judge_model=str(v["judge_model"]) if v["judge_model"] else None,
         judge_args=_as_dict(_join(v["judge_args"]), "--judge_args") or {},
         max_judge_failure_rate=parse_failure_rate(v["max_judge_failure_rate"]),
+        ray=None if v["ray"] is None or v["ray"] is False else ("" if v["ray"] is True else str(v["ray"]).strip()),
     )
-    progress = make_progress(sys.stderr)
-    control = RunControl()
-    # From here to the end, SIGINT/SIGTERM/SIGHUP stop the run gracefully (exit 128 + signal) and no
-    # further signal can get in the way of the results write.
-    with stop_on_signals(control):
-        try:
-            result = asyncio.run(run_evaluation(settings, options, redactor, progress=progress, control=control))
-        except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
-            if isinstance(exc.result, EvaluationResult):
-                print_results(exc.result, sys.stdout, redactor.redact)
-                print_outputs(exc.result.outputs, redactor)
-            raise
-        print_results(result, sys.stdout, redactor.redact)
-        if v["show_config"]:
-            _show_config(result.results, redactor)
-        return print_outputs(result.outputs, redactor)
+    return options, settings, results_file
 
 
 def _list_tasks(v: dict[str, Any], settings: Settings, redactor: Redactor) -> int:
@@ -210,11 +268,16 @@ def _show_config(results: dict[str, Any], redactor: Redactor) -> None:
         sys.stdout.write(redactor.redact(f"\n# task {name}\n" + dump_yaml(config)))
 
 
-def _output_path(value: Any) -> Path | None:
-    """``--output_path``: a folder; ``""`` would silently write nothing, so it is an error (a config file's
-    explicit ``null`` means "no files", as ``output_path=None`` does in the Python API)."""
-    if value is None:
-        return None
-    if not str(value).strip():
-        raise UsageError("--output_path is empty", hint="give a folder, e.g. --output_path ./logs (the default)")
-    return Path(str(value))
+def _copy_results(result: Any, results_file: Path | None) -> None:
+    """``--output_path x.json``: the results document is also written to exactly that file (lmms-eval's
+    meaning); the run's folder keeps its own copy beside the samples."""
+    if results_file is None or result.results_path is None:
+        return
+    import shutil
+
+    try:
+        shutil.copyfile(result.results_path, results_file)
+    except OSError as exc:
+        raise ConfigError(f"cannot write --output_path {results_file}: {exc.strerror}",
+                          hint=f"the results are in {result.results_path}") from None
+    print(f"results: {results_file}", file=sys.stdout)

@@ -29,6 +29,8 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assay.env.registry import load_target, refusal
+
 if TYPE_CHECKING:
     from assay.env.settings import Settings
 
@@ -51,11 +53,6 @@ def _origin(ep: EntryPoint) -> str:
     dist = getattr(ep, "dist", None)
     name = getattr(dist, "name", None) or ep.module.split(".")[0]
     return f"plugin {name}"
-
-
-def _allowed(name: str, overrides: Iterable[str]) -> bool:
-    chosen = set(overrides)
-    return "*" in chosen or name in chosen
 
 
 def _select(group: str) -> list[EntryPoint]:
@@ -138,22 +135,21 @@ def _build(plugins: tuple[str, ...], overrides: tuple[str, ...], builtin_provide
     entries, problems = _provider_entries(plugins)
     providers: dict[str, tuple[str, str]] = {}
     for name, target, origin in entries:
-        if name in builtin_providers and not _allowed(name, overrides):
-            problems.append(f"{origin}: provider `{name}` is refused: the name is built in "
-                            f"(set ASSAY_PLUGIN_OVERRIDES={name} to let the plugin replace it)")
-            continue
-        if name in providers:
-            problems.append(f"{origin}: provider `{name}` is refused: {providers[name][1]} already provides it")
+        taken = providers.get(name)
+        problem = refusal("provider", name, origin, builtin=builtin_providers,
+                          taken_by=taken[1] if taken else None, overrides=overrides)
+        if problem is not None:
+            problems.append(problem)
             continue
         providers[name] = (target, origin)
     metrics: dict[str, tuple[str, str]] = {}
     for ep in _select(METRIC_GROUP):
         origin = _origin(ep)
-        if ep.name in builtin_metrics and not _allowed(ep.name, overrides):
-            problems.append(f"{origin}: metric `{ep.name}` is refused: the name is built in "
-                            f"(set ASSAY_PLUGIN_OVERRIDES={ep.name} to let the plugin replace it)")
-        elif ep.name in metrics:
-            problems.append(f"{origin}: metric `{ep.name}` is refused: {metrics[ep.name][1]} already provides it")
+        taken = metrics.get(ep.name)
+        problem = refusal("metric", ep.name, origin, builtin=builtin_metrics,
+                          taken_by=taken[1] if taken else None, overrides=overrides)
+        if problem is not None:
+            problems.append(problem)
         else:
             metrics[ep.name] = (ep.value, origin)
     roots, root_problems = _task_roots()
@@ -191,9 +187,8 @@ def load_metric(name: str, settings: Settings | None = None, *,
     if found is None:
         return None
     target, origin = found
-    module_name, _, attr = target.partition(":")
     try:
-        function: Callable[..., Any] = getattr(importlib.import_module(module_name), attr)
+        function: Callable[..., Any] = load_target(target)
     except Exception as exc:
         raise TaskError(f"metric `{name}` from {origin} cannot be loaded: {type(exc).__name__}: {exc}",
                         hint=f"fix or reinstall that package ({target})") from None

@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -42,7 +42,8 @@ _FALSE = {"0", "false", "no", "off"}
 
 @dataclass(frozen=True)
 class SettingSpec:
-    """One setting: its field, the environment names it is read from (first wins), and what it is."""
+    """One setting: its field, the environment names it is read from (first wins), and what it is.
+    Derived from the :class:`Settings` field (:data:`SPECS`), never written twice."""
 
     field: str
     env_names: tuple[str, ...]
@@ -54,41 +55,9 @@ class SettingSpec:
         return self.env_names[0]
 
 
-SPECS: tuple[SettingSpec, ...] = (
-    SettingSpec("home", ("LMMS_EVAL_HOME",), "where caches and state live"),
-    SettingSpec("use_cache", ("LMMS_EVAL_USE_CACHE",), "reuse cached model responses"),
-    SettingSpec("plugins", ("LMMS_EVAL_PLUGINS",), "packages whose `tasks` folders and `models` modules are added"),
-    SettingSpec("shuffle_docs", ("LMMS_EVAL_SHUFFLE_DOCS",), "shuffle docs (with --seed) before --limit"),
-    SettingSpec("verbosity", ("VERBOSITY",), "log level: DEBUG, INFO, WARNING or ERROR"),
-    SettingSpec("hf_token", ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"), "Hugging Face Hub token", secret=True),
-    SettingSpec("hf_endpoint", ("HF_ENDPOINT",), "Hugging Face Hub address"),
-    SettingSpec("hf_home", ("HF_HOME",), "Hugging Face cache root; lmms-eval task helpers find media under it"),
-    SettingSpec("openai_api_key", ("OPENAI_API_KEY",), "OpenAI API key", secret=True),
-    SettingSpec("openai_base_url", ("OPENAI_BASE_URL", "OPENAI_API_BASE"), "OpenAI-compatible server address"),
-    SettingSpec("azure_api_key", ("AZURE_API_KEY", "AZURE_OPENAI_API_KEY"), "Azure OpenAI key", secret=True),
-    SettingSpec("azure_endpoint", ("AZURE_ENDPOINT", "AZURE_OPENAI_ENDPOINT"), "Azure OpenAI endpoint"),
-    SettingSpec("azure_api_version", ("AZURE_API_VERSION", "OPENAI_API_VERSION", "API_VERSION"),
-                "Azure OpenAI API version"),
-    SettingSpec("judge_api_type", ("API_TYPE",), "LLM judge backend: openai or azure"),
-    SettingSpec("openai_api_url", ("OPENAI_API_URL",),
-                "LLM judge address (lmms-eval's name): a base URL or a full …/chat/completions URL"),
-    SettingSpec("wandb_api_key", ("WANDB_API_KEY",), "Weights & Biases API key", secret=True),
-    SettingSpec("wandb_base_url", ("WANDB_BASE_URL",), "Weights & Biases server address"),
-    SettingSpec("wandb_mode", ("WANDB_MODE",), "Weights & Biases mode: online, offline or disabled"),
-    SettingSpec("viescore_api_key", ("VIESCORE_API_KEY",), "VIEScore judge key", secret=True),
-    SettingSpec("viescore_base_url", ("VIESCORE_API_BASE", "VIESCORE_BASE_URL"), "VIEScore judge address"),
-    SettingSpec("viescore_model", ("VIESCORE_MODEL_NAME", "VIESCORE_MODEL"), "VIEScore judge model"),
-    SettingSpec("google_api_key", ("GOOGLE_API_KEY", "GEMINI_API_KEY"), "Google Gemini API key", secret=True),
-    SettingSpec("anthropic_api_key", ("ANTHROPIC_API_KEY",), "Anthropic API key", secret=True),
-    SettingSpec("anthropic_base_url", ("ANTHROPIC_BASE_URL",), "Anthropic API root (a proxy or gateway)"),
-    SettingSpec("gemini_base_url", ("GOOGLE_GEMINI_BASE_URL",), "Gemini API root (a proxy or gateway)"),
-    SettingSpec("xai_api_key", ("XAI_API_KEY",), "xAI (Grok) API key", secret=True),
-    SettingSpec("reka_api_key", ("REKA_API_KEY",), "Reka API key", secret=True),
-    SettingSpec("prices", ("ASSAY_PRICES",), "YAML/JSON file of model prices (USD per 1M tokens)"),
-    SettingSpec("plugin_overrides", ("ASSAY_PLUGIN_OVERRIDES",),
-                "built-in names (provider, metric) that plugins may replace, comma-separated, or *"),
-)
-SPEC_BY_FIELD: dict[str, SettingSpec] = {s.field: s for s in SPECS}
+def _setting(default: Any, *env_names: str, about: str, **bounds: Any) -> Any:
+    """A Settings field with the variables it is read from (first wins) and what it is: the one declaration."""
+    return Field(default=default, description=about, json_schema_extra={"env": list(env_names)}, **bounds)
 
 
 @dataclass(frozen=True)
@@ -123,35 +92,64 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    home: Path = Field(default=Path("~/.cache/lmms-eval"))
-    use_cache: bool = False
-    plugins: tuple[str, ...] = ()
-    shuffle_docs: bool = False
-    verbosity: Verbosity = "INFO"
-    hf_token: SecretStr | None = None
-    hf_endpoint: str = "https://huggingface.co"
-    hf_home: Path = Field(default=Path("~/.cache/huggingface"))
-    openai_api_key: SecretStr | None = None
-    openai_base_url: str | None = None
-    azure_api_key: SecretStr | None = None
-    azure_endpoint: str | None = None
-    azure_api_version: str | None = None
-    judge_api_type: Literal["openai", "azure"] = "openai"
-    openai_api_url: str | None = None
-    wandb_api_key: SecretStr | None = None
-    wandb_base_url: str = "https://api.wandb.ai"
-    wandb_mode: str | None = None
-    viescore_api_key: SecretStr | None = None
-    viescore_base_url: str | None = None
-    viescore_model: str | None = None
-    google_api_key: SecretStr | None = None
-    anthropic_api_key: SecretStr | None = None
-    anthropic_base_url: str | None = None
-    gemini_base_url: str | None = None
-    xai_api_key: SecretStr | None = None
-    reka_api_key: SecretStr | None = None
-    prices: Path | None = None
-    plugin_overrides: tuple[str, ...] = ()
+    home: Path = _setting(Path("~/.cache/lmms-eval"), "LMMS_EVAL_HOME", about="where caches and state live")
+    use_cache: bool = _setting(False, "LMMS_EVAL_USE_CACHE", about="reuse cached model responses")
+    plugins: tuple[str, ...] = _setting((), "LMMS_EVAL_PLUGINS",
+                                        about="packages whose `tasks` folders and `models` modules are added")
+    shuffle_docs: bool = _setting(False, "LMMS_EVAL_SHUFFLE_DOCS", about="shuffle docs (with --seed) before --limit")
+    max_line_mb: int = _setting(256, "ASSAY_MAX_LINE_MB", about="longest JSONL data line read, in MB", ge=1)
+    verbosity: Verbosity = _setting("INFO", "VERBOSITY", about="log level: DEBUG, INFO, WARNING or ERROR")
+    hf_token: SecretStr | None = _setting(None, "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", about="Hugging Face Hub token")
+    hf_endpoint: str = _setting("https://huggingface.co", "HF_ENDPOINT", about="Hugging Face Hub address")
+    hf_hub_offline: bool = _setting(False, "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE",
+                                    about="load Hub datasets from the local cache only (huggingface_hub's name)")
+    hf_home: Path = _setting(Path("~/.cache/huggingface"), "HF_HOME",
+                             about="Hugging Face cache root; lmms-eval task helpers find media under it")
+    openai_api_key: SecretStr | None = _setting(None, "OPENAI_API_KEY", about="OpenAI API key")
+    openai_base_url: str | None = _setting(None, "OPENAI_BASE_URL", "OPENAI_API_BASE",
+                                           about="OpenAI-compatible server address")
+    azure_api_key: SecretStr | None = _setting(None, "AZURE_API_KEY", "AZURE_OPENAI_API_KEY", about="Azure OpenAI key")
+    azure_endpoint: str | None = _setting(None, "AZURE_ENDPOINT", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_BASE",
+                                          about="Azure OpenAI endpoint")
+    azure_api_version: str | None = _setting(None, "AZURE_API_VERSION", "AZURE_OPENAI_API_VERSION",
+                                             "OPENAI_API_VERSION", "API_VERSION", about="Azure OpenAI API version")
+    azure_deployment: str | None = _setting(None, "DEPLOYMENT_NAME", "AZURE_OPENAI_DEPLOYMENT_NAME",
+                                            about="Azure OpenAI deployment used when --model_args names none")
+    judge_api_type: Literal["openai", "azure"] = _setting("openai", "API_TYPE",
+                                                          about="LLM judge backend: openai or azure")
+    openai_api_url: str | None = _setting(None, "OPENAI_API_URL", about="LLM judge address (lmms-eval's name): a "
+                                          "base URL or a full …/chat/completions URL")
+    llm_judge_url: str | None = _setting(None, "LLM_JUDGE_URL", about="lmms-eval's local judge server; in assay: "
+                                         "--judge_model openai_compatible --judge_args base_url=…")
+    wandb_api_key: SecretStr | None = _setting(None, "WANDB_API_KEY", about="Weights & Biases API key")
+    wandb_base_url: str = _setting("https://api.wandb.ai", "WANDB_BASE_URL", about="Weights & Biases server address")
+    wandb_mode: str | None = _setting(None, "WANDB_MODE", about="Weights & Biases mode: online, offline or disabled")
+    wandb_init_timeout: float = _setting(30.0, "WANDB_INIT_TIMEOUT",
+                                         about="seconds to wait for the W&B server before giving up on the upload",
+                                         gt=0, allow_inf_nan=False)
+    viescore_api_key: SecretStr | None = _setting(None, "VIESCORE_API_KEY", about="VIEScore judge key")
+    viescore_base_url: str | None = _setting(None, "VIESCORE_API_BASE", "VIESCORE_BASE_URL",
+                                             about="VIEScore judge address")
+    viescore_model: str | None = _setting(None, "VIESCORE_MODEL_NAME", "VIESCORE_MODEL", about="VIEScore judge model")
+    google_api_key: SecretStr | None = _setting(None, "GOOGLE_API_KEY", "GEMINI_API_KEY", about="Google Gemini API key")
+    anthropic_api_key: SecretStr | None = _setting(None, "ANTHROPIC_API_KEY", about="Anthropic API key")
+    anthropic_base_url: str | None = _setting(None, "ANTHROPIC_BASE_URL",
+                                              about="Anthropic API root (a proxy or gateway)")
+    anthropic_api_url: str | None = _setting(None, "ANTHROPIC_API_URL", about="lmms-eval's claude address (its old "
+                                             "/v1/complete URL); not used: ANTHROPIC_BASE_URL is the API root")
+    gemini_base_url: str | None = _setting(None, "GOOGLE_GEMINI_BASE_URL", about="Gemini API root (a proxy or gateway)")
+    xai_api_key: SecretStr | None = _setting(None, "XAI_API_KEY", about="xAI (Grok) API key")
+    reka_api_key: SecretStr | None = _setting(None, "REKA_API_KEY", about="Reka API key")
+    dashscope_api_key: SecretStr | None = _setting(None, "DASHSCOPE_API_KEY", about="Alibaba DashScope key "
+                                                   "(lmms-eval's qwen_vl_api); in assay: openai_compatible, api_key=…")
+    aws_bedrock_token: SecretStr | None = _setting(None, "AWS_BEARER_TOKEN_BEDROCK",
+                                                   about="lmms-eval's Bedrock judge key; Bedrock judges are not "
+                                                         "supported, the value is only kept out of every output")
+    aws_region: str | None = _setting(None, "AWS_REGION", about="lmms-eval's Bedrock judge region (not used)")
+    prices: Path | None = _setting(None, "ASSAY_PRICES", about="YAML/JSON file of model prices (USD per 1M tokens)")
+    plugin_overrides: tuple[str, ...] = _setting((), "ASSAY_PLUGIN_OVERRIDES", about="built-in names (provider, "
+                                                 "metric) that plugins may replace, comma-separated, or *")
+    ray_address: str | None = _setting(None, "RAY_ADDRESS", about="the Ray cluster `--ray` joins (HOST:PORT or auto)")
 
     _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
     _env_files: tuple[Path, ...] = PrivateAttr(default=())
@@ -174,7 +172,7 @@ class Settings(BaseSettings):
     def _expand_home(cls, value: object) -> Path:
         return Path(os.path.expandvars(os.path.expanduser(str(value))))
 
-    @field_validator("use_cache", "shuffle_docs", mode="before")
+    @field_validator("use_cache", "shuffle_docs", "hf_hub_offline", mode="before")
     @classmethod
     def _strict_bool(cls, value: object) -> bool:
         return parse_bool(value, "")
@@ -246,6 +244,23 @@ class Settings(BaseSettings):
             values[field] = value
             sources[field] = Source("cli", (flag_names or {}).get(field, f"--{field}"))
         return _validated(values, sources, self._env_files)
+
+
+def _specs() -> tuple[SettingSpec, ...]:
+    """Every setting's spec, read from the Settings fields (their declaration is the only list)."""
+    specs: list[SettingSpec] = []
+    for name, info in Settings.model_fields.items():
+        extra = info.json_schema_extra
+        env = extra.get("env") if isinstance(extra, dict) else None
+        if not isinstance(env, list):
+            continue
+        secret = info.annotation is SecretStr or SecretStr in get_args(info.annotation)
+        specs.append(SettingSpec(name, tuple(str(e) for e in env), info.description or name, secret))
+    return tuple(specs)
+
+
+SPECS: tuple[SettingSpec, ...] = _specs()
+SPEC_BY_FIELD: dict[str, SettingSpec] = {s.field: s for s in SPECS}
 
 
 # -- loading -------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assay.judge.log import JudgeLog
-from assay.judge.outcome import FAILURE_REASONS, JudgeFailure
+from assay.judge.outcome import FAILURE_REASONS, JudgeFailure, Verdict
 from assay.judge.parsers import Parser
 from assay.types import Usage
 
@@ -61,11 +61,14 @@ def settle(log: JudgeLog, *, contract: Parser | None = None, scoring_error: str 
 
 @dataclass
 class JudgeTally:
-    """One task's judge counts."""
+    """One task's judge counts: judged samples, and the judgements its aggregations made (apart, since
+    they belong to no sample: a sample count must not take them)."""
 
     judged: int = 0
     failed: Counter[str] = field(default_factory=Counter)
     usage: Usage = field(default_factory=Usage)
+    aggregation_judged: int = 0
+    aggregation_failed: Counter[str] = field(default_factory=Counter)
 
     def add(self, judgement: SampleJudgement) -> None:
         if not judgement.judged:
@@ -76,23 +79,52 @@ class JudgeTally:
         else:
             self.judged += 1
 
+    def add_judgements(self, log: JudgeLog) -> None:
+        """Count each judgement of an aggregation's log."""
+        for entry in log.entries:
+            self.usage = self.usage + entry.outcome.usage
+            if isinstance(entry.outcome, Verdict):
+                self.aggregation_judged += 1
+            else:
+                self.aggregation_failed[entry.outcome.reason] += 1
+
     @property
     def n_failed(self) -> int:
+        """Samples excluded as judge failures."""
         return sum(self.failed.values())
 
     @property
+    def any(self) -> bool:
+        return bool(self.judged or self.failed or self.aggregation_judged or self.aggregation_failed)
+
+    @property
     def failure_rate(self) -> float:
-        attempted = self.judged + self.n_failed
-        return self.n_failed / attempted if attempted else 0.0
+        failed = self.n_failed + sum(self.aggregation_failed.values())
+        attempted = self.judged + self.aggregation_judged + failed
+        return failed / attempted if attempted else 0.0
 
     def summary(self) -> dict[str, Any]:
-        return {
-            "n_judged": self.judged,
-            "n_judge_failed": self.n_failed,
-            "judge_failed": {r: self.failed[r] for r in FAILURE_REASONS if self.failed.get(r)},
+        failed = self.failed + self.aggregation_failed
+        out: dict[str, Any] = {
+            "n_judged": self.judged + self.aggregation_judged,
+            "n_judge_failed": sum(failed.values()),
+            "judge_failed": {r: failed[r] for r in FAILURE_REASONS if failed.get(r)},
             "judge_failure_rate": round(self.failure_rate, 6),
             "judge_usage": {"input_tokens": self.usage.input_tokens, "output_tokens": self.usage.output_tokens},
         }
+        if self.aggregation_judged or self.aggregation_failed:
+            out["judged_in_aggregation"] = {
+                "n_judged": self.aggregation_judged,
+                "judge_failed": {r: self.aggregation_failed[r] for r in FAILURE_REASONS
+                                 if self.aggregation_failed.get(r)}}
+        return out
+
+
+def no_verdict(task_results: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Tasks that asked their judge and never got a usable verdict: no metric stands on them, at any
+    --max_judge_failure_rate (as no sample succeeding fails a run at any --max_error_rate)."""
+    return {name: result for name, result in task_results.items()
+            if result.get("n_judge_failed") and not result.get("n_judged")}
 
 
 def over_threshold(task_results: Mapping[str, Mapping[str, Any]], max_rate: float) -> dict[str, float]:

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from assay.errors import AssayError, ProviderError, UsageError
 from assay.judge.config import JudgeConfig
-from assay.judge.log import current_judge_log, record
+from assay.judge.log import JudgeLog, current_judge_log, record
 from assay.judge.messages import Prompt, to_messages
 from assay.judge.outcome import FAILURE_REASONS, FailureReason, JudgeFailure, JudgeOutcome, Verdict
 from assay.judge.parsers import ParseError, Parser, looks_like_refusal
 from assay.model import Model
-from assay.model.retry import FATAL_ALWAYS, FATAL_BEFORE_FIRST_SUCCESS
+from assay.model.retry import is_fatal
 from assay.types import GenerationParams, Message, Request, Response, Usage
 
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ class Judge:
         self.outcomes: Counter[str] = Counter()  # "verdict" and each failure reason
         #: A failure every further judgement would repeat (a refused key, a wrong address): the run stops.
         self.fatal: ProviderError | None = None
+        #: Judgements task code asked for outside any sample or aggregation (doc processing, filters…).
+        self.loose = JudgeLog()
 
     # -- models ------------------------------------------------------------------------------------
 
@@ -71,14 +73,15 @@ class Judge:
 
     def model(self, profile: str = "default", requested: str | None = None) -> Model:
         """The Model for one (profile, judge model name), built on first use."""
+        from assay.model.foreign import build_provider
         from assay.providers import load_provider_class
 
         config = self.config(profile)
         name = config.model_for(requested)
         key = (profile, name)
         if key not in self._models:
-            provider = load_provider_class(config.provider, self.settings)(
-                self.settings, {**config.provider_args, "model": name})
+            provider = build_provider(load_provider_class(config.provider, self.settings), self.settings,
+                                      {**config.provider_args, "model": name})
             self._models[key] = Model(provider, config.transport, cache=self._cache, sleep=self._sleep,
                                       meter=self._meter(profile, name, config))
         return self._models[key]
@@ -144,7 +147,7 @@ class Judge:
                 response = await model.generate(request, accept=accept)
             except ProviderError as exc:
                 self._note_fatal(exc)
-                reason: FailureReason = "refused" if exc.kind == "content_policy" else "request_failed"
+                reason = _failure_reason(exc)
                 return JudgeFailure(reason, self._redact(exc.message), None, usage, model.model_name, exc.attempts)
             usage = usage + response.usage
             failure = _refusal(response, usage, model.model_name)
@@ -164,8 +167,7 @@ class Judge:
         return failure
 
     def _note_fatal(self, exc: ProviderError) -> None:
-        if self.fatal is None and (exc.kind in FATAL_ALWAYS or (
-                exc.kind in FATAL_BEFORE_FIRST_SUCCESS and not self.outcomes.get("verdict"))):
+        if self.fatal is None and is_fatal(exc, any_success=bool(self.outcomes.get("verdict"))):
             self.fatal = exc
             log.error("the judge failed for good (%s): no further judge requests are sent",
                       self._redact(exc.message))
@@ -209,6 +211,13 @@ class Judge:
                 await model.aclose()
             except Exception:  # closing one judge's session must not keep the others open
                 log.debug("closing a judge model failed", exc_info=True)
+
+
+def _failure_reason(exc: ProviderError) -> FailureReason:
+    """Why a request failed for good, as results count it: the cost cap is not the judge's fault."""
+    if exc.kind == "content_policy":
+        return "refused"
+    return "cost_cap" if exc.kind == "budget" else "request_failed"
 
 
 def _parses(parser: Parser, text: str) -> bool:

@@ -1,15 +1,17 @@
-"""Judge calls that lmms-eval helpers make themselves — ``requests.post(OPENAI_API_URL, …)`` or the
-``openai`` SDK's ``client.chat.completions.create(…)`` — answered by assay's judge.
+"""Judge calls that task code makes itself — ``requests.post(OPENAI_API_URL, …)``, the ``openai`` SDK's
+``client.chat.completions.create(…)``, sync or ``AsyncOpenAI`` — answered by assay's judge.
 
-While a run is active, the transports of ``requests`` (``HTTPAdapter.send``) and ``httpx`` / ``httpx2``
-(``HTTPTransport.handle_request``, under the openai SDK) are wrapped. A wrapped call passes straight
-through unless it is made *while a sample is being scored* and is a POST to a ``…/chat/completions``
-URL (OpenAI's or Azure's deployment shape). Such a call becomes one judgement of the run's judge (its
-retries, concurrency, cache, cost, and the sample's judge log) and is answered with an OpenAI chat
-completion built from the verdict — or, when the judge failed for good, a 502 marked
-``x-should-retry: false`` so the SDK does not retry on top of assay. The address and key the helper
-read from the environment are not used: the judge is the run's (``--judge_model``/``--judge_args``,
-``API_TYPE`` …), checked by preflight.
+While a run is active (first sample to last aggregation), the transports of ``requests``
+(``HTTPAdapter.send``) and ``httpx`` / ``httpx2`` (``HTTPTransport`` and ``AsyncHTTPTransport``, under the
+openai SDK) are wrapped. A wrapped call passes straight through unless it is made *by the run's task code*
+(a sample's scoring, an aggregation, doc processing: the run's context is current) and is a POST to a
+``…/chat/completions`` URL (OpenAI's or Azure's deployment shape). Such a call becomes one judgement of the
+run's judge (its retries, concurrency, cache, cost, and the current judge log) and is answered with an
+OpenAI chat completion built from the verdict — or, when the judge failed for good, a 502 marked
+``x-should-retry: false`` so the SDK does not retry on top of assay. The address and key the helper read
+from the environment are never used, so nothing is sent to a default endpoint: the judge is the run's
+(``--judge_model``/``--judge_args``, ``API_TYPE`` …), and without one the call fails as a counted judge
+failure naming what is missing.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from assay.judge.log import current_judge_log
-from assay.judge.outcome import Verdict
+from assay.judge.log import JudgeAbort, current_judge_log
+from assay.judge.outcome import JudgeFailure, JudgeOutcome, Verdict
 from assay.types import GenerationParams
 
 _CHAT = re.compile(r"/chat/completions/?$")
@@ -31,16 +34,14 @@ _installed = 0
 _originals: dict[str, tuple[Any, str, Callable[..., Any]]] = {}
 
 
-def judge_answer(method: str, url: str, body: bytes | str | None) -> tuple[int, dict[str, Any]] | None:
-    """(status, JSON body) when this request is a judge call to answer; None to let it through."""
+def judge_payload(method: str, url: str, body: bytes | str | None) -> dict[str, Any] | None:
+    """The chat request's JSON when this request is a judge call made inside a run; None to let it through."""
     from urllib.parse import urlsplit
 
-    from assay.judge.runtime import active_judge, judge_sync
+    from assay.judge.runtime import active_judge
 
     path = urlsplit(url).path
-    if method.upper() != "POST" or not _CHAT.search(path):
-        return None
-    if current_judge_log.get() is None or active_judge() is None:
+    if method.upper() != "POST" or not _CHAT.search(path) or active_judge() is None:
         return None
     try:
         payload = json.loads(body or b"{}")
@@ -49,8 +50,76 @@ def judge_answer(method: str, url: str, body: bytes | str | None) -> tuple[int, 
     if not isinstance(payload, dict) or not isinstance(payload.get("messages"), list):
         return None
     azure = _AZURE.search(path)
-    model = payload.get("model") or (azure.group(1) if azure else None)
-    outcome = judge_sync(payload["messages"], None, model=str(model) if model else None, params=_params(payload))
+    if not payload.get("model") and azure:
+        payload["model"] = azure.group(1)
+    return payload
+
+
+def judge_answer(method: str, url: str, body: bytes | str | None) -> tuple[int, dict[str, Any]] | None:
+    """(status, JSON body) when this request is a judge call to answer; None to let it through.
+
+    Made while a sample is scored, the judgement goes to that sample's log; made anywhere else in the run
+    (doc processing, a filter, an aggregation outside its own scope) to the judge's run-wide log, so it is
+    counted either way. A log that cannot use a failed judgement (an aggregation's) stops the task code."""
+    from assay.judge.runtime import judge_sync
+
+    payload = judge_payload(method, url, body)
+    if payload is None:
+        return None
+    with _logged():
+        outcome = judge_sync(payload["messages"], None, model=_model(payload), params=_params(payload))
+        _abort_if_unusable(outcome)
+    return _response(outcome)
+
+
+async def judge_answer_async(method: str, url: str, body: bytes | str | None) -> tuple[int, dict[str, Any]] | None:
+    """:func:`judge_answer` for ``AsyncOpenAI`` / ``httpx.AsyncClient``: on the run's own loop the judgement is
+    awaited there; on another loop (task code's ``asyncio.run``) it is asked from a thread."""
+    import asyncio
+
+    from assay.judge.runtime import judge
+    from assay.model.context import current_run
+
+    payload = judge_payload(method, url, body)
+    if payload is None:
+        return None
+    run = current_run.get()
+    if run is None or run.loop is not asyncio.get_running_loop():
+        return await asyncio.to_thread(judge_answer, method, url, body)
+    with _logged():
+        outcome = await judge(payload["messages"], None, model=_model(payload), params=_params(payload))
+        _abort_if_unusable(outcome)
+    return _response(outcome)
+
+
+def _model(payload: dict[str, Any]) -> str | None:
+    model = payload.get("model")
+    return str(model) if model else None
+
+
+@contextmanager
+def _logged() -> Iterator[None]:
+    """The current sample's judge log, or else the judge's run-wide one."""
+    from assay.judge.runtime import active_judge
+
+    found = active_judge()
+    if current_judge_log.get() is not None or found is None:
+        yield
+        return
+    token = current_judge_log.set(found.loose)
+    try:
+        yield
+    finally:
+        current_judge_log.reset(token)
+
+
+def _abort_if_unusable(outcome: JudgeOutcome) -> None:
+    log = current_judge_log.get()
+    if isinstance(outcome, JudgeFailure) and log is not None and log.abort_on_failure:
+        raise JudgeAbort(outcome)
+
+
+def _response(outcome: JudgeOutcome) -> tuple[int, dict[str, Any]]:
     if isinstance(outcome, Verdict):
         return 200, {
             "id": "chatcmpl-assay-judge", "object": "chat.completion", "model": outcome.model,
@@ -59,6 +128,7 @@ def judge_answer(method: str, url: str, body: bytes | str | None) -> tuple[int, 
             "usage": {"prompt_tokens": outcome.usage.input_tokens, "completion_tokens": outcome.usage.output_tokens,
                       "total_tokens": outcome.usage.total_tokens},
         }
+    assert isinstance(outcome, JudgeFailure)
     return 502, {"error": {"message": f"assay judge: {outcome.reason}: {outcome.detail}",
                            "type": "assay_judge_failure", "code": outcome.reason}}
 
@@ -117,10 +187,31 @@ def _httpx_handle(module_name: str) -> Callable[[Callable[..., Any]], Callable[.
     return wrap
 
 
+def _httpx_handle_async(module_name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``AsyncOpenAI`` and ``httpx.AsyncClient``: the async transport of the same two packages."""
+
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        async def handle_async_request(self: Any, request: Any) -> Any:
+            answer = await judge_answer_async(request.method, str(request.url), await request.aread())
+            if answer is None:
+                return await original(self, request)
+            import importlib
+
+            status, payload = answer
+            response_class = importlib.import_module(module_name).Response
+            return response_class(status, json=payload, headers={"x-should-retry": "false"}, request=request)
+
+        return handle_async_request
+
+    return wrap
+
+
 def _targets() -> list[tuple[str, str, str, Callable[[Callable[..., Any]], Callable[..., Any]]]]:
     return [("requests", "requests.adapters", "HTTPAdapter.send", _requests_send),
             ("httpx", "httpx", "HTTPTransport.handle_request", _httpx_handle("httpx")),
-            ("httpx2", "httpx2", "HTTPTransport.handle_request", _httpx_handle("httpx2"))]
+            ("httpx2", "httpx2", "HTTPTransport.handle_request", _httpx_handle("httpx2")),
+            ("httpx-async", "httpx", "AsyncHTTPTransport.handle_async_request", _httpx_handle_async("httpx")),
+            ("httpx2-async", "httpx2", "AsyncHTTPTransport.handle_async_request", _httpx_handle_async("httpx2"))]
 
 
 def install() -> None:

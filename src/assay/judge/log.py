@@ -34,11 +34,22 @@ class Entry:
     profile: str = "default"
 
 
+class JudgeAbort(BaseException):
+    """Raised into task code whose result a failed judgement voids anyway (an aggregation): a
+    ``BaseException``, so helpers' ``except Exception`` retry-and-sleep loops cannot swallow it."""
+
+    def __init__(self, failure: JudgeFailure) -> None:
+        super().__init__(f"{failure.reason}: {failure.detail}")
+        self.failure = failure
+
+
 @dataclass
 class JudgeLog:
     entries: list[Entry] = field(default_factory=list)
     #: The judge model the task's metadata asks for (``gpt_eval_model_name``), if any.
     requested_model: str | None = None
+    #: A failed judgement voids the whole call (an aggregation): stop the task code at the first one.
+    abort_on_failure: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, key: int, outcome: JudgeOutcome, *, parsed: bool = True, profile: str = "default") -> None:
@@ -121,9 +132,10 @@ current_judge_log: ContextVar[JudgeLog | None] = ContextVar("assay_judge_log", d
 
 
 @contextmanager
-def judging_sample(requested_model: str | None = None) -> Iterator[JudgeLog]:
-    """A fresh log for one sample's scoring, current in this context (and the threads it starts)."""
-    log = JudgeLog(requested_model=requested_model)
+def judging_sample(requested_model: str | None = None, *, abort_on_failure: bool = False) -> Iterator[JudgeLog]:
+    """A fresh log for one sample's scoring (or one aggregation: ``abort_on_failure``), current in this
+    context (and the threads it starts)."""
+    log = JudgeLog(requested_model=requested_model, abort_on_failure=abort_on_failure)
     token = current_judge_log.set(log)
     try:
         yield log

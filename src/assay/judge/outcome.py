@@ -11,9 +11,9 @@ from typing import Any, Literal
 
 from assay.types import Usage
 
-FailureReason = Literal["request_failed", "parse_failed", "refused"]
-#: Every reason, in the order results list them.
-FAILURE_REASONS: tuple[FailureReason, ...] = ("request_failed", "parse_failed", "refused")
+FailureReason = Literal["request_failed", "parse_failed", "refused", "cost_cap"]
+#: Every reason, in the order results list them (``cost_cap``: not sent, --max_cost would be passed).
+FAILURE_REASONS: tuple[FailureReason, ...] = ("request_failed", "parse_failed", "refused", "cost_cap")
 _MAX_RAW = 2000
 
 

@@ -9,13 +9,12 @@ task whose every sample failed still produces a result row; the runner decides h
 
 from __future__ import annotations
 
-import difflib
 import math
 import random
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 
-from assay.errors import TaskError
+from assay.env.registry import Registry
 
 Aggregation = Callable[[list[float]], float]
 
@@ -51,11 +50,8 @@ def sum_(values: list[float]) -> float:
     return math.fsum(values)
 
 
-AGGREGATIONS: dict[str, Aggregation] = {
-    "mean": mean,
-    "median": median,
-    "sum": sum_,
-}
+AGGREGATIONS: Registry[Aggregation] = Registry("aggregation")
+AGGREGATIONS.update({"mean": mean, "median": median, "sum": sum_})
 
 
 def stderr_of_mean(values: Sequence[float]) -> float:
@@ -126,21 +122,6 @@ def weighted_group_mean(pairs: Iterable[tuple[float, int]]) -> float:
     return math.fsum(acc) / total
 
 
-def _not_found(kind: str, name: str, available: Iterable[str]) -> TaskError:
-    """A TaskError for an unknown registry name, with a difflib "did you mean" hint."""
-    names = sorted(available)
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-    listing = ", ".join(names)
-    if close:
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}? available {kind}s: {listing}"
-    else:
-        hint = f"available {kind}s: {listing}"
-    return TaskError(f"unknown {kind} {name!r}", hint=hint)
-
-
 def get_aggregation(name: str) -> Aggregation:
     """The aggregation registered as ``name``; ``TaskError`` with suggestions if there is none."""
-    try:
-        return AGGREGATIONS[name]
-    except KeyError:
-        raise _not_found("aggregation", name, AGGREGATIONS) from None
+    return AGGREGATIONS.lookup(name)

@@ -16,11 +16,11 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from assay.env.registry import Registry
 from assay.errors import TaskError
 from assay.metrics.aggregation import (
     AGGREGATIONS,
     Aggregation,
-    _not_found,
     bootstrap_ci,
     get_aggregation,
     mean,
@@ -339,12 +339,9 @@ def relaxed_accuracy(prediction: str, target: Any, doc: dict[str, Any], *, toler
     return 0.0
 
 
-METRICS: dict[str, Metric] = {
-    "exact_match": exact_match,
-    "mc_accuracy": mc_accuracy,
-    "anls": anls,
-    "relaxed_accuracy": relaxed_accuracy,
-}
+METRICS: Registry[Metric] = Registry("metric")
+METRICS.update({"exact_match": exact_match, "mc_accuracy": mc_accuracy, "anls": anls,
+                "relaxed_accuracy": relaxed_accuracy})
 
 
 def get_metric(name: str, settings: Settings | None = None) -> Metric:
@@ -356,7 +353,4 @@ def get_metric(name: str, settings: Settings | None = None) -> Metric:
         plugin = load_metric(name, settings, builtin=METRICS)
         if plugin is not None:
             return plugin
-    try:
-        return METRICS[name]
-    except KeyError:
-        raise _not_found("metric", name, METRICS) from None
+    return METRICS.lookup(name)

@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from tenacity import (
     AsyncRetrying,
@@ -25,8 +25,10 @@ from tenacity import (
 )
 
 from assay.errors import ConfigError, ProviderError
+from assay.model.cost import Reservation
+from assay.model.foreign import foreign_failure
 from assay.model.retry import classify
-from assay.providers.base import Provider, supports_loglikelihood
+from assay.providers.base import Provider, ScoresLoglikelihood, is_deterministic
 from assay.types import Loglikelihood, LoglikelihoodRequest, Request, Response, Usage
 
 if TYPE_CHECKING:
@@ -38,12 +40,29 @@ Sleep = Callable[[float], Awaitable[None]]
 _T = TypeVar("_T")
 
 
+class PrefilledAnswers(Protocol):
+    """Answers obtained before the workers ran (a vendor's batch API): the wrapper hands them out."""
+
+    def take(self, identity: dict[str, Any], request: Request) -> Response | ProviderError | None: ...
+
+
 class ResponseStore(Protocol):
     """The cache hook: a store of successful responses keyed by provider identity + request."""
 
     async def get(self, identity: dict[str, Any], request: Request) -> Response | None: ...
 
     async def put(self, identity: dict[str, Any], request: Request, response: Response) -> None: ...
+
+
+@runtime_checkable
+class LoglikelihoodStore(Protocol):
+    """Optional for a store: it keeps log-likelihood answers too (:class:`assay.model.cache.ResponseCache`)."""
+
+    async def get_loglikelihood(self, identity: dict[str, Any], request: LoglikelihoodRequest) -> Loglikelihood | None:
+        ...
+
+    async def put_loglikelihood(self, identity: dict[str, Any], request: LoglikelihoodRequest,
+                                result: Loglikelihood) -> None: ...
 
 
 #: --model_args keys that configure the wrapper rather than the provider.
@@ -126,6 +145,7 @@ class ModelStats:
     retries: int = 0
     failures: int = 0  # requests that failed for good
     cache_hits: int = 0
+    batched: int = 0  # answers that came from a vendor's batch API
     usage: Usage = field(default_factory=Usage)
     first_request_at: float | None = None
 
@@ -150,6 +170,8 @@ class Model:
             config = replace(config, max_concurrency=own_limit)
         self.config = config
         self.stats = ModelStats()
+        #: Answers from the vendor's batch API, taken before any interactive request (--batch).
+        self.prefilled: PrefilledAnswers | None = None
         # A provider's identity (vendor, base URL, model, body args) is fixed: computed once, not per request.
         self._identity = provider.identity()
         self._cache = cache
@@ -175,7 +197,17 @@ class Model:
             if hit is not None and (accept is None or accept(hit)):
                 self.stats.cache_hits += 1
                 return replace(hit, cached=True, attempts=0)
-        response, attempts = await self._with_retries(lambda: self._attempt(request))
+        batched = self.prefilled.take(self._identity, request) if self.prefilled is not None else None
+        if isinstance(batched, ProviderError):
+            self.stats.failures += 1
+            raise batched
+        if batched is not None:
+            response, attempts = batched, 1
+            self.stats.batched += 1
+            if self.meter is not None:  # billed by the batch, at the price the meter holds (the batch rate)
+                self.meter.settle(Reservation(0.0), response.usage)
+        else:
+            response, attempts = await self._with_retries(lambda: self._attempt(request))
         response = replace(response, attempts=attempts)
         self.stats.usage = self.stats.usage + response.usage
         if self._cache is not None and (accept is None or accept(response)):
@@ -186,7 +218,8 @@ class Model:
         """log P(continuation | context) from a provider that supports it (retried like ``generate``).
 
         A provider without the capability raises ProviderError(kind="unsupported") naming itself."""
-        if not supports_loglikelihood(self.provider):
+        provider = self.provider
+        if not (isinstance(provider, ScoresLoglikelihood) and provider.supports_loglikelihood):
             raise ProviderError(
                 f"{self.provider.name} cannot score continuations (loglikelihood), which "
                 f"multiple_choice tasks such as {request.task or 'this one'} need",
@@ -195,12 +228,11 @@ class Model:
                 kind="unsupported",
                 provider=self.provider.name,
             )
-        scorer = self.provider.loglikelihood  # type: ignore[attr-defined]
+        scorer = provider.loglikelihood
         # A store that keeps log-likelihoods too (assay.model.cache.ResponseCache) answers reruns for free.
-        lookup = getattr(self._cache, "get_loglikelihood", None)
-        keep = getattr(self._cache, "put_loglikelihood", None)
-        if lookup is not None:
-            hit: Loglikelihood | None = await lookup(self._identity, request)
+        store = self._cache if isinstance(self._cache, LoglikelihoodStore) else None
+        if store is not None:
+            hit = await store.get_loglikelihood(self._identity, request)
             if hit is not None:
                 self.stats.cache_hits += 1
                 return replace(hit, cached=True, attempts=0)
@@ -211,8 +243,8 @@ class Model:
         result, attempts = await self._with_retries(attempt)
         self.stats.usage = self.stats.usage + result.usage
         result = replace(result, attempts=attempts)
-        if keep is not None:
-            await keep(self._identity, request, result)
+        if store is not None:
+            await store.put_loglikelihood(self._identity, request, result)
         return result
 
     async def _with_retries(self, call: Callable[[], Awaitable[_T]]) -> tuple[_T, int]:
@@ -275,17 +307,13 @@ class Model:
                         kind="timeout",
                         provider=self.provider.name,
                     ) from None
-                if isinstance(exc, ProviderError) or not isinstance(exc, Exception):
+                # Not something a server did (providers classify those): a failure on our side — or a plugin's
+                # SystemExit / BaseException / stray CancelledError — counted, named, never retried.
+                failure = foreign_failure(self.provider, exc)
+                if failure is exc:
                     raise
-                # Not something a server did (providers classify those): a failure on our side, counted
-                # and recorded with its class, never retried.
                 log.debug("%s raised outside its error mapping", self.provider.name, exc_info=True)
-                raise ProviderError(
-                    f"{self.provider.name} failed on the client side: {type(exc).__name__}: {exc}",
-                    hint="this is a bug in assay's provider; rerun with --verbosity DEBUG and please report it",
-                    kind="client",
-                    provider=self.provider.name,
-                ) from None
+                raise failure from None
             if reservation is not None and self.meter is not None:
                 self.meter.settle(reservation, getattr(result, "usage", None) or Usage())
             return result
@@ -295,7 +323,7 @@ class Model:
         if not response.text.strip():
             # A deterministic provider (the embedded model: greedy, seeded) gives the same empty answer to
             # the same request: recorded at once, not retried with backoff for nothing.
-            again = not getattr(self.provider, "deterministic", False)
+            again = not is_deterministic(self.provider)
             raise ProviderError(
                 "the model returned an empty answer",
                 hint="retried automatically; check max_tokens if it persists" if again
@@ -342,8 +370,9 @@ class Model:
             log.debug("server asked to wait %.2fs (%s)", asked, exc)
             return
         self._announced_until = now + wait
-        status = getattr(exc, "status", None)
-        cause = "rate limited (429)" if getattr(exc, "kind", None) == "rate_limit" else (
+        failure = exc if isinstance(exc, ProviderError) else None
+        status = failure.status if failure is not None else None
+        cause = "rate limited (429)" if failure is not None and failure.kind == "rate_limit" else (
             f"server unavailable ({status})" if status else "server asked to wait")
         capped = (f"; the server asked for {asked:.0f}s, cut to max_retry_after={self.config.max_retry_after:g}s"
                   if asked > wait else "")

@@ -8,11 +8,11 @@ provider never scans installed packages.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from assay.env.registry import Registry, did_you_mean, load_target
 from assay.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     ProviderFactory = Callable[[Settings, dict[str, Any]], Provider]
 
 ALL_MEDIA = ("text", "image", "video")
+#: Providers whose API also takes audio in the prompt.
+WITH_AUDIO = (*ALL_MEDIA, "audio")
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class ProviderSpec:
 def _openai_like(name: str, target: str, description: str, aliases: tuple[str, ...] = ()) -> ProviderSpec:
     return ProviderSpec(name, target, ("openai_api_key",), True, description=description, aliases=aliases,
                         arg_keys=(("openai_api_key", "api_key"),), default_base_url="https://api.openai.com/v1",
-                        base_url_setting="openai_base_url", probe_path="/models")
+                        base_url_setting="openai_base_url", probe_path="/models", modalities=WITH_AUDIO)
 
 
 BUILTIN: tuple[ProviderSpec, ...] = (
@@ -76,7 +78,8 @@ BUILTIN: tuple[ProviderSpec, ...] = (
                  aliases=("openai_compatible_chat",)),
     ProviderSpec("azure_openai", "assay.providers.azure_openai:AzureOpenAIProvider",
                  ("azure_api_key", "azure_endpoint"), description="Azure OpenAI deployment (chat completions)",
-                 aliases=("azure",), arg_keys=(("azure_api_key", "api_key"), ("azure_endpoint", "endpoint")),
+                 aliases=("azure",), modalities=WITH_AUDIO,
+                 arg_keys=(("azure_api_key", "api_key"), ("azure_endpoint", "endpoint")),
                  auth_header="api-key"),
     ProviderSpec("anthropic", "assay.providers.anthropic:AnthropicProvider", ("anthropic_api_key",),
                  description="Anthropic Messages API (Claude)", aliases=("claude",),
@@ -84,7 +87,7 @@ BUILTIN: tuple[ProviderSpec, ...] = (
                  base_url_setting="anthropic_base_url", probe_path="/v1/models", auth_header="x-api-key",
                  probe_headers=(("anthropic-version", "2023-06-01"),)),
     ProviderSpec("gemini", "assay.providers.gemini:GeminiProvider", ("google_api_key",),
-                 description="Google Gemini API (generateContent)", aliases=("gemini_api",),
+                 description="Google Gemini API (generateContent)", aliases=("gemini_api",), modalities=WITH_AUDIO,
                  arg_keys=(("google_api_key", "api_key"),),
                  default_base_url="https://generativelanguage.googleapis.com", base_url_setting="gemini_base_url",
                  probe_path="/v1beta/models", auth_header="x-goog-api-key"),
@@ -98,9 +101,9 @@ BUILTIN: tuple[ProviderSpec, ...] = (
                  description="embedded llama.cpp model (SmolLM2-135M by default), no credentials"),
 )
 #: Built-in providers by name and alias.
-PROVIDERS: dict[str, ProviderSpec] = {
-    name: spec for spec in BUILTIN for name in (spec.name, *spec.aliases)
-}
+PROVIDERS: Registry[ProviderSpec] = Registry("provider")
+for _spec in BUILTIN:
+    PROVIDERS.add(_spec.name, _spec, aliases=_spec.aliases)
 
 
 def plugin_specs(settings: Settings | None = None) -> dict[str, ProviderSpec]:
@@ -134,11 +137,8 @@ def get_spec(name: str, settings: Settings | None = None) -> ProviderSpec:
     spec = find_spec(name, settings)
     if spec is not None:
         return spec
-    import difflib
-
     known = sorted({*PROVIDERS, *plugin_specs(settings)})
-    close = difflib.get_close_matches(name, known, n=1)
-    suggestion = f"did you mean `{close[0]}`? " if close else ""
+    suggestion = did_you_mean(name, known, n=1, quote=lambda close: f"`{close}`")
     raise UsageError(
         f"unknown model `{name}`",
         hint=f"{suggestion}available models: {', '.join(known)} (see `assay models`)",
@@ -170,13 +170,23 @@ def with_declared_credentials(spec: ProviderSpec) -> ProviderSpec:
                           "e.g. (\"openai_api_key\",)")
     keys = tuple((f, spec.key_arg) for f in fields if SPEC_BY_FIELD[f].secret)
     modalities = ALL_MEDIA if getattr(cls, "accepts_media", True) else ("text",)
+    if getattr(cls, "accepts_audio", False):
+        modalities = (*modalities, "audio")
     return replace(spec, credentials=fields, arg_keys=keys, modalities=modalities)
 
 
+def capabilities(name: str, settings: Settings | None = None) -> frozenset[str]:
+    """What model ``name`` can take (its declared modalities) and do (``loglikelihood``), without building it."""
+    spec = with_declared_credentials(get_spec(name, settings))
+    found = set(spec.modalities)
+    if getattr(_load(spec, name), "supports_loglikelihood", False):
+        found.add("loglikelihood")
+    return frozenset(found)
+
+
 def _load(spec: ProviderSpec, name: str) -> ProviderFactory:
-    module_name, _, attr = spec.target.partition(":")
     try:
-        factory: ProviderFactory = getattr(importlib.import_module(module_name), attr)
+        factory: ProviderFactory = load_target(spec.target)
     except Exception as exc:  # a plugin's import error must name the plugin, not crash
         if spec.origin == "builtin":
             raise

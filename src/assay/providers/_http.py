@@ -13,9 +13,10 @@ import email.utils
 import json
 import time
 from collections.abc import Mapping
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from assay.errors import ProviderAuthError, ProviderError
+from assay.errors import FailureKind, ProviderAuthError, ProviderError
 
 if TYPE_CHECKING:
     import aiohttp
@@ -27,8 +28,12 @@ _CONTEXT_PHRASES = ("maximum context length", "maximum prompt length", "context 
 # xAI and some gateways say a policy refusal in words only.
 _POLICY_PHRASES = ("content management policy", "usage guidelines", "violates our usage policy", "content policy")
 
+#: Where each vendor puts its id for a request: OpenAI, xAI, vLLM (x-request-id), Anthropic (request-id),
+#: Azure (apim-request-id, x-ms-request-id), Google (x-goog-request-id). The first one present wins.
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "apim-request-id", "x-ms-request-id", "x-goog-request-id")
+
 #: What to do about each kind of failure (``{model}`` is filled with " `<model>`" when known).
-HINTS: dict[str, str] = {
+HINTS: dict[FailureKind, str] = {
     "rate_limit": "lower num_concurrent or set rpm=… in --model_args",
     "quota": "check the account's billing and quota; retrying will not help",
     "not_found": "check the model name{model} and base_url",
@@ -41,7 +46,7 @@ HINTS: dict[str, str] = {
     "server": "the server failed; assay retries this automatically",
     "http": "the server failed; assay retries this automatically",
 }
-_SUMMARY = {
+_SUMMARY: dict[FailureKind, str] = {
     "rate_limit": "rate limited", "quota": "quota exhausted", "not_found": "not found",
     "bad_request": "request rejected", "content_policy": "refused by content policy",
     "context_length": "prompt too long", "overloaded": "overloaded",
@@ -62,7 +67,40 @@ def error_message(body: str) -> tuple[str, str | None]:
     return str(err)[:300], None
 
 
-def default_kind(status: int) -> str:
+def request_id(headers: Mapping[str, str]) -> str | None:
+    """The vendor's id for this request (``headers`` case-insensitive), cut to a sane length."""
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value.strip()[:200]
+    return None
+
+
+def should_retry(headers: Mapping[str, str]) -> bool | None:
+    """The server's ``x-should-retry: true|false`` (OpenAI and Anthropic send it), which openai-python
+    honours before any status rule; None when absent or neither word."""
+    return {"true": True, "false": False}.get((headers.get("x-should-retry") or "").strip().lower())
+
+
+class tagged:  # lower case: read as a function, ``with tagged(headers):``
+    """Errors raised while reading a successful reply (malformed, refused) carry the reply's request id.
+
+    A class, not a generator context manager: it wraps every reply, and costs a fraction of a microsecond."""
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = headers
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if isinstance(exc, ProviderError) and exc.request_id is None:
+            exc.request_id = request_id(self._headers)
+
+
+def default_kind(status: int) -> FailureKind:
     """The kind a status means when the body says nothing more specific."""
     if status in (401, 403):
         return "auth"
@@ -80,7 +118,7 @@ def http_error(
     headers: Mapping[str, str],
     message: str,
     *,
-    kind: str | None = None,
+    kind: FailureKind | None = None,
     provider: str,
     url: str,
     key_hint: str,
@@ -93,10 +131,11 @@ def http_error(
     ``retry_after`` overrides the headers' Retry-After (Gemini puts it in the body)."""
     kind = kind or default_kind(status)
     where = f"{provider} at {url}"
+    vendor_id = request_id(headers)
     if kind == "auth":
         return ProviderAuthError(
             f"{where} refused the credential ({status}): {message}",
-            hint=key_hint, kind="auth", status=status, provider=provider,
+            hint=key_hint, kind="auth", status=status, provider=provider, request_id=vendor_id,
         )
     wait = retry_after if retry_after is not None else parse_retry_after(headers)
     summary = f"{_SUMMARY[kind]} ({status})" if kind in _SUMMARY else f"HTTP {status}"
@@ -104,10 +143,11 @@ def http_error(
     return ProviderError(
         f"{where}: {summary}: {message}",
         hint=hint, kind=kind, status=status, retry_after=wait, provider=provider,
+        retryable=should_retry(headers), request_id=vendor_id,
     )
 
 
-def openai_kind(status: int, code: str | None, message: str) -> str:
+def openai_kind(status: int, code: str | None, message: str) -> FailureKind:
     """The kind of an OpenAI-shaped error (OpenAI, Azure OpenAI, xAI, vLLM, SGLang)."""
     if status == 429 and code == "insufficient_quota":  # billing, not throttling: waiting will not help
         return "quota"
@@ -200,6 +240,18 @@ class JsonClient:
                 if elsewhere is not None and resp.status in (401, 403):
                     raise redirect_refused(self._provider, self._where, elsewhere, resp.status, text)
                 return resp.status, resp.headers, text
+        except aiohttp.ClientError as exc:
+            raise client_error(exc, provider=self._provider, where=self._where,
+                               connect_hint=self._connect_hint) from None
+
+    async def send(self, method: str, url: str, *, data: Any = None,
+                   headers: Mapping[str, str] | None = None) -> tuple[int, Mapping[str, str], str]:
+        """(status, headers, text) of any one exchange (a batch API's GET, a file upload as form data)."""
+        import aiohttp
+
+        try:
+            async with self._client().request(method, url, data=data, headers=headers) as resp:
+                return resp.status, resp.headers, decode_body(await resp.read(), resp.charset)
         except aiohttp.ClientError as exc:
             raise client_error(exc, provider=self._provider, where=self._where,
                                connect_hint=self._connect_hint) from None

@@ -17,11 +17,12 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
-from assay.errors import ProviderError
+from assay.errors import FailureKind, ProviderError
 from assay.providers._endpoint import parse_base_url, required_key
-from assay.providers._http import JsonClient, as_int, http_error, malformed, parse_json
+from assay.providers._http import JsonClient, as_int, http_error, malformed, parse_json, tagged
+from assay.providers.gemini_batch import GeminiBatchWire
 from assay.providers.openai_compat import pop_model
-from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
+from assay.types import AudioPart, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
 if TYPE_CHECKING:
     from assay.env.settings import Settings
@@ -43,7 +44,7 @@ def _details(error: dict[str, Any]) -> list[dict[str, Any]]:
     return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
 
 
-def error_kind(status: int, error: dict[str, Any]) -> tuple[str | None, float | None]:
+def error_kind(status: int, error: dict[str, Any]) -> tuple[FailureKind | None, float | None]:
     """Gemini's ``{"error": {"code", "message", "status", "details"}}`` → (kind, retry-after seconds)."""
     rpc_status = str(error.get("status") or "")
     message = str(error.get("message") or "").lower()
@@ -79,7 +80,8 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _part(part: TextPart | ImagePart) -> dict[str, Any]:
+def _part(part: TextPart | ImagePart | AudioPart) -> dict[str, Any]:
+    """Text, or inline media: images and audio (wav, mp3) go as the same ``inlineData`` blob."""
     if isinstance(part, TextPart):
         return {"text": part.text}
     return {"inlineData": {"mimeType": part.mime_type, "data": part.data_b64}}
@@ -99,6 +101,9 @@ class GeminiProvider:
     name: ClassVar[str] = "gemini"
     max_concurrency: ClassVar[int | None] = None
     accepts_media: ClassVar[bool] = True
+    #: Batch mode (``models/{model}:batchGenerateContent``, inline requests).
+    supports_batch: ClassVar[bool] = True
+    accepts_audio: ClassVar[bool] = True
 
     def __init__(self, settings: Settings, model_args: dict[str, Any]) -> None:
         args = dict(model_args)
@@ -109,6 +114,9 @@ class GeminiProvider:
         self._base_url = self._base.base
         self._api_version = str(args.pop("api_version", DEFAULT_API_VERSION))
         api_key = required_key(given_key, settings, "google_api_key", "GOOGLE_API_KEY", hint=KEY_HINT)
+        budget = args.pop("thinking_budget", None)  # lmms-eval's name for thinkingConfig.thinkingBudget
+        if budget is not None:
+            args["thinkingConfig"] = {**dict(args.get("thinkingConfig") or {}), "thinkingBudget": budget}
         self._config = args  # extra generationConfig entries (e.g. thinkingConfig from a config file)
         self._url = self._base.url(f"{self._api_version}/models/{quote(self._model, safe='-._')}:generateContent")
         self._http = JsonClient({"x-goog-api-key": api_key, **self._base.basic_auth()},
@@ -156,7 +164,8 @@ class GeminiProvider:
         status, headers, text = await self._http.post(self._url, self.body(request))
         if status >= 400:
             raise self.error(status, headers, text)
-        return self.parse(text)
+        with tagged(headers):
+            return self.parse(text)
 
     def error(self, status: int, headers: Any, text: str) -> ProviderError:
         try:
@@ -169,6 +178,9 @@ class GeminiProvider:
         kind, retry_after = error_kind(status, error)
         return http_error(status, headers, message, kind=kind, provider=self.name, url=self._base_url,
                           key_hint=KEY_HINT, model=self._model, retry_after=retry_after)
+
+    def batch_wire(self) -> GeminiBatchWire:
+        return GeminiBatchWire(self, self._http, self._base.url(self._api_version), quote(self._model, safe="-._"))
 
     def _refused(self, why: str) -> ProviderError:
         return ProviderError(f"{self.name} blocked the {why}",
@@ -195,7 +207,9 @@ class GeminiProvider:
         usage = _dict(data.get("usageMetadata"))
         # Thinking tokens are billed as output.
         output = as_int(usage.get("candidatesTokenCount")) + as_int(usage.get("thoughtsTokenCount"))
-        return Response(text=answer, usage=Usage(as_int(usage.get("promptTokenCount")), output),
+        audio = sum(as_int(d.get("tokenCount")) for d in usage.get("promptTokensDetails") or []
+                    if isinstance(d, dict) and d.get("modality") == "AUDIO")  # priced apart from text
+        return Response(text=answer, usage=Usage(as_int(usage.get("promptTokenCount")), output, audio),
                         model=str(data.get("modelVersion") or self._model),
                         finish_reason=str(finish).lower() if finish else None)
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from assay.errors import ConfigError, ProviderError
-from assay.providers._http import JsonClient, as_int, error_from_http, malformed, parse_json
-from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
+from assay.providers._endpoint import route_not_found
+from assay.providers._http import JsonClient, as_int, error_from_http, malformed, parse_json, tagged
+from assay.types import AudioPart, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
 if TYPE_CHECKING:
     from assay.env.settings import Settings
@@ -39,8 +40,19 @@ class Endpoint:
     identity: dict[str, Any] = field(default_factory=dict)  # vendor-specific identity (e.g. api_version)
 
 
-def content(message: Message) -> str | list[dict[str, Any]]:
-    """A message's ``content``: a plain string for text, typed parts when it carries images or video."""
+#: How an audio part is written: OpenAI's ``input_audio`` (base64 and format; vLLM and SGLang take it too),
+#: or vLLM's ``audio_url`` (a data URL), for servers that know only that one.
+AUDIO_PART_STYLES = ("input_audio", "audio_url")
+
+
+def audio_content(part: AudioPart, style: str = "input_audio") -> dict[str, Any]:
+    if style == "audio_url":
+        return {"type": "audio_url", "audio_url": {"url": part.data_url}}
+    return {"type": "input_audio", "input_audio": {"data": part.data_b64, "format": part.format}}
+
+
+def content(message: Message, audio_style: str = "input_audio") -> str | list[dict[str, Any]]:
+    """A message's ``content``: a plain string for text, typed parts when it carries images, video or audio."""
     if not message.has_media():
         return message.text
     parts: list[dict[str, Any]] = []
@@ -52,7 +64,15 @@ def content(message: Message) -> str | list[dict[str, Any]]:
         elif isinstance(part, VideoPart):
             # Chat completions has no video part: a video is sent as its sampled frames.
             parts.extend({"type": "image_url", "image_url": {"url": f.data_url}} for f in part.frames)
+        elif isinstance(part, AudioPart):
+            parts.append(audio_content(part, audio_style))
     return parts
+
+
+def _audio_tokens(usage: dict[str, Any]) -> int:
+    """``prompt_tokens_details.audio_tokens``: the audio part of the prompt, which OpenAI prices apart."""
+    details = usage.get("prompt_tokens_details")
+    return as_int(details.get("audio_tokens")) if isinstance(details, dict) else 0
 
 
 def pop_model(args: dict[str, Any], provider: str, example: str) -> str:
@@ -70,6 +90,9 @@ class ChatCompletionsProvider:
     name: ClassVar[str] = "openai"
     max_concurrency: ClassVar[int | None] = None
     accepts_media: ClassVar[bool] = True
+    #: Whether audio parts can be sent (chat completions' ``input_audio``: OpenAI's audio models, Azure's,
+    #: vLLM/SGLang serving Qwen2-Audio or Qwen2.5-Omni).
+    accepts_audio: ClassVar[bool] = True
     #: --model_args example for the "needs model=…" error.
     model_example: ClassVar[str] = "model=gpt-4o-mini"
 
@@ -77,6 +100,7 @@ class ChatCompletionsProvider:
         args = dict(model_args)
         self._model = self._pop_model(args)
         self._endpoint = self.endpoint(settings, args)  # pops the arguments it uses
+        self.audio_style = self._pop_audio_style(args)
         reasoning = args.pop("reasoning", None)
         self._reasoning = bool(_REASONING_MODEL.match(self._model)) if reasoning is None else bool(reasoning)
         # Whatever is left (e.g. reasoning_effort, seed) is sent as-is in the request body.
@@ -86,6 +110,14 @@ class ChatCompletionsProvider:
 
     def _pop_model(self, args: dict[str, Any]) -> str:
         return pop_model(args, self.name, self.model_example)
+
+    def _pop_audio_style(self, args: dict[str, Any]) -> str:
+        """``audio_part=audio_url`` in --model_args for a server that reads only vLLM's form."""
+        style = str(args.pop("audio_part", "input_audio"))
+        if style not in AUDIO_PART_STYLES:
+            raise ConfigError(f"audio_part={style} is not an audio part form",
+                              hint=f"use one of: {', '.join(AUDIO_PART_STYLES)}")
+        return style
 
     def endpoint(self, settings: Settings, args: dict[str, Any]) -> Endpoint:
         """Where requests go and the auth headers; pops the --model_args it consumes."""
@@ -104,6 +136,8 @@ class ChatCompletionsProvider:
             identity["reasoning"] = True
         if self._extra_body:
             identity["body"] = dict(sorted(self._extra_body.items()))
+        if self.audio_style != "input_audio":
+            identity["audio_part"] = self.audio_style
         return identity
 
     def body(self, request: Request) -> dict[str, Any]:
@@ -111,7 +145,7 @@ class ChatCompletionsProvider:
         params = request.params.as_dict()
         body: dict[str, Any] = {
             "model": self._model,
-            "messages": [{"role": m.role, "content": content(m)} for m in request.messages],
+            "messages": [{"role": m.role, "content": content(m, self.audio_style)} for m in request.messages],
         }
         max_tokens = params.pop("max_tokens", None)
         if self._reasoning:
@@ -129,12 +163,14 @@ class ChatCompletionsProvider:
         status, headers, text = await self._http.post(self._endpoint.chat_url, self.body(request))
         if status >= 400:
             raise self.error(status, headers, text)
-        return self.parse(text)
+        with tagged(headers):
+            return self.parse(text)
 
     def error(self, status: int, headers: Any, text: str) -> ProviderError:
         """This vendor's error body → a typed error (one place per vendor; OpenAI's shape by default)."""
-        return error_from_http(status, headers, text, provider=self.name, url=self._endpoint.base_url,
-                               key_hint=self._endpoint.key_hint, model=self._model)
+        exc = error_from_http(status, headers, text, provider=self.name, url=self._endpoint.base_url,
+                              key_hint=self._endpoint.key_hint, model=self._model)
+        return route_not_found(exc, self._endpoint.chat_url, self._endpoint.base_url) if status == 404 else exc
 
     def parse(self, text: str) -> Response:
         where = self._endpoint.base_url
@@ -161,7 +197,8 @@ class ChatCompletionsProvider:
         usage = usage if isinstance(usage, dict) else {}
         return Response(
             text=answer if isinstance(answer, str) else json.dumps(answer),
-            usage=Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens"))),
+            usage=Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens")),
+                        _audio_tokens(usage)),
             model=str(data.get("model") or self._model),
             finish_reason=finish,
         )

@@ -11,9 +11,9 @@ import json
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-from assay.errors import ProviderError
+from assay.errors import FailureKind, ProviderError
 from assay.providers._endpoint import parse_base_url, required_key
-from assay.providers._http import JsonClient, as_int, error_message, http_error, malformed, parse_json
+from assay.providers._http import JsonClient, as_int, error_message, http_error, malformed, parse_json, tagged
 from assay.providers.openai_compat import pop_model
 from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
@@ -25,7 +25,7 @@ KEY_HINT = "set REKA_API_KEY (in .env or the environment) to a valid key from pl
 _EXTRA_PARAMS = frozenset({"top_k", "presence_penalty", "frequency_penalty"})
 
 
-def error_kind(status: int, message: str) -> str | None:
+def error_kind(status: int, message: str) -> FailureKind | None:
     """Reka's (FastAPI-style ``{"detail": …}``) error bodies → assay's failure kind."""
     lowered = message.lower()
     if status == 402 or "credit" in lowered or ("insufficient" in lowered and "balance" in lowered):
@@ -108,7 +108,8 @@ class RekaProvider:
             message, _ = error_message(text)
             raise http_error(status, headers, message, kind=error_kind(status, message), provider=self.name,
                              url=self._base_url, key_hint=KEY_HINT, model=self._model)
-        return self.parse(text)
+        with tagged(headers):
+            return self.parse(text)
 
     def parse(self, text: str) -> Response:
         data = parse_json(text, provider=self.name, where=self._base_url, what="Reka chat response")

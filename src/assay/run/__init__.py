@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assay.errors import (
     JudgeFailureRateError,
@@ -21,8 +22,9 @@ from assay.errors import (
     RunFailedError,
     RunInterrupted,
 )
+from assay.run.batching import answer_in_batches, finish_batches
 from assay.run.control import RunControl
-from assay.run.execute import Progress, RunState, execute
+from assay.run.execute import Ending, Progress, RunState, execute
 from assay.run.finish import build_results, write_results
 from assay.run.prepare import Prepared, prepare
 from assay.run.results import TaskTally
@@ -35,9 +37,17 @@ if TYPE_CHECKING:
     from assay.run.outputs import RunOutputs
     from assay.sinks import Sink
 
-__all__ = ["EvaluationResult", "Progress", "RunControl", "run_evaluation"]
+__all__ = ["EvaluationResult", "ExecuteStage", "Progress", "RunControl", "run_evaluation"]
 
 log = logging.getLogger("assay.run")
+
+
+class ExecuteStage(Protocol):
+    """Stage 2, replaceable: :func:`assay.run.execute.execute` here, or a layer above that sends the docs
+    elsewhere (``assay.cluster`` shards them over a Ray cluster) while this module keeps stages 1 and 3."""
+
+    def __call__(self, p: Prepared, state: RunState, *, progress: Progress | None = None,
+                 control: RunControl | None = None) -> Awaitable[Ending]: ...
 
 
 @dataclass
@@ -67,29 +77,42 @@ async def run_evaluation(
     extra_sinks: tuple[Sink, ...] = (),
     from_command_line: bool = True,
     control: RunControl | None = None,
+    execute_stage: ExecuteStage = execute,
 ) -> EvaluationResult:
     """Evaluate; returns the result of a complete run, raises an AssayError (result written) otherwise."""
     time_limit.set(options.task_timeout or None)  # this task's context: every call of task code sees it
     with exits_contained():
         return await _evaluate(settings, options, redactor, progress=progress, extra_sinks=extra_sinks,
-                               from_command_line=from_command_line, control=control)
+                               from_command_line=from_command_line, control=control, execute_stage=execute_stage)
 
 
 async def _evaluate(settings: Settings, options: RunOptions, redactor: Redactor, *, progress: Progress | None,
                     extra_sinks: tuple[Sink, ...], from_command_line: bool, control: RunControl | None,
-                    ) -> EvaluationResult:
+                    execute_stage: ExecuteStage) -> EvaluationResult:
+    from assay.judge import intercept
+
     p = await prepare(settings, options, redactor, extra_sinks=extra_sinks, from_command_line=from_command_line)
+    if options.dry_run:
+        return await _dry_run(p)
     state = RunState({name: TaskTally(total=len(d)) for name, d in p.docs.items()})
     if control is not None:
         control.when_forced(lambda: _write_forced(p, state, control))
+    # Task code's own judge calls (requests, openai, httpx; sync or async) go to the run's judge from the first
+    # sample to the last aggregation, whether or not its task was found to judge: never to a default endpoint.
+    intercept.install()
     try:
-        ending = await execute(p, state, progress=progress, control=control)
-    except BaseException:  # Ctrl-C through asyncio.run, or a bug: keep every finished sample, then go on failing
-        _finish_interrupted(p, state)
-        await _close_quietly(p)
-        raise
-    # Aggregations are task code (they may call a judge through the bridge): not on the event loop.
-    results = await asyncio.to_thread(build_results, p, state, ending)
+        try:
+            ending = await _batches_then_execute(p, state, progress, control, execute_stage)
+        except BaseException:  # Ctrl-C through asyncio.run, or a bug: keep every finished sample, then go on failing
+            _finish_interrupted(p, state)
+            finish_batches(p, consumed=False)
+            await _close_quietly(p)
+            raise
+        finish_batches(p, consumed=ending != "interrupted")
+        # Aggregations are task code (they may call a judge through the bridge): not on the event loop.
+        results = await asyncio.to_thread(build_results, p, state, ending)
+    finally:
+        intercept.uninstall()
     await _close_quietly(p)
     # In a thread: the report and uploads (made from the files once written) block on disk and network.
     return await asyncio.to_thread(_outcome, p, state, results, control.signum if control is not None else None)
@@ -108,6 +131,27 @@ def _write_forced(p: Prepared, state: RunState, control: RunControl) -> None:
         "results": {name: {"metrics": {}, "n_samples": tally.total, "n_completed": tally.done}
                     for name, tally in state.tallies.items()},
     })
+
+
+async def _dry_run(p: Prepared) -> EvaluationResult:
+    """Everything was built and counted; nothing was sent, nothing written."""
+    from assay.run.estimate import estimate
+
+    await _close_quietly(p)
+    return EvaluationResult({"status": "dry_run", "model": {"name": p.provider.model_name, "provider": p.options.model},
+                             "estimate": estimate(p)})
+
+
+async def _batches_then_execute(p: Prepared, state: RunState, progress: Progress | None,
+                                control: RunControl | None, execute_stage: ExecuteStage) -> Ending:
+    """--batch: every answer first, from the vendor's batch API (a batch the vendor rejects ends the run
+    before anything else is sent); then the workers, as for any run."""
+    try:
+        await answer_in_batches(p)
+    except ProviderError as exc:
+        state.fatal = exc
+        return "aborted"
+    return await execute_stage(p, state, progress=progress, control=control)
 
 
 def _finish_interrupted(p: Prepared, state: RunState) -> None:
@@ -140,7 +184,7 @@ def _outcome(p: Prepared, state: RunState, results: dict[str, Any], signum: int 
     if status == "interrupted":
         log.warning("interrupted: %d finished samples kept; partial results in %s", state.done, at)
         raise RunInterrupted(f"interrupted ({why}): {state.done} finished samples kept; results in {at}",
-                             signum=signum, result=result)
+                             _resume_hint(p), signum=signum, result=result)
     if state.output_error is not None:
         raise OutputError(f"stopped after {state.done} samples: {why}; results in {at}{samples}")
     if state.fatal is not None:
@@ -148,13 +192,21 @@ def _outcome(p: Prepared, state: RunState, results: dict[str, Any], signum: int 
         cls = ProviderAuthError if isinstance(fatal, ProviderAuthError) else ProviderError
         partial = f" Partial results: {where}" if where else ""
         raise cls(f"run stopped: {p.redactor.redact(fatal.message)}.{partial}", hint=fatal.hint, kind=fatal.kind,
-                  status=fatal.status, provider=fatal.provider)
+                  status=fatal.status, provider=fatal.provider, request_id=fatal.request_id)
     if status == "failed":
         failed: type[RunFailedError] = RunFailedError
         if str(why).startswith("judge failures"):
             failed = JudgeFailureRateError
         raise failed(f"run failed: {why}; results in {at}", result=result)
     return result
+
+
+def _resume_hint(p: Prepared) -> str:
+    """What would resume the run: true whether the response cache was on or off."""
+    if p.cache is not None:
+        return "rerun the same command: the finished answers come from the cache, only the rest is paid for"
+    return ("the cache was off, so a rerun pays for every answer again; run with --use_cache next time to keep "
+            "them (a rerun then pays only for what is missing)")
 
 
 def _outputs(p: Prepared, where: Path | None, status: str) -> RunOutputs | None:

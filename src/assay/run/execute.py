@@ -20,7 +20,7 @@ from assay.judge import intercept
 from assay.judge.runtime import current_judge
 from assay.judge.scoring import ScoredSample, score_sample
 from assay.model.context import RunContext, current_run
-from assay.model.retry import FATAL_ALWAYS, FATAL_BEFORE_FIRST_SUCCESS
+from assay.model.retry import is_fatal
 from assay.records import sample_record
 from assay.run.prompts import WINDOW, Prompt, feed
 from assay.run.results import TaskTally
@@ -99,7 +99,7 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
 
     if progress is not None:
         progress.start({name: len(d) for name, d in p.docs.items()})
-    producer = asyncio.ensure_future(feed(p, threads, prompts))
+    producer = asyncio.ensure_future(feed(p, prompts, threads))
     workers: asyncio.Future[list[None]] = asyncio.gather(*(worker() for _ in range(n_workers)))
     try:
         if control is None:
@@ -148,8 +148,9 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
         answers = await _ask(p, prompt.work)
         state.successes += 1
     except ProviderError as exc:
-        error = SampleError(exc.kind, redact(exc.message), exc.status, exc.attempts)
-        if exc.kind in FATAL_ALWAYS or (exc.kind in FATAL_BEFORE_FIRST_SUCCESS and not state.successes):
+        error = SampleError(exc.kind, redact(exc.message), exc.status, exc.attempts,
+                            redact(exc.request_id) if exc.request_id else None)
+        if is_fatal(exc, any_success=state.successes > 0):
             state.fatal = state.fatal or exc
     except AssayError as exc:
         error = SampleError("prompt", redact(exc.message))

@@ -15,13 +15,14 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from assay.run.results import summarize_task
 from assay.run.taskcode import contained, limited
 from assay.types import Usage
 
 if TYPE_CHECKING:
+    from assay.records.schema import CostReport, ResultsDocument, Timing, UsageTotals
     from assay.run.execute import Ending, RunState
     from assay.run.prepare import Prepared
 
@@ -58,29 +59,48 @@ def judge_status(p: Prepared, state: RunState, ending: Ending,
 
 
 def _judge_over_threshold(p: Prepared, task_results: dict[str, Any]) -> str | None:
-    """Why the run failed on its judge (tasks whose judge failure rate exceeds the limit), or None."""
-    from assay.judge.accounting import over_threshold
+    """Why the run failed on its judge, or None: tasks whose judge failure rate exceeds the limit, tasks
+    that never got a usable verdict (at any limit, 1 included), judgements outside any sample that failed."""
+    from assay.judge.accounting import no_verdict, over_threshold
 
     limit = p.options.max_judge_failure_rate
-    over = over_threshold(task_results, limit)
-    if not over:
-        return None
+    over, unjudged = over_threshold(task_results, limit), no_verdict(task_results)
+    loose = p.judging.judge.loose.failure() if p.judging is not None else None
     parts = []
-    for name, rate in over.items():
+    for name in dict.fromkeys([*over, *unjudged]):
         entry = task_results[name]
         reasons = ", ".join(f"{reason} {n}" for reason, n in entry["judge_failed"].items())
         attempted = entry["n_judged"] + entry["n_judge_failed"]
-        parts.append(f"{name} {rate:.1%} ({entry['n_judge_failed']} of {attempted}: {reasons})")
-    return f"judge failures over --max_judge_failure_rate {limit:g}: {'; '.join(parts)}"
+        parts.append(f"{name} {float(entry['judge_failure_rate']):.1%} ({entry['n_judge_failed']} of {attempted}: "
+                     f"{reasons})")
+    if loose is not None:
+        parts.append(f"a judgement outside any sample failed ({loose.reason}: {p.redactor.redact(loose.detail)})")
+    if not parts:
+        return None
+    bound = f"over --max_judge_failure_rate {limit:g}" if over else "no usable verdict"
+    return f"judge failures {bound}: {'; '.join(parts)}"
+
+
+def _cost(p: Prepared) -> CostReport:
+    """What the run cost, and beside it what its prompts were estimated to cost before they were sent."""
+    from assay.run.estimate import estimate
+
+    report = cast("CostReport", p.ledger.report())
+    counted = estimate(p)
+    if counted is not None:
+        report["estimate"] = {key: counted[key] for key in ("tokens", "vendor_rules", "total", "notes")}
+    return report
 
 
 def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any]:
+    """The results document, built in the shape :class:`assay.records.ResultsDocument` declares (mypy
+    checks every key and value here); handed on as a plain dict, which the sinks complete and write."""
     o, redactor = p.options, p.redactor
     task_results = {} if o.predict_only else _task_results(p, state)
     status, why = judge_status(p, state, ending, task_results)
     wall = time.monotonic() - p.started
     stats = p.model.stats
-    results: dict[str, Any] = {
+    results: ResultsDocument = {
         "status": status,
         "status_reason": why,
         "config": redactor.redact_obj({
@@ -98,7 +118,7 @@ def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any
         "groups": {},
         "n_samples": {name: t.total for name, t in state.tallies.items()},
         "usage": _usage_totals(state),
-        "cost": p.ledger.report(),
+        "cost": _cost(p),
         "model_stats": {"requests": stats.requests, "retries": stats.retries, "failures": stats.failures,
                         "cache_hits": stats.cache_hits},
         "timing": _timing(p, wall),
@@ -109,18 +129,26 @@ def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any
         "versions": _versions(),
         "configs": redactor.redact_obj(p.configs),
     }
-    if p.judging is not None and p.judging.judged:
+    if p.judging is not None and (p.judging.judged or p.judging.judge.outcomes):
+        loose = p.judging.judge.loose
         results["judge"] = redactor.redact_obj({
-            **p.judging.judge.summary(), "tasks": p.judging.judged,
+            **p.judging.judge.summary(), "tasks": p.judging.judged or sorted(
+                name for name, entry in task_results.items() if "n_judged" in entry),
+            **({"outside_samples": loose.records(redactor.redact)} if loose else {}),
             "max_failure_rate": o.max_judge_failure_rate,
             "over_threshold": {name: entry["judge_failure_rate"] for name, entry in task_results.items()
                                if entry.get("judge_failure_rate", 0.0) > o.max_judge_failure_rate},
         })
+    if p.batch_runners:
+        from assay.run.batching import batch_report
+
+        results["batch"] = batch_report(p)
     if state.sink_failures:
         results["sink_failures"] = dict(state.sink_failures)
+    document = cast(dict[str, Any], results)
     if not o.predict_only:
-        _lmms_eval_view(p, state, results)
-    return results
+        _lmms_eval_view(p, state, document)
+    return document
 
 
 def _lmms_eval_view(p: Prepared, state: RunState, results: dict[str, Any]) -> None:
@@ -140,6 +168,8 @@ def _lmms_eval_view(p: Prepared, state: RunState, results: dict[str, Any]) -> No
 
 def _task_results(p: Prepared, state: RunState) -> dict[str, Any]:
     from assay.compat.cli_args import cli_args
+    from assay.judge.aggregation import judged_aggregation
+    from assay.judge.scoring import requested_judge_model
 
     args = cli_args(p.options, p.redactor.redact)
     out: dict[str, Any] = {}
@@ -147,13 +177,18 @@ def _task_results(p: Prepared, state: RunState) -> dict[str, Any]:
         task = p.tasks[name]
 
         def aggregate(metric: str, values: list[Any], task: Any = task, name: str = name) -> float:
-            # lmms-eval passes its command line to aggregations that take `args` (submission files…)
-            value: float = limited(name, f"aggregation of {metric}", task.aggregate, metric, values, args)
+            # lmms-eval passes its command line to aggregations that take `args` (submission files…); an
+            # aggregation may judge (HallusionBench): its judgements are counted, a failed one voids the metric.
+            value: float = judged_aggregation(
+                lambda: limited(name, f"aggregation of {metric}", task.aggregate, metric, values, args),
+                state.tallies[name].judge, requested_model=requested_judge_model(task.config.metadata),
+                redact=p.redactor.redact)
             return value
 
         out[name] = summarize_task(task, state.tallies[name], bootstrap_iters=p.options.bootstrap_iters,
                                    seed=p.options.seed, alias=p.configs[name].get("task_alias"), aggregate=aggregate)
-        if p.judging is not None and name in p.judging.judged and "n_judged" not in out[name]:
+        judged = p.judging is not None and name in p.judging.judged
+        if (judged or state.tallies[name].judge.any) and "n_judged" not in out[name]:
             out[name].update(state.tallies[name].judge.summary())  # a judged task shows its counts, even 0
         for metric, entry in out[name]["metrics"].items():
             if entry.get("error"):
@@ -176,6 +211,11 @@ def write_results(p: Prepared, results: dict[str, Any]) -> tuple[Path | None, st
                 log.warning("results sink %s failed: %s", type(sink).__name__, exc, exc_info=log.isEnabledFor(10))
                 continue
             problem = f"{getattr(exc, 'strerror', None) or exc}"
+            # The run ends with an error (exit 1) now: the rescued document and the sinks after this one say
+            # so, not the `complete` it would have been.
+            if results.get("status") != "interrupted":
+                results["status"] = "aborted"
+                results["status_reason"] = f"cannot write the results document to {p.file_sink.folder}: {problem}"
             where = _rescue(p, results)
     return where, problem
 
@@ -205,7 +245,7 @@ def _rescue(p: Prepared, results: dict[str, Any]) -> Path | None:
     return None
 
 
-def _usage_totals(state: RunState) -> dict[str, Any]:
+def _usage_totals(state: RunState) -> UsageTotals:
     """Tokens this run paid for; answers served from the cache are counted apart."""
     paid, cached = Usage(), Usage()
     for tally in state.tallies.values():
@@ -214,7 +254,7 @@ def _usage_totals(state: RunState) -> dict[str, Any]:
             "from_cache": {"input_tokens": cached.input_tokens, "output_tokens": cached.output_tokens}}
 
 
-def _timing(p: Prepared, wall: float) -> dict[str, Any]:
+def _timing(p: Prepared, wall: float) -> Timing:
     first = p.model.stats.first_request_at
     return {
         "started_at": p.started_wall.isoformat(),

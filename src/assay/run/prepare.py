@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +21,11 @@ if TYPE_CHECKING:
     from assay.env.settings import Settings
     from assay.judge.setup import JudgeSetup
     from assay.model import Model
+    from assay.model.batch.config import BatchConfig
+    from assay.model.batch.runner import BatchRunner
     from assay.model.cache import ResponseCache
-    from assay.model.cost import CostLedger
+    from assay.model.cost import CostLedger, Price
+    from assay.model.estimate.requests import RunTally
     from assay.options import RunOptions
     from assay.providers.base import Provider
     from assay.sinks import Sink
@@ -62,6 +65,15 @@ class Prepared:
     media: MediaStore | None = None  # --log_media: thumbnails of the images the run sent
     #: The run's judge and which tasks it judges (set once the tasks are loaded).
     judging: JudgeSetup | None = None
+    #: The model's price (at the batch rate for a batch run), and what the run's prompts were counted to cost.
+    price: Price | None = None
+    tally: RunTally | None = None
+    #: --batch: the model's requests go through the vendor's batch API (None: one request at a time).
+    batch: BatchConfig | None = None
+    #: The judge's requests through its vendor's batch API too (--batch, or batch=true in --judge_args).
+    judge_batch: BatchConfig | None = None
+    #: The batches this run submitted or resumed (model first, then judge).
+    batch_runners: list[BatchRunner] = field(default_factory=list)
 
     @property
     def total_docs(self) -> int:
@@ -88,21 +100,28 @@ async def prepare(
 ) -> Prepared:
     from assay.judge.setup import judge_config, setup_judge
     from assay.model import Model, ModelConfig
+    from assay.model.batch.config import batch_config
     from assay.model.cache import ResponseCache, default_cache_path
     from assay.model.cost import CostLedger, price_for, split_price_args
+    from assay.model.foreign import build_provider
     from assay.preflight.plan import plan_from_flags
     from assay.preflight.requirements import preflight
     from assay.providers import load_provider_class
+    from assay.providers.base import accepts_audio
     from assay.sinks.remote import RemoteTargets, check_credentials, check_targets
     from assay.tasks import TaskRegistry
 
     started_wall, started = datetime.now(timezone.utc), time.monotonic()
+    options = resolved_model_options(options, settings)  # lmms-eval names and arguments, checked before anything
+    judge_batch, judge_args = batch_config(options.judge_args, options.batch, flag="--judge_args")
+    options = replace(options, judge_args=judge_args)
     import assay.compat  # noqa: F401  (answers `import lmms_eval` for task helpers)
 
     registry = TaskRegistry.discover(settings, include_paths=list(options.include_paths))
     names = registry.resolve(list(options.tasks))
     configs = {name: registry.config(name) for name in names}
     given_price, model_args = split_price_args(options.model_args)
+    batch, model_args = batch_config(model_args, options.batch)
     model_config, provider_args = ModelConfig.split_model_args(model_args)  # bad args before credentials
     judging = judge_config(options, settings)
     plan = plan_from_flags(options.model, options.model_args, configs, options.wandb_args, options.hub_args,
@@ -113,33 +132,44 @@ async def prepare(
     targets = RemoteTargets(plan.wandb_args, plan.hub_args, wandb_log_samples=options.wandb_log_samples)
     if targets.any:  # W&B / Hub options, client packages and live keys: a refused key fails now, unpaid
         check_targets(targets, settings)
-        await check_credentials(targets, settings)
+        if not options.dry_run:  # a dry run sends nothing anywhere
+            await check_credentials(targets, settings)
 
-    provider = load_provider_class(options.model, settings)(settings, provider_args)
+    provider = build_provider(load_provider_class(options.model, settings), settings, provider_args)
+    if batch is not None:
+        from assay.model.batch.runner import refuse_without_batch_api
+
+        refuse_without_batch_api(provider)
     use_cache = settings.use_cache if options.use_cache is None else options.use_cache
     price = price_for(provider.model_name, settings, given_price)
+    if batch is not None and price is not None:
+        price = price.at_batch_rate()
     if options.max_cost is not None and price is None:
         raise UsageError(f"--max_cost needs a price for {provider.model_name}, and none is known",
                          hint="add input_price=…,output_price=… (USD per 1M tokens) to --model_args, or an "
                               "entry to the ASSAY_PRICES file")
     ledger = CostLedger(options.max_cost)
     # A bad file fails here, unpaid; answers are redacted before they are stored.
-    cache = ResponseCache(default_cache_path(settings), redact=redactor.redact) if use_cache else None
+    cache = (ResponseCache(options.cache_path or default_cache_path(settings), redact=redactor.redact)
+             if use_cache else None)
     prepared = Prepared(
         settings=settings, options=options, redactor=redactor, registry=registry, names=names, configs=configs,
         provider=provider, model=Model(provider, model_config, cache=cache, meter=ledger.meter("model", price)),
         ledger=ledger, cache=cache, tasks={}, docs={},
-        params={}, started_wall=started_wall, started=started, targets=targets,
+        params={}, started_wall=started_wall, started=started, targets=targets, price=price, batch=batch,
+        judge_batch=judge_batch,
     )
     try:
         await _load_tasks(prepared)
         _refuse_loglikelihood_tasks(prepared)
         prepared.judging = setup_judge(settings, options, judging, configs, prepared.tasks, redactor, cache,
                                        ledger=ledger)
-        if not provider.accepts_media:
-            _refuse_media_tasks(provider.model_name, prepared)
+        if not provider.accepts_media or not accepts_audio(provider):
+            _refuse_media_tasks(provider, prepared)
         await _warm_up(provider)
-        _open_sinks(prepared, extra_sinks)
+        await _count_before_paying(prepared)
+        if not options.dry_run:
+            _open_sinks(prepared, extra_sinks)
     except BaseException:
         await prepared.aclose()
         raise
@@ -149,13 +179,40 @@ async def prepare(
 async def _warm_up(provider: Provider) -> None:
     """A provider that loads something first (the embedded model's weights) does it now: a file that cannot
     be loaded is bad input, said before any output file exists or anything is sent."""
-    warm_up = getattr(provider, "warm_up", None)
-    if warm_up is None:
+    from assay.providers.base import WarmsUp
+
+    if not isinstance(provider, WarmsUp):
         return
     try:
-        await warm_up()
+        await provider.warm_up()
     except ProviderError as exc:
         raise ConfigError(exc.message, hint=exc.hint) from None
+
+
+def resolved_model_options(options: RunOptions, settings: Settings) -> RunOptions:
+    """The options with ``--model``/``--model_args`` resolved (lmms-eval's names mapped, every argument checked
+    against the provider's schema, lmms-eval-only ones said once and dropped)."""
+    from dataclasses import replace
+
+    from assay.model.args import resolve_model
+
+    resolved = resolve_model(options.model, options.model_args, settings)
+    for notice in resolved.notices:
+        log.warning("%s", notice)
+    frames = resolved.num_frames if resolved.num_frames is not None else options.num_frames
+    return replace(options, model=resolved.provider, model_args=resolved.args, num_frames=frames)
+
+
+async def _count_before_paying(p: Prepared) -> None:
+    """A dry run counts every doc; so does a run with --max_cost, refused now if even its estimated minimum
+    is over the cap. Any other run counts its prompts as it builds them (for the results' estimate)."""
+    from assay.run.estimate import count_every_doc, new_tally, refuse_over_cap
+
+    p.tally = new_tally(p)
+    if p.options.dry_run or p.options.max_cost is not None:
+        await count_every_doc(p)
+    if not p.options.dry_run:
+        refuse_over_cap(p)
 
 
 def task_run_settings(options: RunOptions) -> RunSettings:
@@ -164,7 +221,8 @@ def task_run_settings(options: RunOptions) -> RunSettings:
 
     return RunSettings(num_fewshot=options.num_fewshot, fewshot_seed=options.fewshot_seed,
                        system_instruction=options.system_instruction, reasoning_tags=options.reasoning_tags,
-                       repeats=options.repeats)
+                       repeats=options.repeats, **({} if options.num_frames is None else
+                                                   {"num_frames": options.num_frames}))
 
 
 async def _load_tasks(p: Prepared) -> None:
@@ -214,7 +272,7 @@ def _open_sinks(p: Prepared, extra_sinks: tuple[Sink, ...]) -> None:
 def _refuse_loglikelihood_tasks(p: Prepared) -> None:
     """``multiple_choice`` tasks need log-likelihoods (of image/video contexts, for image tasks): a provider
     that cannot give them is refused now, before anything is paid."""
-    from assay.providers.base import supports_loglikelihood
+    from assay.providers.base import loglikelihood_accepts_media, supports_loglikelihood
 
     needing = [name for name in p.names if p.tasks[name].output_type == "multiple_choice"]
     if not needing:
@@ -229,7 +287,7 @@ def _refuse_loglikelihood_tasks(p: Prepared) -> None:
             hint="run them with a model that can (--model local, or openai_compatible against a server with "
                  "completions echo+logprobs)" + drop,
         )
-    if getattr(p.provider, "loglikelihood_accepts_media", False):
+    if loglikelihood_accepts_media(p.provider):
         return
     with_media = [name for name in needing if _first_context_has_media(p, name)]
     if with_media:
@@ -249,26 +307,37 @@ def _first_context_has_media(p: Prepared, name: str) -> bool:
     return any(r.has_media() for r in work.loglikelihood)
 
 
-def _refuse_media_tasks(model_name: str, p: Prepared) -> None:
-    """A text-only model and an image task: say so before the first request, not halfway through.
-    The first doc of each task stands for the task; a doc that fails to build is left to its sample."""
+def _refuse_media_tasks(provider: Provider, p: Prepared) -> None:
+    """A model that cannot take what a task sends (images, video, audio): say so before the first request,
+    not halfway through. The first doc of each task stands for the task; a doc that fails to build is left
+    to its sample."""
+    from assay.providers.base import accepts_audio
 
-    def sends_media(name: str) -> bool:
+    def refused(name: str) -> str | None:
         task, docs = p.tasks[name], p.docs[name]
         if not task.may_have_media or not docs:
-            return False
+            return None
         try:
-            return any(m.has_media() for m in contained(name, "building a prompt", task.messages, docs[0][1],
-                                                                 docs[0][0]))
+            messages = contained(name, "building a prompt", task.messages, docs[0][1], docs[0][0])
         except AssayError:
-            return False
+            return None
+        if any(m.has_audio() for m in messages) and not accepts_audio(provider):
+            return "audio"
+        if any(m.has_media() and not m.has_audio() for m in messages) and not provider.accepts_media:
+            return "images or video"
+        return None
 
-    with_media = [name for name in p.names if sends_media(name)]
-    if with_media:
-        text_only = [name for name in p.names if name not in with_media]
-        suggestion = f"--tasks {','.join(text_only)}" if text_only else "a text-only task such as assay_arith_mc"
-        raise UsageError(
-            f"{model_name} is a text-only model, but {', '.join(with_media)} "
-            f"send{'s' if len(with_media) == 1 else ''} images or video",
-            hint=f"run {suggestion}, or use a model that sees images (e.g. --model openai)",
-        )
+    sends = {name: kind for name in p.names if (kind := refused(name)) is not None}
+    if not sends:
+        return
+    kinds = sorted(set(sends.values()))
+    others = [name for name in p.names if name not in sends]
+    suggestion = f"--tasks {','.join(others)}" if others else "a text-only task such as assay_arith_mc"
+    takes = "a text-only model" if not provider.accepts_media else "a model that takes no audio"
+    model = "(--model openai with an audio model, gemini, or openai_compatible serving an audio model)" \
+        if "audio" in kinds else "(e.g. --model openai)"
+    raise UsageError(
+        f"{provider.model_name} is {takes}, but {', '.join(sends)} send{'s' if len(sends) == 1 else ''} "
+        f"{' and '.join(kinds)}",
+        hint=f"run {suggestion}, or use a model that takes {' and '.join(kinds)} {model}",
+    )

@@ -56,6 +56,14 @@ def _docs(p: Prepared) -> Iterator[tuple[str, int, dict[str, Any]]]:
             yield name, doc_id, doc
 
 
+def _build(p: Prepared, name: str, doc_id: int, doc: dict[str, Any]) -> DocWork:
+    """Runs in a task thread: the doc's requests, counted as they are built (what the run sends)."""
+    work = p.tasks[name].work(doc_id, doc, p.params[name])
+    if p.tally is not None and not p.tally.complete:
+        p.tally.add(name, work.target, work.generate, work.loglikelihood)
+    return work
+
+
 async def _ready(name: str, doc_id: int, doc: dict[str, Any], work: asyncio.Future[DocWork]) -> Prompt:
     try:
         built = await work
@@ -64,12 +72,19 @@ async def _ready(name: str, doc_id: int, doc: dict[str, Any], work: asyncio.Futu
     return Prompt(name, doc_id, doc, built.target, built)
 
 
-async def feed(p: Prepared, threads: TaskThreads, queue: asyncio.Queue[Prompt | None]) -> None:
-    """Fill ``queue`` with every doc's prompt, in order, then one ``None`` (the end)."""
+async def feed(p: Prepared, queue: asyncio.Queue[Prompt | None], threads: TaskThreads | None = None) -> None:
+    """Fill ``queue`` with every doc's prompt, in order, then one ``None`` (the end). ``threads``: the run's
+    task threads (else a few of its own, for a pass that only builds prompts)."""
+    from assay.run.taskcode import time_limit
+    from assay.run.taskthreads import TaskThreads
+
+    own = threads is None
+    if threads is None:
+        threads = TaskThreads(asyncio.get_running_loop(), max_threads=WINDOW // REFILL, time_limit=time_limit.get())
     pending: deque[tuple[str, int, dict[str, Any], asyncio.Future[DocWork]]] = deque()
     try:
         for name, doc_id, doc in _docs(p):
-            work = threads.submit(name, "building the prompt", p.tasks[name].work, doc_id, doc, p.params[name])
+            work = threads.submit(name, "building the prompt", _build, p, name, doc_id, doc)
             pending.append((name, doc_id, doc, work))
             if len(pending) >= WINDOW:
                 for _ in range(REFILL):  # then the next REFILL docs are submitted in one turn of the loop
@@ -80,3 +95,5 @@ async def feed(p: Prepared, threads: TaskThreads, queue: asyncio.Queue[Prompt | 
     finally:
         for *_, work in pending:
             work.cancel()
+        if own:
+            threads.close()

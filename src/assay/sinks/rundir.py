@@ -14,9 +14,9 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from assay.errors import ConfigError, UsageError
+from assay.errors import UsageError
+from assay.records import ResultsDocument, SampleRecord, check_sample, read_results
 
 RESULTS_SUFFIX = "_results.json"
 _SAMPLES_MARK = "_samples_"
@@ -28,7 +28,7 @@ class FinishedRun:
     """One run's files. ``samples`` maps each task to its JSONL file (only tasks whose file exists)."""
 
     results_path: Path
-    results: dict[str, Any]
+    results: ResultsDocument
     samples: dict[str, Path] = field(default_factory=dict)
     media_dir: Path | None = None
 
@@ -50,7 +50,7 @@ class FinishedRun:
         model = self.results.get("model")
         if isinstance(model, dict) and model.get("name"):
             return str(model["name"])
-        return self.model_dir
+        return str(self.results.get("model_name") or self.model_dir)
 
     @property
     def status(self) -> str:
@@ -64,21 +64,32 @@ class FinishedRun:
         names += [t for t in self.samples if t not in names]
         return names
 
-    def iter_samples(self, task: str) -> Iterator[dict[str, Any]]:
-        """The task's sample records in file order; a torn last line (an interrupted write) is skipped."""
+    def owns(self, path: Path) -> bool:
+        """Whether ``path`` is one of this run's files: its results, a samples file, or inside its media
+        folder (what `assay report` must never write over)."""
+        target = path.resolve()
+        if target == self.results_path.resolve() or any(target == p.resolve() for p in self.samples.values()):
+            return True
+        if self.media_dir is not None and target.is_relative_to(self.media_dir.resolve()):
+            return True
+        name = target.name  # a samples file of this run that the document does not list
+        return target.parent == self.folder.resolve() and name.startswith(f"{self.run_id}{_SAMPLES_MARK}")
+
+    def iter_samples(self, task: str) -> Iterator[SampleRecord]:
+        """The task's sample records in file order, each checked (ConfigError naming the file, line and
+        field otherwise); a line that is not JSON (a torn write at an interrupt) is skipped."""
         path = self.samples.get(task)
         if path is None:
             return
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
+        with path.open(encoding="utf-8", errors="surrogateescape") as handle:
+            for number, line in enumerate(handle, 1):
                 if not line.strip():
                     continue
                 try:
                     record = json.loads(line)
                 except ValueError:
                     continue
-                if isinstance(record, dict):
-                    yield record
+                yield check_sample(record, f"{path}, line {number}")
 
 
 def find_run(path: str | Path, run_id: str | None = None) -> FinishedRun:
@@ -118,24 +129,15 @@ def list_runs(folder: Path) -> list[Path]:
 
 
 def load_run(results_path: Path) -> FinishedRun:
-    try:
-        results = json.loads(results_path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read {results_path}: {exc.strerror}", hint="check the path and its permissions") \
-            from None
-    except ValueError:
-        raise ConfigError(f"{results_path} is not valid JSON (a results file cut short?)",
-                          hint="pass a complete *_results.json file") from None
-    if not isinstance(results, dict) or "results" not in results:
-        raise ConfigError(f"{results_path} is not an assay/lmms-eval results document (no `results` key)",
-                          hint="pass a *_results.json file written by `assay run`")
+    """The run whose results document is ``results_path`` (checked: ConfigError naming a bad field)."""
+    results = read_results(results_path)
     run_id = results_path.name[: -len(RESULTS_SUFFIX)]
     samples = _sample_files(results_path.parent, run_id, results)
     media = _media_dir(results_path.parent, run_id, results)
     return FinishedRun(results_path, results, samples, media)
 
 
-def _sample_files(folder: Path, run_id: str, results: dict[str, Any]) -> dict[str, Path]:
+def _sample_files(folder: Path, run_id: str, results: ResultsDocument) -> dict[str, Path]:
     files = results.get("files")
     listed = files.get("samples") if isinstance(files, dict) else None
     if isinstance(listed, dict):
@@ -160,7 +162,7 @@ def _first_task(path: Path) -> str | None:
     return str(task) if task else None
 
 
-def _media_dir(folder: Path, run_id: str, results: dict[str, Any]) -> Path | None:
+def _media_dir(folder: Path, run_id: str, results: ResultsDocument) -> Path | None:
     files = results.get("files")
     name = files.get("media") if isinstance(files, dict) else None
     path = folder / Path(str(name)).name if name else folder / f"{run_id}_media"

@@ -20,6 +20,7 @@ from assay.sinks import view
 if TYPE_CHECKING:
     from assay.env.redaction import Redactor
     from assay.env.settings import Settings
+    from assay.records import ResultsDocument, SampleRecord
     from assay.sinks.rundir import FinishedRun
 
 log = logging.getLogger("assay.sinks.wandb")
@@ -46,13 +47,16 @@ def push_wandb(run: FinishedRun, args: dict[str, Any], *, settings: Settings, re
     wb_settings = wandb.Settings(
         mode=mode, base_url=settings.wandb_base_url, api_key=key if mode not in NO_NETWORK_MODES else None,
         console="off", silent=True, x_disable_meta=True, x_disable_stats=True, disable_git=True,
-        save_code=False, disable_job_creation=True,
+        save_code=False, disable_job_creation=True, init_timeout=settings.wandb_init_timeout,
     )
     attached = wandb.run is not None  # a W&B run the caller (Python API) started: log into it, leave it open
+    if not attached and mode not in NO_NETWORK_MODES:  # wandb itself is silent while it waits for its server
+        log.info("W&B: connecting to %s (giving up after %gs: WANDB_INIT_TIMEOUT)", settings.wandb_base_url,
+                 settings.wandb_init_timeout)
     try:
         wb_run = wandb.run if attached else wandb.init(**init_args, settings=wb_settings)
     except Exception as exc:
-        raise _upload_error(wandb, exc, redactor) from None
+        raise _upload_error(wandb, exc, redactor, settings) from None
     failed = True
     try:
         _log_run(wandb, wb_run, run, redactor, log_samples=log_samples)
@@ -128,7 +132,7 @@ def _log_run(wandb: Any, wb_run: Any, run: FinishedRun, redactor: Redactor, *, l
                 _log_task_samples(wandb, wb_run, run, task, redactor)
 
 
-def summary_of(results: dict[str, Any]) -> dict[str, Any]:
+def summary_of(results: ResultsDocument) -> dict[str, Any]:
     """Flat ``{task}/{metric}`` numbers, as lmms-eval logs them (plus stderr, CI bounds, counts, usage)."""
     out: dict[str, Any] = {}
     for task, entry in (results.get("results") or {}).items():
@@ -165,7 +169,7 @@ def _put(out: dict[str, Any], key: str, value: Any) -> None:
         out[key] = value
 
 
-def _results_table(wandb: Any, results: dict[str, Any]) -> Any:
+def _results_table(wandb: Any, results: ResultsDocument) -> Any:
     table = wandb.Table(columns=["Tasks", "Metric", "Value", "Stderr", "CI95 low", "CI95 high", "N", "Errors"])
     for task, entry in (results.get("results") or {}).items():
         errors = entry.get("n_errors") if isinstance(entry, dict) else None
@@ -178,7 +182,7 @@ def _results_table(wandb: Any, results: dict[str, Any]) -> Any:
     return table
 
 
-def _groups_table(wandb: Any, results: dict[str, Any]) -> Any:
+def _groups_table(wandb: Any, results: ResultsDocument) -> Any:
     table = wandb.Table(columns=["Groups", "Metric", "Value", "N"])
     for group, entry in (results.get("groups") or {}).items():
         for metric, m in (entry.get("metrics") or {}).items():
@@ -200,8 +204,7 @@ def _log_task_samples(wandb: Any, wb_run: Any, run: FinishedRun, task: str, reda
             log.warning("W&B: %s has more than %d samples; the table shows the first %d, the artifact all",
                         task, _MAX_TABLE_ROWS, _MAX_TABLE_ROWS)
             break
-        scores = record.get("metrics")
-        metrics = scores if isinstance(scores, dict) else {}
+        metrics = view.record_metrics(record, metric_names)  # lmms-eval's records keep them at the top level
         raw = record.get("resps")
         table.add_data(
             record.get("doc_id"), redactor.redact(view.prompt_text(record)), _first_image(wandb, run, record),
@@ -217,7 +220,7 @@ def _log_task_samples(wandb: Any, wb_run: Any, run: FinishedRun, task: str, reda
     wb_run.log_artifact(artifact)
 
 
-def _first_image(wandb: Any, run: FinishedRun, record: dict[str, Any]) -> Any:
+def _first_image(wandb: Any, run: FinishedRun, record: SampleRecord) -> Any:
     for item in record.get("media") or []:
         path = run.folder / str(item.get("path", "")) if isinstance(item, dict) else None
         if path is not None and path.is_file():
@@ -226,14 +229,16 @@ def _first_image(wandb: Any, run: FinishedRun, record: dict[str, Any]) -> Any:
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float, str)) or value is None:
+    """A sample's score: a number where there is one (an MME-style dict gives its score), else text."""
+    number = view.score_value(value)
+    if number is not None:
+        return number
+    if isinstance(value, str) or value is None:
         return value
     return str(value)
 
 
-def _error_cell(record: dict[str, Any]) -> str:
+def _error_cell(record: SampleRecord) -> str:
     kind = view.error_kind(record)
     return f"{kind}: {view.error_message(record)}" if kind else ""
 
@@ -244,9 +249,14 @@ def _artifact_name(task: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", task) or "samples"
 
 
-def _upload_error(wandb: Any, exc: BaseException, redactor: Redactor) -> AssayError:
+def _upload_error(wandb: Any, exc: BaseException, redactor: Redactor,
+                  settings: Settings | None = None) -> AssayError:
     if isinstance(exc, AssayError):
         return exc
+    if settings is not None and _timed_out(wandb, exc):
+        return UploadError(f"W&B at {redactor.redact(settings.wandb_base_url)} did not answer within "
+                           f"{settings.wandb_init_timeout:g}s", hint="check WANDB_BASE_URL and your network, raise "
+                           "WANDB_INIT_TIMEOUT, or use --wandb_args mode=offline and `wandb sync` later")
     text = redactor.redact(f"{type(exc).__name__}: {exc}".splitlines()[0])[:300]
     errors = getattr(wandb, "errors", None)
     auth = getattr(errors, "AuthenticationError", ()) if errors is not None else ()
@@ -254,3 +264,11 @@ def _upload_error(wandb: Any, exc: BaseException, redactor: Redactor) -> AssayEr
         return UploadAuthError(f"W&B refused the API key ({text})", hint=_SECRET_HINT)
     return UploadError(f"W&B logging failed: {text}", hint="check the W&B server address and your network")
 
+
+
+def _timed_out(wandb: Any, exc: BaseException) -> bool:
+    errors = getattr(wandb, "errors", None)
+    comm = getattr(errors, "CommError", None) if errors is not None else None
+    text = str(exc).lower()
+    waited = "timed out" in text or "deadline exceeded" in text
+    return waited and (comm is None or isinstance(exc, comm) or "timeout" in type(exc).__name__.lower())

@@ -1,7 +1,8 @@
 """Turn lmms-eval visuals and chat lists into :class:`assay.types.Message` values.
 
-Encoding is :mod:`assay.media.image`'s job (imported on first use, so listing tasks never loads PIL);
-this module only decides which part each item becomes.
+Encoding is :mod:`assay.media`'s job (imported on first use, so listing tasks never loads PIL); this module
+only decides which part each item becomes: an image, a video (by its file extension) or audio (a ``datasets``
+Audio value, an audio file path, or bytes that start like an audio file).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import TaskError
-from assay.types import ImagePart, Message, Part, TextPart, VideoPart
+from assay.types import AudioPart, ImagePart, Message, Part, TextPart, VideoPart
+
+MediaPart = ImagePart | VideoPart | AudioPart
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".webm", ".mkv"})
 _ROLES = frozenset({"system", "user", "assistant"})
@@ -22,29 +25,34 @@ def is_video_path(value: str | Path) -> bool:
     return Path(str(value)).suffix.lower() in VIDEO_SUFFIXES
 
 
-def visual_part(item: Any, *, num_frames: int = 8) -> ImagePart | VideoPart:
-    """One ``doc_to_visual`` item: a PIL image, image bytes, or a path (video by its extension)."""
+def visual_part(item: Any, *, num_frames: int = 8) -> MediaPart:
+    """One ``doc_to_visual`` item: a PIL image, image or audio bytes, an audio value, or a path (by extension)."""
+    from assay.media.audio import encode_audio, is_audio_path, is_audio_value, looks_like_audio
     from assay.media.image import encode_image
     from assay.media.video import video_part
 
     if isinstance(item, (str, Path)):
+        if is_audio_path(item):
+            return encode_audio(item)
         part: ImagePart | VideoPart = (
             video_part(item, num_frames=num_frames) if is_video_path(item) else encode_image(item)
         )
         return part
+    if is_audio_value(item):
+        return encode_audio(item)
     if isinstance(item, (bytes, bytearray)):
-        return encode_image(bytes(item))
+        return encode_audio(bytes(item)) if looks_like_audio(bytes(item)) else encode_image(bytes(item))
     if isinstance(item, dict) and ("bytes" in item or "path" in item):
         # an undecoded `datasets` Image value: {"bytes": ..., "path": ...}
         if item.get("bytes"):
-            return encode_image(bytes(item["bytes"]))
+            return visual_part(bytes(item["bytes"]), num_frames=num_frames)
         if item.get("path"):
             return visual_part(item["path"], num_frames=num_frames)
     if _is_pil_image(item):
         return encode_image(item)
     raise TaskError(
         f"doc_to_visual returned an unsupported {type(item).__name__}",
-        hint="return PIL images, image bytes, or image/video file paths (audio is not supported yet)",
+        hint="return PIL images, image or audio bytes, datasets Audio values, or image/video/audio file paths",
     )
 
 
@@ -53,15 +61,15 @@ def _is_pil_image(item: Any) -> bool:
     return module is not None and isinstance(item, module.Image)
 
 
-def visual_parts(visuals: Any, *, num_frames: int = 8) -> list[ImagePart | VideoPart]:
+def visual_parts(visuals: Any, *, num_frames: int = 8) -> list[MediaPart]:
     if visuals is None:
         return []
     items: Iterable[Any] = visuals if isinstance(visuals, (list, tuple)) else [visuals]
     return [visual_part(v, num_frames=num_frames) for v in items if v is not None]
 
 
-def user_message(parts: Sequence[ImagePart | VideoPart], text: str) -> Message:
-    """lmms-eval puts the visuals before the question."""
+def user_message(parts: Sequence[MediaPart], text: str) -> Message:
+    """lmms-eval puts the visuals (and audio) before the question."""
     return Message("user", (*parts, TextPart(text)))
 
 
@@ -86,7 +94,7 @@ def _chat_part(item: Any, num_frames: int) -> Part:
     kind = item.get("type") if isinstance(item, dict) else None
     if kind == "text":
         return TextPart(str(item.get("text", "")))
-    if kind in ("image", "video"):
+    if kind in ("image", "video", "audio"):
         value = item.get("url", item.get(kind))
         if value is None:
             raise TaskError(f"doc_to_messages: {kind} part has no `url`")
@@ -94,8 +102,12 @@ def _chat_part(item: Any, num_frames: int) -> Part:
             from assay.media.video import video_part
 
             return video_part(value, num_frames=num_frames)
+        if kind == "audio":
+            from assay.media.audio import encode_audio
+
+            return encode_audio(value)
         return visual_part(value, num_frames=num_frames)
     raise TaskError(
         f"doc_to_messages: part type {kind!r} is not supported",
-        hint="supported part types: text, image, video",
+        hint="supported part types: text, image, video, audio",
     )

@@ -116,8 +116,10 @@ class Task:
     def first_doc(self) -> dict[str, Any]:
         """The dataset's first doc: lmms-eval decides ``multiple_target``/``multiple_input`` from it."""
         if self._first_doc is None:
-            data = self.dataset()
-            self._first_doc = dict(data[0]) if len(data) else {}
+            try:  # not len(): counting every doc of a local file would read past what --limit needs
+                self._first_doc = dict(self.dataset()[0])
+            except IndexError:
+                self._first_doc = {}
         return self._first_doc
 
     def _fewshot_sampler(self) -> FewShot:

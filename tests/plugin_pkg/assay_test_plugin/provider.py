@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any, ClassVar
 
@@ -15,6 +16,17 @@ class EchoProvider:
 
     def __init__(self, settings: Any, model_args: dict[str, Any]) -> None:
         self._model = str(model_args.get("model", "echo-1"))
+        # A misbehaving plugin, on request: fail_at=init|generate, fail_with=SystemExit|BaseException|CancelledError
+        self._fail_at, self._fail_with = model_args.get("fail_at"), str(model_args.get("fail_with", ""))
+        if self._fail_at == "init":
+            self._fail()
+
+    def _fail(self) -> None:
+        if self._fail_with == "SystemExit":
+            raise SystemExit(0)
+        if self._fail_with == "CancelledError":
+            raise asyncio.CancelledError()
+        raise BaseException("the plugin gave up")
 
     @property
     def model_name(self) -> str:
@@ -24,6 +36,8 @@ class EchoProvider:
         return {"provider": "echo", "model": self._model}
 
     async def generate(self, request: Request) -> Response:
+        if self._fail_at == "generate":
+            self._fail()
         numbers = re.findall(r"\d+", request.messages[-1].text)
         answer = str(int(numbers[-1]) + 1) if numbers else "none"
         return Response(text=answer, usage=Usage(10, 1), model=self._model)

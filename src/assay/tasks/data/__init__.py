@@ -1,1 +1,8 @@
 """A task's docs: local files without ``datasets``, Hub datasets through it, media archives, few-shot examples."""
+
+from typing import TYPE_CHECKING
+
+from assay.env.lazy import moved_names
+
+if not TYPE_CHECKING:  # the old module's names, for code written before it became this package
+    __getattr__ = moved_names(__name__, "assay.tasks.data.load")

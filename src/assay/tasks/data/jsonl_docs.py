@@ -2,8 +2,11 @@
 each one only when the run takes it.
 
 A 50,000-doc JSONL task used to be read whole (the text, then every doc as a dict, then a copy of every
-selected doc): ~115 MB peak at 50k docs against ~54 MB at 1k. :class:`JsonlDocs` reads the files once to
-check every line and note where each doc starts (8 bytes per doc), then parses a doc only when asked.
+selected doc): ~115 MB peak at 50k docs against ~54 MB at 1k. :class:`JsonlDocs` reads the files as far
+as it is asked (all of them for ``len()``; only the first N docs for ``--limit N``), checking every line
+it passes and noting where each doc starts (8 bytes per doc), then parses a doc only when asked. No line
+is read whole past ``max_line_bytes``: a 2 GB line is an error naming its file and line, not 4.8 GB of
+memory; FIFOs and devices are refused by what they are.
 :class:`DocSelection` is what a run iterates: the chosen dataset indices, each doc read as it is taken.
 ``process_docs`` functions see the ``DocList`` API (``filter``, ``map``, …): those calls read every doc,
 as they must, and return an in-memory ``DocList``.
@@ -12,14 +15,20 @@ as they must, and return an in-memory ``DocList``.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from array import array
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
 from assay.errors import DatasetError
 from assay.tasks.data.doclist import DocList
+from assay.tasks.data.special_files import refuse_special
+
+#: The longest JSON line read (ASSAY_MAX_LINE_MB): a doc with an inlined image fits; a runaway file does not.
+DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024
 
 Doc = dict[str, Any]
 #: DocList methods a ``process_docs`` function may call: served by an in-memory copy.
@@ -28,12 +37,22 @@ _DOCLIST_METHODS = frozenset({"filter", "map", "select", "shuffle", "remove_colu
 
 
 def _open_binary(path: Path) -> Any:
+    refuse_special(path)
     try:
         return path.open("rb")
     except FileNotFoundError:
         raise DatasetError(f"data file {path} does not exist", hint="check dataset_path / data_files") from None
     except OSError as exc:
         raise DatasetError(f"cannot read data file {path}: {exc.strerror or exc}", hint="check the file") from None
+
+
+def _read_line(handle: Any, path: Path, lineno: int, max_line_bytes: int) -> bytes:
+    """The next line, read no further than ``max_line_bytes`` (+1 to see it is longer)."""
+    line: bytes = handle.readline(max_line_bytes + 1)
+    if len(line) > max_line_bytes:
+        raise DatasetError(f"{path}:{lineno}: line longer than {max_line_bytes:,} bytes",
+                           hint="one JSON object per line; raise ASSAY_MAX_LINE_MB if such long lines are meant")
+    return line
 
 
 def _parse(line: bytes, path: Path, lineno: int) -> Doc:
@@ -49,31 +68,58 @@ def _parse(line: bytes, path: Path, lineno: int) -> Doc:
     return doc
 
 
+@dataclass
+class _Scan:
+    """How far the files have been indexed."""
+
+    file: int = 0
+    handle: Any = None
+    offset: int = 0
+    lineno: int = 0
+
+
 class JsonlDocs(Sequence[Doc]):
     """The docs of one or more JSON-lines files, in order, each parsed when it is asked for."""
 
-    def __init__(self, paths: Sequence[Path]) -> None:
+    def __init__(self, paths: Sequence[Path], *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self.paths = [Path(p) for p in paths]
+        self.max_line_bytes = max_line_bytes
         self._file_of = array("H")  # doc -> index into paths
         self._offset = array("Q")  # doc -> byte offset of its line
         self._lineno = array("L")  # doc -> line number (for error messages)
-        columns: dict[str, None] = {}
-        for index, path in enumerate(self.paths):
-            with _open_binary(path) as handle:
-                offset = 0
-                for lineno, line in enumerate(handle, start=1):
-                    if line.strip():
-                        # Every line is checked now, so a broken file fails before the run, not halfway.
-                        columns.update(dict.fromkeys(_parse(line, path, lineno)))
-                        self._file_of.append(index)
-                        self._offset.append(offset)
-                        self._lineno.append(lineno)
-                    offset += len(line)
-        self._columns = list(columns)
+        self._columns: dict[str, None] = {}
+        self._scan = _Scan()
+        self._scan_lock = threading.Lock()
         self._local = threading.local()  # one open handle per file per thread (docs are read from threads)
+        for path in self.paths:
+            refuse_special(path)
+        self.available(1)  # a missing or broken first line fails now
+
+    def available(self, wanted: int) -> int:
+        """How many docs there are, counting no further than ``wanted`` (reads only what that takes)."""
+        with self._scan_lock:
+            scan = self._scan
+            while len(self._offset) < wanted and scan.file < len(self.paths):
+                path = self.paths[scan.file]
+                if scan.handle is None:
+                    scan.handle, scan.offset, scan.lineno = _open_binary(path), 0, 0
+                scan.lineno += 1
+                line = _read_line(scan.handle, path, scan.lineno, self.max_line_bytes)
+                if not line:  # this file is done: on to the next
+                    scan.handle.close()
+                    scan.handle, scan.file = None, scan.file + 1
+                    continue
+                if line.strip():
+                    # Every line passed is checked now, so a broken file fails before the run, not halfway.
+                    self._columns.update(dict.fromkeys(_parse(line, path, scan.lineno)))
+                    self._file_of.append(scan.file)
+                    self._offset.append(scan.offset)
+                    self._lineno.append(scan.lineno)
+                scan.offset += len(line)
+            return min(wanted, len(self._offset))
 
     def __len__(self) -> int:
-        return len(self._offset)
+        return self.available(sys.maxsize)
 
     @overload
     def __getitem__(self, key: int) -> Doc: ...
@@ -87,9 +133,11 @@ class JsonlDocs(Sequence[Doc]):
             return self.materialize()[key]
         if isinstance(key, slice):
             return DocList(self._read(i) for i in range(len(self))[key])
-        if not -len(self) <= key < len(self):
+        if key < 0:  # from the end: every doc must be counted
+            key += len(self)
+        if key < 0 or self.available(key + 1) <= key:  # from the start: read no further than this doc
             raise IndexError(f"doc {key} out of range ({len(self)} docs)")
-        return self._read(key % len(self))
+        return self._read(key)
 
     def __iter__(self) -> Iterator[Doc]:
         for i in range(len(self)):
@@ -103,11 +151,13 @@ class JsonlDocs(Sequence[Doc]):
         if handle is None:
             handle = handles[index] = _open_binary(self.paths[index])
         handle.seek(self._offset[i])
-        return _parse(handle.readline(), self.paths[index], self._lineno[i])
+        return _parse(_read_line(handle, self.paths[index], self._lineno[i], self.max_line_bytes), self.paths[index],
+                      self._lineno[i])
 
     @property
     def column_names(self) -> list[str]:
         """Every key seen in any doc, in first-seen order (collected when the files were checked)."""
+        len(self)
         return list(self._columns)
 
     @property

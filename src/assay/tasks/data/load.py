@@ -21,6 +21,7 @@ from assay.errors import AssayError, CredentialError, DatasetError, UsageError
 from assay.tasks.data.doclist import DocList
 from assay.tasks.data.jsonl_docs import DocSelection, JsonlDocs
 from assay.tasks.data.local_files import LOCAL_SUFFIXES, read_local_files
+from assay.tasks.data.special_files import refuse_special
 from assay.tasks.yaml.config import TaskConfig
 
 log = logging.getLogger(__name__)
@@ -44,13 +45,14 @@ def load_dataset_docs(config: TaskConfig, settings: Settings, split: str | None 
     local = _local_files(config, kwargs, split)
     if local is not None and all(p.suffix.lower() in LOCAL_SUFFIXES for p in local):
         field = kwargs.get("field")
-        return read_local_files(local, field=field if isinstance(field, str) else None)
+        return read_local_files(local, field=field if isinstance(field, str) else None,
+                                max_line_bytes=settings.max_line_mb * 1024 * 1024)
     if config.dataset_path is None and local is None:
         raise DatasetError(
             f"task {config.task} ({config.yaml_path}) has no dataset_path",
             hint="set dataset_path to a Hub dataset id, a local data file, or `json` with dataset_kwargs.data_files",
         )
-    return _load_with_datasets(config, settings, kwargs, split, local)
+    return _undecoded_audio(_load_with_datasets(config, settings, kwargs, split, local))
 
 
 def select_docs(
@@ -65,7 +67,10 @@ def select_docs(
     however many docs there are. Rows of a ``datasets.Dataset`` are fetched here, once (decoding an image
     must not happen on the run's event loop).
     """
-    total = len(dataset)
+    if isinstance(dataset, JsonlDocs) and shuffle_seed is None and _is_count(limit) and offset >= 0:
+        total = dataset.available(offset + int(limit))  # type: ignore[arg-type]  # --limit N reads N docs, no more
+    else:
+        total = len(dataset)
     count = _limit_count(limit, total)
     if offset < 0:
         raise UsageError(f"offset must be >= 0, got {offset}")
@@ -79,7 +84,44 @@ def select_docs(
         order = order[:count]
     if isinstance(dataset, (DocList, JsonlDocs)):
         return DocSelection(dataset, order)
-    return [(i, dict(dataset[i])) for i in order]
+    audio = _audio_columns(dataset)
+    return [(i, _wrap_audio(dict(dataset[i]), audio)) for i in order]
+
+
+def _audio_columns(dataset: Any) -> tuple[str, ...]:
+    features = getattr(dataset, "features", None) or {}
+    return tuple(name for name, feature in features.items() if type(feature).__name__ == "Audio")
+
+
+def _undecoded_audio(dataset: Any) -> Any:
+    """Audio columns read as ``{"bytes", "path"}``: recent ``datasets`` decode audio only through torchcodec
+    (torch), so assay decodes the bytes itself (:mod:`assay.media.audio`), and only the rows it sends."""
+    columns = _audio_columns(dataset)
+    if not columns:
+        return dataset
+    import datasets
+
+    for column in columns:
+        dataset = dataset.cast_column(column, datasets.Audio(decode=False))
+    return dataset
+
+
+def _wrap_audio(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
+    """Each audio cell as lmms-eval helpers read it (``["array"]``, ``["sampling_rate"]``), decoded on first use."""
+    from assay.media.audio import AudioValue
+
+    for column in columns:
+        cell = row.get(column)
+        if isinstance(cell, dict) and ("bytes" in cell or "path" in cell):
+            row[column] = AudioValue(cell.get("bytes"), cell.get("path"))
+    return row
+
+
+def _is_count(limit: int | float | None) -> bool:
+    """A whole count of docs (not a fraction of all of them, which needs them counted)."""
+    if limit is None or isinstance(limit, bool) or limit < 0:
+        return False
+    return isinstance(limit, int) or (limit > 1.0 and float(limit).is_integer())
 
 
 def _limit_count(limit: int | float | None, total: int) -> int | None:
@@ -134,10 +176,14 @@ def _find_local(item: str, config: TaskConfig, *, required: bool) -> list[Path]:
     for candidate in bases:
         if any(ch in item for ch in "*?["):
             matches = sorted(candidate.parent.glob(candidate.name))
+            for match in matches:
+                refuse_special(match)
             if matches:
                 return matches
         elif candidate.is_file():
             return [candidate]
+        elif candidate.exists():  # a FIFO, a device, a folder: refused by what it is, not "not found"
+            refuse_special(candidate)
     if required:
         raise DatasetError(
             f"task {config.task}: data file {item!r} not found (looked in {config.folder} and the current folder)",
@@ -171,12 +217,41 @@ def _load_with_datasets(
             return datasets.load_dataset(builder, split="train", **load_kwargs)
         folder_path = config.folder / path
         target = str(folder_path) if folder_path.is_dir() else path
-        ds = datasets.load_dataset(target, config.dataset_name, split=split, token=token, **load_kwargs)
+        if target != path or path in BUILDERS:
+            ds = datasets.load_dataset(target, config.dataset_name, split=split, token=token, **load_kwargs)
+        else:
+            ds = _from_hub(config, settings, split, token, load_kwargs)
         return _pick_split(ds, split, config)
     except AssayError:
         raise
     except Exception as exc:
         raise map_dataset_error(exc, path, config.task) from exc
+
+
+def _from_hub(config: TaskConfig, settings: Settings, split: str | None, token: str | None,
+              load_kwargs: dict[str, Any]) -> Any:
+    """A Hub dataset; from the local cache only when HF_HUB_OFFLINE is set or the Hub cannot be reached (found
+    out in seconds, so a dead network costs no retry storm and is never reported as "not found")."""
+    import datasets
+
+    from assay.tasks.data.hub_access import offline_mode, unreachable
+
+    path = str(config.dataset_path)
+    why = None if settings.hf_hub_offline else unreachable(settings.hf_endpoint)
+    if not settings.hf_hub_offline and why is None:
+        return datasets.load_dataset(path, config.dataset_name, split=split, token=token, **load_kwargs)
+    try:
+        with offline_mode():
+            return datasets.load_dataset(path, config.dataset_name, split=split, token=token, **load_kwargs)
+    except Exception:
+        if why is None:
+            raise DatasetError(f"task {config.task}: dataset {path!r} is not in the local cache, and HF_HUB_OFFLINE "
+                               "is set", hint="unset HF_HUB_OFFLINE once to download it (then it loads offline)",
+                               ) from None
+        raise DatasetError(f"task {config.task}: cannot reach the Hugging Face Hub at {settings.hf_endpoint} ({why}), "
+                           f"and dataset {path!r} is not in the local cache",
+                           hint="check your network (or HF_ENDPOINT); once downloaded, a dataset loads without the "
+                                "Hub") from None
 
 
 def _find_folder(path: str, config: TaskConfig) -> Path:

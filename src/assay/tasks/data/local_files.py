@@ -16,18 +16,22 @@ from typing import Any
 
 from assay.errors import DatasetError
 from assay.tasks.data.doclist import DocList
-from assay.tasks.data.jsonl_docs import JsonlDocs
+from assay.tasks.data.jsonl_docs import DEFAULT_MAX_LINE_BYTES, JsonlDocs
+from assay.tasks.data.special_files import refuse_special
 
 LOCAL_SUFFIXES = (".json", ".jsonl", ".csv")
 _INT_RE = re.compile(r"[+-]?(?:0|[1-9]\d*)")
 _FLOAT_RE = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][+-]?\d+)")
 
 
-def read_local_files(paths: Sequence[Path], *, field: str | None = None) -> DocList | JsonlDocs:
+def read_local_files(paths: Sequence[Path], *, field: str | None = None,
+                     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> DocList | JsonlDocs:
     """All rows of ``paths``, in order; a json file may hold a list, ``{field: [...]}`` or columns.
     JSON-lines files stay on disk (:class:`JsonlDocs`: each doc read when asked for, memory flat)."""
+    for path in paths:
+        refuse_special(path)  # before anything opens it: a FIFO would block the open, /dev/zero never end
     if paths and all(p.suffix.lower() == ".jsonl" for p in paths):
-        return JsonlDocs(paths)
+        return JsonlDocs(paths, max_line_bytes=max_line_bytes)
     docs = DocList()
     for path in paths:
         if path.suffix.lower() == ".csv":

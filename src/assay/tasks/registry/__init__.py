@@ -1,1 +1,8 @@
 """Finding tasks: discovery of task folders, the name index (and its cache), ``assay tasks --check``."""
+
+from typing import TYPE_CHECKING
+
+from assay.env.lazy import moved_names
+
+if not TYPE_CHECKING:  # the old module's names, for code written before it became this package
+    __getattr__ = moved_names(__name__, "assay.tasks.registry.index")

@@ -9,7 +9,6 @@ cannot be built, is recorded in :attr:`TaskRegistry.problems` (``file:line: what
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assay.env.registry import did_you_mean
 from assay.errors import TaskError
 from assay.tasks.registry.discovery import task_roots, yaml_files
 from assay.tasks.scoring.groups import GroupInfo, ParsedGroup, parse_group
@@ -42,6 +42,11 @@ class Problem:
 
     def __str__(self) -> str:
         return self.message
+
+
+def _short(path: Path) -> str:
+    """The last three parts of a YAML path: enough to tell two definitions apart, short enough to read."""
+    return "/".join(path.parts[-3:])
 
 
 @dataclass(frozen=True)
@@ -111,10 +116,12 @@ class TaskRegistry:
     def _add_task(self, entry: TaskEntry) -> None:
         previous = self._tasks.get(entry.name)
         if previous is not None:
-            log.warning(
-                "task %s is defined twice: %s (%s) replaces %s (%s)",
-                entry.name, entry.yaml_path, entry.source, previous.yaml_path, previous.source,
-            )  # fmt: skip
+            # Twice within one tree (lmms-eval's own has three such pairs) is that tree's business: said at DEBUG.
+            # Across sources it is an override the user made, worth one short line.
+            same = entry.source == previous.source
+            log.log(logging.DEBUG if same else logging.WARNING, "task %s is defined twice: %s replaces %s%s",
+                    entry.name, _short(entry.yaml_path), _short(previous.yaml_path),
+                    "" if same else f" ({entry.source} over {previous.source})")
         self._tasks[entry.name] = entry
         for tag in task_tags(entry.raw):
             members = self._tags.setdefault(tag, [])
@@ -274,6 +281,11 @@ class TaskRegistry:
         return sorted({*self._tasks, *self._groups, *self._tags})
 
     def _unknown(self, name: str, kind: str, context: str = "") -> TaskError:
-        close = difflib.get_close_matches(name, self._all_names(), n=3, cutoff=0.6)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        from assay.tasks.registry.lmms_names import lmms_task_hint
+
+        lmms = lmms_task_hint(name)
+        if lmms is not None:
+            return TaskError(f"{context}unknown {kind} {name!r}: it is an lmms-eval task, and lmms-eval's task tree "
+                             "is not on the include path", hint=lmms)
+        hint = did_you_mean(name, self._all_names())
         return TaskError(f"{context}unknown {kind} {name!r}", hint=hint + "run `assay tasks` to list tasks")

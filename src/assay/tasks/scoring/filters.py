@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from assay.env.registry import Registry
 from assay.errors import TaskError
 
 Resps = list[Any]
@@ -276,7 +277,8 @@ class StripThinkingFilter(Filter):
         return [[strip_reasoning_tags(r, self.tag_pairs) if isinstance(r, str) else r for r in inst] for inst in resps]
 
 
-FILTERS: dict[str, Callable[..., Filter]] = {
+FILTERS: Registry[Callable[..., Filter]] = Registry("filter")
+FILTERS.update({
     "take_first": TakeFirstFilter,
     "regex": RegexFilter,
     "majority_vote": MajorityVoteFilter,
@@ -287,7 +289,7 @@ FILTERS: dict[str, Callable[..., Filter]] = {
     "map": MapFilter,
     "multi_choice_regex": MultiChoiceRegexFilter,
     "strip_thinking": StripThinkingFilter,
-}
+})
 
 
 @dataclass
@@ -330,12 +332,8 @@ def _build_step(step: Any, pipeline: str, where: str) -> Any:
     function = step["function"]
     kwargs = {k: v for k, v in step.items() if k != "function"}
     if isinstance(function, str):
-        if function not in FILTERS:
-            raise TaskError(
-                f"{where}: filter {pipeline}: unknown filter {function!r}",
-                hint=f"built-in filters: {', '.join(sorted(FILTERS))}; or `function: !function utils.MyFilter`",
-            )
-        factory: Callable[..., Any] = FILTERS[function]
+        factory: Callable[..., Any] = FILTERS.lookup(function, where=f"{where}: filter {pipeline}: ",
+                                                     hint_tail="; or `function: !function utils.MyFilter`")
     elif callable(function):
         factory = function
     else:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from assay.env.registry import Registry
 from assay.errors import TaskError
 
 Fn = Callable[..., Any]
@@ -104,7 +105,8 @@ def ter(items: Sequence[tuple[Any, Any]]) -> float:
     return _sacrebleu(items, "corpus_ter")
 
 
-AGGREGATIONS: dict[str, Fn] = {
+AGGREGATIONS: Registry[Fn] = Registry("aggregation")
+AGGREGATIONS.update({
     "bypass": bypass_agg,
     "mean": mean,
     "median": median,
@@ -116,7 +118,7 @@ AGGREGATIONS: dict[str, Fn] = {
     "bleu": bleu,
     "chrf": chrf,
     "ter": ter,
-}
+})
 
 
 # -- standard errors (lmms-eval's stderr_for_metric for the non-bootstrapped case) ------------------
@@ -234,7 +236,8 @@ class MetricInfo:
 
 _GEN = ("generate_until", "generate_until_multi_round")
 _MC = ("multiple_choice",)
-METRICS: dict[str, MetricInfo] = {
+METRICS: Registry[MetricInfo] = Registry("metric")
+METRICS.update({
     "exact_match": MetricInfo(exact_match_fn, "mean", True, ("generate_until",)),
     "anls": MetricInfo(anls, "mean", True, ("generate_until",)),
     "acc": MetricInfo(passthrough, "mean", True, ("loglikelihood", "multiple_choice")),
@@ -248,7 +251,7 @@ METRICS: dict[str, MetricInfo] = {
     "chrf": MetricInfo(passthrough, "chrf", True, _GEN),
     "ter": MetricInfo(passthrough, "ter", True, _GEN),
     "bypass": MetricInfo(bypass, "bypass", True, (*_GEN, "multiple_choice", "loglikelihood")),
-}
+})
 
 DEFAULT_METRICS: dict[str, tuple[str, ...]] = {
     "loglikelihood": ("perplexity", "acc"),

@@ -83,9 +83,9 @@ def resolve_metrics(specs: Sequence[MetricSpec], *, output_type: str, has_proces
             elif (own := _assay_metric(spec.name)) is not None:
                 fn, kind = own, "assay"
             else:
-                known = sorted({*lmms_metrics.METRICS, *ASSAY_METRICS})
-                raise TaskError(f"{where}: unknown metric {spec.name!r} (and no process_results to compute it)",
-                                hint=f"metrics: {', '.join(known)}; or compute it in process_results")
+                raise lmms_metrics.METRICS.unknown(spec.name, where=f"{where}: ", also=ASSAY_METRICS,
+                                                   why=" (and no process_results to compute it)",
+                                                   hint_tail="; or compute it in process_results")
             if output_type == "multiple_choice" and kind == "assay":
                 raise TaskError(f"{where}: metric {spec.name} scores generated text, not multiple_choice")
         agg_fn, agg_name = _aggregation(spec, info, where)
@@ -103,10 +103,9 @@ def _aggregation(spec: MetricSpec, info: lmms_metrics.MetricInfo | None, where: 
         return aggregation, getattr(aggregation, "__name__", "function")
     if aggregation is None:
         aggregation = info.aggregation if info is not None else "mean"
-    if aggregation not in lmms_metrics.AGGREGATIONS:
-        raise TaskError(f"{where}: metric {spec.name}: unknown aggregation {aggregation!r}",
-                        hint=f"aggregations: {', '.join(sorted(lmms_metrics.AGGREGATIONS))}; or a !function")
-    return lmms_metrics.AGGREGATIONS[aggregation], aggregation
+    found = lmms_metrics.AGGREGATIONS.lookup(aggregation, where=f"{where}: metric {spec.name}: ",
+                                             hint_tail="; or a !function")
+    return found, aggregation
 
 
 def aggregate(metric: Metric, values: list[Any], args: Any = None) -> Any:

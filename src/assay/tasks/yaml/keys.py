@@ -8,10 +8,10 @@ fails to load naming the key and why.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any
 
+from assay.env.registry import suggestions
 from assay.errors import TaskError
 
 HONOURED = frozenset(
@@ -60,7 +60,7 @@ def check_keys(raw: Mapping[str, Any], where: str) -> list[str]:
     unknown = [k for k in raw if k not in HONOURED and k not in INERT and k not in REFUSED and k != "include"]
     if unknown:
         known = sorted({*HONOURED, *INERT})
-        close = {k: difflib.get_close_matches(str(k), known, n=1) for k in unknown}
+        close = {k: suggestions(str(k), known, n=1) for k in unknown}
         did = "; ".join(f"{k!r}: did you mean {c[0]!r}?" for k, c in close.items() if c)
         raise TaskError(
             f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(repr(k) for k in unknown)} "

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from assay.types import ImagePart, Request, Response, SampleError, TextPart, VideoPart
+from assay.types import AudioPart, ImagePart, Request, Response, SampleError, TextPart, VideoPart
+
+if TYPE_CHECKING:
+    from assay.records.schema import AudioRef, MediaRef, SampleErrorRecord, SampleRecord
 
 _MAX_DOC_STRING = 2000
 
@@ -21,7 +24,23 @@ def describe_messages(request: Request) -> list[dict[str, str]]:
                 pieces.append("<image>")
             elif isinstance(part, VideoPart):
                 pieces.append(f"<video {len(part.frames)} frames>")
+            elif isinstance(part, AudioPart):
+                pieces.append(f"<audio {part.duration_s:g} s>")
         out.append({"role": message.role, "content": "".join(pieces) if len(pieces) == 1 else " ".join(pieces)})
+    return out
+
+
+def audio_parts(request: Request) -> list[AudioRef]:
+    """What the samples file says about each audio part sent: never the bytes."""
+    out: list[AudioRef] = []
+    for message in request.messages:
+        for part in message.parts:
+            if isinstance(part, AudioPart):
+                ref: AudioRef = {"format": part.format, "duration_s": part.duration_s,
+                                 "sample_rate": part.sample_rate, "sha256": part.sha256}
+                if part.source:
+                    ref["source"] = part.source
+                out.append(ref)
     return out
 
 
@@ -29,7 +48,9 @@ def loggable_doc(doc: dict[str, Any]) -> dict[str, Any]:
     """The doc without images/bytes and with long strings cut, so sample files stay readable."""
     out: dict[str, Any] = {}
     for key, value in doc.items():
-        if isinstance(value, (bytes, bytearray)) or (hasattr(value, "size") and hasattr(value, "mode")):
+        if _is_audio(value):
+            out[key] = "<audio>"
+        elif isinstance(value, (bytes, bytearray)) or (hasattr(value, "size") and hasattr(value, "mode")):
             out[key] = "<image>"
         elif isinstance(value, str) and len(value) > _MAX_DOC_STRING:
             out[key] = value[:_MAX_DOC_STRING] + "…"
@@ -42,6 +63,13 @@ def loggable_doc(doc: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = f"<{type(value).__name__}>"
     return out
+
+
+def _is_audio(value: Any) -> bool:
+    """A ``datasets`` Audio cell (decoded, or as assay loads it: :class:`assay.media.audio.AudioValue`)."""
+    if type(value).__name__ == "AudioValue":
+        return True
+    return isinstance(value, dict) and "array" in value and "sampling_rate" in value
 
 
 def sample_record(
@@ -59,7 +87,7 @@ def sample_record(
 ) -> dict[str, Any]:
     """``media``: thumbnails saved for this sample (``--log_media``), see :mod:`assay.sinks.media`."""
     text = response.text if response is not None else None
-    record: dict[str, Any] = {
+    record: SampleRecord = {  # the declared shape: mypy checks every key and value against the schema
         "task": task,
         "doc_id": doc_id,
         "doc": loggable_doc(doc),
@@ -68,9 +96,11 @@ def sample_record(
         "resps": [[text]] if text is not None else [],
         "filtered_resps": [text] if text is not None else [],
         "metrics": scores or {},
-        "error": error.as_dict() if error else None,
+        "error": cast("SampleErrorRecord", error.as_dict()) if error else None,
         "usage": (
-            {"input_tokens": response.usage.input_tokens, "output_tokens": response.usage.output_tokens}
+            {"input_tokens": response.usage.input_tokens, "output_tokens": response.usage.output_tokens,
+             **({"audio_input_tokens": response.usage.audio_input_tokens} if response.usage.audio_input_tokens
+                else {})}
             if response is not None
             else None
         ),
@@ -78,6 +108,9 @@ def sample_record(
         "cached": bool(response and response.cached),
         "latency_s": round(latency_s, 4),
     }
+    audio = audio_parts(request)
+    if audio:
+        record["audio"] = audio
     if media:
-        record["media"] = media
-    return record
+        record["media"] = cast("list[MediaRef]", media)
+    return cast(dict[str, Any], record)

@@ -1,0 +1,164 @@
+"""Judge calls task code makes outside a sample's scoring — HallusionBench judges every answer from its
+*aggregation* with ``requests.post`` — go through assay's judge: counted, failures void the metric, a run
+with no usable verdict is never ``complete`` with exit 0, and a working judge scores what lmms-eval's own
+code scores on the same judge answers. Plus the async client (``AsyncOpenAI``) and the failure-rate bound."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fault_server import FaultServer, last_user_text
+from tests.helpers import results_file, run_cli, write
+from tests.test_judge_lmms_tasks import FAST, _image_folder, _wrapper
+
+#: category, subcategory, set, figure, question, visual_input, reference answer
+HB_DOCS = [("VD", "math", 0, 0, 0, 1, "yes, it is"), ("VD", "math", 0, 1, 0, 2, "yes, it is"),
+           ("VS", "chart", 1, 0, 0, 0, "no"), ("VS", "chart", 1, 1, 0, 1, "no")]
+
+
+@pytest.fixture
+def model_server() -> Iterator[FaultServer]:
+    with FaultServer(lambda body: "A red circle.") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def hb_tasks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.conftest import SHARED_TREES
+
+    tree = next((t for t in SHARED_TREES if t.is_dir()), None)
+    if tree is None:
+        pytest.skip("lmms-eval's task tree is not available")
+    pytest.importorskip("requests")
+    tasks = tmp_path_factory.mktemp("hb") / "tasks"
+    rows = [{"file_name": f"h{i}.png", "category": c, "subcategory": sub, "set_id": s, "figure_id": f,
+             "question_id": q, "visual_input": v, "question": f"Is claim {i} true?", "gt_answer_details": gt,
+             "gt_answer": 1} for i, (c, sub, s, f, q, v, gt) in enumerate(HB_DOCS)]
+    _image_folder(tasks / "hb" / "images", rows, (10, 200, 10))
+    _wrapper(tasks / "hb", "hb_local", tree / "hallusion_bench" / "hallusion_bench_image.yaml",
+             f"dataset_path: imagefolder\ndataset_kwargs:\n  data_dir: {tasks / 'hb' / 'images'}\n"
+             "test_split: train\n")
+    return tasks
+
+
+def _hb(capsys: pytest.CaptureFixture[str], tasks: Path, out: Path, judge_url: str, *extra: str) -> tuple[int, str]:
+    with FaultServer(lambda body: "The claim holds.") as model:
+        code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                               f"model=m,base_url={model.base_url}", "--tasks", "hb_local",
+                               "--include_path", str(tasks), "--judge_model", "openai_compatible",
+                               "--judge_args", f"model=judge-m,base_url={judge_url},{FAST}",
+                               "--output_path", str(out), *extra)
+    return code, err
+
+
+def _hb_grade(body: dict[str, Any]) -> str:
+    reference = re.search(r"Reference answer: (.*)\n", last_user_text(body))
+    assert reference is not None
+    return "correct" if reference.group(1).startswith("yes") else "incorrect"
+
+
+def test_hallusionbench_aggregation_judge_scores_like_lmms_eval(hb_tasks: Path, run_dir: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    with FaultServer(_hb_grade) as judge:
+        code, err = _hb(capsys, hb_tasks, run_dir / "ok", judge.base_url)
+        assert code == 0, err
+        # The helper posts to OPENAI_API_URL as "gpt-4": the run's judge answered, under its own model name.
+        assert judge.count == 4 and {r["model"] for r in judge.requests} == {"judge-m"}
+    document = results_file(run_dir / "ok")
+    result = document["results"]["hb_local"]
+    # By hand from lmms-eval's rules: correctness 1,1,0,0 → per question 2/4; per figure (VS figure 0 left
+    # out) 2 of 3 consistent; per question pair 1 of 2.
+    assert result["metrics"]["aAcc"]["value"] == 50.0
+    assert result["metrics"]["fAcc"]["value"] == pytest.approx(66.6667)
+    assert result["metrics"]["qAcc"]["value"] == 50.0
+    assert result["n_judged"] == 4 and result["n_judge_failed"] == 0
+    assert document["judge"]["verdicts"] == 4
+
+
+def test_hallusionbench_failing_judge_fails_the_run(hb_tasks: Path, run_dir: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    with FaultServer(_hb_grade) as judge:
+        judge.sticky = {"status": 503}
+        code, err = _hb(capsys, hb_tasks, run_dir / "down", judge.base_url, "--max_judge_failure_rate", "1")
+    # Today: exit 0, `complete`, every answer "unclear" (or helper fallbacks) scored.
+    assert code == 4, err
+    assert "hb_local" in err and "request_failed" in err and "Traceback" not in err
+    document = results_file(run_dir / "down")
+    assert document["status"] == "failed"
+    result = document["results"]["hb_local"]
+    assert result["n_judge_failed"] >= 1 and result["n_judged"] == 0
+    assert all(m["value"] is None and "judge failed" in m["error"] for m in result["metrics"].values())
+
+
+def test_all_judgements_failed_is_never_complete_at_rate_one(run_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                             model_server: FaultServer) -> None:
+    """--max_judge_failure_rate 1 and every judgement failed: no metric, so not a complete run (as
+    --max_error_rate 1 with every sample failed)."""
+    with FaultServer(lambda body: "yes") as judge:
+        judge.sticky = {"status": 503}
+        code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                               f"model=m,base_url={model_server.base_url}", "--tasks", "assay_video_qa",
+                               "--limit", "3", "--judge_model", "openai_compatible", "--judge_args",
+                               f"model=j,base_url={judge.base_url},{FAST}", "--max_judge_failure_rate", "1",
+                               "--output_path", str(run_dir))
+    assert code == 4, err
+    assert "no usable verdict" in err
+    assert results_file(run_dir)["status"] == "failed"
+
+
+ASYNC_HELPER = '''
+import asyncio
+from openai import AsyncOpenAI
+
+def doc_to_text(doc):
+    return doc["q"]
+
+def process_results(doc, results):
+    async def ask():
+        client = AsyncOpenAI(api_key="sk-not-used", base_url="http://127.0.0.1:9/v1", max_retries=0)
+        reply = await client.chat.completions.create(
+            model="gpt-4", messages=[{"role": "user", "content": "grade: " + results[0]}])
+        return reply.choices[0].message.content
+    verdict = asyncio.run(ask())
+    return {"judged": 1.0 if verdict.strip() == "good" else 0.0}
+'''
+
+
+def test_async_openai_helper_goes_through_the_judge(tmp_path: Path, run_dir: Path,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    model_server: FaultServer) -> None:
+    pytest.importorskip("openai")
+    folder = tmp_path / "asyncjudge"
+    write(folder, "utils.py", ASYNC_HELPER)
+    write(folder, "docs.jsonl", "".join(f'{{"q": "question {i}"}}\n' for i in range(3)))
+    write(folder, "asyncjudge.yaml", f"""\
+        task: asyncjudge
+        dataset_path: json
+        dataset_kwargs:
+          data_files:
+            test: {folder / 'docs.jsonl'}
+        test_split: test
+        output_type: generate_until
+        doc_to_text: !function utils.doc_to_text
+        doc_to_target: "q"
+        process_results: !function utils.process_results
+        metric_list:
+          - metric: judged
+            aggregation: mean
+            higher_is_better: true
+        """)
+    with FaultServer(lambda body: "good") as judge:
+        code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                               f"model=m,base_url={model_server.base_url}", "--tasks", "asyncjudge",
+                               "--include_path", str(folder), "--judge_model", "openai_compatible",
+                               "--judge_args", f"model=j,base_url={judge.base_url},{FAST}",
+                               "--output_path", str(run_dir), "--log_samples")
+        assert code == 0, err
+        assert judge.count == 3 and {r["model"] for r in judge.requests} == {"j"}
+    result = results_file(run_dir)["results"]["asyncjudge"]
+    assert result["metrics"]["judged"]["value"] == 1.0 and result["n_judged"] == 3
