@@ -118,6 +118,13 @@ def _run_probes(plan: Plan | None, settings: Settings, timeout: float) -> list[P
     return asyncio.run(probe(plan, settings, timeout=timeout))
 
 
+def _placeholder(settings: Settings, field: str) -> bool:
+    from assay.env.masking import looks_like_placeholder
+
+    value = settings.secret(field) if hasattr(settings, field) else None
+    return bool(value) and looks_like_placeholder(str(value))
+
+
 def _specs() -> tuple[SettingSpec, ...]:
     from assay.env.settings import SPECS
 
@@ -256,7 +263,11 @@ def _print_requirements(
     for status in statuses:
         req = status.requirement
         creds = " or ".join(" + ".join(map(env_name, option)) for option in req.options)
-        if status.satisfied:
+        placeholders = [env_name(f) for f, _ in status.satisfied_by if _placeholder(settings, f)]
+        if status.satisfied and placeholders:
+            mark = Text("placeholder", style="bold red")
+            detail = f"{', '.join(placeholders)} holds a placeholder from an example, not a key: put the real one"
+        elif status.satisfied:
             mark = Text("ok", style="green")
             detail = ", ".join(source for _, source in status.satisfied_by)
         elif req.required:
