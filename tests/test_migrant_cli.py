@@ -160,3 +160,14 @@ def test_doctor_does_not_call_the_readme_placeholder_ok(value: str, cli_env: dic
     main(["doctor", "--model", "openai", "--model_args", "model=m"])
     out = capsys.readouterr().out
     assert "placeholder" in out and " ok " not in out
+
+
+def test_doctor_reads_lmms_eval_names_and_variables(cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "azure-key-0123456789abcdef")
+    monkeypatch.setenv("AZURE_OPENAI_API_BASE", "https://resource.openai.azure.com")
+    assert main(["doctor", "--model", "openai", "--model_args", "model_version=gpt-4o,azure_openai=True"]) == 0
+    out = capsys.readouterr().out
+    assert "model `azure_openai`" in out and "env AZURE_OPENAI_API_BASE" in out
+    assert main(["doctor", "--model", "openai", "--model_args", "model=m,num_concurent=2"]) == 2
+    assert "did you mean num_concurrent?" in capsys.readouterr().err

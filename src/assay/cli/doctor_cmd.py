@@ -97,7 +97,13 @@ def _plan(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> P
     if all(f is None for f in flags):
         return None
     configs = _task_configs(settings, args.tasks, args.include_path or []) if args.tasks else None
-    return plan_from_flags(args.model, args.model_args, configs, args.wandb_args, args.hf_hub_log_args, redactor,
+    model, model_args = args.model, args.model_args
+    if model:  # lmms-eval's names and arguments, checked as `assay run` checks them
+        from assay.model.args import parse_kv_string, resolve_model
+
+        resolved = resolve_model(model, parse_kv_string(model_args or ""), settings)
+        model, model_args = resolved.provider, resolved.args
+    return plan_from_flags(model, model_args, configs, args.wandb_args, args.hf_hub_log_args, redactor,
                            settings=settings, judge_model=args.judge_model, judge_args=args.judge_args)
 
 
