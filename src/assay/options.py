@@ -109,6 +109,8 @@ class RunOptions:
     reasoning_tags: Any = "default"
     repeats: int | None = None
     log_samples_suffix: str = "model_outputs"
+    #: ``--ray [ADDRESS]``: shard the run over a Ray cluster (None: run here; "": RAY_ADDRESS, else ``auto``).
+    ray: str | None = None
     #: Frames sampled per video (lmms-eval's ``max_frames_num`` model argument; None: 8).
     num_frames: int | None = None
 

@@ -51,8 +51,9 @@ def print_results(result: EvaluationResult, stream: TextIO, redact: Callable[[st
     )
     batch = doc.get("batch")
     if batch:
-        ids = ", ".join(f"{b['id']} {b['state']} {b['succeeded']}/{b['total']}" for b in batch["batches"])
-        console.print(f"batch ({batch['vendor']}): {batch['answers']} answers at the batch rate · {ids}")
+        ids = ", ".join(f"{b['vendor']} {b['id']} {b['state']} {b['succeeded']}/{b['total']}"
+                        for b in batch["batches"])
+        console.print(f"batch: {batch['answers']} answers at the batch rate · {ids}")
     judge = doc.get("judge")
     if judge:
         failed = ", ".join(f"{k} {v}" for k, v in judge["failures"].items()) or _unusable_verdicts(doc)

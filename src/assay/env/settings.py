@@ -150,6 +150,7 @@ class Settings(BaseSettings):
     prices: Path | None = _setting(None, "ASSAY_PRICES", about="YAML/JSON file of model prices (USD per 1M tokens)")
     plugin_overrides: tuple[str, ...] = _setting((), "ASSAY_PLUGIN_OVERRIDES", about="built-in names (provider, "
                                                  "metric) that plugins may replace, comma-separated, or *")
+    ray_address: str | None = _setting(None, "RAY_ADDRESS", about="the Ray cluster `--ray` joins (HOST:PORT or auto)")
 
     _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
     _env_files: tuple[Path, ...] = PrivateAttr(default=())

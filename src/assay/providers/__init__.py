@@ -186,6 +186,15 @@ def key_variables(spec: ProviderSpec) -> tuple[str, ...]:
     return tuple(f for f in spec.credentials if f not in SPEC_BY_FIELD)
 
 
+def capabilities(name: str, settings: Settings | None = None) -> frozenset[str]:
+    """What model ``name`` can take (its declared modalities) and do (``loglikelihood``), without building it."""
+    spec = with_declared_credentials(get_spec(name, settings))
+    found = set(spec.modalities)
+    if getattr(_load(spec, name), "supports_loglikelihood", False):
+        found.add("loglikelihood")
+    return frozenset(found)
+
+
 def _load(spec: ProviderSpec, name: str) -> ProviderFactory:
     try:
         factory: ProviderFactory = load_target(spec.target)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assay.errors import (
     JudgeFailureRateError,
@@ -35,9 +36,17 @@ if TYPE_CHECKING:
     from assay.run.outputs import RunOutputs
     from assay.sinks import Sink
 
-__all__ = ["EvaluationResult", "Progress", "RunControl", "run_evaluation"]
+__all__ = ["EvaluationResult", "ExecuteStage", "Progress", "RunControl", "run_evaluation"]
 
 log = logging.getLogger("assay.run")
+
+
+class ExecuteStage(Protocol):
+    """Stage 2, replaceable: :func:`assay.run.execute.execute` here, or a layer above that sends the docs
+    elsewhere (``assay.cluster`` shards them over a Ray cluster) while this module keeps stages 1 and 3."""
+
+    def __call__(self, p: Prepared, state: RunState, *, progress: Progress | None = None,
+                 control: RunControl | None = None) -> Awaitable[Ending]: ...
 
 
 @dataclass
@@ -67,6 +76,7 @@ async def run_evaluation(
     extra_sinks: tuple[Sink, ...] = (),
     from_command_line: bool = True,
     control: RunControl | None = None,
+    execute_stage: ExecuteStage = execute,
 ) -> EvaluationResult:
     """Evaluate; returns the result of a complete run, raises an AssayError (result written) otherwise."""
     from assay.judge import intercept
@@ -80,7 +90,7 @@ async def run_evaluation(
     intercept.install()
     try:
         try:
-            ending = await _batches_then_execute(p, state, progress, control)
+            ending = await _batches_then_execute(p, state, progress, control, execute_stage)
         except BaseException:  # Ctrl-C through asyncio.run, or a bug: keep every finished sample, then go on failing
             _finish_interrupted(p, state)
             finish_batches(p, consumed=False)
@@ -106,7 +116,7 @@ async def _dry_run(p: Prepared) -> EvaluationResult:
 
 
 async def _batches_then_execute(p: Prepared, state: RunState, progress: Progress | None,
-                                control: RunControl | None) -> Ending:
+                                control: RunControl | None, execute_stage: ExecuteStage) -> Ending:
     """--batch: every answer first, from the vendor's batch API (a batch the vendor rejects ends the run
     before anything else is sent); then the workers, as for any run."""
     try:
@@ -114,7 +124,7 @@ async def _batches_then_execute(p: Prepared, state: RunState, progress: Progress
     except ProviderError as exc:
         state.fatal = exc
         return "aborted"
-    return await execute(p, state, progress=progress, control=control)
+    return await execute_stage(p, state, progress=progress, control=control)
 
 
 def _finish_interrupted(p: Prepared, state: RunState) -> None:
