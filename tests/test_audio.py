@@ -87,6 +87,8 @@ def test_a_datasets_cell_decodes_only_when_a_helper_reads_the_array() -> None:
     assert isinstance(part, AudioPart) and cell._decoded is None  # sent from the file's bytes
     assert cell["sampling_rate"] == 16_000 and len(cell["array"]) == 8_000 and cell["path"] == "x.flac"
     assert dict(cell).keys() == {"path", "array", "sampling_rate"}
+    # helpers test isinstance(value, dict) and "array" in value (VoxPopuli, WenetSpeech), and copy it
+    assert isinstance(cell, dict) and "array" in cell and {**cell}["sampling_rate"] == 16_000
 
 
 def test_helpers_return_values_become_audio_parts(tmp_path: Path) -> None:
