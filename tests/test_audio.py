@@ -345,3 +345,14 @@ async def test_azure_sends_input_audio_to_its_deployment(tmp_path: Path, setting
             await instance.aclose()
     assert emu.problems == [] and response.text == "six hundred" and response.usage.audio_input_tokens == 10
     assert emu.requests[-1].body["messages"][0]["content"][0]["input_audio"]["format"] == "wav"
+
+
+def test_the_bound_is_a_setting(run_dir: Path, capsys: pytest.CaptureFixture[str],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSAY_AUDIO_MAX_SECONDS", "0.5")  # every spoken-digits clip is longer
+    with OpenAIEmulator(key=KEY) as emu:
+        code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                               f"model=m,base_url={emu.api_root},api_key={KEY}", "--tasks", "assay_spoken_digits",
+                               "--limit", "2", "--output_path", str(run_dir / "out"), "--log_samples")
+    assert code != 0 and emu.requests == [] and "Traceback" not in err
+    assert all("over the 0.5 s bound" in row["error"]["message"] for row in samples(run_dir / "out"))

@@ -275,7 +275,7 @@ def _header_seconds(raw: bytes, label: str) -> float | None:
 def _check_length(seconds: float | None, label: str, max_seconds: float) -> None:
     if seconds is not None and seconds > max_seconds:
         raise ConfigError(f"{label} is {seconds:.1f} s long, over the {max_seconds:g} s bound for one audio part "
-                          "(not sent)", hint="send shorter clips (cut them in the task's process_docs)")
+                          "(not sent)", hint="send shorter clips, or raise ASSAY_AUDIO_MAX_SECONDS")
 
 
 def _decode_with_av(raw: bytes, label: str) -> tuple[np.ndarray, int]:
