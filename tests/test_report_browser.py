@@ -380,3 +380,26 @@ def test_mme_style_scores_are_shown_per_sample_and_counted_as_in_the_table(brows
     assert chips == ["wrong", "correct"] * 5  # every doc's own outcome, whichever metric scored it
     assert page.errors() == []
     page.page.close()
+
+
+def test_a_real_audio_run_plays_its_clips_in_the_report(browser: Any, tmp_path: Path) -> None:
+    """assay_spoken_digits with --log_media: each clip sent is saved as wav and plays from the report."""
+    pytest.importorskip("soundfile")
+    pytest.importorskip("soxr")
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # the run's own event loop, away from the browser driver's
+        path = pool.submit(make_run, tmp_path / "audio", tasks="assay_spoken_digits", limit=2,
+                           answer=lambda body: "0 8 1").result()
+    run = load_run(path)
+    records = sorted(run.iter_samples("assay_spoken_digits"), key=lambda r: r["doc_id"])  # the page's order
+    durations = [r["audio"][0]["duration_s"] for r in records]
+    page = Page(browser, write_report([run], tmp_path / "elsewhere" / "digits.html", redactor=Redactor()))
+    got = page.page.evaluate("""() => Promise.all(Array.from(document.querySelectorAll('#samples audio')).map(a =>
+        new Promise((ok, fail) => {
+            a.addEventListener('loadedmetadata', () => ok(a.duration));
+            a.addEventListener('error', () => fail('error')); a.preload = 'metadata'; a.load(); })))""")
+    assert got == [pytest.approx(d, abs=0.01) for d in durations] and len(got) == 2
+    assert page.errors() == []
+    _shot(page, "report-audio.png")
+    page.page.close()
