@@ -403,3 +403,22 @@ def test_a_real_audio_run_plays_its_clips_in_the_report(browser: Any, tmp_path: 
     assert page.errors() == []
     _shot(page, "report-audio.png")
     page.page.close()
+
+
+def test_a_part_that_cannot_be_drawn_is_named_and_the_rest_still_renders(runs: tuple[Path, Path], browser: Any,
+                                                                          tmp_path: Path) -> None:
+    from assay.report.page import embedded_json
+
+    html = write_report([load_run(runs[0])], tmp_path / "r.html", redactor=Redactor())
+    text = html.read_text()
+    head, rest = text.split('type="application/json">', 1)
+    data, tail = rest.split("</script>", 1)
+    payload = json.loads(data)
+    payload["runs"][0]["tasks"][0]["result"]["metrics"] = None  # a shape no reader of ours writes
+    html.write_text(head + 'type="application/json">' + embedded_json(payload) + "</script>" + tail)
+    page = Page(browser, html)
+    banner = page.page.inner_text("main > p.error-text")
+    assert "could not be drawn" in banner
+    assert page.count_text().startswith("samples 1–12 of 12")  # the samples are all there
+    assert "usage-table" in page.page.content()
+    page.page.close()
