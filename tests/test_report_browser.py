@@ -255,6 +255,11 @@ def test_comparison_draws_grouped_bars_paired_significance_judge_verdicts_and_co
     assert "7" in judge_table and "6" in judge_table
     paid = page.page.eval_on_selector_all("#cost-chart rect.part-paid", "els => els.map(e => Number(e.dataset.value))")
     assert paid == [pytest.approx((150 * 2 + 30 * 8) / 1e6)] * 3  # tokens x the run's price, per task
+    assert page.page.locator("#breakdown-table td.cost-paid").all_inner_texts() == ["$0.0005"] * 3
+    time_parts = page.page.eval_on_selector_all("#time-chart rect.part", "els => els.map(e => e.dataset.value)")
+    assert time_parts == ["7.5", "2.5"] * 3  # 15 paid and 5 cached answers of 0.5 s each, as the table says
+    assert page.page.locator("#breakdown-table td.time-paid").all_inner_texts() == ["7.5 s"] * 3
+    assert page.page.locator("#breakdown-table td.time-cached").all_inner_texts() == ["2.5 s"] * 3
     page.select("#f-task", "0")
     scores = page.page.eval_on_selector_all("#samples article.sample:first-child .score",
                                             "els => els.map(e => e.textContent)")
