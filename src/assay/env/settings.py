@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     prices: Path | None = _setting(None, "ASSAY_PRICES", about="YAML/JSON file of model prices (USD per 1M tokens)")
     plugin_overrides: tuple[str, ...] = _setting((), "ASSAY_PLUGIN_OVERRIDES", about="built-in names (provider, "
                                                  "metric) that plugins may replace, comma-separated, or *")
+    audio_max_seconds: float = _setting(600.0, "ASSAY_AUDIO_MAX_SECONDS", about="longest audio clip sent as one "
+                                        "part, in seconds: a longer one fails its sample, unsent",
+                                        gt=0, allow_inf_nan=False)
     ray_address: str | None = _setting(None, "RAY_ADDRESS", about="the Ray cluster `--ray` joins (HOST:PORT or auto)")
 
     _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
