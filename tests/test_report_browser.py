@@ -56,7 +56,7 @@ class Page:
     """A report opened in a fresh page; every console message, page error and request is recorded."""
 
     def __init__(self, browser: Any, path: Path) -> None:
-        self.page = browser.new_page(viewport={"width": 1280, "height": 6000})
+        self.page = browser.new_page(viewport={"width": 1280, "height": 6000}, offline=True)  # network off
         self.console: list[tuple[str, str]] = []
         self.requests: list[str] = []
         self.dialogs: list[str] = []

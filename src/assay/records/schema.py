@@ -21,6 +21,8 @@ from typing_extensions import TypedDict
 class TokenCounts(TypedDict, total=False):
     input_tokens: int
     output_tokens: int
+    #: of input_tokens, those the vendor counted for audio (present when there were any)
+    audio_input_tokens: int
 
 
 class UsageTotals(TokenCounts, total=False):
@@ -78,6 +80,7 @@ class RunConfig(TypedDict, total=False):
     judge_model: str | None
     judge_args: Any
     max_judge_failure_rate: float
+    shuffle_docs: bool
 
 
 class ModelInfo(TypedDict, total=False):
@@ -117,6 +120,7 @@ class CostReport(TypedDict, total=False):
     cap_reached: bool
     model: CostMeterReport
     judge: CostMeterReport
+    estimate: dict[str, Any]  # what the prompts were estimated to cost before they were sent
 
 
 class ModelStats(TypedDict, total=False):
@@ -142,6 +146,7 @@ class JudgeSection(TypedDict, total=False):
     failures: dict[str, int]
     requests: int
     tasks: list[str]
+    outside_samples: list[Any]  # judge calls task code made outside any sample (an aggregation's)
     max_failure_rate: float
     over_threshold: dict[str, float]
 
@@ -172,7 +177,9 @@ class ResultsDocument(TypedDict, total=False):
     configs: dict[str, Any]
     judge: JudgeSection
     sink_failures: dict[str, Any]
+    batch: dict[str, Any] | None  # --batch: the vendor batch jobs the run submitted and how they ended
     files: RunFiles
+    model_name: str  # lmms-eval's documents name the model here (they have no `model` section)
 
 
 # -- the sample record ----------------------------------------------------------------------------
