@@ -128,6 +128,9 @@ def test_template_markers_and_bidi_overrides_are_inert(tmp_path: Path, cli_env: 
 def test_documents_a_run_writes_match_the_schema_and_read_back_byte_for_byte(real_run: Path) -> None:
     text = real_run.read_text(encoding="utf-8")
     document = read_results(real_run)
+    import assay
+
+    assert assay.read_results is read_results and document == json.loads(text)  # the public name
     assert json.dumps(document, indent=2, ensure_ascii=False) == text  # nothing coerced, dropped or reordered
     run = load_run(real_run)
     for task, samples in run.samples.items():
