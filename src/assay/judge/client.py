@@ -127,7 +127,7 @@ class Judge:
             return self._done(hash(str(prompt)), outcome, parser, profile)
         key = hash(messages)
         if self.fatal is not None:
-            outcome = JudgeFailure("request_failed", f"not sent: the judge failed for good earlier "
+            outcome = JudgeFailure(_failure_reason(self.fatal), f"not sent: the judge failed for good earlier "
                                    f"({self._redact(self.fatal.message)})", model=judge_model.model_name, attempts=0)
         elif sample is not None and sample.request_failed(key):
             # A helper's own retry loop asking again: assay's retries are spent, so do not pay for more.
