@@ -1,19 +1,16 @@
 """The judge of one run, built in the prepare stage: nothing is sent, every mistake is found here.
 
 Which tasks are judged: those whose YAML says so (``gpt_eval_model_name``, ``judge_model``, ``judge: …``
-in metadata) and lmms-eval tasks whose scoring code talks to a judge (it imports lmms-eval's judge client,
-or builds an OpenAI / Azure / SGLang client) although their YAML says nothing — MM-Vet is one. Their
-judge's credentials are checked before the first request, and a judge provider that does not exist is
-a usage error now, not a judge failure on every sample later.
+in metadata) and lmms-eval tasks whose code talks to a judge although their YAML says nothing — MM-Vet,
+MathVista, HallusionBench (:mod:`assay.preflight.judge_code`, the same answer preflight and ``doctor``
+use). Their judge's credentials were checked by preflight before the first request; a judge provider
+that does not exist is a usage error now, not a judge failure on every sample later.
 """
 
 from __future__ import annotations
 
-import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assay.errors import UsageError
@@ -29,12 +26,6 @@ if TYPE_CHECKING:
     from assay.model.cost import CostLedger
     from assay.options import RunOptions
     from assay.tasks import Task
-
-#: What scoring code that talks to a judge contains (lmms-eval helpers, read as text, never run).
-_JUDGE_CODE = re.compile(
-    r"llm_judge|get_server\(|OPENAI_API_KEY|AZURE_API_KEY|chat/completions|\bOpenAI\(|AzureOpenAI\(|"
-    r"\bsglang\b|VIESCORE_API_KEY"
-)
 
 
 @dataclass
@@ -77,19 +68,12 @@ def setup_judge(
     """The Judge (its models are built on first use) and the per-task facts the execute stage needs."""
     from assay.judge.client import Judge
     from assay.judge.contracts import verdict_contract
-    from assay.preflight.plan import plan_from_flags
-    from assay.preflight.requirements import needs_judge, preflight
+    from assay.preflight.requirements import needs_judge
 
     if options.predict_only:  # nothing is scored: no judge
         return JudgeSetup(Judge(settings, {"default": default}, redact=redactor.redact))
-    declared = [name for name in tasks if needs_judge(configs.get(name, {}))]
-    found_in_code = [name for name in tasks if name not in declared and uses_judge_in_code(tasks[name])]
-    if found_in_code:  # their YAML did not say so: check the judge's credentials for them now
-        marked = {name: {**configs.get(name, {}), "metadata": {"uses_judge": True}} for name in found_in_code}
-        plan = plan_from_flags(None, None, marked, None, None, redactor, warn_command_line=False,
-                               judge_model=options.judge_model, judge_args=options.judge_args)
-        preflight(plan, settings)
-    judged = declared + found_in_code
+    # Declared in YAML or found in the task's code (preflight has checked their judge's credentials already).
+    judged = [name for name in tasks if needs_judge(configs.get(name, {}))]
     profiles = {task_judge_profile(configs.get(name, {})) for name in judged}
     judge_configs = {"default": default}
     if "viescore" in profiles:
@@ -133,17 +117,3 @@ def _check_provider(config: JudgeConfig, settings: Settings) -> None:
         hint=f"available: {', '.join(sorted(PROVIDERS))}; e.g. --judge_model openai_compatible "
              "--judge_args base_url=…,model=…",
     )
-
-
-def uses_judge_in_code(task: Task) -> bool:
-    """Whether the task's scoring module reads like it calls a judge (its source text, not its behaviour)."""
-    fn = task.config.process_results
-    module = sys.modules.get(getattr(fn, "__module__", "") or "")
-    path = getattr(module, "__file__", None)
-    if not path:
-        return False
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return bool(_JUDGE_CODE.search(text))
