@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from assay.errors import AssayError, ProviderError, UsageError
+from assay.errors import AssayError, ProviderAuthError, ProviderError, UsageError
 from assay.judge.config import JudgeConfig
 from assay.judge.log import JudgeLog, current_judge_log, record
 from assay.judge.messages import Prompt, to_messages
@@ -83,7 +83,7 @@ class Judge:
             provider = build_provider(load_provider_class(config.provider, self.settings), self.settings,
                                       {**config.provider_args, "model": name})
             self._models[key] = Model(provider, config.transport, cache=self._cache, sleep=self._sleep,
-                                      meter=self._meter(profile, name, config))
+                                      meter=self._meter(profile, name, config), give_up=self._unreachable)
         return self._models[key]
 
     def _meter(self, profile: str, name: str, config: JudgeConfig) -> CostMeter | None:
@@ -135,10 +135,10 @@ class Judge:
                                    "good in this sample", model=judge_model.model_name, attempts=0)
         else:
             request = Request(messages, params or config.params, task=task, doc_id=doc_id)
-            outcome = await self._ask(judge_model, request, parser)
+            outcome = await self._ask(judge_model, request, parser, profile)
         return self._done(key, outcome, parser, profile)
 
-    async def _ask(self, model: Model, request: Request, parser: Parser | None) -> JudgeOutcome:
+    async def _ask(self, model: Model, request: Request, parser: Parser | None, profile: str) -> JudgeOutcome:
         usage = Usage()
         accept = None if parser is None else (lambda r: _parses(parser, r.text))
         failure: JudgeFailure | None = None
@@ -146,7 +146,7 @@ class Judge:
             try:
                 response = await model.generate(request, accept=accept)
             except ProviderError as exc:
-                self._note_fatal(exc)
+                self._note_fatal(exc, model, profile)
                 reason = _failure_reason(exc)
                 return JudgeFailure(reason, self._redact(exc.message), None, usage, model.model_name, exc.attempts)
             usage = usage + response.usage
@@ -166,11 +166,35 @@ class Judge:
         assert failure is not None
         return failure
 
-    def _note_fatal(self, exc: ProviderError) -> None:
-        if self.fatal is None and is_fatal(exc, any_success=bool(self.outcomes.get("verdict"))):
-            self.fatal = exc
-            log.error("the judge failed for good (%s): no further judge requests are sent",
-                      self._redact(exc.message))
+    def _unreachable(self, exc: BaseException) -> bool:
+        """A judge that refuses connections or does not answer within its timeout, before any verdict: not
+        retried (the run stops within seconds, or within the judge's timeout, with its answers kept)."""
+        return (isinstance(exc, ProviderError) and exc.kind in ("connection", "timeout")
+                and not self.outcomes.get("verdict"))
+
+    def _note_fatal(self, exc: ProviderError, model: Model, profile: str) -> None:
+        if self.fatal is not None:
+            return
+        if not (is_fatal(exc, any_success=bool(self.outcomes.get("verdict"))) or self._unreachable(exc)):
+            return
+        self.fatal = exc if exc.kind == "budget" else self._named(exc, model, profile)
+        log.error("the judge failed for good (%s): no further judge requests are sent",
+                  self._redact(self.fatal.message))
+
+    def _named(self, exc: ProviderError, model: Model, profile: str) -> ProviderError:
+        """The failure said as the judge's, with the judge's own settings in the hint (not the model's)."""
+        config = self.config(profile)
+        where = model.provider.identity().get("base_url")
+        what = f"the judge ({config.provider}, model {model.model_name}{f', at {where}' if where else ''})"
+        cls = ProviderAuthError if isinstance(exc, ProviderAuthError) else ProviderError
+        named = cls(
+            f"{what}: {exc.message}",
+            hint=f"the judge is set by {config.origin or '--judge_model / --judge_args'}: check --judge_args "
+                 "base_url=…,model=…,timeout=… (or OPENAI_API_URL / API_TYPE / AZURE_ENDPOINT for lmms-eval's "
+                 "judge variables); `assay doctor` shows what the judge reads",
+            kind=exc.kind, status=exc.status, provider=exc.provider, retryable=exc.retryable)
+        named.attempts = exc.attempts
+        return named
 
     def _done(self, key: int, outcome: JudgeOutcome, parser: Parser | None, profile: str) -> JudgeOutcome:
         self.outcomes["verdict" if outcome.ok else outcome.reason] += 1  # type: ignore[union-attr]

@@ -153,8 +153,12 @@ class Model:
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         meter: CostMeter | None = None,
+        give_up: Callable[[BaseException], bool] | None = None,
     ) -> None:
         self.provider = provider
+        #: Failures not worth a retry for this model's user, though retryable in general (the judge: an address
+        #: that refuses or never answers before any verdict — waiting minutes to learn it again helps nobody).
+        self._give_up = give_up
         #: What this model's answers cost (and the run's cost cap, consulted before every attempt).
         self.meter = meter
         config = config or ModelConfig()
@@ -240,7 +244,8 @@ class Model:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.config.max_attempts),
             wait=self._wait,
-            retry=retry_if_exception(lambda e: classify(e).retryable),
+            retry=retry_if_exception(
+                lambda e: classify(e).retryable and not (self._give_up is not None and self._give_up(e))),
             sleep=self._sleep,
             before_sleep=self._before_sleep,
             reraise=True,
