@@ -28,7 +28,8 @@ from assay.types import GenerationParams, Message, Request, Response, Usage
 if TYPE_CHECKING:
     from assay.env.settings import Settings
     from assay.model import ResponseStore
-    from assay.model.cost import CostLedger, CostMeter
+    from assay.model.cost import CostLedger, CostMeter, PriceBook
+    from assay.providers import ProviderFactory
 
 log = logging.getLogger("assay.judge")
 Sleep = Callable[[float], Awaitable[None]]
@@ -47,9 +48,14 @@ class Judge:
         sleep: Sleep = asyncio.sleep,
         parse_retries: int = 1,
         ledger: CostLedger | None = None,
+        factories: Mapping[str, ProviderFactory] | None = None,
+        prices: PriceBook | None = None,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
+        #: The run's plan: each profile's provider class and the price table, resolved once in prepare.
+        self._factories = dict(factories or {})
+        self._prices = prices
         self.configs = dict(configs)
         self.parse_retries = parse_retries
         self._cache = cache
@@ -80,8 +86,8 @@ class Judge:
         name = config.model_for(requested)
         key = (profile, name)
         if key not in self._models:
-            provider = build_provider(load_provider_class(config.provider, self.settings), self.settings,
-                                      {**config.provider_args, "model": name})
+            factory = self._factories.get(profile) or load_provider_class(config.provider, self.settings)
+            provider = build_provider(factory, self.settings, {**config.provider_args, "model": name})
             self._models[key] = Model(provider, config.transport, cache=self._cache, sleep=self._sleep,
                                       meter=self._meter(profile, name, config), give_up=self._unreachable)
         return self._models[key]
@@ -91,10 +97,12 @@ class Judge:
         further model (``judge:viescore:gpt-4o`` …)."""
         if self.ledger is None:
             return None
-        from assay.model.cost import price_for
+        from assay.model.cost import PriceBook
 
+        if self._prices is None:  # a judge built outside a run's plan: the table, read once
+            self._prices = PriceBook.of(self.settings)
         role = "judge" if "judge" not in self.ledger.meters else f"judge:{profile}:{name}"
-        return self.ledger.meter(role, price_for(name, self.settings, config.price))
+        return self.ledger.meter(role, self._prices.price(name, config.price))
 
     # -- judging -----------------------------------------------------------------------------------
 

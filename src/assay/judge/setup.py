@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from assay.judge.client import Judge
     from assay.judge.parsers import Parser
     from assay.model import ResponseStore
-    from assay.model.cost import CostLedger
+    from assay.model.cost import CostLedger, PriceBook
     from assay.options import RunOptions
+    from assay.providers import ProviderFactory
     from assay.tasks import Task
 
 
@@ -54,66 +55,83 @@ def judge_config(options: RunOptions, settings: Settings) -> JudgeConfig:
     return resolve_judge_config(options.judge_model, options.judge_args, settings)
 
 
+@dataclass(frozen=True)
+class JudgePlan:
+    """The run's judging, resolved once from the flags and the task configs (nothing built or sent): the
+    judges by profile, the tasks they judge, each judge's provider class, and the run's prices."""
+
+    configs: dict[str, JudgeConfig]
+    judged: list[str]
+    factories: dict[str, ProviderFactory]
+    prices: PriceBook
+
+
+def plan_judge(settings: Settings, options: RunOptions, configs: Mapping[str, Mapping[str, Any]],
+               prices: PriceBook) -> JudgePlan:
+    """Which tasks are judged (declared, or found in their code) and by what: an unknown judge provider and,
+    under --max_cost, a judge model without a price are usage errors now."""
+    from assay.preflight.requirements import needs_judge
+
+    default = judge_config(options, settings)
+    if options.predict_only:  # nothing is scored: no judge
+        return JudgePlan({"default": default}, [], {}, prices)
+    judged = [name for name, config in configs.items() if needs_judge(config)]
+    profiles = {task_judge_profile(configs[name]) for name in judged}
+    judge_configs = {"default": default}
+    if "viescore" in profiles:
+        judge_configs["viescore"] = viescore_config(default, settings)
+    factories = {profile: _provider_class(judge_configs[profile], settings) for profile in profiles}
+    if options.max_cost is not None:
+        _check_prices(judge_configs, judged, configs, prices)
+    return JudgePlan(judge_configs, judged, factories, prices)
+
+
 def setup_judge(
     settings: Settings,
-    options: RunOptions,
-    default: JudgeConfig,
-    configs: Mapping[str, Mapping[str, Any]],
+    plan: JudgePlan,
     tasks: Mapping[str, Task],
     redactor: Redactor,
     cache: ResponseStore | None = None,
     *,
     ledger: CostLedger | None = None,
 ) -> JudgeSetup:
-    """The Judge (its models are built on first use) and the per-task facts the execute stage needs."""
+    """The Judge (its models are built on first use, from the plan's classes and prices) and the per-task facts
+    the execute stage needs."""
     from assay.judge.client import Judge
     from assay.judge.contracts import verdict_contract
-    from assay.preflight.requirements import needs_judge
-
-    if options.predict_only:  # nothing is scored: no judge
-        return JudgeSetup(Judge(settings, {"default": default}, redact=redactor.redact))
-    # Declared in YAML or found in the task's code (preflight has checked their judge's credentials already).
-    judged = [name for name in tasks if needs_judge(configs.get(name, {}))]
-    profiles = {task_judge_profile(configs.get(name, {})) for name in judged}
-    judge_configs = {"default": default}
-    if "viescore" in profiles:
-        judge_configs["viescore"] = viescore_config(default, settings)
-    if any(task_judge_profile(configs.get(name, {})) == "default" for name in judged):
-        _check_provider(default, settings)
-    contracts = {name: verdict_contract(name, tasks[name].config.metadata, tasks[name].config.process_results)
-                 for name in judged}
-    if options.max_cost is not None:
-        _check_prices(judge_configs, judged, configs, settings)
-    judge = Judge(settings, judge_configs, cache=cache, redact=redactor.redact, ledger=ledger)
     from assay.judge.scoring import is_async_scorer
 
+    judged = [name for name in plan.judged if name in tasks]
+    contracts = {name: verdict_contract(name, tasks[name].config.metadata, tasks[name].config.process_results)
+                 for name in judged}
+    judge = Judge(settings, plan.configs, cache=cache, redact=redactor.redact, ledger=ledger,
+                  factories=plan.factories, prices=plan.prices)
     return JudgeSetup(judge, judged, contracts, intercepts=any(not is_async_scorer(tasks[n]) for n in judged))
 
 
 def _check_prices(judges: Mapping[str, JudgeConfig], judged: list[str], configs: Mapping[str, Mapping[str, Any]],
-                  settings: Settings) -> None:
+                  prices: PriceBook) -> None:
     """--max_cost holds the judge to the cap too: each judge model a task will use needs a price, now."""
     from assay.judge.scoring import requested_judge_model
-    from assay.model.cost import price_for
 
     for name in judged:
         config = configs.get(name, {})
         judge = judges[task_judge_profile(config)]
         model = judge.model_for(requested_judge_model(config.get("metadata")))
-        if price_for(model, settings, judge.price) is None:
+        if prices.price(model, judge.price) is None:
             raise UsageError(f"--max_cost needs a price for the judge model {model} (task {name}), and none is known",
                              hint="add input_price=…,output_price=… (USD per 1M tokens) to --judge_args, or an "
                                   "entry to the ASSAY_PRICES file")
 
 
-def _check_provider(config: JudgeConfig, settings: Settings) -> None:
-    from assay.providers import PROVIDERS, find_spec
+def _provider_class(config: JudgeConfig, settings: Settings) -> ProviderFactory:
+    from assay.providers import PROVIDERS, find_spec, load_provider_class
 
-    if find_spec(config.provider, settings) is not None:
-        return
-    where = "--judge_model" if config.origin == "--judge_model" else config.origin
-    raise UsageError(
-        f"the judge provider `{config.provider}` ({where}) is not available in this assay",
-        hint=f"available: {', '.join(sorted(PROVIDERS))}; e.g. --judge_model openai_compatible "
-             "--judge_args base_url=…,model=…",
-    )
+    if find_spec(config.provider, settings) is None:
+        where = "--judge_model" if config.origin == "--judge_model" else config.origin
+        raise UsageError(
+            f"the judge provider `{config.provider}` ({where}) is not available in this assay",
+            hint=f"available: {', '.join(sorted(PROVIDERS))}; e.g. --judge_model openai_compatible "
+                 "--judge_args base_url=…,model=…",
+        )
+    return load_provider_class(config.provider, settings)

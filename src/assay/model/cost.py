@@ -128,16 +128,32 @@ def _read_prices(path: Path) -> dict[str, Price]:
     return out
 
 
+class PriceBook:
+    """The price table of one run, read once (the built-in table, ``ASSAY_PRICES`` on top)."""
+
+    def __init__(self, table: Mapping[str, Price]) -> None:
+        self.table = dict(table)
+
+    @classmethod
+    def of(cls, settings: Settings | None) -> PriceBook:
+        return cls(price_table(settings))
+
+    def price(self, model: str, given: Price | None = None) -> Price | None:
+        """The price of ``model``: ``given`` (from --model_args), else the table (exact, then longest prefix)."""
+        if given is not None:
+            return Price(given.input, given.output, model, given.source)
+        name = model.rsplit("/", 1)[-1]  # "models/gemini-…", "openai/gpt-4o" (gateways)
+        if name in self.table:
+            return self.table[name]
+        matches = [m for m in self.table if name.startswith(m + "-") or name.startswith(m + "@")]
+        return self.table[max(matches, key=len)] if matches else None
+
+
 def price_for(model: str, settings: Settings | None = None, given: Price | None = None) -> Price | None:
-    """The price of ``model``: ``given`` (from --model_args), else the table (exact, then longest prefix)."""
+    """The price of ``model`` (one lookup; a run builds its :class:`PriceBook` once instead)."""
     if given is not None:
         return Price(given.input, given.output, model, given.source)
-    table = price_table(settings)
-    name = model.rsplit("/", 1)[-1]  # "models/gemini-…", "openai/gpt-4o" (gateways)
-    if name in table:
-        return table[name]
-    matches = [m for m in table if name.startswith(m + "-") or name.startswith(m + "@")]
-    return table[max(matches, key=len)] if matches else None
+    return PriceBook.of(settings).price(model)
 
 
 # -- metering and the cap ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,9 @@ def _scan(path: Path, depth: int, seen: set[Path]) -> Path | None:
 def _imports(path: Path, text: str) -> Iterator[Path]:
     """The files of the task-folder modules ``path`` imports (lmms-eval's task tree, relative, or siblings)."""
     try:
-        tree = ast.parse(text)
+        with warnings.catch_warnings():  # foreign code's invalid escapes are not ours to report
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return
     for node in ast.walk(tree):
