@@ -51,7 +51,7 @@ def test_every_secret_set_and_echoed_leaks_nowhere(run_dir: Path, capsys: pytest
         url = f"http://{URL_USER}:{password}@127.0.0.1:{server.port}/v1?key={URL_QUERY_KEY}"
         error = {"error": {"message": f"denied for {echo}", "code": echo}}
         server.queue({"status": 500, "body": error, "headers": {"X-Echo": SECRETS[2]}},
-                     {"status": 400, "body": error},
+                     {"status": 400, "body": error, "headers": {"x-request-id": SECRETS[0]}},  # kept on the sample
                      {"raw": f"garbage {echo} {json.dumps(echo)}".encode(), "status": 502},
                      {"status": 429, "headers": {"Retry-After": "0", "X-Echo": SECRETS[0]}, "body": error},
                      {"headers": {"X-Echo": echo.replace("\t", " ")}})
@@ -71,6 +71,10 @@ def test_every_secret_set_and_echoed_leaks_nowhere(run_dir: Path, capsys: pytest
         outputs.extend(capsys.readouterr())
     files = [run_dir / "out", run_dir / "home"]
     assert (run_dir / "home" / "cache" / "responses.sqlite").is_file()  # the cache file is scanned too
-    assert next((run_dir / "out").rglob("*_samples_*.jsonl")).read_text().count("<redacted:") > 12
+    samples_text = next((run_dir / "out").rglob("*_samples_*.jsonl")).read_text()
+    assert samples_text.count("<redacted:") > 12
+    ids = [r["error"]["request_id"] for r in map(json.loads, samples_text.splitlines())
+           if r["error"] and "request_id" in r["error"]]
+    assert len(ids) == 1 and "<redacted:" in ids[0]  # the echoed request id was kept, masked
     found = leaks(SECRETS, [*outputs, *(r.getMessage() for r in caplog.records)], files)
     assert found == [], "\n".join(found)

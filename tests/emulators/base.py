@@ -87,7 +87,8 @@ class Emulator(LoopbackServer):
 
     # -- serving -----------------------------------------------------------------------------------
     async def _dispatch(self, request: web.Request, kind: str) -> web.StreamResponse:
-        raw = await request.text() if request.can_read_body else ""
+        multipart = request.content_type.startswith("multipart/")  # a file upload: its handler reads it
+        raw = await request.text() if request.can_read_body and not multipart else ""
         try:
             import json
 

@@ -25,16 +25,17 @@ T = TypeVar("T")
 BUILTIN = "builtin"
 
 
-def suggestions(name: str, known: Iterable[str], n: int = 3) -> list[str]:
-    """The known names closest to ``name`` (difflib's ratio, at least 0.6), best first."""
+def suggestions(name: str, known: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The known names closest to ``name`` (difflib's ratio, at least ``cutoff``), best first."""
     import difflib  # only when a name is wrong: kept off the start-up path
 
-    return difflib.get_close_matches(name, sorted(set(known)), n=n, cutoff=0.6)
+    return difflib.get_close_matches(name, sorted(set(known)), n=n, cutoff=cutoff)
 
 
-def did_you_mean(name: str, known: Iterable[str], n: int = 3, quote: Callable[[str], str] = repr) -> str:
+def did_you_mean(name: str, known: Iterable[str], n: int = 3, quote: Callable[[str], str] = repr,
+                 cutoff: float = 0.6) -> str:
     """``"did you mean 'a' or 'b'? "`` for the closest known names, or ``""``: the start of a hint."""
-    close = suggestions(name, known, n)
+    close = suggestions(name, known, n, cutoff)
     return f"did you mean {' or '.join(quote(c) for c in close)}? " if close else ""
 
 

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from assay.env.masking import is_secret_value, looks_like_credential, shown_value
+from assay.env.registry import did_you_mean
 from assay.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -199,8 +199,7 @@ def _config_error(exc: ValidationError, schema: type[BaseModel], args: dict[str,
     key = str(first["loc"][0]) if first["loc"] else "?"
     if first["type"] == "extra_forbidden":
         names = accepted_names(schema)
-        close = difflib.get_close_matches(key, [*names, *HONOURED, *LMMS_ONLY], n=1, cutoff=0.7)
-        suggestion = f"did you mean {close[0]}? " if close else ""
+        suggestion = did_you_mean(key, [*names, *HONOURED, *LMMS_ONLY], n=1, quote=str, cutoff=0.7)
         return ConfigError(f"--model_args {key} is not an argument of the {provider} provider",
                            hint=f"{suggestion}the README lists what each provider takes (Coming from lmms-eval); a "
                                 f"request parameter assay does not know yet goes as {EXTRA_BODY}{key}=…")

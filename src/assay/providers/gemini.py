@@ -20,6 +20,7 @@ from urllib.parse import quote
 from assay.errors import FailureKind, ProviderError
 from assay.providers._endpoint import parse_base_url, required_key
 from assay.providers._http import JsonClient, as_int, http_error, malformed, parse_json, tagged
+from assay.providers.gemini_batch import GeminiBatchWire
 from assay.providers.openai_compat import pop_model
 from assay.types import AudioPart, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
@@ -100,6 +101,8 @@ class GeminiProvider:
     name: ClassVar[str] = "gemini"
     max_concurrency: ClassVar[int | None] = None
     accepts_media: ClassVar[bool] = True
+    #: Batch mode (``models/{model}:batchGenerateContent``, inline requests).
+    supports_batch: ClassVar[bool] = True
     accepts_audio: ClassVar[bool] = True
 
     def __init__(self, settings: Settings, model_args: dict[str, Any]) -> None:
@@ -175,6 +178,9 @@ class GeminiProvider:
         kind, retry_after = error_kind(status, error)
         return http_error(status, headers, message, kind=kind, provider=self.name, url=self._base_url,
                           key_hint=KEY_HINT, model=self._model, retry_after=retry_after)
+
+    def batch_wire(self) -> GeminiBatchWire:
+        return GeminiBatchWire(self, self._http, self._base.url(self._api_version), quote(self._model, safe="-._"))
 
     def _refused(self, why: str) -> ProviderError:
         return ProviderError(f"{self.name} blocked the {why}",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from assay.errors import ConfigError, ProviderError
+from assay.providers._endpoint import route_not_found
 from assay.providers._http import JsonClient, as_int, error_from_http, malformed, parse_json, tagged
 from assay.types import AudioPart, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
@@ -161,8 +162,9 @@ class ChatCompletionsProvider:
 
     def error(self, status: int, headers: Any, text: str) -> ProviderError:
         """This vendor's error body → a typed error (one place per vendor; OpenAI's shape by default)."""
-        return error_from_http(status, headers, text, provider=self.name, url=self._endpoint.base_url,
-                               key_hint=self._endpoint.key_hint, model=self._model)
+        exc = error_from_http(status, headers, text, provider=self.name, url=self._endpoint.base_url,
+                              key_hint=self._endpoint.key_hint, model=self._model)
+        return route_not_found(exc, self._endpoint.chat_url, self._endpoint.base_url) if status == 404 else exc
 
     def parse(self, text: str) -> Response:
         where = self._endpoint.base_url

@@ -185,6 +185,7 @@ class SampleErrorRecord(TypedDict, total=False):
     message: str
     status: int | None
     attempts: int
+    request_id: str  # the vendor's id for the failed request (x-request-id, request-id…), when it sent one
 
 
 class MediaRef(TypedDict, total=False):

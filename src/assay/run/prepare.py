@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from assay.judge.setup import JudgeSetup
     from assay.model import Model
     from assay.model.batch.config import BatchConfig
+    from assay.model.batch.runner import BatchRunner
     from assay.model.cache import ResponseCache
     from assay.model.cost import CostLedger, Price
     from assay.model.estimate.requests import RunTally
@@ -70,6 +71,10 @@ class Prepared:
     tally: RunTally | None = None
     #: --batch: the model's requests go through the vendor's batch API (None: one request at a time).
     batch: BatchConfig | None = None
+    #: The judge's requests through its vendor's batch API too (--batch, or batch=true in --judge_args).
+    judge_batch: BatchConfig | None = None
+    #: The batches this run submitted or resumed (model first, then judge).
+    batch_runners: list[BatchRunner] = field(default_factory=list)
     #: What the run touches and needs, resolved once (tasks, model, judge, sinks, prices, credentials).
     plan: RunPlan | None = None
 
@@ -132,6 +137,7 @@ async def prepare(
         model=Model(provider, plan.model.config, cache=cache, meter=ledger.meter("model", price)),
         ledger=ledger, cache=cache, tasks={}, docs={}, params={}, started_wall=started_wall, started=started,
         targets=plan.targets, price=price, batch=batch, plan=plan,
+        judge_batch=plan.judge_batch,
     )
     try:
         await _load_tasks(prepared)

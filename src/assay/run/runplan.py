@@ -10,7 +10,7 @@ task registry, preflight, judge setup, the provider registry and the price table
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -53,6 +53,8 @@ class RunPlan:
     judge: JudgePlan
     targets: RemoteTargets
     prices: PriceBook
+    #: The judge's requests through its vendor's batch API too (--batch, or batch=true in --judge_args).
+    judge_batch: BatchConfig | None = None
 
 
 async def build_plan(settings: Settings, options: RunOptions, redactor: Redactor, *,
@@ -70,6 +72,8 @@ async def build_plan(settings: Settings, options: RunOptions, redactor: Redactor
     from assay.tasks import TaskRegistry
 
     options = resolved_model_options(options, settings)  # lmms-eval names and arguments, checked before anything
+    judge_batch, judge_args = batch_config(options.judge_args, options.batch, flag="--judge_args")
+    options = replace(options, judge_args=judge_args)
     registry = TaskRegistry.discover(settings, include_paths=list(options.include_paths))
     names = registry.resolve(list(options.tasks))
     configs = {name: registry.config(name) for name in names}
@@ -90,7 +94,7 @@ async def build_plan(settings: Settings, options: RunOptions, redactor: Redactor
         if not options.dry_run:  # a dry run sends nothing anywhere
             await check_credentials(targets, settings)
     model = ModelPlan(load_provider_class(options.model, settings), provider_args, model_config, given_price, batch)
-    return RunPlan(options, registry, names, configs, credentials, model, judge, targets, prices)
+    return RunPlan(options, registry, names, configs, credentials, model, judge, targets, prices, judge_batch)
 
 
 def resolved_model_options(options: RunOptions, settings: Settings) -> RunOptions:
