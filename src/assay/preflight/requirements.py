@@ -319,6 +319,9 @@ def _source_of(field_name: str, req: Requirement, plan: Plan, settings: Settings
     value = getattr(settings, field_name, None)
     if field_name in type(settings).model_fields and _present(settings.secret(field_name) or value):
         return str(settings.source_of(field_name))
+    if field_name not in type(settings).model_fields:  # a plugin vendor's own key variable
+        found, source = settings.variable(field_name)
+        return str(source) if _present(found) else None
     return None
 
 

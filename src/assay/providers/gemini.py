@@ -207,7 +207,9 @@ class GeminiProvider:
         usage = _dict(data.get("usageMetadata"))
         # Thinking tokens are billed as output.
         output = as_int(usage.get("candidatesTokenCount")) + as_int(usage.get("thoughtsTokenCount"))
-        return Response(text=answer, usage=Usage(as_int(usage.get("promptTokenCount")), output),
+        audio = sum(as_int(d.get("tokenCount")) for d in usage.get("promptTokensDetails") or []
+                    if isinstance(d, dict) and d.get("modality") == "AUDIO")  # priced apart from text
+        return Response(text=answer, usage=Usage(as_int(usage.get("promptTokenCount")), output, audio),
                         model=str(data.get("modelVersion") or self._model),
                         finish_reason=str(finish).lower() if finish else None)
 

@@ -69,6 +69,12 @@ def content(message: Message, audio_style: str = "input_audio") -> str | list[di
     return parts
 
 
+def _audio_tokens(usage: dict[str, Any]) -> int:
+    """``prompt_tokens_details.audio_tokens``: the audio part of the prompt, which OpenAI prices apart."""
+    details = usage.get("prompt_tokens_details")
+    return as_int(details.get("audio_tokens")) if isinstance(details, dict) else 0
+
+
 def pop_model(args: dict[str, Any], provider: str, example: str) -> str:
     """``model=`` (lmms-eval's ``model_version=`` too) from --model_args, or a ConfigError."""
     model = args.pop("model", None) or args.pop("model_version", None)
@@ -191,7 +197,8 @@ class ChatCompletionsProvider:
         usage = usage if isinstance(usage, dict) else {}
         return Response(
             text=answer if isinstance(answer, str) else json.dumps(answer),
-            usage=Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens"))),
+            usage=Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens")),
+                        _audio_tokens(usage)),
             model=str(data.get("model") or self._model),
             finish_reason=finish,
         )

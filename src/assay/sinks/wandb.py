@@ -204,8 +204,7 @@ def _log_task_samples(wandb: Any, wb_run: Any, run: FinishedRun, task: str, reda
             log.warning("W&B: %s has more than %d samples; the table shows the first %d, the artifact all",
                         task, _MAX_TABLE_ROWS, _MAX_TABLE_ROWS)
             break
-        scores = record.get("metrics")
-        metrics = scores if isinstance(scores, dict) else {}
+        metrics = view.record_metrics(record, metric_names)  # lmms-eval's records keep them at the top level
         raw = record.get("resps")
         table.add_data(
             record.get("doc_id"), redactor.redact(view.prompt_text(record)), _first_image(wandb, run, record),
