@@ -170,9 +170,12 @@ async def _warm_up(provider: Provider) -> None:
 
 async def _count_before_paying(p: Prepared) -> None:
     """A dry run counts every doc; so does a run with --max_cost, refused now if even its estimated minimum
-    is over the cap. Any other run counts its prompts as it builds them (for the results' estimate)."""
+    is over the cap; a batch run counts its prompts as it builds its batches. Other runs count nothing: the
+    tokenizer's start-up and the count per doc would slow the first request and the dispatch rate."""
     from assay.run.estimate import count_every_doc, new_tally, refuse_over_cap
 
+    if not (p.options.dry_run or p.options.max_cost is not None or p.batch is not None):
+        return
     p.tally = new_tally(p)
     if p.options.dry_run or p.options.max_cost is not None:
         await count_every_doc(p)
