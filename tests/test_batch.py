@@ -72,6 +72,9 @@ def test_a_batch_run_scores_as_the_interactive_run_at_the_batch_price(
     assert batch["answers"] == 8 and len(batch["batches"]) == 1
     assert batch["batches"][0]["state"] == "completed" and batch["batches"][0]["succeeded"] == 8
     assert batch_doc["model_stats"]["requests"] == 0
+    for path in [*run_dir.rglob("*.json*"), *run_dir.rglob("*.sqlite*")]:  # the batch record included
+        assert KEY.encode() not in path.read_bytes(), path
+    assert any(run_dir.rglob("batches.sqlite"))
 
 
 def _batch_run(vendor: Vendor, emu: Emulator, run_dir: Path, capsys: pytest.CaptureFixture[str],
@@ -214,3 +217,36 @@ def test_an_empty_batched_answer_is_asked_again_in_a_follow_up_batch(
         assert code == 0, err
         assert [len(b.requests) for b in emu.book.batches.values()] == [8, 1]
     assert all(r["resps"] == [["A"]] for r in samples(run_dir / "out"))
+
+
+def test_a_judged_task_batches_the_model_first_then_the_judge(
+        run_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_judge_run import MODEL_ANSWER, grade
+
+    vendor = VENDORS["openai"]
+    monkeypatch.setenv(vendor.variable, KEY)
+    with vendor.emulator(key=KEY, answer=lambda body: MODEL_ANSWER) as model, \
+            vendor.emulator(key=KEY, answer=grade) as judge:
+        def run(out: str, *extra: str) -> dict[str, Any]:
+            poll = ",batch_poll_interval=0.01" if extra else ""
+            code, _, err = run_cli(capsys, "--model", "openai", "--model_args",
+                                   f"model=gpt-4o-mini,base_url={model.base_url}/v1{poll}",
+                                   "--judge_model", "openai", "--judge_args",
+                                   f"model=gpt-4o-mini,base_url={judge.base_url}/v1{poll}",
+                                   "--tasks", "assay_video_qa", "--limit", "6", "--output_path", str(run_dir / out),
+                                   "--log_samples", *extra)
+            assert code == 0, err
+            return results_file(run_dir / out)
+
+        live = run("live")
+        asked = len(interactive_requests(judge))
+        assert asked == 6
+        batched = run("batch", "--batch")
+        assert len(interactive_requests(model)) == 6 and len(interactive_requests(judge)) == asked  # none more
+        assert [len(b.requests) for b in model.book.batches.values()] == [6]
+        assert [len(b.requests) for b in judge.book.batches.values()] == [6]
+        assert model.problems == [] and judge.problems == []
+    assert batched["results"]["assay_video_qa"]["metrics"] == live["results"]["assay_video_qa"]["metrics"]
+    assert batched["results"]["assay_video_qa"]["n_judged"] == 6
+    assert batched["cost"]["judge"]["usd"] == pytest.approx(live["cost"]["judge"]["usd"] / 2, rel=1e-2)
+    assert [b["vendor"] for b in batched["batch"]["batches"]] == ["openai", "openai"]

@@ -11,7 +11,14 @@ from typing import Any
 from aiohttp import web
 
 from tests.emulators import gemini_batch
-from tests.emulators.base import AUDIO_MIME, Emulator, check_base64_audio, check_base64_image, only_keys
+from tests.emulators.base import (
+    AUDIO_MIME,
+    Emulator,
+    audio_seconds,
+    check_base64_audio,
+    check_base64_image,
+    only_keys,
+)
 from tests.emulators.batches import BatchBook
 from tests.emulators.tokens import gemini_input_tokens, text_tokens
 
@@ -90,8 +97,19 @@ class GeminiEmulator(Emulator):
     def answer_body(self, body: dict[str, Any], text: str) -> dict[str, Any]:
         return {"candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP",
                                 "index": 0}],
-                "usageMetadata": self.usage(body, text),
+                "usageMetadata": self.with_audio(self.usage(body, text), body),
                 "modelVersion": "gemini-emu-001"}
+
+    @staticmethod
+    def with_audio(usage: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """Audio as Gemini counts it: 32 tokens a second, by modality in ``promptTokensDetails``."""
+        audio = round(32 * audio_seconds(body))
+        if not audio:
+            return usage
+        text = usage["promptTokenCount"]
+        return {**usage, "promptTokenCount": text + audio, "totalTokenCount": usage["totalTokenCount"] + audio,
+                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": text},
+                                        {"modality": "AUDIO", "tokenCount": audio}]}
 
     def usage(self, body: dict[str, Any], text: str) -> dict[str, int]:
         if not self.count_tokens:

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.emulators import openai_batch
-from tests.emulators.base import Emulator, check_base64_audio, check_data_url, only_keys
+from tests.emulators.base import Emulator, audio_seconds, check_base64_audio, check_data_url, only_keys
 from tests.emulators.batches import BatchBook
 from tests.emulators.tokens import openai_input_tokens, text_tokens
 
@@ -105,7 +105,16 @@ class OpenAIEmulator(Emulator):
         return {"id": "chatcmpl-emu", "object": "chat.completion", "model": body["model"],
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                              "finish_reason": "stop"}],
-                "usage": self.usage(body, text)}
+                "usage": self.with_audio(self.usage(body, text), body)}
+
+    @staticmethod
+    def with_audio(usage: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """Audio in the prompt as OpenAI counts it: 10 tokens a second, in ``prompt_tokens_details``."""
+        audio = round(10 * audio_seconds(body))
+        if not audio:
+            return usage
+        return {**usage, "prompt_tokens": usage["prompt_tokens"] + audio, "total_tokens": usage["total_tokens"] + audio,
+                "prompt_tokens_details": {"audio_tokens": audio, "cached_tokens": 0}}
 
     def usage(self, body: dict[str, Any], text: str) -> dict[str, int]:
         if not self.count_tokens:

@@ -55,18 +55,25 @@ def is_audio_value(item: object) -> bool:
     return ("bytes" in item or "path" in item) and isinstance(path, str) and is_audio_path(path)
 
 
-class AudioValue(Mapping[str, Any]):
-    """A dataset's audio cell as lmms-eval helpers expect it (``{"array", "sampling_rate", "path"}``), decoded
-    only when a helper reads ``array`` or ``sampling_rate``: building a message sends the file's own bytes,
-    so most runs never hold a decoded waveform. Recent ``datasets`` decode audio only through torchcodec
-    (torch); assay loads the column undecoded and wraps each cell in this."""
+class AudioValue(dict[str, Any]):
+    """A dataset's audio cell as lmms-eval helpers expect it: a ``dict`` with ``path``, ``array`` and
+    ``sampling_rate`` (helpers test ``isinstance(value, dict)``), whose ``array`` and ``sampling_rate`` are
+    decoded only when a helper reads them: building a message sends the file's own bytes, so most runs never
+    hold a decoded waveform. Recent ``datasets`` decode audio only through torchcodec (torch); assay loads
+    the column undecoded and wraps each cell in this."""
 
-    __slots__ = ("_decoded", "bytes", "path")
+    __slots__ = ("_decoded", "bytes")
+    _LAZY = ("array", "sampling_rate")
 
     def __init__(self, data: bytes | None, path: str | None) -> None:
+        super().__init__(path=path, array=None, sampling_rate=None)
         self.bytes = data
-        self.path = path
         self._decoded: tuple[np.ndarray, int] | None = None
+
+    @property
+    def path(self) -> str | None:
+        path = super().__getitem__("path")
+        return path if isinstance(path, str) else None
 
     def _decode(self) -> tuple[np.ndarray, int]:
         if self._decoded is None:
@@ -77,21 +84,25 @@ class AudioValue(Mapping[str, Any]):
         return self._decoded
 
     def __getitem__(self, key: str) -> Any:
-        if key == "path":
-            return self.path
-        if key == "bytes":
-            return self.bytes
-        if key == "array":
-            return self._decode()[0]
-        if key == "sampling_rate":
-            return self._decode()[1]
-        raise KeyError(key)
+        if key in self._LAZY:
+            array, rate = self._decode()
+            return array if key == "array" else rate
+        return super().__getitem__(key)
 
-    def __iter__(self) -> Iterator[str]:
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default  # noqa: SIM401 - self.get is this method
+
+    def __iter__(self) -> Iterator[str]:  # also makes {**value} and dict(value) read through __getitem__
         return iter(("path", "array", "sampling_rate"))
 
-    def __len__(self) -> int:
-        return 3
+    def keys(self) -> Any:
+        return ["path", "array", "sampling_rate"]
+
+    def items(self) -> Any:
+        return [(key, self[key]) for key in self]
+
+    def values(self) -> Any:
+        return [self[key] for key in self]
 
     def __repr__(self) -> str:
         return f"AudioValue(path={self.path!r}, bytes={len(self.bytes or b'')})"
@@ -108,10 +119,13 @@ def encode_audio(
     raw = _raw_source(source)
     if raw is not None:
         _check_length(_header_seconds(raw, label), label, max_seconds)
-        samples, rate = decode_audio(raw, label=label)
+        samples, rate = _decode_pcm16(raw, label)
     else:
-        samples, rate = _array_source(source, label)
+        floats, rate = _array_source(source, label)
+        samples = _pcm16(floats)
     _check_length(len(samples) / rate, label, max_seconds)
+    # 16-bit from the decoder to the wav: half the bytes of float32 at every step, and fewer large temporaries,
+    # which is what made a 1,000-clip run's heap fragment (bench/audio_memory.py).
     samples = _resampled(samples, rate, sample_rate)
     data = _wav_bytes(samples, sample_rate)
     return AudioPart(data_b64=base64.b64encode(data).decode("ascii"), format="wav", sample_rate=sample_rate,
@@ -131,6 +145,31 @@ def decode_audio(source: bytes | str | Path, *, label: str = "audio") -> tuple[n
     except (soundfile.LibsndfileError, RuntimeError, TypeError):  # a format libsndfile does not read
         return _decode_with_av(raw, label)
     return _mono(data), int(rate)
+
+
+def _decode_pcm16(raw: bytes, label: str) -> tuple[np.ndarray, int]:
+    """(mono int16 samples, sample rate): what :func:`encode_audio` resamples and writes."""
+    try:
+        import soundfile
+    except ImportError:
+        raise ConfigError("decoding audio needs soundfile, which is not installed", hint=_INSTALL_HINT) from None
+    try:
+        data, rate = soundfile.read(io.BytesIO(raw), dtype="int16", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError):  # a format libsndfile does not read
+        floats, av_rate = _decode_with_av(raw, label)
+        return _pcm16(floats), av_rate
+    if data.shape[1] == 1:
+        import numpy as np
+
+        return np.ascontiguousarray(data[:, 0]), int(rate)
+    return data.mean(axis=1).round().astype("<i2"), int(rate)
+
+
+def _pcm16(samples: np.ndarray) -> np.ndarray:
+    """Float samples in [-1, 1] as int16, the inverse of soundfile's int16 -> float (x / 32768)."""
+    import numpy as np
+
+    return np.clip(np.round(samples * 32768.0), -32768, 32767).astype("<i2")
 
 
 # -- sources ------------------------------------------------------------------------------------------------
@@ -236,7 +275,7 @@ def _header_seconds(raw: bytes, label: str) -> float | None:
 def _check_length(seconds: float | None, label: str, max_seconds: float) -> None:
     if seconds is not None and seconds > max_seconds:
         raise ConfigError(f"{label} is {seconds:.1f} s long, over the {max_seconds:g} s bound for one audio part "
-                          "(not sent)", hint="send shorter clips (cut them in the task's process_docs)")
+                          "(not sent)", hint="send shorter clips, or raise ASSAY_AUDIO_MAX_SECONDS")
 
 
 def _decode_with_av(raw: bytes, label: str) -> tuple[np.ndarray, int]:
@@ -281,11 +320,8 @@ def _resampled(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
     return resampled
 
 
-def _wav_bytes(samples: np.ndarray, rate: int) -> bytes:
+def _wav_bytes(pcm: np.ndarray, rate: int) -> bytes:
     """16-bit PCM wav (the standard library's writer: every API reads it)."""
-    import numpy as np
-
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
         out.setnchannels(1)

@@ -22,6 +22,7 @@ from assay.providers._endpoint import parse_base_url, required_key
 from assay.providers._http import JsonClient, as_int, http_error, malformed, parse_json, tagged
 from assay.providers.gemini_batch import GeminiBatchWire
 from assay.providers.openai_compat import pop_model
+from assay.text import clip
 from assay.types import AudioPart, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
 if TYPE_CHECKING:
@@ -174,7 +175,7 @@ class GeminiProvider:
             data = None
         error = data.get("error") if isinstance(data, dict) else None
         error = error if isinstance(error, dict) else {}
-        message = str(error.get("message") or text.strip()[:300] or "no error body")[:300]
+        message = clip(str(error.get("message") or text.strip() or "no error body"), 300)
         kind, retry_after = error_kind(status, error)
         return http_error(status, headers, message, kind=kind, provider=self.name, url=self._base_url,
                           key_hint=KEY_HINT, model=self._model, retry_after=retry_after)
@@ -207,7 +208,9 @@ class GeminiProvider:
         usage = _dict(data.get("usageMetadata"))
         # Thinking tokens are billed as output.
         output = as_int(usage.get("candidatesTokenCount")) + as_int(usage.get("thoughtsTokenCount"))
-        return Response(text=answer, usage=Usage(as_int(usage.get("promptTokenCount")), output),
+        audio = sum(as_int(d.get("tokenCount")) for d in usage.get("promptTokensDetails") or []
+                    if isinstance(d, dict) and d.get("modality") == "AUDIO")  # priced apart from text
+        return Response(text=answer, usage=Usage(as_int(usage.get("promptTokenCount")), output, audio),
                         model=str(data.get("modelVersion") or self._model),
                         finish_reason=str(finish).lower() if finish else None)
 

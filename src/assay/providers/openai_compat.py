@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from assay.errors import ConfigError, ProviderError
 from assay.providers._endpoint import route_not_found
 from assay.providers._http import JsonClient, as_int, error_from_http, malformed, parse_json, tagged
+from assay.text import clip
 from assay.types import AudioPart, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
 if TYPE_CHECKING:
@@ -67,6 +68,12 @@ def content(message: Message, audio_style: str = "input_audio") -> str | list[di
         elif isinstance(part, AudioPart):
             parts.append(audio_content(part, audio_style))
     return parts
+
+
+def _audio_tokens(usage: dict[str, Any]) -> int:
+    """``prompt_tokens_details.audio_tokens``: the audio part of the prompt, which OpenAI prices apart."""
+    details = usage.get("prompt_tokens_details")
+    return as_int(details.get("audio_tokens")) if isinstance(details, dict) else 0
 
 
 def pop_model(args: dict[str, Any], provider: str, example: str) -> str:
@@ -182,7 +189,7 @@ class ChatCompletionsProvider:
             # empty answer to retry.
             raise ProviderError(
                 f"{self.name} refused to answer ({'content_filter' if finish == 'content_filter' else 'refusal'})"
-                f"{f': {str(refusal)[:200]}' if refusal else ''}",
+                f"{f': {clip(str(refusal), 200)}' if refusal else ''}",
                 hint="the vendor's content policy blocked this prompt or answer; it is counted, not retried",
                 kind="content_policy",
                 provider=self.name,
@@ -191,7 +198,8 @@ class ChatCompletionsProvider:
         usage = usage if isinstance(usage, dict) else {}
         return Response(
             text=answer if isinstance(answer, str) else json.dumps(answer),
-            usage=Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens"))),
+            usage=Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens")),
+                        _audio_tokens(usage)),
             model=str(data.get("model") or self._model),
             finish_reason=finish,
         )

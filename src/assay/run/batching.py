@@ -17,15 +17,17 @@ from typing import TYPE_CHECKING, Any
 from assay.run.prompts import Prompt, feed
 
 if TYPE_CHECKING:
-    from assay.model.batch.runner import BatchRunner
+    from assay.model.batch.answers import BatchAnswers
+    from assay.model.batch.config import BatchConfig
     from assay.providers.batch import BatchWire
     from assay.run.prepare import Prepared
 
 
-def _identity(p: Prepared) -> str:
+def identity_text(identity: dict[str, Any]) -> str:
+    """A provider identity as the batch record keeps it (no secret: see public_identity)."""
     from assay.env.masking import public_identity
 
-    return json.dumps(public_identity(p.provider.identity()), sort_keys=True)
+    return json.dumps(public_identity(identity), sort_keys=True)
 
 
 async def _lines(p: Prepared, wire: BatchWire) -> dict[str, bytes]:
@@ -51,45 +53,47 @@ async def _lines(p: Prepared, wire: BatchWire) -> dict[str, bytes]:
     return lines
 
 
-async def answer_in_batches(p: Prepared) -> BatchRunner | None:
-    """Send the run's requests as batches and leave the answers with the model (None: not a batch run)."""
+async def send_batches(p: Prepared, wire: BatchWire, config: BatchConfig, identity: dict[str, Any],
+                       lines: dict[str, bytes]) -> BatchAnswers:
+    """``lines`` through the batch layer; the answers by key (the runner is kept to be finished later)."""
     from assay.model.batch.answers import BatchAnswers
     from assay.model.batch.runner import BatchRunner
     from assay.model.batch.store import BatchStore
+
+    runner = BatchRunner(wire, BatchStore(p.settings.ensure_home() / "batches.sqlite"), config,
+                         identity_text(identity))
+    p.batch_runners.append(runner)
+    return BatchAnswers(await runner.run(lines) if lines else {})
+
+
+async def answer_in_batches(p: Prepared) -> None:
+    """Send the run's requests as batches and leave the answers with the model (nothing: not a batch run)."""
     from assay.providers.base import batch_wire
 
     wire = batch_wire(p.provider)
-    if p.batch is None or wire is None:  # (a provider without a batch API was refused in prepare)
-        return None
-    lines = await _lines(p, wire)
-    store = BatchStore(p.settings.ensure_home() / "batches.sqlite")
-    runner = BatchRunner(wire, store, p.batch, _identity(p))
-    try:
-        p.model.prefilled = BatchAnswers(await runner.run(lines)) if lines else None
-    except BaseException:
-        store.close()
-        raise
-    p.batch_runner = runner
-    return runner
+    if p.batch is not None and wire is not None:  # (a provider without a batch API was refused in prepare)
+        p.model.prefilled = await send_batches(p, wire, p.batch, p.provider.identity(), await _lines(p, wire))
+    if p.judge_batch is not None and p.judging is not None and p.judging.judged and not p.options.predict_only:
+        from assay.run.judge_batching import judge_in_batches
+
+        await judge_in_batches(p, p.judge_batch, send_batches)
 
 
 def finish_batches(p: Prepared, *, consumed: bool) -> None:
     """The run is over: its batches are consumed (never resumed) unless it was interrupted."""
-    runner = p.batch_runner
-    if runner is None:
-        return
-    try:
-        if consumed:
-            runner.store.consume(runner.wire.vendor, runner.batch_ids)
-    finally:
-        runner.store.close()
+    for runner in p.batch_runners:
+        try:
+            if consumed:
+                runner.store.consume(runner.wire.vendor, runner.batch_ids)
+        finally:
+            runner.store.close()
 
 
 def batch_report(p: Prepared) -> dict[str, Any] | None:
-    """The results' ``batch`` section: each batch's id, final state and counts."""
-    runner = p.batch_runner
-    if runner is None:
+    """The results' ``batch`` section: each batch's vendor, id, final state and counts."""
+    if not p.batch_runners:
         return None
-    return {"vendor": runner.wire.vendor, "answers": p.model.stats.batched,
-            "batches": [{"id": s.id, "state": s.state, "total": s.total, "succeeded": s.succeeded,
-                         "failed": s.failed} for s in runner.statuses.values()]}
+    return {"answers": p.model.stats.batched,
+            "batches": [{"vendor": runner.wire.vendor, "id": s.id, "state": s.state, "total": s.total,
+                         "succeeded": s.succeeded, "failed": s.failed}
+                        for runner in p.batch_runners for s in runner.statuses.values()]}
