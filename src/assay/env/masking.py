@@ -214,3 +214,12 @@ def mask(value: str | None) -> str:
     if len(value) - len(prefix) < 12:  # the prefix would leave too little hidden
         prefix = ""
     return f"{prefix}…{value[-4:]}"
+
+
+_PLACEHOLDER = re.compile(r"\.\.\.|…|x{4,}|<[^>]*>|\byour[-_ ]|changeme|placeholder|^sk-$|^\*+$", re.IGNORECASE)
+
+
+def looks_like_placeholder(value: str) -> bool:
+    """Whether a credential is a documentation placeholder (``sk-...``, ``<your key>``, ``xxxx``), not a key:
+    set, but certain to be refused."""
+    return bool(_PLACEHOLDER.search(value.strip()))
