@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.adversarial.local_tasks import jsonl_task
 from tests.fault_server import FaultServer, last_user_text
 from tests.helpers import results_file, run_cli, write
 from tests.test_judge_lmms_tasks import FAST, _image_folder, _wrapper
@@ -111,6 +112,18 @@ def test_all_judgements_failed_is_never_complete_at_rate_one(run_dir: Path, caps
     assert results_file(run_dir)["status"] == "failed"
 
 
+#: The keys of a task scored by its helper module's process_results.
+SCORED_BY_HELPER = """\
+    output_type: generate_until
+    doc_to_text: !function utils.doc_to_text
+    doc_to_target: "q"
+    process_results: !function utils.process_results
+    metric_list:
+      - metric: judged
+        aggregation: mean
+        higher_is_better: true
+    """
+
 ASYNC_HELPER = '''
 import asyncio
 from openai import AsyncOpenAI
@@ -133,25 +146,9 @@ def test_async_openai_helper_goes_through_the_judge(tmp_path: Path, run_dir: Pat
                                                     capsys: pytest.CaptureFixture[str],
                                                     model_server: FaultServer) -> None:
     pytest.importorskip("openai")
-    folder = tmp_path / "asyncjudge"
+    folder = jsonl_task(tmp_path / "asyncjudge", "asyncjudge", "".join(f'{{"q": "question {i}"}}\n' for i in range(3)),
+                        SCORED_BY_HELPER)
     write(folder, "utils.py", ASYNC_HELPER)
-    write(folder, "docs.jsonl", "".join(f'{{"q": "question {i}"}}\n' for i in range(3)))
-    write(folder, "asyncjudge.yaml", f"""\
-        task: asyncjudge
-        dataset_path: json
-        dataset_kwargs:
-          data_files:
-            test: {folder / 'docs.jsonl'}
-        test_split: test
-        output_type: generate_until
-        doc_to_text: !function utils.doc_to_text
-        doc_to_target: "q"
-        process_results: !function utils.process_results
-        metric_list:
-          - metric: judged
-            aggregation: mean
-            higher_is_better: true
-        """)
     with FaultServer(lambda body: "good") as judge:
         code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
                                f"model=m,base_url={model_server.base_url}", "--tasks", "asyncjudge",
@@ -201,25 +198,9 @@ def test_a_judge_call_with_no_judge_configured_is_refused_not_sent(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """No --judge_model, no OPENAI_API_KEY: the helper's call never reaches the address it read; it fails as a
     counted judge failure naming the missing key."""
-    folder = tmp_path / "undeclared"
+    folder = jsonl_task(tmp_path / "undeclared", "undeclared", "".join(f'{{"q": "question {i}"}}\n' for i in range(3)),
+                        SCORED_BY_HELPER)
     write(folder, "utils.py", UNDECLARED_HELPER)
-    write(folder, "docs.jsonl", "".join(f'{{"q": "question {i}"}}\n' for i in range(3)))
-    write(folder, "undeclared.yaml", f"""\
-        task: undeclared
-        dataset_path: json
-        dataset_kwargs:
-          data_files:
-            test: {folder / 'docs.jsonl'}
-        test_split: test
-        output_type: generate_until
-        doc_to_text: !function utils.doc_to_text
-        doc_to_target: "q"
-        process_results: !function utils.process_results
-        metric_list:
-          - metric: judged
-            aggregation: mean
-            higher_is_better: true
-        """)
     with FaultServer(lambda body: "good") as default_endpoint:
         monkeypatch.setenv("HELPER_JUDGE_URL", default_endpoint.base_url)
         code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
