@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-TREES = [base / "shared" / "lmms-eval-tasks" / "lmms_eval" / "tasks" for base in (REPO.parent, REPO.parents[1])]
+#: ASSAY_LMMS_TASKS (lmms-eval's lmms_eval/tasks folder) first, then ../shared next to the clone or the worktree.
+TREES = [*([Path(os.environ["ASSAY_LMMS_TASKS"]).expanduser()] if os.environ.get("ASSAY_LMMS_TASKS") else []),
+         *(base / "shared" / "lmms-eval-tasks" / "lmms_eval" / "tasks" for base in (REPO.parent, REPO.parents[1]))]
 TARGET_LIST_S = 1.0
 TARGET_RESOLVED = 0.95
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -143,15 +144,21 @@ def _restore_hf_home() -> Iterator[None]:
 
 
 _REPO = Path(__file__).resolve().parents[1]
-#: lmms-eval's real task tree: ../shared/lmms-eval-tasks next to the clone (CI), or two levels up (a worktree)
-SHARED_TREES = [base / "shared" / "lmms-eval-tasks" / "lmms_eval" / "tasks"
-                for base in (_REPO.parent, _REPO.parents[1])]
+#: lmms-eval's real task tree: ASSAY_LMMS_TASKS (its `lmms_eval/tasks` folder) when set; else
+#: ../shared/lmms-eval-tasks next to the clone (CI), or two levels up (a worktree)
+_GIVEN_TREE = os.environ.get("ASSAY_LMMS_TASKS")
+SHARED_TREES = [*([Path(_GIVEN_TREE).expanduser()] if _GIVEN_TREE else []),
+                *(base / "shared" / "lmms-eval-tasks" / "lmms_eval" / "tasks"
+                  for base in (_REPO.parent, _REPO.parents[1]))]
 
 
 @pytest.fixture(scope="session")
 def lmms_tree() -> Path:
-    """lmms-eval's real task tree (../shared/lmms-eval-tasks, which CI has); skipped where it is absent."""
+    """lmms-eval's real task tree (ASSAY_LMMS_TASKS, or ../shared/lmms-eval-tasks, which CI has); skipped where it
+    is absent, and an error when ASSAY_LMMS_TASKS names a folder that is not there (a typo must not skip tests)."""
+    if _GIVEN_TREE and not SHARED_TREES[0].is_dir():
+        pytest.fail(f"ASSAY_LMMS_TASKS={_GIVEN_TREE} is not a folder (give lmms-eval's lmms_eval/tasks folder)")
     for tree in SHARED_TREES:
         if tree.is_dir():
             return tree
-    pytest.skip(f"lmms-eval's task tree is not at {SHARED_TREES[0]}")
+    pytest.skip(f"lmms-eval's task tree is not at {SHARED_TREES[0]} (set ASSAY_LMMS_TASKS to its lmms_eval/tasks)")

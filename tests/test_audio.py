@@ -146,6 +146,8 @@ async def test_chat_completions_send_audio_as_the_api_takes_it(provider: str, ar
         finally:
             await instance.aclose()
     assert emu.problems == [] and response.text == "six hundred"
+    # a 1 s clip, as OpenAI counts it (prompt_tokens_details); vLLM reports no audio detail
+    assert response.usage.audio_input_tokens == (10 if kind == "input_audio" else 0)
     body = emu.requests[-1].body
     assert body["messages"][0]["content"][0]["type"] == kind and len(sent_audio(body)) == 1
 
@@ -176,8 +178,23 @@ async def test_gemini_sends_audio_inline(tmp_path: Path, settings: object) -> No
         finally:
             await instance.aclose()
     assert emu.problems == [] and response.text == "six"
+    assert response.usage.audio_input_tokens == 32  # promptTokensDetails, modality AUDIO
     inline = emu.requests[-1].body["contents"][0]["parts"][0]["inlineData"]
     assert inline["mimeType"] == "audio/wav"
+
+
+def test_audio_tokens_are_priced_apart_where_the_vendor_does() -> None:
+    from assay.model.cost import price_for
+    from assay.types import Usage
+
+    price = price_for("gpt-4o-audio-preview-2025-06-03")
+    assert price is not None and price.audio_input == 40.0
+    usage = Usage(input_tokens=100, output_tokens=10, audio_input_tokens=80)
+    assert price.cost(usage) == pytest.approx((20 * 2.5 + 10 * 10.0 + 80 * 40.0) / 1e6)
+    text_only = price_for("gpt-4o")
+    assert text_only is not None and text_only.cost(usage) == pytest.approx((100 * 2.5 + 10 * 10.0) / 1e6)
+    flash = price_for("gemini-2.5-flash")
+    assert flash is not None and flash.as_dict()["audio_input_per_mtok"] == 1.0
 
 
 def test_declared_modalities() -> None:
@@ -207,6 +224,7 @@ def test_builtin_spoken_digits_runs_offline_against_a_loopback_server(run_dir: P
     for row in rows:  # the answer is right exactly for the clip that says 0 8 1
         assert row["metrics"]["exact_match"] == float(row["target"] == "0 8 1")
         assert row["audio"][0]["sample_rate"] == 16_000 and len(row["audio"][0]["sha256"]) == 64
+        assert row["usage"]["audio_input_tokens"] == round(10 * row["audio"][0]["duration_s"])
     result = results_file(run_dir / "out")["results"]["assay_spoken_digits"]
     assert result["exact_match,none"] == pytest.approx(sum(r["target"] == "0 8 1" for r in rows) / 12)
 
@@ -224,3 +242,48 @@ def test_a_model_without_audio_is_refused_before_the_first_request(model: str, r
     assert code == 2 and emu.requests == []
     assert "error:" in err and "audio" in err and "hint:" in err and "Traceback" not in err
     assert not list((run_dir / "out").rglob("*_results.json"))
+
+
+def test_tasks_check_names_what_resolves_but_cannot_run_on_the_model(cli_env: dict[str, str],
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from assay.cli import main
+
+    assert main(["tasks", "--check", "assay_*", "--model", "anthropic"]) == 1
+    out = capsys.readouterr().out
+    assert "7 of 7 tasks resolve" in out  # resolving is one thing…
+    assert "resolves but cannot run on this provider: assay_spoken_digits (needs audio" in out  # …running another
+    assert "assay_colors" not in out
+    assert main(["tasks", "--check", "assay_*", "--model", "gemini"]) == 0
+    assert "every task that resolves can run on --model gemini" in capsys.readouterr().out
+    assert main(["tasks", "--check", "assay_*"]) == 0  # without --model: resolving only, as before
+    assert "cannot run" not in capsys.readouterr().out
+
+
+def test_log_media_saves_each_clip_once_and_the_moved_report_plays_them(run_dir: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from assay.report.data import run_payload
+    from assay.report.media import MediaTable
+    from assay.sinks.rundir import load_run
+
+    with OpenAIEmulator(key=KEY, answer=lambda body: "one two three") as emu:
+        code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                               f"model=m,base_url={emu.api_root},api_key={KEY}", "--tasks", "assay_spoken_digits",
+                               "--limit", "4", "--output_path", str(run_dir / "out"), "--log_samples",
+                               "--log_media", "--report")
+    assert code == 0, err
+    rows = samples(run_dir / "out")
+    clips = sorted(p for p in (run_dir / "out").rglob("*.wav"))
+    assert len(clips) == 4 and all(c.name == f"{r['audio'][0]['sha256']}.wav" for c, r in
+                                   zip(clips, sorted(rows, key=lambda r: r["audio"][0]["sha256"]), strict=True))
+    results = next((run_dir / "out").rglob("*_results.json"))
+    for row in rows:  # the clip saved is the one sent, referenced from its sample
+        (entry,) = row["media"]
+        assert entry["kind"] == "audio" and pitch((results.parent / entry["path"]).read_bytes())[1] == 16_000
+    items = run_payload(load_run(results), MediaTable())["items"]
+    assert all(item["i"] and item["i"][0][1] == "audio" and item["au"][0][1] == 16_000 for item in items)
+    moved = run_dir / "moved"
+    shutil.move(str(run_dir / "out"), moved)  # the report carries its clips: moving the folder loses nothing
+    page = next(moved.rglob("*.html")).read_text()
+    assert page.count("data:audio/wav;base64,") == 4

@@ -78,8 +78,12 @@ def test_the_interrupt_hint_is_true(run_dir: Path, monkeypatch: pytest.MonkeyPat
     import signal
     import threading
 
+    timers: list[threading.Timer] = []
+
     def interrupt_soon(body: dict[str, object]) -> str:
-        threading.Timer(0.05, signal.raise_signal, (signal.SIGINT,)).start()
+        if not timers:  # one Ctrl-C: a second one must not reach the next test
+            timers.append(threading.Timer(0.05, signal.raise_signal, (signal.SIGINT,)))
+            timers[0].start()
         return "1"
 
     with OpenAIEmulator(key=KEY, answer=interrupt_soon) as emu:
@@ -87,6 +91,7 @@ def test_the_interrupt_hint_is_true(run_dir: Path, monkeypatch: pytest.MonkeyPat
         argv = ["run", "--model", "openai", "--model_args", f"model=m,base_url={emu.base_url}/v1,api_key={KEY},"
                 "num_concurrent=1", "--tasks", "assay_colors", "--limit", "20"]
         code = main(argv + (["--use_cache"] if cached else []))
+    timers[0].join()
     err = capsys.readouterr().err
     assert code == 130, err
     hint = next(line for line in err.splitlines() if line.startswith("hint:"))
@@ -94,3 +99,35 @@ def test_the_interrupt_hint_is_true(run_dir: Path, monkeypatch: pytest.MonkeyPat
         assert "rerun the same command" in hint and "from the cache" in hint
     else:
         assert "the cache was off" in hint and "--use_cache" in hint
+
+
+def test_a_base_url_without_v1_shows_the_url_called_and_the_fix(run_dir: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    with OpenAIEmulator(key=KEY) as emu:
+        code = main(["run", "--model", "openai", "--model_args", f"model=m,base_url={emu.base_url},api_key={KEY}",
+                     "--tasks", "assay_colors", "--limit", "2"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    error = next(line for line in err.splitlines() if line.startswith("error:"))
+    assert f"(POST {emu.base_url}/chat/completions)" in error and "404" in error
+    assert f"try base_url={emu.base_url}/v1" in err
+
+
+def test_a_full_chat_completions_url_is_taken_as_meant(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with OpenAIEmulator(key=KEY) as emu:
+        code = main(["run", "--model", "openai", "--model_args",
+                     f"model=m,base_url={emu.base_url}/v1/chat/completions,api_key={KEY}", "--tasks", "assay_colors",
+                     "--limit", "2"])
+        paths = {seen.path for seen in emu.requests}
+    assert code == 0, capsys.readouterr().err
+    assert paths == {"/v1/chat/completions"}
+
+
+def test_an_lmms_eval_task_name_says_which_include_path_it_needs(run_dir: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--model", "local", "--tasks", "mme"]) == 2
+    err = capsys.readouterr().err
+    assert "error: unknown task 'mme': it is an lmms-eval task" in err
+    assert "hint: add --include_path" in err and "lmms_eval/tasks" in err
+    assert main(["run", "--model", "local", "--tasks", "mmeee_not_a_task"]) == 2
+    assert "lmms-eval task" not in capsys.readouterr().err

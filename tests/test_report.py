@@ -176,6 +176,7 @@ def test_mme_style_dict_scores_show_per_sample_and_agree_with_the_task_count(tmp
     assert len(scored) == data["tasks"][0]["result"]["metrics"]["mme_cognition_score"]["n"] == 4
     assert [item["m"]["mme_cognition_score"] for item in scored] == [0.0, 1.0, 0.0, 1.0]
     assert [item["s"] for item in scored] == ["wrong", "correct", "wrong", "correct"]
+    assert [item["s"] for item in data["items"][4:]] == ["wrong", "correct"] * 3  # scored on the other metric
 
 
 def test_a_judged_run_shows_the_judges_words_verdicts_and_counts(run_dir: Path, capsys: pytest.CaptureFixture[str]
@@ -199,5 +200,17 @@ def test_a_judged_run_shows_the_judges_words_verdicts_and_counts(run_dir: Path, 
     assert all(item["j"] and '"pred": "yes"' in item["j"] for item in data["items"])
     assert all(item["v"] == [5.0] for item in data["items"])  # the verdict's score, for the distribution
     assert all(m[1] == "video_frame" for item in data["items"] for m in item["i"]) and data["items"][0]["i"]
-    assert [j["model"] for j in data["run"]["judges"]] == ["j"]
+    assert [(j["model"], j["provider"]) for j in data["run"]["judges"]] == [("j", "openai_compatible")]
     assert "report: " in out
+
+
+def test_embedded_thumbnails_are_kept_whole_even_where_their_base64_looks_like_a_secret(
+        two_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    run = load_run(two_runs[0])
+    assert run.media_dir is not None
+    thumb = sorted(run.media_dir.iterdir())[0]
+    encoded = base64.b64encode(thumb.read_bytes()).decode()
+    redactor = Redactor()
+    redactor.add(encoded[100:140], "OPENAI_API_KEY")  # a "key" the redactor would mask in any text
+    page = write_report([run], tmp_path / "r.html", redactor=redactor).read_text()
+    assert f"data:image/jpeg;base64,{encoded}" in _embedded(page)["media"].values()

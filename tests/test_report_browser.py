@@ -80,7 +80,7 @@ class Page:
         return str(self.page.inner_text("#pager-top .count"))
 
     def wait_for_images(self) -> list[list[Any]]:
-        self.page.wait_for_function("Array.from(document.images).every(i => i.complete)", timeout=10_000)
+        self.page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=10_000)
         return self.page.evaluate("Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth])")
 
     def errors(self) -> list[tuple[str, str]]:
@@ -362,4 +362,21 @@ def test_audio_clips_play_from_inside_the_page(browser: Any, tmp_path: Path) -> 
         a.preload = 'metadata'; a.load(); })""")
     assert duration == pytest.approx(0.5, abs=0.01)
     assert page.errors() == [] and all(url.startswith("file://") for url in page.requests)
+    page.page.close()
+
+
+def test_mme_style_scores_are_shown_per_sample_and_counted_as_in_the_table(browser: Any, tmp_path: Path) -> None:
+    recs = [sample("mme", i, "Yes", {("mme_cognition_score" if i < 4 else "mme_perception_score"):
+                                         {"question_id": f"q{i}", "category": "code", "score": float(i % 2)}})
+            for i in range(10)]
+    path = write_run(tmp_path, "m", {"mme": {"metrics": {"mme_perception_score": metric(66.7, 6),
+                                                         "mme_cognition_score": metric(50.0, 4)}}}, recs)
+    page = Page(browser, write_report([load_run(path)], tmp_path / "mme.html", redactor=Redactor()))
+    table = page.page.inner_text("#task-table")
+    assert "n=4" in table and "n=6" in table
+    assert page.page.locator(".score[data-metric='mme_cognition_score']").count() == 4
+    assert page.page.locator(".score[data-metric='mme_perception_score']").count() == 6
+    chips = [c["chips"][0] for c in page.cards()]
+    assert chips == ["wrong", "correct"] * 5  # every doc's own outcome, whichever metric scored it
+    assert page.errors() == []
     page.page.close()

@@ -20,10 +20,12 @@ __all__ = [
     "Settings",
     "evaluate",
     "load_settings",
+    "sweep",
 ]
 
 _EXPORTS = {
     "evaluate": "assay.api",
+    "sweep": "assay.api",
     "EvaluationResult": "assay.run",
     "Settings": "assay.env.settings",
     "load_settings": "assay.env.settings",
@@ -35,7 +37,7 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
-    from assay.api import evaluate
+    from assay.api import evaluate, sweep
     from assay.env.settings import Settings, load_settings
     from assay.errors import AssayError, ConfigError, CredentialError, ProviderError, RunFailedError
     from assay.run import EvaluationResult

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from assay.options import RunOptions
 if TYPE_CHECKING:
     from assay.env.credentials import Redactor
     from assay.env.settings import Settings
+    from assay.errors import AssayError
     from assay.run import EvaluationResult
 
 log = logging.getLogger("assay")
@@ -51,6 +53,7 @@ def evaluate(
     judge_args: str | dict[str, Any] | None = None,
     max_judge_failure_rate: float = 0.05,
     max_cost: float | None = None,
+    ray: str | bool | None = None,
     dry_run: bool = False,
     batch: bool = False,
     verbosity: str | None = None,
@@ -66,6 +69,8 @@ def evaluate(
     run ended but cannot be trusted (status ``failed``: no sample succeeded, or more than ``max_error_rate``
     of them failed) that is :class:`assay.RunFailedError`, whose ``result`` holds what was written.
 
+    ``ray``: shard the run over a Ray cluster — an address (``"HOST:PORT"``, ``"auto"``), or True for
+    ``RAY_ADDRESS`` (else ``auto``); needs the ``ray`` extra.
     ``dry_run=True`` sends nothing: the result's ``status`` is ``dry_run`` and ``result["estimate"]`` holds
     what the run would send and cost, per task and in total. ``batch=True`` sends the model's requests
     through the vendor's batch API at its batch price (see the README).
@@ -74,7 +79,6 @@ def evaluate(
     with ``assay push``. lmms-eval's run options are keywords too (:data:`LMMS_OPTIONS`: ``num_fewshot``…).
     """
     from assay.env.log import redacted_records
-    from assay.run import run_evaluation
 
     settings = settings or _load_settings(env_file, verbosity, use_cache)
     redactor = redactor or _redactor_for(settings)
@@ -104,15 +108,71 @@ def evaluate(
         judge_args=_as_dict(judge_args, "--judge_args") or {},
         max_judge_failure_rate=max_judge_failure_rate,
         max_cost=max_cost,
+        ray=("" if ray is True else str(ray)) if ray not in (None, False) else None,
         dry_run=dry_run,
         batch=batch,
         **_checked_lmms_options(lmms_options),
     )
     # No shell history here: a key passed in model_args is redacted but not warned about.
     with redacted_records(redactor):
-        result = asyncio.run(run_evaluation(settings, options, redactor, from_command_line=False))
+        result = asyncio.run(runner_for(options)(settings, options, redactor, from_command_line=False))
     _warn_failed_uploads(result, redactor)
     return result
+
+
+def runner_for(options: RunOptions) -> Callable[..., Coroutine[Any, Any, EvaluationResult]]:
+    """The local runner, or with ``--ray`` the cluster's (imported only then: Ray stays unloaded otherwise).
+    A dry run sends nothing: it needs no cluster."""
+    if options.ray is None or options.dry_run:
+        from assay.run import run_evaluation
+
+        return run_evaluation
+    from assay.cluster import run_on_cluster
+
+    return run_on_cluster
+
+
+def sweep(
+    runs: Sequence[RunOptions | Mapping[str, Any]],
+    *,
+    ray: str | bool = True,
+    verbosity: str | None = None,
+    env_file: str | Path | Sequence[str | Path] | None = None,
+    settings: Settings | None = None,
+    redactor: Redactor | None = None,
+) -> list[EvaluationResult | AssayError]:
+    """Several runs over a Ray cluster at once (models, checkpoints, task sets), each with its own results
+    document. Each run is a :class:`~assay.options.RunOptions` or a mapping of its fields (``tasks`` may be
+    a comma-separated string). ``ray`` as in :func:`evaluate`. Returns each run's result, or the
+    :class:`AssayError` it ended with: one failed run does not stop the others."""
+    from assay.cluster import sweep as on_cluster
+    from assay.env.log import redacted_records
+
+    settings = settings or _load_settings(env_file, verbosity, None)
+    redactor = redactor or _redactor_for(settings)
+    address = "" if ray is True else str(ray)
+    options = [replace(r, ray=address) if isinstance(r, RunOptions) else _run_options(r, address) for r in runs]
+    with redacted_records(redactor):
+        return asyncio.run(on_cluster([(settings, o) for o in options], redactor))
+
+
+def _run_options(fields: Mapping[str, Any], ray: str) -> RunOptions:
+    given = dict(fields)
+    tasks = given.pop("tasks", ())
+    if isinstance(tasks, str):
+        tasks = [t.strip() for t in tasks.split(",") if t.strip()]
+    for key in ("model_args", "gen_kwargs", "judge_args"):
+        if isinstance(given.get(key), str):
+            given[key] = _as_dict(given[key], f"--{key}") or {}
+    if isinstance(given.get("output_path"), str):
+        given["output_path"] = Path(given["output_path"])
+    try:
+        return RunOptions(tasks=tuple(tasks), ray=ray, **given)
+    except TypeError as exc:
+        from assay.errors import UsageError
+
+        raise UsageError(f"sweep(): a run has {exc}",
+                         hint="each run takes RunOptions' fields (see help(assay.sweep))") from None
 
 
 #: RunOptions fields that mirror lmms-eval's flags, accepted by evaluate() as keywords.

@@ -28,13 +28,24 @@ def _finite(value: object) -> bool:
         return False
 
 
+def _shown(value: Any) -> str:
+    """A flag's bad value for its error message: short text as it is; anything as long as a key is not echoed
+    (a key pasted into --limit must not land in the terminal, logs or CI output)."""
+    text = str(value)
+    return repr(text) if len(text) <= _ECHO_MAX or isinstance(value, (int, float)) else "<value hidden>"
+
+
+#: Longer flag values are not echoed in errors: every credential shape assay knows is longer than this.
+_ECHO_MAX = 12
+
+
 def as_number(flag: str, value: Any, *, whole: bool = False) -> Any:
     """A flag's value (from the command line or a --config file) as a number, or a UsageError saying so:
     never an OverflowError or ValueError from deep inside a run."""
     if value is None or isinstance(value, bool):
         if value is None:
             return None
-        raise UsageError(f"{flag} {value!r} is not a number", hint=_HINTS.get(flag, "give a number"))
+        raise UsageError(f"{flag} {_shown(value)} is not a number", hint=_HINTS.get(flag, "give a number"))
     try:
         number = float(value)
         if not math.isfinite(number):
@@ -46,7 +57,7 @@ def as_number(flag: str, value: Any, *, whole: bool = False) -> Any:
         return number
     except (TypeError, ValueError, OverflowError):
         what = "a whole number" if whole else "a finite number"
-        shown = f"{value:g}" if isinstance(value, float) else repr(str(value)[:40])
+        shown = f"{value:g}" if isinstance(value, float) else _shown(value)
         raise UsageError(f"{flag} {shown} is not {what}", hint=_HINTS.get(flag, "give a number")) from None
 
 
@@ -98,6 +109,8 @@ class RunOptions:
     reasoning_tags: Any = "default"
     repeats: int | None = None
     log_samples_suffix: str = "model_outputs"
+    #: ``--ray [ADDRESS]``: shard the run over a Ray cluster (None: run here; "": RAY_ADDRESS, else ``auto``).
+    ray: str | None = None
     #: Frames sampled per video (lmms-eval's ``max_frames_num`` model argument; None: 8).
     num_frames: int | None = None
 
@@ -107,7 +120,7 @@ class RunOptions:
         for flag, value in (("--limit", self.limit), ("--max_error_rate", self.max_error_rate),
                             ("--max_cost", self.max_cost)):
             if value is not None and (isinstance(value, bool) or not _finite(value)):
-                raise UsageError(f"{flag} {value!r} is not a finite number", hint=_HINTS[flag])
+                raise UsageError(f"{flag} {_shown(value)} is not a finite number", hint=_HINTS[flag])
         for flag, count in (("--offset", self.offset), ("--bootstrap_iters", self.bootstrap_iters),
                             ("--seed", self.seed)):
             if isinstance(count, bool) or not isinstance(count, int):

@@ -138,13 +138,16 @@ class Request:
 class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
+    #: Of ``input_tokens``, those the vendor counted for audio (priced apart where the vendor does).
+    audio_input_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
+        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens,
+                     self.audio_input_tokens + other.audio_input_tokens)
 
 
 @dataclass(frozen=True, slots=True)

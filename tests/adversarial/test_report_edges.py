@@ -136,3 +136,21 @@ def test_documents_a_run_writes_match_the_schema_and_read_back_byte_for_byte(rea
         assert len(records) == len(lines) == 3
         assert [to_json(r) for r in records] == lines
         assert [to_json(check_sample(json.loads(line), "x")) for line in lines] == lines
+
+
+def test_a_report_folder_carries_no_secret(tmp_path: Path, cli_env: dict[str, str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key the model echoes (answers, judge text, status reason, title) appears in no file of the index,
+    the viewer or any run's data file, in any form."""
+    from tests.adversarial.scan import leaks
+
+    secret = "sk-proj-ReportFolderSecret0123456789abcdef"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    recs = [record("t", i, f"the key is {secret}", {"acc": 1.0}, judge={"judgements": [{"ok": True, "raw": secret}]})
+            for i in range(3)]
+    write_run(tmp_path / "logs", "m", {"t": {"metrics": {"acc": metric(1.0, 3)}}}, recs,
+              status_reason=f"failed with {secret}")
+    assert main(["report", str(tmp_path / "logs"), "--title", f"runs {secret}"]) == 0
+    report = tmp_path / "logs" / "assay_report"
+    assert sorted(p.name for p in report.rglob("*") if p.is_file()) == ["index.html", "r0.js", "report.html"]
+    assert leaks([secret], folders=[report]) == []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from tests.emulators import anthropic_batch
 from tests.emulators.base import Emulator, check_base64_image, only_keys
+from tests.emulators.batches import BatchBook
 from tests.emulators.tokens import anthropic_input_tokens, text_tokens
 
 _BODY_KEYS = {"model", "max_tokens", "messages", "system", "temperature", "top_p", "top_k", "stop_sequences",
@@ -19,8 +21,20 @@ _STATUS_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403:
 
 @dataclass
 class AnthropicEmulator(Emulator):
+    """With Message Batches (``tests/emulators/anthropic_batch.py``)."""
+
+    book: BatchBook = field(default_factory=BatchBook)
+
     def routes(self) -> list[tuple[str, str, str]]:
-        return [("POST", "/v1/messages", "generate"), ("GET", "/v1/models", "models")]
+        return [("POST", "/v1/messages", "generate"), ("GET", "/v1/models", "models"), *anthropic_batch.ROUTES]
+
+    async def handle_other(self, kind: str, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        return await anthropic_batch.handle(self, kind, request, body)
+
+    def batch_answer(self, body: dict[str, Any], fault: tuple[int, str, str] | None) -> tuple[int, dict[str, Any]]:
+        if fault is not None:
+            return fault[0], self.error_body(*fault)
+        return 200, self.answer_body(body, self.answer(body))
 
     def authorized(self, request: web.Request) -> bool:
         return request.headers.get("x-api-key") == self.key and "Authorization" not in request.headers

@@ -87,7 +87,8 @@ class Emulator(LoopbackServer):
 
     # -- serving -----------------------------------------------------------------------------------
     async def _dispatch(self, request: web.Request, kind: str) -> web.StreamResponse:
-        raw = await request.text() if request.can_read_body else ""
+        multipart = request.content_type.startswith("multipart/")  # a file upload: its handler reads it
+        raw = await request.text() if request.can_read_body and not multipart else ""
         try:
             import json
 
@@ -184,6 +185,29 @@ def check_base64_audio(data: Any, fmt: Any, where: str) -> list[str]:
     if not raw.startswith(AUDIO_MAGIC[fmt]) or (fmt == "wav" and raw[8:12] != b"WAVE"):
         return [f"{where}: audio bytes are not {fmt}"]
     return []
+
+
+def audio_seconds(body: dict[str, Any]) -> float:
+    """Seconds of wav audio in a chat-completions or Gemini body (what the vendors bill audio tokens by)."""
+    import io
+    import wave
+
+    clips: list[str] = []
+    for message in body.get("messages") or []:
+        for part in message.get("content") if isinstance(message.get("content"), list) else []:
+            if part.get("type") == "input_audio":
+                clips.append((part.get("input_audio") or {}).get("data", ""))
+    for content in body.get("contents") or []:
+        clips += [p["inlineData"].get("data", "") for p in content.get("parts") or []
+                  if str((p.get("inlineData") or {}).get("mimeType", "")).startswith("audio/")]
+    seconds = 0.0
+    for data in clips:
+        try:
+            with wave.open(io.BytesIO(base64.b64decode(data))) as clip:
+                seconds += clip.getnframes() / clip.getframerate()
+        except (wave.Error, EOFError, binascii.Error, ValueError):
+            continue
+    return seconds
 
 
 def check_data_url(url: Any, where: str, *, audio: bool = False) -> list[str]:

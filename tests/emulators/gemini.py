@@ -5,12 +5,21 @@ and the key is never accepted from the URL by this emulator (assay must send it 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from tests.emulators.base import AUDIO_MIME, Emulator, check_base64_audio, check_base64_image, only_keys
+from tests.emulators import gemini_batch
+from tests.emulators.base import (
+    AUDIO_MIME,
+    Emulator,
+    audio_seconds,
+    check_base64_audio,
+    check_base64_image,
+    only_keys,
+)
+from tests.emulators.batches import BatchBook
 from tests.emulators.tokens import gemini_input_tokens, text_tokens
 
 _CONFIG_KEYS = {"maxOutputTokens", "temperature", "topP", "topK", "stopSequences", "seed", "candidateCount",
@@ -22,8 +31,28 @@ _RPC = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429
 
 @dataclass
 class GeminiEmulator(Emulator):
+    """With batch mode (``tests/emulators/gemini_batch.py``)."""
+
+    book: BatchBook = field(default_factory=BatchBook)
+
     def routes(self) -> list[tuple[str, str, str]]:
-        return [("POST", "/v1beta/models/{call}", "generate"), ("GET", "/v1beta/models", "models")]
+        return [("POST", "/v1beta/models/{call}", "generate"), ("GET", "/v1beta/models", "models"),
+                *gemini_batch.ROUTES]
+
+    async def _dispatch(self, request: web.Request, kind: str) -> web.StreamResponse:
+        if request.match_info.get("call", "").endswith(":batchGenerateContent"):
+            kind = "batch_create"
+        return await super()._dispatch(request, kind)
+
+    async def handle_other(self, kind: str, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        if kind == "batch_create":
+            return await gemini_batch.create(self, request, body)
+        return await gemini_batch.handle(self, kind, request)
+
+    def batch_answer(self, body: dict[str, Any], fault: tuple[int, str, str] | None) -> tuple[int, dict[str, Any]]:
+        if fault is not None:
+            return fault[0], self.error_body(*fault)
+        return 200, self.answer_body(body, self.answer(body))
 
     def authorized(self, request: web.Request) -> bool:
         return request.headers.get("x-goog-api-key") == self.key and "key" not in request.query
@@ -38,10 +67,10 @@ class GeminiEmulator(Emulator):
             return web.json_response(body, status=400, headers=headers)
         return super().error(status, message, code, headers)
 
-    def violations(self, request: web.Request, body: dict[str, Any]) -> list[str]:
+    def violations(self, request: web.Request, body: dict[str, Any], call: str | None = None) -> list[str]:
         found = only_keys(body, {"contents", "systemInstruction", "generationConfig", "safetySettings"}, "body",
                           "gemini")
-        call = request.match_info.get("call", "")
+        call = call or request.match_info.get("call", "")
         if not call.endswith(":generateContent") or not call.removesuffix(":generateContent"):
             found.append(f"unknown method {call!r}")
         found += only_keys(body.get("generationConfig") or {}, _CONFIG_KEYS, "generationConfig", "gemini")
@@ -68,8 +97,19 @@ class GeminiEmulator(Emulator):
     def answer_body(self, body: dict[str, Any], text: str) -> dict[str, Any]:
         return {"candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP",
                                 "index": 0}],
-                "usageMetadata": self.usage(body, text),
+                "usageMetadata": self.with_audio(self.usage(body, text), body),
                 "modelVersion": "gemini-emu-001"}
+
+    @staticmethod
+    def with_audio(usage: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """Audio as Gemini counts it: 32 tokens a second, by modality in ``promptTokensDetails``."""
+        audio = round(32 * audio_seconds(body))
+        if not audio:
+            return usage
+        text = usage["promptTokenCount"]
+        return {**usage, "promptTokenCount": text + audio, "totalTokenCount": usage["totalTokenCount"] + audio,
+                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": text},
+                                        {"modality": "AUDIO", "tokenCount": audio}]}
 
     def usage(self, body: dict[str, Any], text: str) -> dict[str, int]:
         if not self.count_tokens:

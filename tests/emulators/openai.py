@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from tests.emulators.base import Emulator, check_base64_audio, check_data_url, only_keys
+from tests.emulators import openai_batch
+from tests.emulators.base import Emulator, audio_seconds, check_base64_audio, check_data_url, only_keys
+from tests.emulators.batches import BatchBook
 from tests.emulators.tokens import openai_input_tokens, text_tokens
 
 _ROLES = {"system", "user", "assistant", "developer"}
@@ -61,10 +63,24 @@ def chat_violations(body: dict[str, Any], *, audio_url: bool = False) -> list[st
 
 @dataclass
 class OpenAIEmulator(Emulator):
-    """OpenAI at ``{base_url}/v1`` (xAI is the same protocol: only the root differs)."""
+    """OpenAI at ``{base_url}/v1`` (xAI is the same protocol: only the root differs), with its Batch API
+    (``tests/emulators/openai_batch.py``)."""
 
     #: Continuation tokens the "model" would not have chosen (loglikelihood is_greedy false).
     unlikely: tuple[str, ...] = ("B",)
+    book: BatchBook = field(default_factory=BatchBook)
+    files: dict[str, str] = field(default_factory=dict)
+    batch_line_url: str = "/v1/chat/completions"
+
+    def batch_answer(self, body: dict[str, Any], fault: tuple[int, str, str] | None) -> tuple[int, dict[str, Any]]:
+        """One batched chat completion: what the interactive endpoint would answer."""
+        found = chat_violations(body)
+        if found:
+            self.problems.extend(found)
+            return 400, self.error_body(400, "; ".join(found), "invalid_request_error")
+        if fault is not None:
+            return fault[0], self.error_body(*fault)
+        return 200, self.answer_body(body, self.answer(body))
     #: Also take vLLM's ``audio_url`` part (a vLLM server; OpenAI itself takes only ``input_audio``).
     vllm: bool = False
 
@@ -74,7 +90,7 @@ class OpenAIEmulator(Emulator):
 
     def routes(self) -> list[tuple[str, str, str]]:
         return [("POST", "/v1/chat/completions", "generate"), ("GET", "/v1/models", "models"),
-                ("POST", "/v1/completions", "completions")]
+                ("POST", "/v1/completions", "completions"), *openai_batch.routes("/v1")]
 
     def authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {self.key}"
@@ -89,7 +105,16 @@ class OpenAIEmulator(Emulator):
         return {"id": "chatcmpl-emu", "object": "chat.completion", "model": body["model"],
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                              "finish_reason": "stop"}],
-                "usage": self.usage(body, text)}
+                "usage": self.with_audio(self.usage(body, text), body)}
+
+    @staticmethod
+    def with_audio(usage: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """Audio in the prompt as OpenAI counts it: 10 tokens a second, in ``prompt_tokens_details``."""
+        audio = round(10 * audio_seconds(body))
+        if not audio:
+            return usage
+        return {**usage, "prompt_tokens": usage["prompt_tokens"] + audio, "total_tokens": usage["total_tokens"] + audio,
+                "prompt_tokens_details": {"audio_tokens": audio, "cached_tokens": 0}}
 
     def usage(self, body: dict[str, Any], text: str) -> dict[str, int]:
         if not self.count_tokens:
@@ -98,6 +123,11 @@ class OpenAIEmulator(Emulator):
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
     async def handle_other(self, kind: str, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        if kind != "completions":
+            return await openai_batch.handle(self, kind, request)
+        return await self._completions(body)
+
+    async def _completions(self, body: dict[str, Any]) -> web.StreamResponse:
         """``/v1/completions`` with echo: a whitespace tokenizer; each token's logprob is -0.1 per character,
         and the top alternative at each position is the token itself unless it is in ``unlikely``."""
         if self.faults and "error" in self.faults[0]:
@@ -134,10 +164,22 @@ class OpenAIEmulator(Emulator):
 class AzureEmulator(OpenAIEmulator):
     deployment: str = "gpt4o-deploy"
     api_version: str = "2024-10-21"
+    batch_line_url: str = "/chat/completions"
 
     def routes(self) -> list[tuple[str, str, str]]:
         return [("POST", "/openai/deployments/{deployment}/chat/completions", "generate"),
-                ("GET", "/openai/models", "models")]
+                ("GET", "/openai/models", "models"), *openai_batch.routes("/openai")]
+
+    async def handle_other(self, kind: str, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        if request.query.get("api-version") != self.api_version:
+            self.problems.append(f"{request.path}: api-version {request.query.get('api-version')!r}")
+            return self.error(404, "Resource not found", "404")
+        return await super().handle_other(kind, request, body)
+
+    def batch_answer(self, body: dict[str, Any], fault: tuple[int, str, str] | None) -> tuple[int, dict[str, Any]]:
+        if body.get("model") != self.deployment:  # a global batch deployment is named as the model
+            self.problems.append(f"batch line model {body.get('model')!r} is not the deployment")
+        return super().batch_answer(body, fault)
 
     def authorized(self, request: web.Request) -> bool:
         return request.headers.get("api-key") == self.key and "Authorization" not in request.headers

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 # subcommand -> (module, one-line help). Each module has add_arguments(parser) and run(args, settings).
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -41,8 +42,24 @@ def add_env_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that its error message never echoes a value shaped like a credential (a key pasted
+    into `--limit` or left as a stray argument would otherwise land in the terminal and CI logs)."""
+
+    def error(self, message: str) -> NoReturn:
+        import re
+
+        from assay.env.masking import looks_like_credential
+
+        def hide(match: re.Match[str]) -> str:
+            return "<hidden: looks like a credential>" if looks_like_credential(match.group(0).strip("'")) else \
+                match.group(0)
+
+        super().error(re.sub(r"'[^']*'|[^\s',:]+", hide, message))
+
+
 def build_parser(load_subcommand_args: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="assay",
         description="Evaluate large multimodal models on benchmarks through their APIs.",
     )

@@ -125,7 +125,7 @@ def _specs() -> tuple[SettingSpec, ...]:
 
 
 def _setting_row(spec: SettingSpec, settings: Settings) -> dict[str, Any]:
-    from assay.env.masking import mask
+    from assay.env.masking import looks_like_credential, mask
 
     source = settings.source_of(spec.field)
     if spec.secret:
@@ -136,6 +136,10 @@ def _setting_row(spec: SettingSpec, settings: Settings) -> dict[str, Any]:
             value = list(raw)
         else:
             value = raw if isinstance(raw, (bool, int)) or raw is None else str(raw)
+        if isinstance(value, str) and "://" not in value and looks_like_credential(value):
+            # a key pasted into HF_ENDPOINT or AZURE_API_VERSION: shown as a secret would be (a URL's own
+            # credentials are masked with the URL, where the table is printed)
+            value = mask(value)
     return {
         "name": spec.env_name,
         "alias": _alias(spec, str(source)),

@@ -15,6 +15,7 @@ import json
 import logging
 from typing import Any
 
+from assay.env.masking import shown_value
 from assay.errors import UsageError
 
 log = logging.getLogger("assay.cli")
@@ -91,7 +92,7 @@ def reasoning_tags(value: Any) -> Any:
     try:
         parsed = json.loads(str(value))
     except json.JSONDecodeError:
-        raise UsageError(f"--reasoning_tags {value!r} is not JSON",
+        raise UsageError(f"--reasoning_tags {shown_value(value)} is not JSON",
                          hint='e.g. --reasoning_tags \'[["<think>", "</think>"]]\' or --reasoning_tags none') from None
     return parsed
 
@@ -102,10 +103,11 @@ def seeds(value: Any) -> tuple[int, int | None, int | None, int]:
     try:
         numbers = [None if p.lower() == "none" else int(p) for p in parts]
     except ValueError:
-        raise UsageError(f"--seed {value!r} is not an integer", hint="e.g. --seed 1234 or --seed 0,1234,1234,1234") \
+        raise UsageError(f"--seed {shown_value(value)} is not an integer",
+                         hint="e.g. --seed 1234 or --seed 0,1234,1234,1234") \
             from None
     if len(numbers) not in (1, 4):
-        raise UsageError(f"--seed {value!r}: give one value or four", hint="e.g. --seed 0,1234,1234,1234")
+        raise UsageError(f"--seed {shown_value(value)}: give one value or four", hint="e.g. --seed 0,1234,1234,1234")
     if len(numbers) == 1:
         numbers = numbers * 4
     run = numbers[0] if numbers[0] is not None else 0

@@ -49,6 +49,11 @@ def print_results(result: EvaluationResult, stream: TextIO, redact: Callable[[st
         f"{usage['input_tokens']} input / {usage['output_tokens']} output tokens paid · "
         f"{stats['retries']} retries{cached}{_cost(doc.get('cost'))}"
     )
+    batch = doc.get("batch")
+    if batch:
+        ids = ", ".join(f"{b['vendor']} {b['id']} {b['state']} {b['succeeded']}/{b['total']}"
+                        for b in batch["batches"])
+        console.print(f"batch: {batch['answers']} answers at the batch rate · {ids}")
     judge = doc.get("judge")
     if judge:
         failed = ", ".join(f"{k} {v}" for k, v in judge["failures"].items()) or "none failed"

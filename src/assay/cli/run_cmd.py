@@ -14,6 +14,7 @@ from assay.errors import ConfigError, UsageError
 if TYPE_CHECKING:
     from assay.env.credentials import Redactor
     from assay.env.settings import Settings
+    from assay.options import RunOptions
 
 #: flag -> default, applied after --config so that explicit flags win over the config file.
 DEFAULTS: dict[str, Any] = {
@@ -22,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "include_path": None, "wandb_args": None, "hf_hub_log_args": None, "use_cache": None, "bootstrap_iters": 0,
     "max_error_rate": 0.05, "max_cost": None, "dry_run": False, "batch": False,
     "judge_model": None, "judge_args": "", "max_judge_failure_rate": 0.05,
-    "wandb_log_samples": False, "report": False, "log_media": False,
+    "wandb_log_samples": False, "report": False, "log_media": False, "ray": None,
 }
 DEFAULTS.update(LMMS_DEFAULTS)
 
@@ -69,6 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--judge_args", help="judge options, e.g. model=gpt-4o-mini,base_url=…,num_concurrent=32,temperature=0")
     a("--max_judge_failure_rate", help="share of judged samples per task that may fail (default 0.05); "
                                        "above it the run exits 4, results written")
+    a("--ray", nargs="?", const="", metavar="ADDRESS",
+      help="shard the run over a Ray cluster: HOST:PORT, or auto; alone, RAY_ADDRESS or auto (the `ray` extra); "
+           "a --config list of runs then runs at once, sharing the cluster")
     from assay.cli import lmms_flags
 
     lmms_flags.add_arguments(parser)
@@ -99,26 +103,91 @@ def run(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> int
     runs = load_runs(args.config, set(DEFAULTS)) if args.config else [{}]
     if len(runs) == 1:
         return _run_one(_merged(args, runs[0]), settings, redactor)
+    merged = [_merged(args, r) for r in runs]
+    if any(v["ray"] is not None for v in merged):  # on a cluster, the runs share it at once
+        return _run_sweep(merged, settings, redactor)
     from assay.cli.run_many import run_all
 
-    return run_all([_merged(args, r) for r in runs], lambda v: _run_one(v, settings, redactor), redactor)
+    return run_all(merged, lambda v: _run_one(v, settings, redactor), redactor)
 
 
 def _run_one(v: dict[str, Any], settings: Settings, redactor: Redactor) -> int:
-    from assay.api import _as_dict
+    from assay.api import runner_for
     from assay.cli import lmms_flags
     from assay.cli.progress import make_progress
     from assay.cli.push_cmd import print_outputs
     from assay.cli.render import print_results
-    from assay.cli.run_config import cache_option, output_option
     from assay.cli.signals import stop_on_signals
     from assay.errors import RunFailedError
-    from assay.judge.config import parse_failure_rate
-    from assay.options import RunOptions, as_number
-    from assay.run import EvaluationResult, RunControl, run_evaluation
+    from assay.run import EvaluationResult, RunControl
 
     if str(v["tasks"] or "").strip() in lmms_flags.LIST_WORDS:  # lmms-eval's `--tasks list`
         return _list_tasks(v, settings, redactor)
+    options, settings, results_file = run_options(v, settings)
+    if options.dry_run:
+        from assay.cli.estimate_render import print_estimate
+
+        print_estimate(asyncio.run(runner_for(options)(settings, options, redactor)).results, sys.stdout,
+                       redactor.redact)
+        return 0
+    progress = make_progress(sys.stderr)
+    control = RunControl()
+    # From here to the end, SIGINT/SIGTERM/SIGHUP stop the run gracefully (exit 128 + signal) and no
+    # further signal can get in the way of the results write.
+    with stop_on_signals(control):
+        try:
+            result = asyncio.run(runner_for(options)(settings, options, redactor, progress=progress, control=control))
+        except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
+            if isinstance(exc.result, EvaluationResult):
+                _copy_results(exc.result, results_file)
+                print_results(exc.result, sys.stdout, redactor.redact)
+                print_outputs(exc.result.outputs, redactor)
+            raise
+        _copy_results(result, results_file)
+        print_results(result, sys.stdout, redactor.redact)
+        if v["show_config"]:
+            _show_config(result.results, redactor)
+        return print_outputs(result.outputs, redactor)
+
+
+def _run_sweep(merged: list[dict[str, Any]], settings: Settings, redactor: Redactor) -> int:
+    """A ``--config`` list with ``--ray``: every run at once on the cluster, then each one's table and the
+    summary, as a list run locally prints them (its outcome computed already)."""
+    from assay.cli.push_cmd import print_outputs
+    from assay.cli.render import print_results
+    from assay.cli.run_many import run_all
+    from assay.cli.signals import stop_on_signals
+    from assay.cluster import sweep
+    from assay.errors import AssayError, RunFailedError
+    from assay.run import EvaluationResult, RunControl
+
+    runs = [run_options(v, settings) for v in merged]
+    control = RunControl()
+    with stop_on_signals(control):
+        outcomes = iter(asyncio.run(sweep([(s, o) for o, s, _ in runs], redactor, control=control)))
+    files = iter(results_file for _, _, results_file in runs)
+
+    def show(v: dict[str, Any]) -> int:
+        outcome, results_file = next(outcomes), next(files)
+        result = outcome.result if isinstance(outcome, RunFailedError) else outcome
+        if isinstance(result, EvaluationResult):
+            _copy_results(result, results_file)
+            print_results(result, sys.stdout, redactor.redact)
+        if isinstance(outcome, AssayError):
+            raise outcome
+        return print_outputs(outcome.outputs, redactor)
+
+    return run_all(merged, show, redactor)
+
+
+def run_options(v: dict[str, Any], settings: Settings) -> tuple[RunOptions, Settings, Path | None]:
+    """One run's flags as RunOptions, the settings it runs with, and the ``.json`` results path it asked for."""
+    from assay.api import _as_dict
+    from assay.cli import lmms_flags
+    from assay.cli.run_config import cache_option, output_option
+    from assay.judge.config import parse_failure_rate
+    from assay.options import RunOptions, as_number
+
     lmms_flags.say_notices(v)
     seed, numpy_seed, torch_seed, fewshot_seed = lmms_flags.seeds(v["seed"])
     if not v["model"]:
@@ -144,10 +213,10 @@ def _run_one(v: dict[str, Any], settings: Settings, redactor: Redactor) -> int:
         fewshot_seed=fewshot_seed,
         numpy_seed=numpy_seed,
         torch_seed=torch_seed,
-        num_fewshot=None if v["num_fewshot"] is None else int(v["num_fewshot"]),
+        num_fewshot=as_number("--num_fewshot", v["num_fewshot"], whole=True),
         system_instruction=v["system_instruction"],
         reasoning_tags=lmms_flags.reasoning_tags(v["reasoning_tags"]),
-        repeats=None if v["repeats"] is None else int(v["repeats"]),
+        repeats=as_number("--repeats", v["repeats"], whole=True),
         log_samples_suffix=str(v["log_samples_suffix"]),
         include_paths=tuple(Path(p) for p in ([include] if isinstance(include, str) else include)),
         batch_size=v["batch_size"],
@@ -166,31 +235,9 @@ def _run_one(v: dict[str, Any], settings: Settings, redactor: Redactor) -> int:
         judge_model=str(v["judge_model"]) if v["judge_model"] else None,
         judge_args=_as_dict(_join(v["judge_args"]), "--judge_args") or {},
         max_judge_failure_rate=parse_failure_rate(v["max_judge_failure_rate"]),
+        ray=None if v["ray"] is None or v["ray"] is False else ("" if v["ray"] is True else str(v["ray"]).strip()),
     )
-    if options.dry_run:
-        from assay.cli.estimate_render import print_estimate
-
-        print_estimate(asyncio.run(run_evaluation(settings, options, redactor)).results, sys.stdout,
-                       redactor.redact)
-        return 0
-    progress = make_progress(sys.stderr)
-    control = RunControl()
-    # From here to the end, SIGINT/SIGTERM/SIGHUP stop the run gracefully (exit 128 + signal) and no
-    # further signal can get in the way of the results write.
-    with stop_on_signals(control):
-        try:
-            result = asyncio.run(run_evaluation(settings, options, redactor, progress=progress, control=control))
-        except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
-            if isinstance(exc.result, EvaluationResult):
-                _copy_results(exc.result, results_file)
-                print_results(exc.result, sys.stdout, redactor.redact)
-                print_outputs(exc.result.outputs, redactor)
-            raise
-        _copy_results(result, results_file)
-        print_results(result, sys.stdout, redactor.redact)
-        if v["show_config"]:
-            _show_config(result.results, redactor)
-        return print_outputs(result.outputs, redactor)
+    return options, settings, results_file
 
 
 def _list_tasks(v: dict[str, Any], settings: Settings, redactor: Redactor) -> int:

@@ -38,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the ones that do not resolve, by cause",
     )
     parser.add_argument(
+        "--model",
+        default=None,
+        help="with --check: also name the tasks that resolve but cannot run on this model (audio tasks on a "
+        "model that takes no audio, multiple_choice tasks on one without log-likelihoods…)",
+    )
+    parser.add_argument(
         "--include_path",
         "--include-path",
         dest="include_path",
@@ -59,7 +65,7 @@ def run(args: argparse.Namespace, settings: Settings, redactor: _Redactor) -> in
     if getattr(args, "check", False):
         from assay.cli.tasks_check import print_check
 
-        return print_check(registry, settings, words, redactor)
+        return print_check(registry, settings, words, redactor, model=getattr(args, "model", None))
     if command == "show":
         if len(words) != 1:
             raise UsageError(

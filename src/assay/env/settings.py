@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     verbosity: Verbosity = _setting("INFO", "VERBOSITY", about="log level: DEBUG, INFO, WARNING or ERROR")
     hf_token: SecretStr | None = _setting(None, "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", about="Hugging Face Hub token")
     hf_endpoint: str = _setting("https://huggingface.co", "HF_ENDPOINT", about="Hugging Face Hub address")
+    hf_hub_offline: bool = _setting(False, "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE",
+                                    about="load Hub datasets from the local cache only (huggingface_hub's name)")
     hf_home: Path = _setting(Path("~/.cache/huggingface"), "HF_HOME",
                              about="Hugging Face cache root; lmms-eval task helpers find media under it")
     openai_api_key: SecretStr | None = _setting(None, "OPENAI_API_KEY", about="OpenAI API key")
@@ -147,6 +149,7 @@ class Settings(BaseSettings):
     prices: Path | None = _setting(None, "ASSAY_PRICES", about="YAML/JSON file of model prices (USD per 1M tokens)")
     plugin_overrides: tuple[str, ...] = _setting((), "ASSAY_PLUGIN_OVERRIDES", about="built-in names (provider, "
                                                  "metric) that plugins may replace, comma-separated, or *")
+    ray_address: str | None = _setting(None, "RAY_ADDRESS", about="the Ray cluster `--ray` joins (HOST:PORT or auto)")
 
     _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
     _env_files: tuple[Path, ...] = PrivateAttr(default=())
@@ -169,7 +172,7 @@ class Settings(BaseSettings):
     def _expand_home(cls, value: object) -> Path:
         return Path(os.path.expandvars(os.path.expanduser(str(value))))
 
-    @field_validator("use_cache", "shuffle_docs", mode="before")
+    @field_validator("use_cache", "shuffle_docs", "hf_hub_offline", mode="before")
     @classmethod
     def _strict_bool(cls, value: object) -> bool:
         return parse_bool(value, "")

@@ -202,14 +202,27 @@ class ResponseCache:
         else:
             log.debug("response cache %s failed: %s", what, exc)
 
-    async def get(self, identity: dict[str, Any], request: Request) -> Response | None:
+    def _key(self, make: Callable[[Any, Any], str], identity: dict[str, Any], request: Any, what: str) -> str | None:
+        """The request's key, or None (warned once) when it cannot be made: not JSON-able."""
         try:
-            key = cache_key(identity, request)
+            return make(identity, request)
+        except (TypeError, ValueError) as exc:
+            self._warn(what, exc)
+            return None
+
+    async def get(self, identity: dict[str, Any], request: Request) -> Response | None:
+        key = self._key(cache_key, identity, request, "lookup")
+        return None if key is None else self.lookup(key)
+
+    def lookup(self, key: str) -> Response | None:
+        """The answer stored under ``key`` (:func:`cache_key`), if any: a cluster's workers compute the key
+        themselves and ask the one store on the driver's node (:mod:`assay.cluster`)."""
+        try:
             row = self.db.execute(
                 "SELECT text, input_tokens, output_tokens, finish_reason, response_model FROM responses WHERE key = ?",
                 (key,),
             ).fetchone()
-        except (TypeError, ValueError, sqlite3.Error) as exc:
+        except sqlite3.Error as exc:
             self._warn("lookup", exc)
             return None
         if row is None:
@@ -219,27 +232,40 @@ class ResponseCache:
                         finish_reason=finish_reason, attempts=0, cached=True)
 
     async def put(self, identity: dict[str, Any], request: Request, response: Response) -> None:
+        key = self._key(cache_key, identity, request, "write")
+        if key is not None:
+            self.store(key, public_identity(identity), request.task, request.doc_id, response)
+
+    def store(self, key: str, public: dict[str, Any], task: str, doc_id: int, response: Response) -> None:
+        """Keep ``response`` under ``key``; ``public`` is the provider identity without secrets."""
         if response.cached or not response.text.strip():
             return  # an empty answer is a failure to retry next time, not an answer to replay
+        finish = None if response.finish_reason is None else self._redact(response.finish_reason)
+        self._insert(key, public, self._redact(response.model), self._redact(response.text), response.usage, finish,
+                     task, doc_id)
+
+    def _insert(self, key: str, public: dict[str, Any], response_model: str, text: str, usage: Usage,
+                finish_reason: str | None, task: str, doc_id: int) -> None:
         try:
-            key = cache_key(identity, request)
-            public = public_identity(identity)
             self.db.execute(
                 "INSERT OR REPLACE INTO responses (key, identity, model, response_model, text, input_tokens,"
                 " output_tokens, finish_reason, created_at, task, doc_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, canonical_json(public), str(public.get("model", "")), self._redact(response.model),
-                 self._redact(response.text), response.usage.input_tokens, response.usage.output_tokens,
-                 None if response.finish_reason is None else self._redact(response.finish_reason),
-                 datetime.now(timezone.utc).isoformat(timespec="seconds"), request.task, request.doc_id),
+                (key, canonical_json(public), str(public.get("model", "")), response_model, text, usage.input_tokens,
+                 usage.output_tokens, finish_reason, datetime.now(timezone.utc).isoformat(timespec="seconds"), task,
+                 doc_id),
             )
         except (TypeError, ValueError, sqlite3.Error) as exc:
             self._warn("write", exc)
 
     async def get_loglikelihood(self, identity: dict[str, Any], request: LoglikelihoodRequest) -> Loglikelihood | None:
+        key = self._key(loglikelihood_key, identity, request, "lookup")
+        return None if key is None else self.lookup_loglikelihood(key)
+
+    def lookup_loglikelihood(self, key: str) -> Loglikelihood | None:
         """A stored log-likelihood (its row's text is ``{"logprob", "is_greedy"}``, finish_reason marks it)."""
         try:
             row = self.db.execute("SELECT text, input_tokens FROM responses WHERE key = ? AND finish_reason = ?",
-                                  (loglikelihood_key(identity, request), _LOGLIKELIHOOD)).fetchone()
+                                  (key, _LOGLIKELIHOOD)).fetchone()
             if row is None:
                 return None
             value = json.loads(row[0])
@@ -251,20 +277,15 @@ class ResponseCache:
 
     async def put_loglikelihood(self, identity: dict[str, Any], request: LoglikelihoodRequest,
                                 result: Loglikelihood) -> None:
-        if result.cached:
-            return
-        try:
-            public = public_identity(identity)
-            self.db.execute(
-                "INSERT OR REPLACE INTO responses (key, identity, model, response_model, text, input_tokens,"
-                " output_tokens, finish_reason, created_at, task, doc_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (loglikelihood_key(identity, request), canonical_json(public), str(public.get("model", "")), "",
-                 canonical_json({"logprob": result.logprob, "is_greedy": result.is_greedy}),
-                 result.usage.input_tokens, 0, _LOGLIKELIHOOD, datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 request.task, request.doc_id),
-            )
-        except (TypeError, ValueError, sqlite3.Error) as exc:
-            self._warn("write", exc)
+        key = self._key(loglikelihood_key, identity, request, "write")
+        if key is not None:
+            self.store_loglikelihood(key, public_identity(identity), request.task, request.doc_id, result)
+
+    def store_loglikelihood(self, key: str, public: dict[str, Any], task: str, doc_id: int,
+                            result: Loglikelihood) -> None:
+        if not result.cached:
+            self._insert(key, public, "", canonical_json({"logprob": result.logprob, "is_greedy": result.is_greedy}),
+                         Usage(result.usage.input_tokens, 0), _LOGLIKELIHOOD, task, doc_id)
 
     def stats(self) -> dict[str, Any]:
         """``{"path", "entries", "size_bytes", "models": {model: entries}}``."""

@@ -44,9 +44,16 @@ BUILTIN_PRICES: dict[str, tuple[float, float]] = {
     "gemini-1.5-pro": (1.25, 5.00), "gemini-1.5-flash": (0.075, 0.30),
     "grok-4": (3.00, 15.00), "grok-3": (3.00, 15.00), "grok-3-mini": (0.30, 0.50),
     "grok-2-vision": (2.00, 10.00),
+    "gpt-4o-audio-preview": (2.50, 10.00), "gpt-4o-mini-audio-preview": (0.15, 0.60),
 }
 #: What a batched request costs, as a share of the interactive price.
 BATCH_RATE = 0.5
+#: Where the vendor prices audio input apart: USD per 1M audio input tokens (the text prices are above).
+BUILTIN_AUDIO_PRICES: dict[str, float] = {
+    "gpt-4o-audio-preview": 40.00, "gpt-4o-mini-audio-preview": 10.00,
+    "gemini-2.5-flash": 1.00, "gemini-2.5-flash-lite": 0.30, "gemini-2.0-flash": 0.70,
+    "gemini-2.0-flash-lite": 0.075, "gemini-1.5-flash": 0.075, "gemini-1.5-pro": 1.25, "gemini-2.5-pro": 1.25,
+}
 #: --model_args keys that price this run's model (USD per 1M tokens).
 PRICE_ARGS = ("input_price", "output_price")
 
@@ -57,9 +64,12 @@ class Price:
     output: float  # USD per 1M output tokens
     model: str = ""  # the table entry that matched
     source: str = ""
+    audio_input: float | None = None  # USD per 1M audio input tokens, where priced apart (None: as text)
 
     def cost(self, usage: Usage) -> float:
-        return (usage.input_tokens * self.input + usage.output_tokens * self.output) / 1_000_000
+        audio = usage.audio_input_tokens if self.audio_input is not None else 0
+        text = (usage.input_tokens - audio) * self.input + usage.output_tokens * self.output
+        return (text + audio * (self.audio_input or 0.0)) / 1_000_000
 
     def at_batch_rate(self) -> Price:
         """The price of the same tokens through the vendor's batch API (OpenAI, Azure OpenAI, Anthropic and
@@ -68,8 +78,11 @@ class Price:
                      f"{self.source}, batch rate ({BATCH_RATE:.0%})")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "input_per_mtok": self.input, "output_per_mtok": self.output,
-                "source": self.source}
+        out: dict[str, Any] = {"model": self.model, "input_per_mtok": self.input, "output_per_mtok": self.output,
+                               "source": self.source}
+        if self.audio_input is not None:
+            out["audio_input_per_mtok"] = self.audio_input
+        return out
 
 
 def split_price_args(model_args: Mapping[str, Any]) -> tuple[Price | None, dict[str, Any]]:
@@ -93,7 +106,8 @@ def split_price_args(model_args: Mapping[str, Any]) -> tuple[Price | None, dict[
 
 def price_table(settings: Settings | None) -> dict[str, Price]:
     """The built-in table with ``ASSAY_PRICES`` on top."""
-    table = {m: Price(i, o, m, f"built-in table ({PRICES_AS_OF})") for m, (i, o) in BUILTIN_PRICES.items()}
+    table = {m: Price(i, o, m, f"built-in table ({PRICES_AS_OF})", BUILTIN_AUDIO_PRICES.get(m))
+             for m, (i, o) in BUILTIN_PRICES.items()}
     path = settings.prices if settings is not None else None
     if path is not None:
         table.update(_read_prices(Path(path)))
@@ -245,5 +259,6 @@ class CostMeter:
             "usd": round(self.usd, 6) if self.price is not None else None,
             "input_tokens": self.usage.input_tokens,
             "output_tokens": self.usage.output_tokens,
+            **({"audio_input_tokens": self.usage.audio_input_tokens} if self.usage.audio_input_tokens else {}),
             "price": self.price.as_dict() if self.price is not None else None,
         }

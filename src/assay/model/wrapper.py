@@ -25,6 +25,7 @@ from tenacity import (
 )
 
 from assay.errors import ConfigError, ProviderError
+from assay.model.cost import Reservation
 from assay.model.foreign import foreign_failure
 from assay.model.retry import classify
 from assay.providers.base import Provider, ScoresLoglikelihood, is_deterministic
@@ -37,6 +38,12 @@ log = logging.getLogger("assay.model")
 
 Sleep = Callable[[float], Awaitable[None]]
 _T = TypeVar("_T")
+
+
+class PrefilledAnswers(Protocol):
+    """Answers obtained before the workers ran (a vendor's batch API): the wrapper hands them out."""
+
+    def take(self, identity: dict[str, Any], request: Request) -> Response | ProviderError | None: ...
 
 
 class ResponseStore(Protocol):
@@ -138,6 +145,7 @@ class ModelStats:
     retries: int = 0
     failures: int = 0  # requests that failed for good
     cache_hits: int = 0
+    batched: int = 0  # answers that came from a vendor's batch API
     usage: Usage = field(default_factory=Usage)
     first_request_at: float | None = None
 
@@ -162,6 +170,8 @@ class Model:
             config = replace(config, max_concurrency=own_limit)
         self.config = config
         self.stats = ModelStats()
+        #: Answers from the vendor's batch API, taken before any interactive request (--batch).
+        self.prefilled: PrefilledAnswers | None = None
         # A provider's identity (vendor, base URL, model, body args) is fixed: computed once, not per request.
         self._identity = provider.identity()
         self._cache = cache
@@ -187,7 +197,17 @@ class Model:
             if hit is not None and (accept is None or accept(hit)):
                 self.stats.cache_hits += 1
                 return replace(hit, cached=True, attempts=0)
-        response, attempts = await self._with_retries(lambda: self._attempt(request))
+        batched = self.prefilled.take(self._identity, request) if self.prefilled is not None else None
+        if isinstance(batched, ProviderError):
+            self.stats.failures += 1
+            raise batched
+        if batched is not None:
+            response, attempts = batched, 1
+            self.stats.batched += 1
+            if self.meter is not None:  # billed by the batch, at the price the meter holds (the batch rate)
+                self.meter.settle(Reservation(0.0), response.usage)
+        else:
+            response, attempts = await self._with_retries(lambda: self._attempt(request))
         response = replace(response, attempts=attempts)
         self.stats.usage = self.stats.usage + response.usage
         if self._cache is not None and (accept is None or accept(response)):

@@ -175,6 +175,15 @@ def with_declared_credentials(spec: ProviderSpec) -> ProviderSpec:
     return replace(spec, credentials=fields, arg_keys=keys, modalities=modalities)
 
 
+def capabilities(name: str, settings: Settings | None = None) -> frozenset[str]:
+    """What model ``name`` can take (its declared modalities) and do (``loglikelihood``), without building it."""
+    spec = with_declared_credentials(get_spec(name, settings))
+    found = set(spec.modalities)
+    if getattr(_load(spec, name), "supports_loglikelihood", False):
+        found.add("loglikelihood")
+    return frozenset(found)
+
+
 def _load(spec: ProviderSpec, name: str) -> ProviderFactory:
     try:
         factory: ProviderFactory = load_target(spec.target)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from assay.env.masking import identity_url, mask_url
-from assay.errors import ConfigError, CredentialError
+from assay.env.masking import identity_url, looks_like_credential, mask_url
+from assay.errors import ConfigError, CredentialError, ProviderError
 
 if TYPE_CHECKING:
     from assay.env.settings import Settings
@@ -75,7 +75,8 @@ def parse_base_url(value: str, *, setting: str) -> BaseURL:
     """``value`` as a :class:`BaseURL`; a ConfigError naming ``setting`` (never the credentials in it)
     for anything that is not an absolute http(s) URL."""
     text = str(value).strip()
-    shown = mask_url(text)
+    # A key pasted where the address goes (OPENAI_BASE_URL=sk-…) is not echoed by the error about it.
+    shown = "<hidden: looks like a credential>" if looks_like_credential(text) and "://" not in text else mask_url(text)
     hint = f"set {setting} to the server's address, e.g. https://api.openai.com/v1 or http://localhost:8000/v1"
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
         raise ConfigError(f"{setting} contains a control character (a newline?)", hint=hint)
@@ -119,3 +120,30 @@ def check_key(value: str, *, setting: str) -> str:
     if value != value.strip():
         raise ConfigError(f"{setting} starts or ends with a space", hint=hint)
     return value
+
+
+#: Endpoint paths people paste as a base URL: the full ``…/chat/completions`` URL is taken as meant.
+_ENDPOINT_SUFFIXES = ("/chat/completions", "/completions")
+
+
+def without_endpoint_path(url: BaseURL) -> BaseURL:
+    """``http://host/v1/chat/completions`` given as a base URL is ``http://host/v1`` (what the OpenAI SDK's
+    base_url means): the path is not appended a second time."""
+    for suffix in _ENDPOINT_SUFFIXES:
+        if url.base.endswith(suffix):
+            return BaseURL(url.base[: -len(suffix)], url.query, url.user, url.password)
+    return url
+
+
+def route_not_found(exc: ProviderError, called: str, base: str) -> ProviderError:
+    """A 404 for the route itself (not an unknown model): the URL that was called, and the likely fix."""
+    from urllib.parse import urlsplit
+
+    if "model" in exc.message.lower():  # the server found the route and says which model it lacks
+        return exc
+    hint = exc.hint
+    if not urlsplit(base).path.rstrip("/").endswith("/v1"):
+        hint = (f"OpenAI-compatible servers answer under /v1: try base_url={mask_url(base)}/v1 (base_url is the "
+                "API root, as the openai SDK means it)")
+    return ProviderError(f"{exc.message} (POST {mask_url(called)})", hint=hint, kind=exc.kind, status=exc.status,
+                         provider=exc.provider, retryable=exc.retryable, request_id=exc.request_id)

@@ -244,6 +244,18 @@ class JsonClient:
             raise client_error(exc, provider=self._provider, where=self._where,
                                connect_hint=self._connect_hint) from None
 
+    async def send(self, method: str, url: str, *, data: Any = None,
+                   headers: Mapping[str, str] | None = None) -> tuple[int, Mapping[str, str], str]:
+        """(status, headers, text) of any one exchange (a batch API's GET, a file upload as form data)."""
+        import aiohttp
+
+        try:
+            async with self._client().request(method, url, data=data, headers=headers) as resp:
+                return resp.status, resp.headers, decode_body(await resp.read(), resp.charset)
+        except aiohttp.ClientError as exc:
+            raise client_error(exc, provider=self._provider, where=self._where,
+                               connect_hint=self._connect_hint) from None
+
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()

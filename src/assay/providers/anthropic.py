@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from assay.errors import FailureKind, ProviderError
 from assay.providers._endpoint import parse_base_url, required_key
 from assay.providers._http import JsonClient, as_int, error_message, http_error, malformed, parse_json, tagged
+from assay.providers.anthropic_batch import AnthropicBatchWire
 from assay.providers.openai_compat import pop_model
 from assay.types import ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
@@ -82,6 +83,8 @@ class AnthropicProvider:
     name: ClassVar[str] = "anthropic"
     max_concurrency: ClassVar[int | None] = None
     accepts_media: ClassVar[bool] = True
+    #: Message Batches (``/v1/messages/batches``).
+    supports_batch: ClassVar[bool] = True
 
     def __init__(self, settings: Settings, model_args: dict[str, Any]) -> None:
         args = dict(model_args)
@@ -132,11 +135,18 @@ class AnthropicProvider:
     async def generate(self, request: Request) -> Response:
         status, headers, text = await self._http.post(self._url, self.body(request))
         if status >= 400:
-            message, error_type = error_message(text)
-            raise http_error(status, headers, message, kind=error_kind(status, error_type, message),
-                             provider=self.name, url=self._base_url, key_hint=KEY_HINT, model=self._model)
+            raise self.error(status, headers, text)
         with tagged(headers):
             return self.parse(text)
+
+    def error(self, status: int, headers: Any, text: str) -> ProviderError:
+        """Anthropic's error body → a typed error (one place, for messages and message batches)."""
+        message, error_type = error_message(text)
+        return http_error(status, headers, message, kind=error_kind(status, error_type, message),
+                          provider=self.name, url=self._base_url, key_hint=KEY_HINT, model=self._model)
+
+    def batch_wire(self) -> AnthropicBatchWire:
+        return AnthropicBatchWire(self, self._http, self._base.url("v1/messages/batches"))
 
     def parse(self, text: str) -> Response:
         data = parse_json(text, provider=self.name, where=self._base_url, what="Anthropic message")

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from assay.errors import ConfigError, CredentialError
 from assay.providers._endpoint import parse_base_url, required_key
+from assay.providers.openai_batch import OpenAIBatchWire
 from assay.providers.openai_compat import ChatCompletionsProvider, Endpoint
 
 if TYPE_CHECKING:
@@ -26,6 +27,13 @@ KEY_HINT = ("set AZURE_API_KEY (or AZURE_OPENAI_API_KEY) to a key of your Azure 
 class AzureOpenAIProvider(ChatCompletionsProvider):
     name: ClassVar[str] = "azure_openai"
     model_example: ClassVar[str] = "deployment=my-gpt-4o"
+    #: Azure OpenAI's global batch deployments speak OpenAI's Batch API under /openai/.
+    supports_batch: ClassVar[bool] = True
+
+    def batch_wire(self) -> OpenAIBatchWire:
+        base, version = self._endpoint.base_url, quote(str(self._endpoint.identity["api_version"]))
+        return OpenAIBatchWire(self, lambda path: f"{base}/openai/{path}?api-version={version}",
+                               line_url="/chat/completions")
 
     _default_deployment: str | None = None
 

@@ -7,9 +7,12 @@ when it fails.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from assay.types import Loglikelihood, LoglikelihoodRequest, Request, Response
+
+if TYPE_CHECKING:
+    from assay.providers.batch import BatchWire
 
 
 @runtime_checkable
@@ -80,6 +83,23 @@ class Deterministic(Protocol):
     """Answers the same request the same way (greedy, seeded): its empty answers are not retried."""
 
     deterministic: ClassVar[bool]
+
+
+@runtime_checkable
+class SendsBatches(Protocol):
+    """Has a batch API (``--batch``): ``batch_wire()`` translates to and from it
+    (:class:`assay.providers.batch.BatchWire`)."""
+
+    supports_batch: ClassVar[bool]
+
+    def batch_wire(self) -> BatchWire: ...
+
+
+def batch_wire(provider: object) -> BatchWire | None:
+    """The translation to ``provider``'s batch API, or None when it has none."""
+    if isinstance(provider, SendsBatches) and provider.supports_batch:
+        return provider.batch_wire()
+    return None
 
 
 def supports_loglikelihood(provider: object) -> bool:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from assay.errors import FailureKind, ProviderError
 from assay.providers._endpoint import parse_base_url, required_key
 from assay.providers._http import JsonClient, as_int, http_error, malformed, parse_json, tagged
+from assay.providers.gemini_batch import GeminiBatchWire
 from assay.providers.openai_compat import pop_model
 from assay.types import AudioPart, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
@@ -100,6 +101,8 @@ class GeminiProvider:
     name: ClassVar[str] = "gemini"
     max_concurrency: ClassVar[int | None] = None
     accepts_media: ClassVar[bool] = True
+    #: Batch mode (``models/{model}:batchGenerateContent``, inline requests).
+    supports_batch: ClassVar[bool] = True
     accepts_audio: ClassVar[bool] = True
 
     def __init__(self, settings: Settings, model_args: dict[str, Any]) -> None:
@@ -176,6 +179,9 @@ class GeminiProvider:
         return http_error(status, headers, message, kind=kind, provider=self.name, url=self._base_url,
                           key_hint=KEY_HINT, model=self._model, retry_after=retry_after)
 
+    def batch_wire(self) -> GeminiBatchWire:
+        return GeminiBatchWire(self, self._http, self._base.url(self._api_version), quote(self._model, safe="-._"))
+
     def _refused(self, why: str) -> ProviderError:
         return ProviderError(f"{self.name} blocked the {why}",
                              hint="Gemini's safety filters refused this; it is counted as refused, not retried",
@@ -201,7 +207,9 @@ class GeminiProvider:
         usage = _dict(data.get("usageMetadata"))
         # Thinking tokens are billed as output.
         output = as_int(usage.get("candidatesTokenCount")) + as_int(usage.get("thoughtsTokenCount"))
-        return Response(text=answer, usage=Usage(as_int(usage.get("promptTokenCount")), output),
+        audio = sum(as_int(d.get("tokenCount")) for d in usage.get("promptTokensDetails") or []
+                    if isinstance(d, dict) and d.get("modality") == "AUDIO")  # priced apart from text
+        return Response(text=answer, usage=Usage(as_int(usage.get("promptTokenCount")), output, audio),
                         model=str(data.get("modelVersion") or self._model),
                         finish_reason=str(finish).lower() if finish else None)
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from assay.errors import CredentialError
-from assay.providers._endpoint import authorization, parse_base_url
+from assay.providers._endpoint import authorization, parse_base_url, without_endpoint_path
 from assay.providers._http import tagged
 from assay.providers.completions import loglikelihood_body, parse_loglikelihood, prompt_of
+from assay.providers.openai_batch import OpenAIBatchWire
 from assay.providers.openai_compat import ChatCompletionsProvider, Endpoint
 from assay.types import Loglikelihood, LoglikelihoodRequest
 
@@ -25,13 +26,19 @@ KEY_HINT = "set OPENAI_API_KEY (in .env or the environment) to a valid key from 
 
 class OpenAIProvider(ChatCompletionsProvider):
     name: ClassVar[str] = "openai"
+    #: OpenAI's Batch API (files + batches at the API root); OpenAI-compatible servers have none.
+    supports_batch: ClassVar[bool] = True
+
+    def batch_wire(self) -> OpenAIBatchWire:
+        return OpenAIBatchWire(self, self._base.url, line_url="/v1/chat/completions")
 
     def endpoint(self, settings: Settings, args: dict[str, Any]) -> Endpoint:
         given_url, given_key = args.pop("base_url", None), args.pop("api_key", None)
         url_setting = "--model_args base_url" if given_url else "OPENAI_BASE_URL"
         # Parsed, not pasted: a query string stays at the end of every request URL, user:password@ is
         # Basic authentication (never part of a message), and only http(s) gets this far.
-        self._base = parse_base_url(str(given_url or settings.openai_base_url or OPENAI_BASE_URL), setting=url_setting)
+        self._base = without_endpoint_path(
+            parse_base_url(str(given_url or settings.openai_base_url or OPENAI_BASE_URL), setting=url_setting))
         api_key = given_key or settings.secret("openai_api_key")
         if not api_key and self._base.base == OPENAI_BASE_URL:
             raise CredentialError("OPENAI_API_KEY is not set", hint=KEY_HINT)
@@ -51,6 +58,8 @@ class OpenAIProvider(ChatCompletionsProvider):
 
 class OpenAICompatibleProvider(OpenAIProvider):
     """An OpenAI-compatible server; also scores continuations (lmms-eval ``multiple_choice`` tasks)."""
+
+    supports_batch: ClassVar[bool] = False
 
     model_example: ClassVar[str] = "model=Qwen/Qwen2-VL-7B,base_url=http://localhost:8000/v1"
     supports_loglikelihood: ClassVar[bool] = True

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from assay.errors import ConfigError, ProviderError
+from assay.providers._endpoint import route_not_found
 from assay.providers._http import JsonClient, as_int, error_from_http, malformed, parse_json, tagged
 from assay.types import AudioPart, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
@@ -66,6 +67,12 @@ def content(message: Message, audio_style: str = "input_audio") -> str | list[di
         elif isinstance(part, AudioPart):
             parts.append(audio_content(part, audio_style))
     return parts
+
+
+def _audio_tokens(usage: dict[str, Any]) -> int:
+    """``prompt_tokens_details.audio_tokens``: the audio part of the prompt, which OpenAI prices apart."""
+    details = usage.get("prompt_tokens_details")
+    return as_int(details.get("audio_tokens")) if isinstance(details, dict) else 0
 
 
 def pop_model(args: dict[str, Any], provider: str, example: str) -> str:
@@ -161,8 +168,9 @@ class ChatCompletionsProvider:
 
     def error(self, status: int, headers: Any, text: str) -> ProviderError:
         """This vendor's error body → a typed error (one place per vendor; OpenAI's shape by default)."""
-        return error_from_http(status, headers, text, provider=self.name, url=self._endpoint.base_url,
-                               key_hint=self._endpoint.key_hint, model=self._model)
+        exc = error_from_http(status, headers, text, provider=self.name, url=self._endpoint.base_url,
+                              key_hint=self._endpoint.key_hint, model=self._model)
+        return route_not_found(exc, self._endpoint.chat_url, self._endpoint.base_url) if status == 404 else exc
 
     def parse(self, text: str) -> Response:
         where = self._endpoint.base_url
@@ -189,7 +197,8 @@ class ChatCompletionsProvider:
         usage = usage if isinstance(usage, dict) else {}
         return Response(
             text=answer if isinstance(answer, str) else json.dumps(answer),
-            usage=Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens"))),
+            usage=Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens")),
+                        _audio_tokens(usage)),
             model=str(data.get("model") or self._model),
             finish_reason=finish,
         )

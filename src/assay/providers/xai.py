@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from assay.providers._endpoint import parse_base_url, required_key
+from assay.providers._endpoint import parse_base_url, required_key, without_endpoint_path
 from assay.providers.openai_compat import ChatCompletionsProvider, Endpoint
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ class XAIProvider(ChatCompletionsProvider):
 
     def endpoint(self, settings: Settings, args: dict[str, Any]) -> Endpoint:
         given_url, given_key = args.pop("base_url", None), args.pop("api_key", None)
-        base = parse_base_url(str(given_url or XAI_BASE_URL), setting="--model_args base_url")
+        base = without_endpoint_path(parse_base_url(str(given_url or XAI_BASE_URL), setting="--model_args base_url"))
         key = required_key(given_key, settings, "xai_api_key", "XAI_API_KEY", hint=KEY_HINT)
         return Endpoint(
             base_url=base.base,

@@ -88,7 +88,9 @@ def sample_record(
         "metrics": scores or {},
         "error": error.as_dict() if error else None,
         "usage": (
-            {"input_tokens": response.usage.input_tokens, "output_tokens": response.usage.output_tokens}
+            {"input_tokens": response.usage.input_tokens, "output_tokens": response.usage.output_tokens,
+             **({"audio_input_tokens": response.usage.audio_input_tokens} if response.usage.audio_input_tokens
+                else {})}
             if response is not None
             else None
         ),

@@ -21,6 +21,8 @@ from typing_extensions import TypedDict
 class TokenCounts(TypedDict, total=False):
     input_tokens: int
     output_tokens: int
+    #: of input_tokens, those the vendor counted for audio (present when there were any)
+    audio_input_tokens: int
 
 
 class UsageTotals(TokenCounts, total=False):

@@ -57,11 +57,23 @@ def _summary(run: FinishedRun, *, logged: int) -> dict[str, Any]:
         "wall_s": timing.get("wall_s"), "usage": r.get("usage") or {}, "cost": r.get("cost"),
         "model_stats": r.get("model_stats") or {}, "n_samples": r.get("n_samples") or {},
         "limit": (r.get("config") or {}).get("limit"), "assay_version": versions.get("assay"),
-        "judges": [{"model": m.get("model"), "profile": m.get("profile")} for m in judge.get("models") or []],
+        "judges": _judges(r),
         "judged_tasks": judge.get("tasks") or [],
         "task_versions": {name: _task_version(r, name) for name in run.task_names},
         "has_samples": bool(run.samples), "logged": logged, "path": run.results_path.name,
     }
+
+
+def _judges(results: ResultsDocument) -> list[dict[str, Any]]:
+    """Each judge the run used: its profile, provider and model (the models it called, where it says so)."""
+    judge = results.get("judge") or {}
+    configured = judge.get("judges") or {}
+    out = [{"profile": str(name), "provider": c.get("provider"), "model": c.get("model")}
+           for name, c in configured.items() if isinstance(c, dict)]
+    known = {(j["profile"], j["model"]) for j in out}
+    out += [{"profile": m.get("profile"), "provider": None, "model": m.get("model")} for m in judge.get("models") or []
+            if (m.get("profile"), m.get("model")) not in known]
+    return out
 
 
 def _task_version(results: ResultsDocument, task: str) -> Any:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assay.errors import ConfigError
-from assay.report.safety import clean, is_report
+from assay.report.safety import clean_page_data, is_report
 
 if TYPE_CHECKING:
     from assay.env.redaction import Redactor
@@ -64,7 +64,7 @@ def _fill(folder: Path, runs: list[FinishedRun], redactor: Redactor, title: str)
             continue
         data = {"key": key, "run": payload, "media": media.table, "left_out": len(media.over)}
         # A script, not JSON: pages opened from disk may load scripts beside them, never fetch files.
-        text = f"assayRunLoaded({embedded_json(clean(data, redactor.redact))});\n"
+        text = f"assayRunLoaded({embedded_json(clean_page_data(data, redactor.redact))});\n"
         (folder / "data" / f"{key}.js").write_text(text, encoding="utf-8")
         rows.append(_row(key, payload))
     sources = {row["key"]: f"data/{row['key']}.js" for row in rows if not row.get("broken")}

@@ -34,11 +34,11 @@ class MediaTable:
     def add(self, path: Path) -> str | None:
         """The key of ``path`` in the table (embedded on first use), or None if it is missing, of an
         unknown type, or over the budget."""
+        if path in self._keys:  # most samples of a run share a few images: no resolving them again
+            return self._keys[path]
         resolved = path.resolve()
-        if resolved in self._keys:
-            return self._keys[resolved]
-        key = self._embed(resolved)
-        self._keys[resolved] = key
+        key = self._keys[resolved] if resolved in self._keys else self._embed(resolved)
+        self._keys[path] = self._keys[resolved] = key
         return key
 
     def _embed(self, path: Path) -> str | None:
@@ -72,6 +72,6 @@ class MediaTable:
             key = self.add(path)
             if key is not None:
                 out.append([key, str(entry.get("kind", "image")), entry.get("frame")])
-            elif path.resolve() in self.over:
+            elif path in self.over or path.resolve() in self.over:
                 missing += 1
         return out, missing

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assay.errors import ConfigError
-from assay.report.safety import clean, refuse_run_files
+from assay.report.safety import clean, clean_page_data, refuse_run_files
 
 if TYPE_CHECKING:
     from assay.env.redaction import Redactor
@@ -56,10 +56,12 @@ def render(page: str, payload: dict[str, Any], redactor: Redactor) -> str:
     """The page ``page`` (``report`` or ``index``) with ``payload`` embedded: strings redacted, made
     visible and escaped so none can close the <script> element or stand for a template marker."""
     assets = resources.files("assay.report").joinpath("assets")
-    template = assets.joinpath(f"{page}.html").read_text(encoding="utf-8")
+    # The shell (head, data block, script) around the page's own body: both are ours, so this is safe.
+    body = assets.joinpath(f"{page}.html").read_text(encoding="utf-8")
+    template = assets.joinpath("page.html").read_text(encoding="utf-8").replace("__ASSAY_BODY__", body, 1)
     parts = {
         "TITLE": _html_text(clean(str(payload.get("title") or "assay report"), redactor.redact)),
-        "DATA": embedded_json(clean(payload, redactor.redact)),
+        "DATA": embedded_json(clean_page_data(payload, redactor.redact)),
         "CSS": assets.joinpath("report.css").read_text(encoding="utf-8"),
         "JS": "\n".join(assets.joinpath(name).read_text(encoding="utf-8") for name in SCRIPTS[page]),
     }

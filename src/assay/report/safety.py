@@ -39,17 +39,41 @@ def visible(text: str) -> str:
 
 def clean(obj: Any, redact: Callable[[str], str]) -> Any:
     """A JSON-ready copy of ``obj``: strings redacted then made visible, non-finite numbers as strings."""
-    if isinstance(obj, str):
-        return visible(redact(obj))
-    if isinstance(obj, bool) or obj is None or isinstance(obj, int):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else ("NaN" if math.isnan(obj) else ("Infinity" if obj > 0 else "-Infinity"))
-    if isinstance(obj, dict):
-        return {visible(redact(str(k))): clean(v, redact) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [clean(v, redact) for v in obj]
-    return visible(redact(str(obj)))  # anything else (a complex metric value…) as its text
+    memo: dict[str, str] = {}  # keys, states, metric names repeat in every item: each is redacted once
+
+    def text(value: str) -> str:
+        done = memo.get(value)
+        if done is None:
+            done = visible(redact(value))
+            if len(value) < 64:
+                memo[value] = done
+        return done
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return text(value)
+        if isinstance(value, bool) or value is None or isinstance(value, int):
+            return value
+        if isinstance(value, float):
+            if math.isfinite(value):
+                return value
+            return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        if isinstance(value, dict):
+            return {text(str(k)): walk(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [walk(v) for v in value]
+        return text(str(value))  # anything else (a complex metric value…) as its text
+
+    return walk(obj)
+
+
+def clean_page_data(payload: dict[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
+    """:func:`clean` for a page's data, except its ``media`` table: thumbnails we encoded ourselves, as
+    ``data:`` URIs, where masking a run of base64 that happens to look like a key would break the image."""
+    out: dict[str, Any] = clean({k: v for k, v in payload.items() if k != "media"}, redact)
+    if "media" in payload:
+        out["media"] = {str(k): v for k, v in payload["media"].items() if isinstance(v, str) and v.startswith("data:")}
+    return out
 
 
 def refuse_run_files(path: Path, runs: Iterable[FinishedRun]) -> None:

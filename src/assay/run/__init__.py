@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assay.errors import (
     JudgeFailureRateError,
@@ -21,8 +22,9 @@ from assay.errors import (
     RunFailedError,
     RunInterrupted,
 )
+from assay.run.batching import answer_in_batches, finish_batches
 from assay.run.control import RunControl
-from assay.run.execute import Progress, RunState, execute
+from assay.run.execute import Ending, Progress, RunState, execute
 from assay.run.finish import build_results, write_results
 from assay.run.prepare import Prepared, prepare
 from assay.run.results import TaskTally
@@ -34,9 +36,17 @@ if TYPE_CHECKING:
     from assay.run.outputs import RunOutputs
     from assay.sinks import Sink
 
-__all__ = ["EvaluationResult", "Progress", "RunControl", "run_evaluation"]
+__all__ = ["EvaluationResult", "ExecuteStage", "Progress", "RunControl", "run_evaluation"]
 
 log = logging.getLogger("assay.run")
+
+
+class ExecuteStage(Protocol):
+    """Stage 2, replaceable: :func:`assay.run.execute.execute` here, or a layer above that sends the docs
+    elsewhere (``assay.cluster`` shards them over a Ray cluster) while this module keeps stages 1 and 3."""
+
+    def __call__(self, p: Prepared, state: RunState, *, progress: Progress | None = None,
+                 control: RunControl | None = None) -> Awaitable[Ending]: ...
 
 
 @dataclass
@@ -66,6 +76,7 @@ async def run_evaluation(
     extra_sinks: tuple[Sink, ...] = (),
     from_command_line: bool = True,
     control: RunControl | None = None,
+    execute_stage: ExecuteStage = execute,
 ) -> EvaluationResult:
     """Evaluate; returns the result of a complete run, raises an AssayError (result written) otherwise."""
     from assay.judge import intercept
@@ -79,11 +90,13 @@ async def run_evaluation(
     intercept.install()
     try:
         try:
-            ending = await execute(p, state, progress=progress, control=control)
+            ending = await _batches_then_execute(p, state, progress, control, execute_stage)
         except BaseException:  # Ctrl-C through asyncio.run, or a bug: keep every finished sample, then go on failing
             _finish_interrupted(p, state)
+            finish_batches(p, consumed=False)
             await _close_quietly(p)
             raise
+        finish_batches(p, consumed=ending != "interrupted")
         # Aggregations are task code (they may call a judge through the bridge): not on the event loop.
         results = await asyncio.to_thread(build_results, p, state, ending)
     finally:
@@ -100,6 +113,18 @@ async def _dry_run(p: Prepared) -> EvaluationResult:
     await _close_quietly(p)
     return EvaluationResult({"status": "dry_run", "model": {"name": p.provider.model_name, "provider": p.options.model},
                              "estimate": estimate(p)})
+
+
+async def _batches_then_execute(p: Prepared, state: RunState, progress: Progress | None,
+                                control: RunControl | None, execute_stage: ExecuteStage) -> Ending:
+    """--batch: every answer first, from the vendor's batch API (a batch the vendor rejects ends the run
+    before anything else is sent); then the workers, as for any run."""
+    try:
+        await answer_in_batches(p)
+    except ProviderError as exc:
+        state.fatal = exc
+        return "aborted"
+    return await execute_stage(p, state, progress=progress, control=control)
 
 
 def _finish_interrupted(p: Prepared, state: RunState) -> None:

@@ -136,6 +136,10 @@ def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any
             "over_threshold": {name: entry["judge_failure_rate"] for name, entry in task_results.items()
                                if entry.get("judge_failure_rate", 0.0) > o.max_judge_failure_rate},
         })
+    if p.batch_runners:
+        from assay.run.batching import batch_report
+
+        results["batch"] = batch_report(p)
     if state.sink_failures:
         results["sink_failures"] = dict(state.sink_failures)
     if not o.predict_only:

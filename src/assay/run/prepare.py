@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from assay.judge.setup import JudgeSetup
     from assay.model import Model
     from assay.model.batch.config import BatchConfig
+    from assay.model.batch.runner import BatchRunner
     from assay.model.cache import ResponseCache
     from assay.model.cost import CostLedger, Price
     from assay.model.estimate.requests import RunTally
@@ -69,6 +70,10 @@ class Prepared:
     tally: RunTally | None = None
     #: --batch: the model's requests go through the vendor's batch API (None: one request at a time).
     batch: BatchConfig | None = None
+    #: The judge's requests through its vendor's batch API too (--batch, or batch=true in --judge_args).
+    judge_batch: BatchConfig | None = None
+    #: The batches this run submitted or resumed (model first, then judge).
+    batch_runners: list[BatchRunner] = field(default_factory=list)
 
     @property
     def total_docs(self) -> int:
@@ -108,6 +113,8 @@ async def prepare(
 
     started_wall, started = datetime.now(timezone.utc), time.monotonic()
     options = resolved_model_options(options, settings)  # lmms-eval names and arguments, checked before anything
+    judge_batch, judge_args = batch_config(options.judge_args, options.batch, flag="--judge_args")
+    options = replace(options, judge_args=judge_args)
     import assay.compat  # noqa: F401  (answers `import lmms_eval` for task helpers)
 
     registry = TaskRegistry.discover(settings, include_paths=list(options.include_paths))
@@ -150,6 +157,7 @@ async def prepare(
         provider=provider, model=Model(provider, model_config, cache=cache, meter=ledger.meter("model", price)),
         ledger=ledger, cache=cache, tasks={}, docs={},
         params={}, started_wall=started_wall, started=started, targets=targets, price=price, batch=batch,
+        judge_batch=judge_batch,
     )
     try:
         await _load_tasks(prepared)

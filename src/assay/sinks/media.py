@@ -1,9 +1,11 @@
-"""Thumbnails of the images and video frames a run sent, saved once per distinct image (``--log_media``).
+"""Thumbnails of the images and video frames a run sent, and its audio clips, saved once each (``--log_media``).
 
 Samples files log media as ``<image>`` placeholders, never the payload. With ``--log_media`` each distinct
 image (by the SHA-256 of its encoded bytes) is also saved once as a small JPEG under
-``{run_id}_media/<sha256>.jpg``, and the sample record lists it under ``"media"`` (paths relative to the
-results folder), so a report or a W&B table can show what the model saw without copying it per sample.
+``{run_id}_media/<sha256>.jpg``, each distinct audio clip as the wav that was sent (``<sha256>.wav``), and
+the sample record lists them under ``"media"`` (paths relative to the results folder, kind ``image``,
+``video_frame`` or ``audio``), so a report or a W&B table can show (and play) what the model got without
+copying it per sample.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import io
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from assay.types import ImagePart, Request, VideoPart
+from assay.types import AudioPart, ImagePart, Request, VideoPart
 
 log = logging.getLogger("assay.sinks.media")
 
@@ -57,12 +60,25 @@ class MediaStore:
                         if name:
                             out.append({"kind": "video_frame", "frame": index,
                                         "path": f"{self.folder.name}/{name}"})
+                elif isinstance(part, AudioPart):
+                    name = self.save_audio(part)
+                    if name:
+                        out.append({"kind": "audio", "path": f"{self.folder.name}/{name}"})
         return out
 
     def save(self, part: ImagePart) -> str | None:
         """The thumbnail's file name for ``part``, written now if this image was not seen before."""
         raw = base64.b64decode(part.data_b64)
-        digest = hashlib.sha256(raw).hexdigest()
+        return self._once(hashlib.sha256(raw).hexdigest(), "jpg", lambda path: self._write(raw, path))
+
+    def save_audio(self, part: AudioPart) -> str | None:
+        """The clip's file name: the bytes that were sent, written now if this clip was not seen before."""
+        raw = base64.b64decode(part.data_b64)
+        digest = part.sha256 or hashlib.sha256(raw).hexdigest()
+        return self._once(digest, part.format, lambda path: self._write_bytes(raw, path))
+
+    def _once(self, digest: str, suffix: str, write: Callable[[Path], None]) -> str | None:
+        """``{digest}.{suffix}``, written by ``write`` by the first thread to see it (None: it could not be)."""
         with self._lock:
             known = self._known.get(digest)
             if known is None:  # first sight: this thread writes it, others showing it wait for the outcome
@@ -72,11 +88,11 @@ class MediaStore:
             known = self._known[digest]
         if isinstance(known, str):
             return known or None
-        name = f"{digest}.jpg"
+        name = f"{digest}.{suffix}"
         try:
-            self._write(raw, self.folder / name)
-        except Exception as exc:  # an image the thumbnailer cannot read costs the record its picture only
-            log.debug("no thumbnail for image %s: %s", digest[:12], exc)
+            write(self.folder / name)
+        except Exception as exc:  # a file that cannot be written costs the record its picture (or clip) only
+            log.debug("no media file for %s: %s", digest[:12], exc)
             name = ""
         with self._lock:
             pending = self._known[digest]
@@ -96,10 +112,15 @@ class MediaStore:
             thumb.thumbnail((self.side, self.side))
             buffer = io.BytesIO()
             thumb.save(buffer, format="JPEG", quality=THUMBNAIL_QUALITY, optimize=True)
+        self._write_bytes(buffer.getvalue(), path)
+
+    def _write_bytes(self, data: bytes, path: Path) -> None:
+        if path.exists():  # written by an earlier process (a resumed run)
+            return
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(buffer.getvalue())
-        tmp.replace(path)  # atomic: a reader never sees half a thumbnail
+        tmp.write_bytes(data)
+        tmp.replace(path)  # atomic: a reader never sees half a file
 
 
 def _frame_choice(n: int) -> list[int]:

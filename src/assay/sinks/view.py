@@ -95,7 +95,8 @@ def error_message(record: Mapping[str, Any]) -> str:
 
 
 def state_of(record: Mapping[str, Any], metric: str | None, higher_is_better: bool = True) -> State:
-    """The sample's outcome on ``metric`` (its task's first metric).
+    """The sample's outcome on ``metric`` (its task's first metric; for a sample scored on other metrics
+    only, the first of its own).
 
     A value in [0, 1] reads as correct at the best end, wrong at the worst and partial between; a
     value outside that range is just ``scored``; no metric at all (``--predict_only``) is ``answered``.
@@ -103,8 +104,10 @@ def state_of(record: Mapping[str, Any], metric: str | None, higher_is_better: bo
     if error_kind(record):
         return "error"
     metrics = record.get("metrics")
-    if metric is None or not isinstance(metrics, dict) or metric not in metrics:
+    if metric is None or not isinstance(metrics, dict) or not metrics:
         return "answered"
+    if metric not in metrics:  # MME-style: each doc scores one of the task's metrics; read the one it has
+        metric = next(iter(metrics))
     value = score_value(metrics[metric])
     if value is None or not math.isfinite(value):
         return "scored"

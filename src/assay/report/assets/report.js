@@ -80,9 +80,11 @@
     var box = el("div", { cls: "runs" });
     D.runs.forEach(function (r, i) {
       var versions = Object.keys(r.task_versions || {}).map(function (t) {
-        var v = r.task_versions[t]; return t + (v === null || v === undefined ? "" : " v" + String(v));
+        var v = r.task_versions[t]; return t + (v === null || v === undefined ? "" : (typeof v === "number" ? " v" + String(v) : " (" + String(v) + ")"));
       });
-      var judges = (r.judges || []).map(function (j) { return j.model + (j.profile && j.profile !== "default" ? " (" + j.profile + ")" : ""); });
+      var judges = (r.judges || []).map(function (j) {
+        return (j.model || "?") + (j.provider ? " via " + j.provider : "") + (j.profile && j.profile !== "default" ? " (" + j.profile + ")" : "");
+      });
       box.appendChild(el("div", { cls: "run", "data-run": i }, [
         el("div", null, [
           el("i", { cls: "swatch", style: "background:" + A.PALETTE[i % A.PALETTE.length] }),

@@ -217,12 +217,41 @@ def _load_with_datasets(
             return datasets.load_dataset(builder, split="train", **load_kwargs)
         folder_path = config.folder / path
         target = str(folder_path) if folder_path.is_dir() else path
-        ds = datasets.load_dataset(target, config.dataset_name, split=split, token=token, **load_kwargs)
+        if target != path or path in BUILDERS:
+            ds = datasets.load_dataset(target, config.dataset_name, split=split, token=token, **load_kwargs)
+        else:
+            ds = _from_hub(config, settings, split, token, load_kwargs)
         return _pick_split(ds, split, config)
     except AssayError:
         raise
     except Exception as exc:
         raise map_dataset_error(exc, path, config.task) from exc
+
+
+def _from_hub(config: TaskConfig, settings: Settings, split: str | None, token: str | None,
+              load_kwargs: dict[str, Any]) -> Any:
+    """A Hub dataset; from the local cache only when HF_HUB_OFFLINE is set or the Hub cannot be reached (found
+    out in seconds, so a dead network costs no retry storm and is never reported as "not found")."""
+    import datasets
+
+    from assay.tasks.data.hub_access import offline_mode, unreachable
+
+    path = str(config.dataset_path)
+    why = None if settings.hf_hub_offline else unreachable(settings.hf_endpoint)
+    if not settings.hf_hub_offline and why is None:
+        return datasets.load_dataset(path, config.dataset_name, split=split, token=token, **load_kwargs)
+    try:
+        with offline_mode():
+            return datasets.load_dataset(path, config.dataset_name, split=split, token=token, **load_kwargs)
+    except Exception:
+        if why is None:
+            raise DatasetError(f"task {config.task}: dataset {path!r} is not in the local cache, and HF_HUB_OFFLINE "
+                               "is set", hint="unset HF_HUB_OFFLINE once to download it (then it loads offline)",
+                               ) from None
+        raise DatasetError(f"task {config.task}: cannot reach the Hugging Face Hub at {settings.hf_endpoint} ({why}), "
+                           f"and dataset {path!r} is not in the local cache",
+                           hint="check your network (or HF_ENDPOINT); once downloaded, a dataset loads without the "
+                                "Hub") from None
 
 
 def _find_folder(path: str, config: TaskConfig) -> Path:

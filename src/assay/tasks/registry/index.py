@@ -44,6 +44,11 @@ class Problem:
         return self.message
 
 
+def _short(path: Path) -> str:
+    """The last three parts of a YAML path: enough to tell two definitions apart, short enough to read."""
+    return "/".join(path.parts[-3:])
+
+
 @dataclass(frozen=True)
 class TaskEntry:
     """One indexed task: its includes merged, its ``!function`` values still placeholders."""
@@ -111,10 +116,12 @@ class TaskRegistry:
     def _add_task(self, entry: TaskEntry) -> None:
         previous = self._tasks.get(entry.name)
         if previous is not None:
-            log.warning(
-                "task %s is defined twice: %s (%s) replaces %s (%s)",
-                entry.name, entry.yaml_path, entry.source, previous.yaml_path, previous.source,
-            )  # fmt: skip
+            # Twice within one tree (lmms-eval's own has three such pairs) is that tree's business: said at DEBUG.
+            # Across sources it is an override the user made, worth one short line.
+            same = entry.source == previous.source
+            log.log(logging.DEBUG if same else logging.WARNING, "task %s is defined twice: %s replaces %s%s",
+                    entry.name, _short(entry.yaml_path), _short(previous.yaml_path),
+                    "" if same else f" ({entry.source} over {previous.source})")
         self._tasks[entry.name] = entry
         for tag in task_tags(entry.raw):
             members = self._tags.setdefault(tag, [])
@@ -274,5 +281,11 @@ class TaskRegistry:
         return sorted({*self._tasks, *self._groups, *self._tags})
 
     def _unknown(self, name: str, kind: str, context: str = "") -> TaskError:
+        from assay.tasks.registry.lmms_names import lmms_task_hint
+
+        lmms = lmms_task_hint(name)
+        if lmms is not None:
+            return TaskError(f"{context}unknown {kind} {name!r}: it is an lmms-eval task, and lmms-eval's task tree "
+                             "is not on the include path", hint=lmms)
         hint = did_you_mean(name, self._all_names())
         return TaskError(f"{context}unknown {kind} {name!r}", hint=hint + "run `assay tasks` to list tasks")

@@ -74,7 +74,13 @@ def generation_params(task: str, kwargs: Mapping[str, Any],
             extra=tuple(sorted((str(k), _freeze(v)) for k, v in extra.items())),
         )
     except (TypeError, ValueError) as exc:
-        raise TaskError(f"task {task}: bad generation_kwargs: {exc}", hint="fix generation_kwargs") from None
+        from assay.env.masking import looks_like_credential
+
+        detail = str(exc)  # int()'s message quotes the value: a key pasted into --gen_kwargs must not be echoed
+        for value in merged.values():
+            if isinstance(value, str) and value.strip() and looks_like_credential(value):
+                detail = detail.replace(value, "<hidden>")
+        raise TaskError(f"task {task}: bad generation_kwargs: {detail}", hint="fix generation_kwargs") from None
 
 
 def _stop(task: str, value: Any) -> tuple[str, ...]:
