@@ -87,6 +87,8 @@ def test_a_datasets_cell_decodes_only_when_a_helper_reads_the_array() -> None:
     assert isinstance(part, AudioPart) and cell._decoded is None  # sent from the file's bytes
     assert cell["sampling_rate"] == 16_000 and len(cell["array"]) == 8_000 and cell["path"] == "x.flac"
     assert dict(cell).keys() == {"path", "array", "sampling_rate"}
+    # helpers test isinstance(value, dict) and "array" in value (VoxPopuli, WenetSpeech), and copy it
+    assert isinstance(cell, dict) and "array" in cell and {**cell}["sampling_rate"] == 16_000
 
 
 def test_helpers_return_values_become_audio_parts(tmp_path: Path) -> None:
@@ -287,3 +289,70 @@ def test_log_media_saves_each_clip_once_and_the_moved_report_plays_them(run_dir:
     shutil.move(str(run_dir / "out"), moved)  # the report carries its clips: moving the folder loses nothing
     page = next(moved.rglob("*.html")).read_text()
     assert page.count("data:audio/wav;base64,") == 4
+
+
+def test_an_hour_long_clip_fails_its_own_sample_only(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import soundfile
+
+    from tests.helpers import write
+
+    folder = run_dir / "task"
+    write_tone(folder / "short-0.wav", 500.0)
+    write_tone(folder / "short-1.wav", 700.0)
+    with soundfile.SoundFile(folder / "hour.flac", "w", 8_000, 1, format="FLAC") as out:
+        for _ in range(60):
+            out.write(np.zeros(8_000 * 60, dtype=np.float32))
+    docs = [{"clip": name, "answer": "x"} for name in ("short-0.wav", "hour.flac", "short-1.wav")]
+    write(folder, "docs.jsonl", "".join(json.dumps(d) + "\n" for d in docs))
+    write(folder, "utils.py", "from pathlib import Path\n\ndef clip(doc):\n"
+                              "    return [str(Path(__file__).parent / doc['clip'])]\n")
+    write(folder, "long_audio.yaml", """
+        task: long_audio
+        dataset_path: json
+        dataset_kwargs: {data_files: {test: docs.jsonl}}
+        test_split: test
+        output_type: generate_until
+        doc_to_visual: !function utils.clip
+        doc_to_text: "What do you hear?"
+        doc_to_target: answer
+        metric_list: [{metric: exact_match, aggregation: mean, higher_is_better: true}]
+        """)
+    with OpenAIEmulator(key=KEY, answer=lambda body: "x") as emu:
+        code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                               f"model=m,base_url={emu.api_root},api_key={KEY}", "--tasks", "long_audio",
+                               "--include_path", str(folder), "--output_path", str(run_dir / "out"), "--log_samples",
+                               "--max_error_rate", "0.5")
+    assert code == 0, err
+    assert len(emu.requests) == 2  # the hour was never sent
+    rows = {r["doc_id"]: r for r in samples(run_dir / "out")}
+    assert rows[1]["error"]["message"].endswith("hour.flac is 3600.0 s long, over the 600 s bound for one audio "
+                                                "part (not sent)") and rows[1]["resps"] == []
+    assert rows[0]["metrics"]["exact_match"] == rows[2]["metrics"]["exact_match"] == 1.0
+    assert "Traceback" not in err
+
+
+async def test_azure_sends_input_audio_to_its_deployment(tmp_path: Path, settings: object) -> None:
+    from assay.providers import load_provider_class
+    from tests.emulators import AzureEmulator
+
+    with AzureEmulator(key=KEY, answer=by_pitch({6: "six hundred"})) as emu:
+        instance = load_provider_class("azure_openai")(settings, {"deployment": "gpt4o-deploy",
+                                                                  "endpoint": emu.base_url,
+                                                                  "api_key": KEY})  # type: ignore[arg-type]
+        try:
+            response = await instance.generate(_request(tmp_path))
+        finally:
+            await instance.aclose()
+    assert emu.problems == [] and response.text == "six hundred" and response.usage.audio_input_tokens == 10
+    assert emu.requests[-1].body["messages"][0]["content"][0]["input_audio"]["format"] == "wav"
+
+
+def test_the_bound_is_a_setting(run_dir: Path, capsys: pytest.CaptureFixture[str],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSAY_AUDIO_MAX_SECONDS", "0.5")  # every spoken-digits clip is longer
+    with OpenAIEmulator(key=KEY) as emu:
+        code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                               f"model=m,base_url={emu.api_root},api_key={KEY}", "--tasks", "assay_spoken_digits",
+                               "--limit", "2", "--output_path", str(run_dir / "out"), "--log_samples")
+    assert code != 0 and emu.requests == [] and "Traceback" not in err
+    assert all("over the 0.5 s bound" in row["error"]["message"] for row in samples(run_dir / "out"))

@@ -214,3 +214,34 @@ def test_embedded_thumbnails_are_kept_whole_even_where_their_base64_looks_like_a
     redactor.add(encoded[100:140], "OPENAI_API_KEY")  # a "key" the redactor would mask in any text
     page = write_report([run], tmp_path / "r.html", redactor=redactor).read_text()
     assert f"data:image/jpeg;base64,{encoded}" in _embedded(page)["media"].values()
+
+
+def test_a_run_lmms_eval_wrote_is_read_with_its_per_sample_scores(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    """lmms-eval's own files: flat ``"metric,filter"`` results, samples with each metric as a top-level key
+    and ``arguments`` as a list. The schema accepts them, the report shows every doc's own score."""
+    folder = tmp_path / "logs" / "llava"
+    folder.mkdir(parents=True)
+    doc = {"results": {"mme": {"alias": "mme", "mme_cognition_score,none": 50.0,
+                               "mme_cognition_score_stderr,none": "N/A", "mme_perception_score,none": 100.0,
+                               "mme_perception_score_stderr,none": "N/A"}},
+           "group_subtasks": {"mme": []}, "configs": {"mme": {"task": "mme"}}, "versions": {"mme": "Yaml"},
+           "n-shot": {"mme": 0}, "n-samples": {"mme": {"original": 4, "effective": 4}},
+           "config": {"model": "llava", "model_args": "pretrained=x", "batch_size": "1", "device": "cuda:0",
+                      "limit": None, "bootstrap_iters": 100000, "gen_kwargs": "", "random_seed": 0},
+           "git_hash": "abc123", "date": "20240610_101010", "model_name": "llava-v1.5-7b",
+           "total_evaluation_time_seconds": "12.5"}
+    (folder / "20240610_101010_results.json").write_text(json.dumps(doc))
+    lines = [{"doc_id": i, "doc": {"question": "q"}, "target": "Yes", "arguments": [["<image> q", {"until": []}]],
+              "resps": [["Yes"]], "filtered_resps": ["Yes"], "doc_hash": "h",
+              ("mme_cognition_score" if i < 2 else "mme_perception_score"):
+                  {"question_id": f"q{i}", "category": "c", "score": float(i % 2)}} for i in range(4)]
+    (folder / "20240610_101010_samples_mme.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    run = load_run(folder / "20240610_101010_results.json")
+    data = run_payload(run, MediaTable())
+    assert [item["m"] for item in data["items"]] == [{"mme_cognition_score": 0.0}, {"mme_cognition_score": 1.0},
+                                                     {"mme_perception_score": 0.0}, {"mme_perception_score": 1.0}]
+    assert [item["s"] for item in data["items"]] == ["wrong", "correct", "wrong", "correct"]
+    assert data["items"][0]["p"] == "<image> q"
+    assert data["run"]["task_versions"] == {"mme": "Yaml"}
+    assert (data["run"]["model"], data["run"]["provider"]) == ("llava-v1.5-7b", "llava")
+    assert main(["report", str(tmp_path / "logs")]) == 0  # and it is listed in an index

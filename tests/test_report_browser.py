@@ -56,7 +56,7 @@ class Page:
     """A report opened in a fresh page; every console message, page error and request is recorded."""
 
     def __init__(self, browser: Any, path: Path) -> None:
-        self.page = browser.new_page(viewport={"width": 1280, "height": 6000})
+        self.page = browser.new_page(viewport={"width": 1280, "height": 6000}, offline=True)  # network off
         self.console: list[tuple[str, str]] = []
         self.requests: list[str] = []
         self.dialogs: list[str] = []
@@ -255,6 +255,11 @@ def test_comparison_draws_grouped_bars_paired_significance_judge_verdicts_and_co
     assert "7" in judge_table and "6" in judge_table
     paid = page.page.eval_on_selector_all("#cost-chart rect.part-paid", "els => els.map(e => Number(e.dataset.value))")
     assert paid == [pytest.approx((150 * 2 + 30 * 8) / 1e6)] * 3  # tokens x the run's price, per task
+    assert page.page.locator("#breakdown-table td.cost-paid").all_inner_texts() == ["$0.0005"] * 3
+    time_parts = page.page.eval_on_selector_all("#time-chart rect.part", "els => els.map(e => e.dataset.value)")
+    assert time_parts == ["7.5", "2.5"] * 3  # 15 paid and 5 cached answers of 0.5 s each, as the table says
+    assert page.page.locator("#breakdown-table td.time-paid").all_inner_texts() == ["7.5 s"] * 3
+    assert page.page.locator("#breakdown-table td.time-cached").all_inner_texts() == ["2.5 s"] * 3
     page.select("#f-task", "0")
     scores = page.page.eval_on_selector_all("#samples article.sample:first-child .score",
                                             "els => els.map(e => e.textContent)")
@@ -379,4 +384,46 @@ def test_mme_style_scores_are_shown_per_sample_and_counted_as_in_the_table(brows
     chips = [c["chips"][0] for c in page.cards()]
     assert chips == ["wrong", "correct"] * 5  # every doc's own outcome, whichever metric scored it
     assert page.errors() == []
+    page.page.close()
+
+
+def test_a_real_audio_run_plays_its_clips_in_the_report(browser: Any, tmp_path: Path) -> None:
+    """assay_spoken_digits with --log_media: each clip sent is saved as wav and plays from the report."""
+    pytest.importorskip("soundfile")
+    pytest.importorskip("soxr")
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # the run's own event loop, away from the browser driver's
+        path = pool.submit(make_run, tmp_path / "audio", tasks="assay_spoken_digits", limit=2,
+                           answer=lambda body: "0 8 1").result()
+    run = load_run(path)
+    records = sorted(run.iter_samples("assay_spoken_digits"), key=lambda r: r["doc_id"])  # the page's order
+    durations = [r["audio"][0]["duration_s"] for r in records]
+    page = Page(browser, write_report([run], tmp_path / "elsewhere" / "digits.html", redactor=Redactor()))
+    got = page.page.evaluate("""() => Promise.all(Array.from(document.querySelectorAll('#samples audio')).map(a =>
+        new Promise((ok, fail) => {
+            a.addEventListener('loadedmetadata', () => ok(a.duration));
+            a.addEventListener('error', () => fail('error')); a.preload = 'metadata'; a.load(); })))""")
+    assert got == [pytest.approx(d, abs=0.01) for d in durations] and len(got) == 2
+    assert page.errors() == []
+    _shot(page, "report-audio.png")
+    page.page.close()
+
+
+def test_a_part_that_cannot_be_drawn_is_named_and_the_rest_still_renders(runs: tuple[Path, Path], browser: Any,
+                                                                          tmp_path: Path) -> None:
+    from assay.report.page import embedded_json
+
+    html = write_report([load_run(runs[0])], tmp_path / "r.html", redactor=Redactor())
+    text = html.read_text()
+    head, rest = text.split('type="application/json">', 1)
+    data, tail = rest.split("</script>", 1)
+    payload = json.loads(data)
+    payload["runs"][0]["tasks"][0]["result"]["metrics"] = None  # a shape no reader of ours writes
+    html.write_text(head + 'type="application/json">' + embedded_json(payload) + "</script>" + tail)
+    page = Page(browser, html)
+    banner = page.page.inner_text("main > p.error-text")
+    assert "could not be drawn" in banner
+    assert page.count_text().startswith("samples 1–12 of 12")  # the samples are all there
+    assert "usage-table" in page.page.content()
     page.page.close()

@@ -16,10 +16,13 @@ __all__ = [
     "CredentialError",
     "EvaluationResult",
     "ProviderError",
+    "ResultsDocument",
     "RunFailedError",
+    "SampleRecord",
     "Settings",
     "evaluate",
     "load_settings",
+    "read_results",
     "sweep",
 ]
 
@@ -34,12 +37,16 @@ _EXPORTS = {
     "CredentialError": "assay.errors",
     "ProviderError": "assay.errors",
     "RunFailedError": "assay.errors",
+    "ResultsDocument": "assay.records",
+    "SampleRecord": "assay.records",
+    "read_results": "assay.records",
 }
 
 if TYPE_CHECKING:
     from assay.api import evaluate, sweep
     from assay.env.settings import Settings, load_settings
     from assay.errors import AssayError, ConfigError, CredentialError, ProviderError, RunFailedError
+    from assay.records import ResultsDocument, SampleRecord, read_results
     from assay.run import EvaluationResult
 
 

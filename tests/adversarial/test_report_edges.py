@@ -128,6 +128,9 @@ def test_template_markers_and_bidi_overrides_are_inert(tmp_path: Path, cli_env: 
 def test_documents_a_run_writes_match_the_schema_and_read_back_byte_for_byte(real_run: Path) -> None:
     text = real_run.read_text(encoding="utf-8")
     document = read_results(real_run)
+    import assay
+
+    assert assay.read_results is read_results and document == json.loads(text)  # the public name
     assert json.dumps(document, indent=2, ensure_ascii=False) == text  # nothing coerced, dropped or reordered
     run = load_run(real_run)
     for task, samples in run.samples.items():
@@ -154,3 +157,26 @@ def test_a_report_folder_carries_no_secret(tmp_path: Path, cli_env: dict[str, st
     report = tmp_path / "logs" / "assay_report"
     assert sorted(p.name for p in report.rglob("*") if p.is_file()) == ["index.html", "r0.js", "report.html"]
     assert leaks([secret], folders=[report]) == []
+
+
+def test_an_index_names_the_runs_it_cannot_read_and_lists_the_rest(tmp_path: Path, cli_env: dict[str, str],
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    logs = tmp_path / "logs"
+    good = write_run(logs, "good", {"t": {"metrics": {"acc": metric(1.0, 1)}}}, [record("t", 0, "yes", {"acc": 1.0})])
+    torn = write_run(logs, "torn", {"t": {"metrics": {"acc": metric(1.0, 1)}}}, [record("t", 0, "yes", {"acc": 1.0})])
+    torn.write_text(torn.read_text()[:40])  # a results file cut short
+    edited = write_run(logs, "edited", {"t": {"metrics": {"acc": metric(1.0, 1)}}},
+                       [record("t", 0, "yes", {"acc": 1.0})])
+    samples = next(edited.parent.glob("*_samples_t.jsonl"))
+    samples.write_text(samples.read_text().replace('"doc_id": 0', '"doc_id": [0]'))
+    assert main(["report", str(logs)]) == 0
+    out, err = capsys.readouterr()
+    assert f"warning: left out of the index: {torn} is not valid JSON" in err and "Traceback" not in err
+    assert "(2 runs)" in out
+    page = (logs / "assay_report" / "index.html").read_text()
+    rows = json.loads(page.split('type="application/json">')[1].split("</script>")[0])["rows"]
+    assert {r["model"]: r["status"] for r in rows} == {"good": "complete", "edited": "unreadable"}
+    assert "field `doc_id`" in next(r["status_reason"] for r in rows if r["model"] == "edited")
+    assert sorted(p.name for p in (logs / "assay_report" / "data").iterdir()) == [
+        f"r{[r['model'] for r in rows].index('good')}.js"]
+    assert good.is_file()

@@ -55,18 +55,25 @@ def is_audio_value(item: object) -> bool:
     return ("bytes" in item or "path" in item) and isinstance(path, str) and is_audio_path(path)
 
 
-class AudioValue(Mapping[str, Any]):
-    """A dataset's audio cell as lmms-eval helpers expect it (``{"array", "sampling_rate", "path"}``), decoded
-    only when a helper reads ``array`` or ``sampling_rate``: building a message sends the file's own bytes,
-    so most runs never hold a decoded waveform. Recent ``datasets`` decode audio only through torchcodec
-    (torch); assay loads the column undecoded and wraps each cell in this."""
+class AudioValue(dict[str, Any]):
+    """A dataset's audio cell as lmms-eval helpers expect it: a ``dict`` with ``path``, ``array`` and
+    ``sampling_rate`` (helpers test ``isinstance(value, dict)``), whose ``array`` and ``sampling_rate`` are
+    decoded only when a helper reads them: building a message sends the file's own bytes, so most runs never
+    hold a decoded waveform. Recent ``datasets`` decode audio only through torchcodec (torch); assay loads
+    the column undecoded and wraps each cell in this."""
 
-    __slots__ = ("_decoded", "bytes", "path")
+    __slots__ = ("_decoded", "bytes")
+    _LAZY = ("array", "sampling_rate")
 
     def __init__(self, data: bytes | None, path: str | None) -> None:
+        super().__init__(path=path, array=None, sampling_rate=None)
         self.bytes = data
-        self.path = path
         self._decoded: tuple[np.ndarray, int] | None = None
+
+    @property
+    def path(self) -> str | None:
+        path = super().__getitem__("path")
+        return path if isinstance(path, str) else None
 
     def _decode(self) -> tuple[np.ndarray, int]:
         if self._decoded is None:
@@ -77,21 +84,25 @@ class AudioValue(Mapping[str, Any]):
         return self._decoded
 
     def __getitem__(self, key: str) -> Any:
-        if key == "path":
-            return self.path
-        if key == "bytes":
-            return self.bytes
-        if key == "array":
-            return self._decode()[0]
-        if key == "sampling_rate":
-            return self._decode()[1]
-        raise KeyError(key)
+        if key in self._LAZY:
+            array, rate = self._decode()
+            return array if key == "array" else rate
+        return super().__getitem__(key)
 
-    def __iter__(self) -> Iterator[str]:
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default  # noqa: SIM401 - self.get is this method
+
+    def __iter__(self) -> Iterator[str]:  # also makes {**value} and dict(value) read through __getitem__
         return iter(("path", "array", "sampling_rate"))
 
-    def __len__(self) -> int:
-        return 3
+    def keys(self) -> Any:
+        return ["path", "array", "sampling_rate"]
+
+    def items(self) -> Any:
+        return [(key, self[key]) for key in self]
+
+    def values(self) -> Any:
+        return [self[key] for key in self]
 
     def __repr__(self) -> str:
         return f"AudioValue(path={self.path!r}, bytes={len(self.bytes or b'')})"
@@ -264,7 +275,7 @@ def _header_seconds(raw: bytes, label: str) -> float | None:
 def _check_length(seconds: float | None, label: str, max_seconds: float) -> None:
     if seconds is not None and seconds > max_seconds:
         raise ConfigError(f"{label} is {seconds:.1f} s long, over the {max_seconds:g} s bound for one audio part "
-                          "(not sent)", hint="send shorter clips (cut them in the task's process_docs)")
+                          "(not sent)", hint="send shorter clips, or raise ASSAY_AUDIO_MAX_SECONDS")
 
 
 def _decode_with_av(raw: bytes, label: str) -> tuple[np.ndarray, int]:

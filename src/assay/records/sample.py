@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from assay.text import clip
 from assay.types import AudioPart, ImagePart, Request, Response, SampleError, TextPart, VideoPart
+
+if TYPE_CHECKING:
+    from assay.records.schema import AudioRef, MediaRef, SampleErrorRecord, SampleRecord
 
 _MAX_DOC_STRING = 2000
 
@@ -27,11 +31,18 @@ def describe_messages(request: Request) -> list[dict[str, str]]:
     return out
 
 
-def audio_parts(request: Request) -> list[dict[str, Any]]:
+def audio_parts(request: Request) -> list[AudioRef]:
     """What the samples file says about each audio part sent: never the bytes."""
-    return [{"format": part.format, "duration_s": part.duration_s, "sample_rate": part.sample_rate,
-             "sha256": part.sha256, **({"source": part.source} if part.source else {})}
-            for message in request.messages for part in message.parts if isinstance(part, AudioPart)]
+    out: list[AudioRef] = []
+    for message in request.messages:
+        for part in message.parts:
+            if isinstance(part, AudioPart):
+                ref: AudioRef = {"format": part.format, "duration_s": part.duration_s,
+                                 "sample_rate": part.sample_rate, "sha256": part.sha256}
+                if part.source:
+                    ref["source"] = part.source
+                out.append(ref)
+    return out
 
 
 def loggable_doc(doc: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +54,7 @@ def loggable_doc(doc: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, (bytes, bytearray)) or (hasattr(value, "size") and hasattr(value, "mode")):
             out[key] = "<image>"
         elif isinstance(value, str) and len(value) > _MAX_DOC_STRING:
-            out[key] = value[:_MAX_DOC_STRING] + "…"
+            out[key] = clip(value, _MAX_DOC_STRING)
         elif isinstance(value, (str, int, float, bool)) or value is None:
             out[key] = value
         elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float, bool)) for v in value):
@@ -77,7 +88,7 @@ def sample_record(
 ) -> dict[str, Any]:
     """``media``: thumbnails saved for this sample (``--log_media``), see :mod:`assay.sinks.media`."""
     text = response.text if response is not None else None
-    record: dict[str, Any] = {
+    record: SampleRecord = {  # the declared shape: mypy checks every key and value against the schema
         "task": task,
         "doc_id": doc_id,
         "doc": loggable_doc(doc),
@@ -86,7 +97,7 @@ def sample_record(
         "resps": [[text]] if text is not None else [],
         "filtered_resps": [text] if text is not None else [],
         "metrics": scores or {},
-        "error": error.as_dict() if error else None,
+        "error": cast("SampleErrorRecord", error.as_dict()) if error else None,
         "usage": (
             {"input_tokens": response.usage.input_tokens, "output_tokens": response.usage.output_tokens,
              **({"audio_input_tokens": response.usage.audio_input_tokens} if response.usage.audio_input_tokens
@@ -102,5 +113,5 @@ def sample_record(
     if audio:
         record["audio"] = audio
     if media:
-        record["media"] = media
-    return record
+        record["media"] = cast("list[MediaRef]", media)
+    return cast(dict[str, Any], record)

@@ -39,7 +39,7 @@ def run_payload(run: FinishedRun, media: MediaTable) -> dict[str, Any]:
             continue
         task = tasks[index]
         for record in run.iter_samples(name):
-            item = _item(index, record, task["primary"], task["higher_is_better"], run, media)
+            item = _item(index, record, task, run, media)
             items.append(item)
             _count(task, item)
     return {"run": _summary(run, logged=len(items)), "tasks": tasks, "groups": _groups(run.results), "items": items}
@@ -51,7 +51,8 @@ def _summary(run: FinishedRun, *, logged: int) -> dict[str, Any]:
     versions = r.get("versions") or {}
     judge = r.get("judge") or {}
     return {
-        "run_id": run.run_id, "model": run.model_name, "provider": (r.get("model") or {}).get("provider"),
+        "run_id": run.run_id, "model": run.model_name,
+        "provider": (r.get("model") or {}).get("provider") or (r.get("config") or {}).get("model"),
         "status": run.status, "status_reason": r.get("status_reason"),
         "started_at": timing.get("started_at"), "finished_at": timing.get("finished_at"),
         "wall_s": timing.get("wall_s"), "usage": r.get("usage") or {}, "cost": r.get("cost"),
@@ -89,7 +90,9 @@ def _task(run: FinishedRun, name: str) -> dict[str, Any]:
     entry = (run.results.get("results") or {}).get(name)
     primary, higher = view.primary_metric(entry)
     out: dict[str, Any] = {"name": name, "primary": primary, "higher_is_better": higher, "alias": name,
-                           "logged": 0, "time_paid_s": 0.0, "time_cached_s": 0.0, "result": None}
+                           "logged": 0, "time_paid_s": 0.0, "time_cached_s": 0.0, "result": None,
+                           # the names an lmms-eval sample record uses for its top-level score keys
+                           "metric_names": [m.split(",")[0] for m in view.task_metrics(entry)]}
     if isinstance(entry, dict):
         out["alias"] = str(entry.get("alias") or name)
         out["result"] = {
@@ -142,12 +145,13 @@ def _groups(results: ResultsDocument) -> list[dict[str, Any]]:
     return out
 
 
-def _item(task: int, record: SampleRecord, metric: str | None, higher: bool, run: FinishedRun,
+def _item(index: int, record: SampleRecord, task: dict[str, Any], run: FinishedRun,
           media: MediaTable) -> dict[str, Any]:
     refs, left_out = media.refs(record.get("media"), run.folder)
     out: dict[str, Any] = {
-        "t": task, "d": record.get("doc_id"), "p": _cut(view.prompt_text(record)),
-        "g": _cut(view.target_text(record)), "i": refs, "s": view.state_of(record, metric, higher),
+        "t": index, "d": record.get("doc_id"), "p": _cut(view.prompt_text(record)),
+        "g": _cut(view.target_text(record)), "i": refs,
+        "s": view.state_of(record, task["primary"], task["higher_is_better"], task["metric_names"]),
         "a": _cut(view.answer_text(record)), "l": record.get("latency_s"), "c": bool(record.get("cached")),
     }
     if left_out:
@@ -156,7 +160,7 @@ def _item(task: int, record: SampleRecord, metric: str | None, higher: bool, run
              for a in record.get("audio") or [] if isinstance(a, dict)]
     if audio:  # what the model heard; the clip itself plays when saved as media of kind "audio"
         out["au"] = audio
-    scores = view.sample_scores(record)
+    scores = view.sample_scores(record, task["metric_names"])
     if scores:
         out["m"] = scores
     kind = view.error_kind(record)

@@ -15,13 +15,14 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from assay.run.results import summarize_task
-from assay.run.taskcode import contained
+from assay.run.taskcode import contained, limited
 from assay.types import Usage
 
 if TYPE_CHECKING:
+    from assay.records.schema import CostReport, ResultsDocument, Timing, UsageTotals
     from assay.run.execute import Ending, RunState
     from assay.run.prepare import Prepared
 
@@ -80,11 +81,11 @@ def _judge_over_threshold(p: Prepared, task_results: dict[str, Any]) -> str | No
     return f"judge failures {bound}: {'; '.join(parts)}"
 
 
-def _cost(p: Prepared) -> dict[str, Any]:
+def _cost(p: Prepared) -> CostReport:
     """What the run cost, and beside it what its prompts were estimated to cost before they were sent."""
     from assay.run.estimate import estimate
 
-    report = p.ledger.report()
+    report = cast("CostReport", p.ledger.report())
     counted = estimate(p)
     if counted is not None:
         report["estimate"] = {key: counted[key] for key in ("tokens", "vendor_rules", "total", "notes")}
@@ -92,12 +93,14 @@ def _cost(p: Prepared) -> dict[str, Any]:
 
 
 def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any]:
+    """The results document, built in the shape :class:`assay.records.ResultsDocument` declares (mypy
+    checks every key and value here); handed on as a plain dict, which the sinks complete and write."""
     o, redactor = p.options, p.redactor
     task_results = {} if o.predict_only else _task_results(p, state)
     status, why = judge_status(p, state, ending, task_results)
     wall = time.monotonic() - p.started
     stats = p.model.stats
-    results: dict[str, Any] = {
+    results: ResultsDocument = {
         "status": status,
         "status_reason": why,
         "config": redactor.redact_obj({
@@ -142,9 +145,10 @@ def build_results(p: Prepared, state: RunState, ending: Ending) -> dict[str, Any
         results["batch"] = batch_report(p)
     if state.sink_failures:
         results["sink_failures"] = dict(state.sink_failures)
+    document = cast(dict[str, Any], results)
     if not o.predict_only:
-        _lmms_eval_view(p, state, results)
-    return results
+        _lmms_eval_view(p, state, document)
+    return document
 
 
 def _lmms_eval_view(p: Prepared, state: RunState, results: dict[str, Any]) -> None:
@@ -176,7 +180,7 @@ def _task_results(p: Prepared, state: RunState) -> dict[str, Any]:
             # lmms-eval passes its command line to aggregations that take `args` (submission files…); an
             # aggregation may judge (HallusionBench): its judgements are counted, a failed one voids the metric.
             value: float = judged_aggregation(
-                lambda: contained(name, f"aggregation of {metric}", task.aggregate, metric, values, args),
+                lambda: limited(name, f"aggregation of {metric}", task.aggregate, metric, values, args),
                 state.tallies[name].judge, requested_model=requested_judge_model(task.config.metadata),
                 redact=p.redactor.redact)
             return value
@@ -226,7 +230,7 @@ def _rescue(p: Prepared, results: dict[str, Any]) -> Path | None:
     """The output folder failed: put the document where it can be written (LMMS_EVAL_HOME, then /tmp)."""
     assert p.file_sink is not None
     name = p.file_sink.results_path.name
-    from assay.sinks.files import redact_values
+    from assay.sinks.files import redact_values, utf8
 
     # Values redacted before they are serialized, as the files sink does: escaping cannot hide a secret.
     text = json.dumps(redact_values(results, p.redactor.redact), indent=2, ensure_ascii=False, default=str)
@@ -234,14 +238,14 @@ def _rescue(p: Prepared, results: dict[str, Any]) -> Path | None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / name
-            path.write_text(text, encoding="utf-8")
+            path.write_bytes(utf8(text))
             return _verified(path)
         except (OSError, ValueError):
             continue
     return None
 
 
-def _usage_totals(state: RunState) -> dict[str, Any]:
+def _usage_totals(state: RunState) -> UsageTotals:
     """Tokens this run paid for; answers served from the cache are counted apart."""
     paid, cached = Usage(), Usage()
     for tally in state.tallies.values():
@@ -250,7 +254,7 @@ def _usage_totals(state: RunState) -> dict[str, Any]:
             "from_cache": {"input_tokens": cached.input_tokens, "output_tokens": cached.output_tokens}}
 
 
-def _timing(p: Prepared, wall: float) -> dict[str, Any]:
+def _timing(p: Prepared, wall: float) -> Timing:
     first = p.model.stats.first_request_at
     return {
         "started_at": p.started_wall.isoformat(),

@@ -50,7 +50,7 @@ class FinishedRun:
         model = self.results.get("model")
         if isinstance(model, dict) and model.get("name"):
             return str(model["name"])
-        return self.model_dir
+        return str(self.results.get("model_name") or self.model_dir)
 
     @property
     def status(self) -> str:

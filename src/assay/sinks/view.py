@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
+
+from assay.text import clip
 
 State = Literal["correct", "wrong", "partial", "scored", "error", "answered"]
 STATES: tuple[State, ...] = ("correct", "wrong", "partial", "scored", "error", "answered")
@@ -94,17 +96,19 @@ def error_message(record: Mapping[str, Any]) -> str:
     return "" if not error else str(error)
 
 
-def state_of(record: Mapping[str, Any], metric: str | None, higher_is_better: bool = True) -> State:
+def state_of(record: Mapping[str, Any], metric: str | None, higher_is_better: bool = True,
+             names: Sequence[str] = ()) -> State:
     """The sample's outcome on ``metric`` (its task's first metric; for a sample scored on other metrics
-    only, the first of its own).
+    only, the first of its own). ``names``: the task's metrics, for lmms-eval records (see
+    :func:`record_metrics`).
 
     A value in [0, 1] reads as correct at the best end, wrong at the worst and partial between; a
     value outside that range is just ``scored``; no metric at all (``--predict_only``) is ``answered``.
     """
     if error_kind(record):
         return "error"
-    metrics = record.get("metrics")
-    if metric is None or not isinstance(metrics, dict) or not metrics:
+    metrics = record_metrics(record, names or ([metric] if metric else []))
+    if metric is None or not metrics:
         return "answered"
     if metric not in metrics:  # MME-style: each doc scores one of the task's metrics; read the one it has
         metric = next(iter(metrics))
@@ -142,12 +146,19 @@ def score_value(value: Any) -> float | None:
     return None
 
 
-def sample_scores(record: Mapping[str, Any]) -> dict[str, Any]:
+def record_metrics(record: Mapping[str, Any], names: Sequence[str] = ()) -> dict[str, Any]:
+    """A sample's scores: assay's ``metrics``; in lmms-eval's samples files, where each metric is a
+    top-level key of the record, those of ``names`` (the task's metric names) it has."""
+    metrics = record.get("metrics")
+    if isinstance(metrics, dict):
+        return metrics
+    return {name: record[name] for name in names if name in record}
+
+
+def sample_scores(record: Mapping[str, Any], names: Sequence[str] = ()) -> dict[str, Any]:
     """The sample's own scores as the task computed them, one entry per metric: a number (read through
     :func:`score_value`), else the value's text (a string, a list…), so nothing the task said is hidden."""
-    metrics = record.get("metrics")
-    if not isinstance(metrics, dict):
-        return {}
+    metrics = record_metrics(record, names)
     out: dict[str, Any] = {}
     for name, value in metrics.items():
         number = score_value(value)
@@ -156,7 +167,7 @@ def sample_scores(record: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(value, str) or value is None:
             out[str(name)] = value
         else:
-            out[str(name)] = json.dumps(value, ensure_ascii=False, default=str)[:200]
+            out[str(name)] = clip(json.dumps(value, ensure_ascii=False, default=str), 200)
     return out
 
 

@@ -218,7 +218,8 @@ class Task:
         kwargs = self.config.lmms_eval_specific_kwargs
         if self.config.doc_to_messages is not None:
             chat = self._call("doc_to_messages", call_with_kwargs, self.config.doc_to_messages, doc, kwargs)
-            turns = tuple(self._call("doc_to_messages", convert_chat, chat, num_frames=self.num_frames))
+            turns = tuple(self._call("doc_to_messages", convert_chat, chat, num_frames=self.num_frames,
+                                     audio_max_seconds=self._settings.audio_max_seconds))
             instruction = self.run.system_instruction
             if instruction is not None and not any(m.role == "system" for m in turns):  # chat-form tasks too
                 turns = (Message("system", (TextPart(instruction),)), *turns)
@@ -229,7 +230,8 @@ class Task:
         return (self._user_turn(doc, context),)
 
     def _user_turn(self, doc: dict[str, Any], text: str) -> Message:
-        parts = self._call("doc_to_visual", visual_parts, self.visuals(doc), num_frames=self.num_frames)
+        parts = self._call("doc_to_visual", visual_parts, self.visuals(doc), num_frames=self.num_frames,
+                           audio_max_seconds=self._settings.audio_max_seconds)
         return user_message(parts, text)
 
     def work(self, doc_id: int, doc: dict[str, Any], params: GenerationParams) -> DocWork:

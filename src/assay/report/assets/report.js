@@ -376,7 +376,14 @@
     var steps = [["header", renderHeader], ["metric chart", renderMetricChart], ["metrics", renderMetrics],
                  ["deltas", renderDeltas], ["judge", renderJudge], ["errors", renderErrors], ["usage", renderUsage],
                  ["samples", function () { A.renderSamples(D); }]];
-    steps.forEach(function (step) { var t = performance.now(); step[1](); timings[step[0]] = performance.now() - t; });
+    steps.forEach(function (step) {
+      var t = performance.now();
+      try { step[1](); } catch (e) {  // one part that cannot be drawn must not blank the others
+        console.error("assay report: " + step[0] + ": " + e);
+        document.querySelector("main").insertBefore(el("p", { cls: "error-text", text: "The " + step[0] + " part of this report could not be drawn: " + e }), document.querySelector("main").firstChild);
+      }
+      timings[step[0]] = performance.now() - t;
+    });
     ready();
   }
 
