@@ -12,21 +12,16 @@ from typing import Any
 
 import pytest
 
+from tests.adversarial.local_tasks import jsonl_task
 from tests.fault_server import FaultServer
-from tests.helpers import results_file, run_cli, write
+from tests.helpers import results_file, run_cli
 
 MAX_TOKENS = 50
 
 
 def _task(folder: Path, n: int) -> Path:
-    write(folder, "docs.jsonl", "".join(f'{{"q": "what is {i} + 1?", "a": "{i + 1}"}}\n' for i in range(n)))
-    write(folder, "money.yaml", f"""\
-        task: money
-        dataset_path: json
-        dataset_kwargs:
-          data_files:
-            test: {folder / 'docs.jsonl'}
-        test_split: test
+    docs = "".join(f'{{"q": "what is {i} + 1?", "a": "{i + 1}"}}\n' for i in range(n))
+    return jsonl_task(folder, "money", docs, f"""\
         output_type: generate_until
         doc_to_text: "{{{{q}}}}"
         doc_to_target: "a"
@@ -35,7 +30,6 @@ def _task(folder: Path, n: int) -> Path:
         metric_list:
           - metric: exact_match
         """)
-    return folder
 
 
 def _run(capsys: pytest.CaptureFixture[str], server: FaultServer, folder: Path, out: Path, cap: str,

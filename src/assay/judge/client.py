@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from assay.errors import AssayError, ProviderAuthError, ProviderError, UsageError
+from assay.errors import AssayError, CredentialError, ProviderAuthError, ProviderError, UsageError
 from assay.judge.config import JudgeConfig
 from assay.judge.log import JudgeLog, current_judge_log, record
 from assay.judge.messages import Prompt, to_messages
@@ -133,6 +133,14 @@ class Judge:
             config = self.config(profile)
             judge_model = self.model(profile, model)
         except AssayError as exc:
+            if isinstance(exc, CredentialError) and self.fatal is None:
+                # Task code asked for a judge this run has no credential for (it was not found to judge, or
+                # names a judge of its own): refused, never sent elsewhere, and the run stops saying so.
+                self.fatal = ProviderAuthError(
+                    f"task code called a judge, but no judge is configured for it: {exc.message}",
+                    hint="give the run a judge: --judge_model …/--judge_args model=…,base_url=…, or lmms-eval's "
+                         "OPENAI_API_KEY / API_TYPE=azure with AZURE_API_KEY and AZURE_ENDPOINT", kind="auth")
+                log.error("%s", self._redact(self.fatal.message))
             outcome: JudgeOutcome = JudgeFailure("request_failed", self._redact(exc.message))
             return self._done(hash(str(prompt)), outcome, parser, profile)
         key = hash(messages)
