@@ -13,7 +13,7 @@ through the run; and the Ray path's overhead per request (Ray wall minus local w
 Then the ceiling of the driver as the single writer: samples/s its per-record work (tally, the real files
 sink) takes, measured alone.
 
-    sudo python bench/scale.py                       # 24 videos (960x540, 10 s), 10,000 questions
+    sudo python bench/scale.py                       # 8 videos (1920x1080, 30 s), 10,000 questions
     sudo python bench/scale.py --videos 8 --questions 2000 --configs local,ray1
 """
 
@@ -289,9 +289,9 @@ def inside(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--videos", type=int, default=24)
-    parser.add_argument("--video-seconds", type=float, default=10.0)
-    parser.add_argument("--size", default="960x540")
+    parser.add_argument("--videos", type=int, default=8)
+    parser.add_argument("--video-seconds", type=float, default=30.0)
+    parser.add_argument("--size", default="1920x1080")
     parser.add_argument("--questions", type=int, default=10_000)
     parser.add_argument("--workloads", default="video,text")
     parser.add_argument("--configs", default="local,ray1,ray2")
