@@ -131,3 +131,43 @@ def test_an_lmms_eval_task_name_says_which_include_path_it_needs(run_dir: Path,
     assert "hint: add --include_path" in err and "lmms_eval/tasks" in err
     assert main(["run", "--model", "local", "--tasks", "mmeee_not_a_task"]) == 2
     assert "lmms-eval task" not in capsys.readouterr().err
+
+
+def test_costs_read_as_dollars() -> None:
+    from assay.cli.render import usd_text
+
+    assert [usd_text(v) for v in (7e-05, 0.0123, 0.5, 5, 1234.5, 0)] == [
+        "$0.00007", "$0.0123", "$0.5", "$5", "$1,234.50", "$0"]
+
+
+def test_result_paths_are_never_cut_when_stdout_is_not_a_terminal(run_dir: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    deep = run_dir / ("a-rather-long-folder-name-" * 6) / "out"
+    with OpenAIEmulator(key=KEY) as emu:
+        code = main(["run", "--model", "openai", "--model_args", f"model=m,base_url={emu.base_url}/v1,api_key={KEY}",
+                     "--tasks", "assay_colors", "--limit", "1", "--log_samples", "--output_path", str(deep)])
+    out = capsys.readouterr().out
+    assert code == 0
+    paths = [line.split(": ", 1)[1] for line in out.splitlines() if line.startswith(("results: ", "samples ("))]
+    assert len(paths) == 2 and all(Path(p).is_file() for p in paths)
+
+
+@pytest.mark.parametrize("value", ["sk-...", "<your key>", "your-api-key", "sk-xxxxxxxxxxxxxxxx"])
+def test_doctor_does_not_call_the_readme_placeholder_ok(value: str, cli_env: dict[str, str],
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", value)
+    main(["doctor", "--model", "openai", "--model_args", "model=m"])
+    out = capsys.readouterr().out
+    assert "placeholder" in out and " ok " not in out
+
+
+def test_doctor_reads_lmms_eval_names_and_variables(cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "azure-key-0123456789abcdef")
+    monkeypatch.setenv("AZURE_OPENAI_API_BASE", "https://resource.openai.azure.com")
+    assert main(["doctor", "--model", "openai", "--model_args", "model_version=gpt-4o,azure_openai=True"]) == 0
+    out = capsys.readouterr().out
+    assert "model `azure_openai`" in out and "env AZURE_OPENAI_API_BASE" in out
+    assert main(["doctor", "--model", "openai", "--model_args", "model=m,num_concurent=2"]) == 2
+    assert "did you mean num_concurrent?" in capsys.readouterr().err

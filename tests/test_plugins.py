@@ -114,6 +114,27 @@ def test_credentials_a_plugin_declares_are_preflighted(installed: Path, isolated
     preflight(Plan(model="echo"), settings_for(isolated))  # declares none
 
 
+def test_a_plugin_vendor_key_assay_does_not_know_is_preflighted_shown_and_redacted(
+        installed: Path, run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from assay.cli import main
+    from tests.adversarial.scan import leaks
+
+    code, _, err = run_cli(capsys, "--model", "echo_acme", "--tasks", "plugin_echo", "--output_path",
+                           str(run_dir / "out"))
+    assert code == 3 and "ACME_API_KEY (needed by model echo_acme)" in err  # preflight, before anything runs
+    key = "acme-live-KEY-0123456789abcdef"
+    (run_dir / ".env").write_text(f"ACME_API_KEY={key}\n")
+    assert main(["doctor", "--model", "echo_acme"]) == 0
+    doctor = capsys.readouterr().out
+    assert "ACME_API_KEY" in doctor and ".env" in doctor and key not in doctor
+    code, out, err = run_cli(capsys, "--model", "echo_acme", "--tasks", "plugin_echo", "--log_samples",
+                             "--output_path", str(run_dir / "out"))
+    assert code == 0, err
+    rows = (run_dir / "out").rglob("*_samples_*.jsonl")
+    assert any("<redacted:ACME_API_KEY>" in path.read_text() for path in rows)  # the provider echoed it
+    assert leaks([key], [out, err], [run_dir / "out"]) == []
+
+
 def test_lmms_eval_plugins_models_module(installed: Path, isolated: dict[str, str]) -> None:
     settings = settings_for(isolated, LMMS_EVAL_PLUGINS="assay_test_plugin")
     spec = get_spec("echo_legacy", settings)

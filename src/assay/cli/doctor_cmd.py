@@ -97,7 +97,13 @@ def _plan(args: argparse.Namespace, settings: Settings, redactor: Redactor) -> P
     if all(f is None for f in flags):
         return None
     configs = _task_configs(settings, args.tasks, args.include_path or []) if args.tasks else None
-    return plan_from_flags(args.model, args.model_args, configs, args.wandb_args, args.hf_hub_log_args, redactor,
+    model, model_args = args.model, args.model_args
+    if model:  # lmms-eval's names and arguments, checked as `assay run` checks them
+        from assay.model.args import parse_kv_string, resolve_model
+
+        resolved = resolve_model(model, parse_kv_string(model_args or ""), settings)
+        model, model_args = resolved.provider, resolved.args
+    return plan_from_flags(model, model_args, configs, args.wandb_args, args.hf_hub_log_args, redactor,
                            settings=settings, judge_model=args.judge_model, judge_args=args.judge_args)
 
 
@@ -116,6 +122,13 @@ def _run_probes(plan: Plan | None, settings: Settings, timeout: float) -> list[P
     from assay.preflight.probe import probe
 
     return asyncio.run(probe(plan, settings, timeout=timeout))
+
+
+def _placeholder(settings: Settings, field: str) -> bool:
+    from assay.env.masking import looks_like_placeholder
+
+    value = settings.secret(field) if hasattr(settings, field) else None
+    return bool(value) and looks_like_placeholder(str(value))
 
 
 def _specs() -> tuple[SettingSpec, ...]:
@@ -256,7 +269,11 @@ def _print_requirements(
     for status in statuses:
         req = status.requirement
         creds = " or ".join(" + ".join(map(env_name, option)) for option in req.options)
-        if status.satisfied:
+        placeholders = [env_name(f) for f, _ in status.satisfied_by if _placeholder(settings, f)]
+        if status.satisfied and placeholders:
+            mark = Text("placeholder", style="bold red")
+            detail = f"{', '.join(placeholders)} holds a placeholder from an example, not a key: put the real one"
+        elif status.satisfied:
             mark = Text("ok", style="green")
             detail = ", ".join(source for _, source in status.satisfied_by)
         elif req.required:

@@ -56,15 +56,16 @@ def print_results(result: EvaluationResult, stream: TextIO, redact: Callable[[st
         console.print(f"batch: {batch['answers']} answers at the batch rate · {ids}")
     judge = doc.get("judge")
     if judge:
-        failed = ", ".join(f"{k} {v}" for k, v in judge["failures"].items()) or "none failed"
+        failed = ", ".join(f"{k} {v}" for k, v in judge["failures"].items()) or _unusable_verdicts(doc)
         models = ", ".join(sorted({m["model"] for m in judge["models"]})) or "no requests"
         console.print(f"judge ({models}): {judge['judgements']} judgements, {failed} · "
                       f"{judge['usage']['input_tokens']} input / {judge['usage']['output_tokens']} output tokens · "
                       f"{judge['retries']} retries")
+    # Paths are never wrapped: cut mid-word (stdout not a terminal) they cannot be copied back.
     if result.results_path is not None:
-        console.print(f"results: {result.results_path}")
+        console.print(f"results: {result.results_path}", soft_wrap=True)
     for task, path in result.sample_paths.items():
-        console.print(f"samples ({task}): {path}")
+        console.print(f"samples ({task}): {path}", soft_wrap=True)
     text = buffer.getvalue()
     stream.write(redact(text) if redact is not None else text)
     stream.flush()
@@ -75,7 +76,26 @@ def _cost(cost: Any) -> str:
     if not isinstance(cost, dict) or cost.get("total_usd") is None:
         return ""
     roles = [(r, v["usd"]) for r, v in cost.items() if isinstance(v, dict) and v.get("usd") is not None]
-    parts = ", ".join(f"{role} ${usd:.4g}" for role, usd in roles) if len(roles) > 1 else ""
-    cap = f"cap ${cost['max_cost']:g}" if cost.get("max_cost") is not None else ""
+    parts = ", ".join(f"{role} {usd_text(usd)}" for role, usd in roles) if len(roles) > 1 else ""
+    cap = f"cap {usd_text(cost['max_cost'])}" if cost.get("max_cost") is not None else ""
     detail = "; ".join(p for p in (parts, cap) if p)
-    return f" · ${cost['total_usd']:.4g}" + (f" ({detail})" if detail else "")
+    return f" · {usd_text(cost['total_usd'])}" + (f" ({detail})" if detail else "")
+
+
+def usd_text(amount: float) -> str:
+    """Dollars as people write them: ``$5``, ``$0.0123``, ``$0.00007`` (never ``$7e-05``)."""
+    if amount >= 1:
+        return f"${amount:,.2f}".replace(".00", "")
+    text = f"{amount:.6f}".rstrip("0").rstrip(".")
+    return f"${text if text not in ('', '0') else '0'}"
+
+
+def _unusable_verdicts(doc: dict[str, Any]) -> str:
+    """"none failed" only if no task counted a judged sample without a usable verdict (parse_failed…)."""
+    counts: dict[str, int] = {}
+    for entry in doc.get("results", {}).values():
+        for kind, n in (entry.get("judge_failed") or {}).items():
+            counts[kind] = counts.get(kind, 0) + int(n)
+    if not counts:
+        return "none failed"
+    return "no request failed; without a usable verdict: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))

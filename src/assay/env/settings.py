@@ -19,6 +19,7 @@ from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_valid
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from assay.env.dotenv_files import expand_path, find_dotenv, read_dotenv
+from assay.env.login_files import login_files
 from assay.env.masking import shown_value
 from assay.errors import ConfigError
 
@@ -156,6 +157,8 @@ class Settings(BaseSettings):
 
     _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
     _env_files: tuple[Path, ...] = PrivateAttr(default=())
+    #: Where variables no field declares are looked up (a plugin vendor's key): the environment, then `.env`.
+    _layers: tuple[tuple[Source, Mapping[str, str]], ...] = PrivateAttr(default=())
 
     @classmethod
     def settings_customise_sources(
@@ -204,6 +207,14 @@ class Settings(BaseSettings):
         """The `.env` files that were read, lowest priority first."""
         return self._env_files
 
+    def variable(self, name: str) -> tuple[str | None, Source]:
+        """A variable no setting declares (``ACME_API_KEY``, a plugin vendor's key), with the same precedence:
+        the environment, then `.env` files (a later one first); ``(None, default)`` when unset."""
+        for source, values in self._layers:
+            if values.get(name):
+                return values[name], Source(source.kind, f"{source.detail} ({name})" if source.detail else name)
+        return None, Source("default")
+
     def secret(self, field: str) -> str | None:
         value = getattr(self, field)
         return value.get_secret_value() if isinstance(value, SecretStr) else None
@@ -246,7 +257,9 @@ class Settings(BaseSettings):
                 continue
             values[field] = value
             sources[field] = Source("cli", (flag_names or {}).get(field, f"--{field}"))
-        return _validated(values, sources, self._env_files)
+        settings = _validated(values, sources, self._env_files)
+        settings._layers = self._layers
+        return settings
 
 
 def _specs() -> tuple[SettingSpec, ...]:
@@ -323,43 +336,13 @@ def load_settings(
         if isinstance(values.get(path_field), str):
             # Expand against the environment we were given (the validator alone would use os.environ).
             values[path_field] = expand_path(values[path_field], env)
-    for field, (value, source) in _login_files(env, values).items():
-        values[field], sources[field] = value, source
-    return _validated(values, sources, tuple(files))
-
-
-def _login_files(env: Mapping[str, str], values: Mapping[str, Any]) -> dict[str, tuple[str, Source]]:
-    """Credentials saved by the vendors' own login commands, lowest priority of all.
-
-    ``huggingface-cli login`` writes ``$HF_HOME/token`` (HF_TOKEN_PATH overrides); ``wandb login`` writes
-    an entry for its API host in ``~/.netrc``. Without HOME in the given environment nothing is read, so
-    tests that pass ``environ=`` stay hermetic.
-    """
-    found: dict[str, tuple[str, Source]] = {}
-    home = env.get("HOME")
-    if "hf_token" not in values:
-        hf_home = env.get("HF_HOME") or (f"{home}/.cache/huggingface" if home else None)
-        token_path = env.get("HF_TOKEN_PATH") or (f"{hf_home}/token" if hf_home else None)
-        if token_path:
-            try:
-                token = Path(expand_path(token_path, env)).read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError):
-                token = ""
-            if token:
-                found["hf_token"] = (token, Source("login", f"{token_path} (huggingface-cli login)"))
-    netrc_path = env.get("NETRC") or (f"{home}/.netrc" if home else None)
-    if "wandb_api_key" not in values and netrc_path and Path(netrc_path).is_file():
-        import netrc
-        from urllib.parse import urlparse
-
-        host = urlparse(str(values.get("wandb_base_url") or "https://api.wandb.ai")).hostname or "api.wandb.ai"
-        try:
-            entry = netrc.netrc(netrc_path).authenticators(host)
-        except (OSError, netrc.NetrcParseError):
-            entry = None  # not ours to validate: other tools own this file
-        if entry and entry[2]:
-            found["wandb_api_key"] = (entry[2], Source("login", f"{netrc_path} ({host}, wandb login)"))
-    return found
+    for field, (value, where) in login_files(env, values).items():
+        values[field], sources[field] = value, Source("login", where)
+    settings = _validated(values, sources, tuple(files))
+    settings._layers = ((Source("env"), dict(env)),
+                        *((Source("dotenv", str(path)), {k: v for k, (v, _) in layer.items()})
+                          for path, layer in reversed(dotenv_layers)))
+    return settings
 
 
 def _first_set(spec: SettingSpec, env: Mapping[str, str]) -> tuple[str, str] | None:

@@ -17,6 +17,7 @@ from assay.providers import find_spec, get_spec
 if TYPE_CHECKING:
     from assay.env.redaction import Redactor
     from assay.env.settings import Settings
+    from assay.providers import ProviderSpec
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def plan_from_flags(
     about unless ``warn_command_line`` is false (the Python API, where there is no shell history).
     ``settings`` lets a model from an ``LMMS_EVAL_PLUGINS`` package be recognised."""
     if model:
-        get_spec(model, settings)  # raises UsageError with "did you mean"
+        _register_vendor_keys(get_spec(model, settings), settings, redactor)  # UsageError with "did you mean"
     if judge_model:
         _unknown_judge(judge_model, settings)
 
@@ -82,6 +83,17 @@ def plan_from_flags(
         judge_model=judge_model or None,
         judge_args=parse(judge_args, JUDGE_ARGS) or {},
     )
+
+
+def _register_vendor_keys(spec: ProviderSpec, settings: Settings | None, redactor: Redactor) -> None:
+    """A plugin vendor's own key variables (``ACME_API_KEY``) are secrets like assay's: every output masks them."""
+    if spec.origin == "builtin" or settings is None:
+        return
+    from assay.providers import key_variables, with_declared_credentials
+
+    for name in key_variables(with_declared_credentials(spec)):
+        value, _ = settings.variable(name)
+        redactor.add(value, name)
 
 
 def _unknown_judge(name: str, settings: Settings | None) -> None:

@@ -150,12 +150,16 @@ def load_provider_class(name: str, settings: Settings | None = None) -> Provider
 
 
 def with_declared_credentials(spec: ProviderSpec) -> ProviderSpec:
-    """A plugin's spec completed from its class: its modalities (``accepts_media``) and the ``credentials``
-    (Settings fields, e.g. ``("openai_api_key",)``) it declares, checked by preflight and doctor like a
-    built-in's (the key may also come as ``api_key=``). Built-ins are returned as they are; a plugin that
-    cannot be loaded raises ConfigError naming it."""
+    """A plugin's spec completed from its class: its modalities (``accepts_media``) and the ``credentials`` it
+    declares, checked by preflight and doctor like a built-in's (the key may also come as ``api_key=``).
+
+    A credential is an assay settings field (``"openai_api_key"``) or, for a vendor assay does not know, the
+    environment variable of its key (``"ACME_API_KEY"``): read from the environment or `.env`
+    (``Settings.variable``), checked by preflight, shown by doctor and kept out of every output like any key.
+    Built-ins are returned as they are; a plugin that cannot be loaded raises ConfigError naming it."""
     if spec.origin == "builtin":
         return spec
+    import re
     from dataclasses import replace
 
     from assay.env.settings import SPEC_BY_FIELD
@@ -163,16 +167,23 @@ def with_declared_credentials(spec: ProviderSpec) -> ProviderSpec:
     cls = _load(spec, spec.name)
     declared = getattr(cls, "credentials", ())
     fields = tuple(f for f in declared if isinstance(f, str)) if isinstance(declared, (tuple, list)) else ()
-    unknown = [f for f in fields if f not in SPEC_BY_FIELD]
+    unknown = [f for f in fields if f not in SPEC_BY_FIELD and not re.fullmatch(r"[A-Z][A-Z0-9_]*", f)]
     if unknown:
         raise ConfigError(f"provider `{spec.name}` from {spec.origin} declares unknown credentials: "
-                          f"{', '.join(unknown)}", hint="a plugin's `credentials` names assay settings fields, "
-                          "e.g. (\"openai_api_key\",)")
-    keys = tuple((f, spec.key_arg) for f in fields if SPEC_BY_FIELD[f].secret)
+                          f"{', '.join(unknown)}", hint="a plugin's `credentials` names assay settings fields "
+                          "(\"openai_api_key\") or its own key variables in capitals (\"ACME_API_KEY\")")
+    keys = tuple((f, spec.key_arg) for f in fields if f not in SPEC_BY_FIELD or SPEC_BY_FIELD[f].secret)
     modalities = ALL_MEDIA if getattr(cls, "accepts_media", True) else ("text",)
     if getattr(cls, "accepts_audio", False):
         modalities = (*modalities, "audio")
     return replace(spec, credentials=fields, arg_keys=keys, modalities=modalities)
+
+
+def key_variables(spec: ProviderSpec) -> tuple[str, ...]:
+    """The credentials of a (completed) spec that are variables no assay setting declares: a plugin vendor's."""
+    from assay.env.settings import SPEC_BY_FIELD
+
+    return tuple(f for f in spec.credentials if f not in SPEC_BY_FIELD)
 
 
 def capabilities(name: str, settings: Settings | None = None) -> frozenset[str]:

@@ -51,3 +51,20 @@ class EchoKeyed(EchoProvider):
 
     name: ClassVar[str] = "echo_keyed"
     credentials: ClassVar[tuple[str, ...]] = ("openai_api_key",)
+
+
+class EchoAcme(EchoProvider):
+    """A vendor assay does not know: declares its own key variable, reads it through Settings.variable, and
+    (as a careless server might) echoes it in every answer, so a test can see it masked everywhere."""
+
+    name: ClassVar[str] = "echo_acme"
+    credentials: ClassVar[tuple[str, ...]] = ("ACME_API_KEY",)
+
+    def __init__(self, settings: Any, model_args: dict[str, Any]) -> None:
+        args = dict(model_args)
+        self._key = str(args.pop("api_key", None) or settings.variable("ACME_API_KEY")[0])
+        super().__init__(settings, args)
+
+    async def generate(self, request: Request) -> Response:
+        answer = await super().generate(request)
+        return Response(text=f"{answer.text} (key {self._key})", usage=answer.usage, model=answer.model)
