@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from assay.env.redaction import Redactor
 
 #: Libraries that log every request at INFO; kept at WARNING unless the run is at DEBUG.
-NOISY_LOGGERS = ("httpx", "httpx2", "httpcore", "urllib3", "aiohttp.access", "datasets", "filelock", "huggingface_hub", "openai")
+NOISY_LOGGERS = ("httpx", "httpx2", "httpcore", "urllib3", "aiohttp.access", "datasets", "filelock", "huggingface_hub",
+                 "openai")
 PLAIN_FORMAT = "%(levelname)s %(name)s: %(message)s"
 _MARK = "_assay_handler"
 _BASE_FACTORY = logging.getLogRecordFactory()
