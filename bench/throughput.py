@@ -1,19 +1,23 @@
-"""Dispatch throughput: `assay run` on 1000 multiple-choice questions against a loopback stub.
+"""Dispatch throughput: `assay run` on N multiple-choice questions against a loopback stub, beside floors.
 
-Prints, for 0 ms and 200 ms of server latency at concurrency 64: wall time (process start to exit),
-requests/s, peak RSS and time to first request — for assay with every cloud provider (each speaking its
-own vendor's wire format to the stub), and for bare client loops against the same stub (aiohttp, httpx,
-and the openai, anthropic and google-genai SDKs), measured in the same run as the floors to compare with.
+Prints, per doc count and server latency at concurrency 64: wall time (process start to exit), CPU time
+(user + system of the process), CPU per request, requests/s and its ratio to the bare aiohttp loop measured
+in the same run, dispatch/s (first request to last answer), the time outside that request window (start-up
+and finish), peak RSS and time to first request — for assay with every cloud provider (each speaking its
+own vendor's wire format to the stub), for bare client loops against the same stub (aiohttp, httpx, and
+the openai, anthropic and google-genai SDKs), and for assay from another source tree (--baseline-src).
+Rounds are interleaved (every row once, then again) and each figure is the median over the rounds; the
+1-minute load average at the start of each row's runs is printed beside it (the machine is shared).
 
-    python bench/throughput.py [--n 1000] [--concurrency 64] [--latencies 0,200] [--repeat 1]
-    python bench/throughput.py --sizes 1000,10000,50000 --latencies 0 --clients "" \
-        --providers openai_compatible --baseline-src /tmp/base   # memory flat under load (issue #7)
+    python bench/throughput.py [--n 1000] [--concurrency 64] [--latencies 0,200] [--repeat 3]
+    git worktree add /tmp/base <commit>     # the previous commit, as the baseline
+    python bench/throughput.py --sizes 1000,10000 --latencies 0,200 --clients aiohttp \
+        --providers openai_compatible --baseline-src /tmp/base --repeat 3     # issue #18's table
 
-Targets (issue #3, this 2-core machine): >= 1,500 req/s at 0 ms; 1000 questions at 200 ms in <= 4.5 s
-wall start-up included; peak RSS <= 120 MB; first request <= 0.5 s after start. Issue #10: every provider
-dispatches >= 1,000 requests/s at 0 ms (the dispatch/s column). Issue #7: a 50,000-doc JSONL task runs
-with peak RSS <= 80 MB (docs stream from their file); --baseline-src runs the same command on another
-source tree (e.g. `git archive <commit> src | tar -x -C /tmp/base`) for the rows beside it.
+Targets (issue #18, 2 shared cores): at 10,000 questions, 0 ms, samples logged: CPU per request <= 0.5 ms,
+requests/s >= 0.7x the bare aiohttp loop, peak RSS <= 60 MB; at 1,000 questions the time outside the
+request window <= 0.6 s; at 200 ms latency, wall within 1.05x the floor loop. Earlier: issue #3 (>= 1,500
+req/s), #10 (every provider >= 1,000 dispatch/s), #7 (50,000 docs at <= 80 MB: --sizes 50000).
 """
 
 from __future__ import annotations
@@ -21,14 +25,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+FLOOR = "floor: bare aiohttp loop"
 
 
 def make_task(folder: Path, n: int) -> None:
@@ -79,21 +86,6 @@ def _available(client: str) -> bool:
     return found
 
 
-def _popen_with_rss(cmd: list[str], env: dict[str, str] | None) -> tuple[float, float, float, str]:
-    """(start wall-clock, wall seconds, peak RSS MB, stdout) using wait4 for the child's own rusage."""
-    start_wall, start = time.time(), time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    assert proc.stdout is not None and proc.stderr is not None
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
-    return start_wall, wall, usage.ru_maxrss / 1024.0, out
-
-
 def stub_stats(port: int) -> dict[str, float]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats") as resp:
         data: dict[str, float] = json.loads(resp.read())
@@ -123,6 +115,61 @@ def _candidates(args: argparse.Namespace, n: int, port: int, task_dir: Path, out
     return rows
 
 
+@dataclass
+class Measured:
+    """One run of one command; ``load`` is the 1-minute load average when it started."""
+
+    wall: float
+    cpu: float
+    rss_mb: float
+    first: float | None  # seconds from process start to the first request the stub saw
+    window: float | None  # first request to last answer
+    load: float
+
+
+def _run_once(cmd: list[str], env: dict[str, str], port: int, n: int, name: str) -> Measured:
+    """Run ``cmd`` once; wait4 gives the child's own CPU time and peak RSS."""
+    stub_reset(port)
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryFile() as err:
+        start_wall, start = time.time(), time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err.read()[-3000:].decode()}")
+    stats = stub_stats(port)
+    if int(stats["count"]) != n:
+        raise SystemExit(f"{name}: stub saw {stats['count']} requests, expected {n}")
+    first, last = stats["first_request_at"], stats["last_answer_at"]
+    return Measured(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0,
+                    (first - start_wall) if first else None, (last - first) if first and last else None, load)
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+def _row(name: str, n: int, latency: int, runs: list[Measured], floor: list[Measured] | None) -> str:
+    wall = statistics.median(r.wall for r in runs)
+    cpu = statistics.median(r.cpu for r in runs)
+    window = _median([r.window for r in runs])
+    outside = _median([r.wall - r.window if r.window else None for r in runs])
+    first = _median([r.first for r in runs])
+    rss = statistics.median(r.rss_mb for r in runs)
+    ratio = (n / wall) / (n / statistics.median(r.wall for r in floor)) if floor else None
+    cells = [f"{name:<34}", f"{n:>6}", f"{latency:>5}ms", f"{wall:>7.2f}", f"{cpu:>6.2f}", f"{cpu / n * 1000:>7.3f}",
+             f"{n / wall:>7.0f}", f"{ratio:>6.2f}x" if ratio else f"{'—':>7}",
+             f"{n / window:>9.0f}" if window else f"{'—':>9}",
+             f"{outside:>8.2f}" if outside is not None else f"{'—':>8}",
+             f"{rss:>7.1f}", f"{first:>8.3f}" if first is not None else f"{'—':>8}",
+             " ".join(f"{r.load:.1f}" for r in runs)]
+    return " ".join(cells)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000)
@@ -130,7 +177,7 @@ def main() -> None:
                         help="comma-separated doc counts, one set of rows each (default: --n), e.g. 1000,10000,50000")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latencies", default="0,200")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per row; the best wall time is kept")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds; each figure is their median")
     parser.add_argument("--clients", default="aiohttp,httpx,openai,anthropic,genai",
                         help="bare loops to measure as floors (SDKs: openai, anthropic, genai; skipped if absent)")
     parser.add_argument("--providers", default=",".join(PROVIDER_ARGS),
@@ -142,8 +189,7 @@ def main() -> None:
     parser.add_argument("--baseline-name", default="baseline", help="how the baseline rows are labelled")
     args = parser.parse_args()
     sizes = [int(x) for x in (args.sizes or str(args.n)).split(",")]
-    py = sys.executable
-    rows: list[tuple[str, int, int, float, float, float, float, float | None]] = []
+    lines: list[str] = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
@@ -154,46 +200,35 @@ def main() -> None:
             task_dir.mkdir()
             make_task(task_dir, n)
             for latency in (float(x) for x in args.latencies.split(",")):
-                stub = subprocess.Popen([py, str(HERE / "stub_server.py"), "--latency-ms", str(latency)],
-                                        stdout=subprocess.PIPE, text=True)
-                assert stub.stdout is not None
-                port = int(stub.stdout.readline())
-                try:
-                    for name, cmd, cmd_env in _candidates(args, n, port, task_dir, tmp / "out", env):
-                        rows.append((name, n, int(latency), *_measure(name, cmd, cmd_env, port, n, args.repeat)))
-                finally:
-                    stub.terminate()
-                    stub.wait()
-    python = sys.version.split()[0]
-    print(f"\nconcurrency {args.concurrency}, {os.cpu_count()} cores, Python {python}")
-    print(f"{'client':<34} {'docs':>6} {'latency':>8} {'wall s':>7} {'req/s':>7} {'dispatch/s':>11} "
-          f"{'peak RSS MB':>12} {'1st req s':>10}")
-    for name, n, latency, wall, rps, dispatch, rss, ttfr in rows:
-        ttfr_text = f"{ttfr:.3f}" if ttfr is not None else "—"
-        print(f"{name:<34} {n:>6} {latency:>6}ms {wall:>7.2f} {rps:>7.0f} {dispatch:>11.0f} {rss:>12.1f} "
-              f"{ttfr_text:>10}")
-    print("wall and req/s: process start to exit; dispatch/s: first request to last answer.")
-    print("Floors are bare loops: no tasks, prompts, scoring, retries or files.")
+                lines.extend(_measure_set(args, n, latency, task_dir, tmp, env))
+    print(f"\nconcurrency {args.concurrency}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+          f"medians of {args.repeat} interleaved rounds")
+    print(f"{'client':<34} {'docs':>6} {'latency':>7} {'wall s':>7} {'CPU s':>6} {'CPU/req':>7} {'req/s':>7} "
+          f"{'/floor':>7} {'dispatch/s':>9} {'outside':>8} {'RSS MB':>7} {'1st req':>8} load (per round)")
+    print("\n".join(lines))
+    print("wall, req/s: process start to exit; CPU/req in ms; /floor: req/s against the bare aiohttp loop of the "
+          "same run;\ndispatch/s: first request to last answer; outside: wall minus that window (start-up, finish).")
 
 
-def _measure(name: str, cmd: list[str], env: dict[str, str], port: int, n: int,
-             repeat: int) -> tuple[float, float, float, float, float | None]:
-    """(wall s, req/s, dispatch/s, peak RSS MB, time to first request): the best of ``repeat`` runs."""
-    best: tuple[float, float, float, float | None] | None = None
-    for _ in range(repeat):
-        stub_reset(port)
-        start_wall, wall, rss, _ = _popen_with_rss(cmd, env)
-        stats = stub_stats(port)
-        if int(stats["count"]) != n:
-            raise SystemExit(f"{name}: stub saw {stats['count']} requests, expected {n}")
-        first, last = stats["first_request_at"], stats["last_answer_at"]
-        ttfr = (first - start_wall) if first else None
-        # Dispatch rate: first request to last answer, without process start-up.
-        dispatch = n / (last - first) if first and last and last > first else float("nan")
-        if best is None or wall < best[0]:
-            best = (wall, dispatch, rss, ttfr)
-    assert best is not None
-    return best[0], n / best[0], best[1], best[2], best[3]
+def _measure_set(args: argparse.Namespace, n: int, latency: float, task_dir: Path, tmp: Path,
+                 env: dict[str, str]) -> list[str]:
+    """Every row for one doc count and latency: one stub, rounds interleaved."""
+    py = sys.executable
+    stub = subprocess.Popen([py, str(HERE / "stub_server.py"), "--latency-ms", str(latency)],
+                            stdout=subprocess.PIPE, text=True)
+    assert stub.stdout is not None
+    port = int(stub.stdout.readline())
+    try:
+        candidates = _candidates(args, n, port, task_dir, tmp / "out", env)
+        runs: dict[str, list[Measured]] = {name: [] for name, _, _ in candidates}
+        for _ in range(args.repeat):
+            for name, cmd, cmd_env in candidates:
+                runs[name].append(_run_once(cmd, cmd_env, port, n, name))
+    finally:
+        stub.terminate()
+        stub.wait()
+    floor = runs.get(FLOOR)
+    return [_row(name, n, int(latency), measured, floor) for name, measured in runs.items()]
 
 
 if __name__ == "__main__":

@@ -72,6 +72,9 @@ def test_a_batch_run_scores_as_the_interactive_run_at_the_batch_price(
     assert batch["answers"] == 8 and len(batch["batches"]) == 1
     assert batch["batches"][0]["state"] == "completed" and batch["batches"][0]["succeeded"] == 8
     assert batch_doc["model_stats"]["requests"] == 0
+    for path in [*run_dir.rglob("*.json*"), *run_dir.rglob("*.sqlite*")]:  # the batch record included
+        assert KEY.encode() not in path.read_bytes(), path
+    assert any(run_dir.rglob("batches.sqlite"))
 
 
 def _batch_run(vendor: Vendor, emu: Emulator, run_dir: Path, capsys: pytest.CaptureFixture[str],

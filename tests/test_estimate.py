@@ -74,7 +74,7 @@ def test_dry_run_sends_nothing_and_is_within_10_percent_of_what_the_vendor_bills
     assert counting.requests == [] and not (run_dir / "dry").exists()  # nothing sent, nothing written
     assert "nothing was sent" in out and "total" in out and "input tokens" in out and "$" in out
 
-    code, _, err = run_cli(capsys, *_args(vendor, counting, task, run_dir / "real"))
+    code, _, err = run_cli(capsys, *_args(vendor, counting, task, run_dir / "real", "--max_cost", "1000"))
     assert code == 0, err
     doc = results_file(run_dir / "real")
     estimated, billed = doc["cost"]["estimate"]["total"]["input_tokens"], doc["usage"]["input_tokens"]
@@ -83,7 +83,7 @@ def test_dry_run_sends_nothing_and_is_within_10_percent_of_what_the_vendor_bills
     if task == "assay_colors":
         assert doc["cost"]["estimate"]["total"]["images"] == 12
     low, high = doc["cost"]["estimate"]["total"]["usd_min"], doc["cost"]["estimate"]["total"]["usd_max"]
-    assert low <= high
+    assert low <= doc["cost"]["model"]["usd"] <= high  # what the vendor billed is inside the range
 
 
 def test_dry_run_from_python(isolated: dict[str, str]) -> None:
@@ -107,3 +107,24 @@ def test_max_cost_below_the_estimated_minimum_is_refused_before_anything_is_sent
         assert emu.requests == []
     assert code == 2 and "estimated to cost at least $" in err and "--max_cost" in err and "hint:" in err
     assert "Traceback" not in err and not (run_dir / "out").exists()
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "GIF"])
+def test_an_images_size_is_read_from_its_header_whatever_its_format(fmt: str) -> None:
+    import base64
+    import io
+    import os
+
+    from PIL import Image
+
+    from assay.model.estimate.media import image_size
+    from assay.types import ImagePart
+
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 40_000  # a description big enough to push a JPEG's size marker past the first bytes
+    img = Image.frombytes("RGB", (333, 222), os.urandom(333 * 222 * 3))
+    img.save(buffer, fmt, **({"exif": exif} if fmt == "JPEG" else {}))
+    part = ImagePart(base64.b64encode(buffer.getvalue()).decode(), f"image/{fmt.lower()}")
+    assert image_size(part) == (333, 222)
+    assert image_size(ImagePart("bm90IGFuIGltYWdl")) == (0, 0)  # "not an image": no size, no crash

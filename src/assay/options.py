@@ -18,6 +18,7 @@ _HINTS = {
     "--offset": "e.g. --offset 100",
     "--bootstrap_iters": "e.g. --bootstrap_iters 1000",
     "--seed": "e.g. --seed 1234",
+    "--task_timeout": "seconds one call of task code may take, e.g. --task_timeout 600 (0: no limit)",
 }
 
 
@@ -96,6 +97,8 @@ class RunOptions:
     max_judge_failure_rate: float = 0.05
     #: USD: stop sending requests once the run would spend more (None: no cap).
     max_cost: float | None = None
+    #: Seconds one call of task code may take before its doc (or metric) is an error (None or 0: no limit).
+    task_timeout: float | None = 600.0
     #: Build every prompt and print what the run would send and cost; send nothing (``--dry_run``).
     dry_run: bool = False
     #: Send the model's requests through the vendor's batch API (``--batch``; also ``batch=true`` in model_args).
@@ -118,7 +121,7 @@ class RunOptions:
         if not self.tasks:
             raise UsageError("no tasks given", hint="pass --tasks, e.g. --tasks assay_arith_mc (see `assay tasks`)")
         for flag, value in (("--limit", self.limit), ("--max_error_rate", self.max_error_rate),
-                            ("--max_cost", self.max_cost)):
+                            ("--max_cost", self.max_cost), ("--task_timeout", self.task_timeout)):
             if value is not None and (isinstance(value, bool) or not _finite(value)):
                 raise UsageError(f"{flag} {_shown(value)} is not a finite number", hint=_HINTS[flag])
         for flag, count in (("--offset", self.offset), ("--bootstrap_iters", self.bootstrap_iters),
@@ -137,6 +140,9 @@ class RunOptions:
             raise UsageError("--offset must be 0 or more", hint=_HINTS["--offset"])
         if self.max_cost is not None and not self.max_cost > 0:
             raise UsageError(f"--max_cost {self.max_cost:g} must be a positive amount of USD", hint="e.g. --max_cost 5")
+        if self.task_timeout is not None and self.task_timeout < 0:
+            raise UsageError(f"--task_timeout {self.task_timeout:g} must be 0 (no limit) or more",
+                             hint=_HINTS["--task_timeout"])
         if not 0 <= self.max_error_rate <= 1:
             raise UsageError(f"--max_error_rate {self.max_error_rate:g} must be between 0 and 1",
                              hint="e.g. --max_error_rate 0.05 (5% of samples may fail), 1 to never fail a run")

@@ -21,7 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "model": None, "model_args": "", "tasks": None, "limit": None, "offset": 0, "batch_size": None,
     "output_path": "./logs", "log_samples": False, "predict_only": False, "gen_kwargs": "", "seed": "0,1234,1234,1234",
     "include_path": None, "wandb_args": None, "hf_hub_log_args": None, "use_cache": None, "bootstrap_iters": 0,
-    "max_error_rate": 0.05, "max_cost": None, "dry_run": False, "batch": False,
+    "max_error_rate": 0.05, "max_cost": None, "task_timeout": 600, "dry_run": False, "batch": False,
     "judge_model": None, "judge_args": "", "max_judge_failure_rate": 0.05,
     "wandb_log_samples": False, "report": False, "log_media": False, "ray": None,
 }
@@ -62,6 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="share of samples that may fail before the run counts as failed (exit 1; default 0.05)")
     a("--max_cost", type=float, metavar="USD",
       help="stop sending requests once the run (model and judge) would cost more than this; results are kept")
+    a("--task_timeout", type=float, metavar="SECONDS",
+      help="seconds one call of task code may take before that doc (or metric) is an error (default 600; 0: none)")
     a("--dry_run", action="store_true", default=None,
       help="build every prompt and print what the run would send and cost (tokens, media, USD range); send nothing")
     a("--batch", action="store_true", default=None,
@@ -230,6 +232,7 @@ def run_options(v: dict[str, Any], settings: Settings) -> tuple[RunOptions, Sett
         report=bool(v["report"]),
         log_media=bool(v["log_media"]),
         max_cost=as_number("--max_cost", v["max_cost"]),
+        task_timeout=as_number("--task_timeout", v["task_timeout"]),
         dry_run=bool(v["dry_run"]),
         batch=bool(v["batch"]),
         judge_model=str(v["judge_model"]) if v["judge_model"] else None,

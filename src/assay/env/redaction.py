@@ -7,6 +7,7 @@ error messages, tables and JSON documents. It imports nothing heavy and nothing 
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -24,6 +25,13 @@ from assay.env.masking import (
 if TYPE_CHECKING:
     from assay.env.settings import Settings
 
+#: Credentials by shape, without the "not inside a word" guard: in serialized text an escape such as
+#: ``\n`` puts a letter before a key that stood at the start of a line in the value.
+_SHAPES_ANYWHERE = SHAPED_SECRETS.pattern.replace("(?<![A-Za-z0-9_-])", "", 1)
+#: What URL masking needs to find anything: userinfo (``scheme://…@``), or a ``?name=`` query pair (the
+#: name up to 6× longer once control characters are escaped).
+_URL_SIGNS = r"://[^\s\"']*@|[?&;][^=&#?;\s\"'<>]{1,400}="
+
 
 class Redactor:
     """Knows every secret value in play and replaces it with ``<redacted:LABEL>`` wherever it appears."""
@@ -32,6 +40,8 @@ class Redactor:
         self._labels: dict[str, str] = {}  # secret value (and its escaped forms) -> label
         self._values: dict[str, str] = {}  # secret value as registered -> label
         self._pattern: re.Pattern[str] | None = None
+        self._screen: re.Pattern[str] | None = None
+        self._compiled_for = -1  # how many forms were registered when the patterns were compiled
 
     # -- registering ------------------------------------------------------------------------------
 
@@ -43,7 +53,6 @@ class Redactor:
         for variant in escaped_forms(value):  # a secret in escaped form is still the secret
             if variant not in self._labels:
                 self._labels[variant] = label
-                self._pattern = None
 
     def add_url(self, url: str, label: str) -> None:
         """Register the credentials inside a URL (``user:password@``, ``?key=…``). Parts too short to search
@@ -94,13 +103,25 @@ class Redactor:
     # -- applying ---------------------------------------------------------------------------------
 
     def _compiled(self) -> re.Pattern[str] | None:
-        if self._pattern is None:
+        """The registered secrets as one pattern (None with none registered), compiled once per change."""
+        if self._compiled_for != len(self._labels):
             searchable = sorted((v for v in self._labels if len(v) >= MIN_TEXT_SECRET), key=len, reverse=True)
-            if not searchable:
-                return None
             # Longest first: where one secret contains another, the longer one wins.
-            self._pattern = re.compile("|".join(re.escape(v) for v in searchable))
+            self._pattern = re.compile("|".join(re.escape(v) for v in searchable)) if searchable else None
+            # Each form also as it looks inside a JSON string (a repr or HTML form may hold a backslash).
+            serialized = {json.dumps(v, ensure_ascii=False)[1:-1] for v in searchable} | set(searchable)
+            self._screen = re.compile("|".join([*(re.escape(v) for v in serialized), _SHAPES_ANYWHERE, _URL_SIGNS]))
+            self._compiled_for = len(self._labels)
         return self._pattern
+
+    def may_change(self, serialized: str) -> bool:
+        """Whether :meth:`redact` could change any string whose JSON form (``ensure_ascii=False``) is inside
+        ``serialized``: one search, so a record is redacted string by string only when this says so. It
+        looks for a superset of what redaction replaces — every registered form as it is escaped in JSON,
+        every credential shape even inside a word, every URL userinfo or query pair — so a False is safe."""
+        self._compiled()
+        assert self._screen is not None
+        return self._screen.search(serialized) is not None
 
     def redact(self, text: str) -> str:
         """``text`` with every registered secret (of at least 6 characters, in any escaped form) replaced,

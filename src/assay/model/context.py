@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
-
     from assay.env.redaction import Redactor
     from assay.env.settings import Settings
     from assay.model import Model
@@ -30,8 +28,6 @@ class RunContext:
     redactor: Redactor
     #: Further run-wide services by name (e.g. the judge), added by the stage that builds them.
     services: dict[str, Any] = field(default_factory=dict)
-    #: The threads task code runs in (None: asyncio's default executor).
-    executor: ThreadPoolExecutor | None = None
 
 
 current_run: ContextVar[RunContext | None] = ContextVar("assay_current_run", default=None)

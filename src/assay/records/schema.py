@@ -10,10 +10,13 @@ types describe it and never rewrite it. :mod:`assay.records.read` checks a file 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 # pydantic checks these (assay.records.read) and needs typing_extensions' TypedDict before Python 3.12.
 from typing_extensions import TypedDict
+
+#: A float, or what the writers put for a float JSON cannot carry (:func:`assay.sinks.files.redact_values`).
+Number = float | Literal["NaN", "Infinity", "-Infinity"]
 
 # -- the results document -------------------------------------------------------------------------
 
@@ -35,11 +38,11 @@ class MetricEntry(TypedDict, total=False):
     """One aggregated metric. ``value`` is a number, or None when no sample scored; a string for the
     rare aggregation that returns one (lmms-eval submission tasks). ``error``: why aggregation failed."""
 
-    value: float | str | None
+    value: Number | str | None
     n: int
     higher_is_better: bool
-    stderr: float | None
-    ci95: list[float | None]
+    stderr: Number | None
+    ci95: list[Number | None]
     error: str
 
 
@@ -59,7 +62,7 @@ class TaskResult(TypedDict, total=False):
     n_judged: int
     n_judge_failed: int
     judge_failed: dict[str, int]
-    judge_failure_rate: float
+    judge_failure_rate: Number
 
 
 class RunConfig(TypedDict, total=False):
@@ -68,7 +71,7 @@ class RunConfig(TypedDict, total=False):
     model: str
     model_args: Any
     tasks: list[str]
-    limit: float | None
+    limit: Number | None
     offset: int | None
     seed: int | None
     gen_kwargs: Any
@@ -76,10 +79,10 @@ class RunConfig(TypedDict, total=False):
     log_samples: bool
     predict_only: bool
     bootstrap_iters: int
-    max_error_rate: float
+    max_error_rate: Number
     judge_model: str | None
     judge_args: Any
-    max_judge_failure_rate: float
+    max_judge_failure_rate: Number
     shuffle_docs: bool
 
 
@@ -94,19 +97,19 @@ class ModelInfo(TypedDict, total=False):
 class Timing(TypedDict, total=False):
     started_at: str  # ISO 8601, UTC
     finished_at: str
-    wall_s: float
-    time_to_first_request_s: float | None
+    wall_s: Number
+    time_to_first_request_s: Number | None
 
 
 class PriceInfo(TypedDict, total=False):
     model: str | None
-    input_per_mtok: float
-    output_per_mtok: float
+    input_per_mtok: Number
+    output_per_mtok: Number
     source: str
 
 
 class CostMeterReport(TypedDict, total=False):
-    usd: float | None
+    usd: Number | None
     input_tokens: int
     output_tokens: int
     price: PriceInfo | None
@@ -115,8 +118,8 @@ class CostMeterReport(TypedDict, total=False):
 class CostReport(TypedDict, total=False):
     """``total_usd`` is None when some meter has no price. One entry per role (``model``, ``judge``)."""
 
-    total_usd: float | None
-    max_cost: float | None
+    total_usd: Number | None
+    max_cost: Number | None
     cap_reached: bool
     model: CostMeterReport
     judge: CostMeterReport
@@ -147,7 +150,7 @@ class JudgeSection(TypedDict, total=False):
     requests: int
     tasks: list[str]
     outside_samples: list[Any]  # judge calls task code made outside any sample (an aggregation's)
-    max_failure_rate: float
+    max_failure_rate: Number
     over_threshold: dict[str, float]
 
 
@@ -209,7 +212,7 @@ class AudioRef(TypedDict, total=False):
     :class:`MediaRef` of kind ``audio``."""
 
     format: str
-    duration_s: float
+    duration_s: Number
     sample_rate: int
     sha256: str
     source: str
@@ -228,7 +231,7 @@ class SampleRecord(TypedDict, total=False):
     usage: TokenCounts | None
     attempts: int
     cached: bool
-    latency_s: float
+    latency_s: Number
     media: list[MediaRef]
     audio: list[AudioRef]
     judge: Any  # assay's judge: {"status", "judgements": [...], "reason"?}; older runs: a list of judgements

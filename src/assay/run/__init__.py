@@ -28,6 +28,7 @@ from assay.run.execute import Ending, Progress, RunState, execute
 from assay.run.finish import build_results, write_results
 from assay.run.prepare import Prepared, prepare
 from assay.run.results import TaskTally
+from assay.run.taskcode import exits_contained, time_limit
 
 if TYPE_CHECKING:
     from assay.env.redaction import Redactor
@@ -79,12 +80,23 @@ async def run_evaluation(
     execute_stage: ExecuteStage = execute,
 ) -> EvaluationResult:
     """Evaluate; returns the result of a complete run, raises an AssayError (result written) otherwise."""
+    time_limit.set(options.task_timeout or None)  # this task's context: every call of task code sees it
+    with exits_contained():
+        return await _evaluate(settings, options, redactor, progress=progress, extra_sinks=extra_sinks,
+                               from_command_line=from_command_line, control=control, execute_stage=execute_stage)
+
+
+async def _evaluate(settings: Settings, options: RunOptions, redactor: Redactor, *, progress: Progress | None,
+                    extra_sinks: tuple[Sink, ...], from_command_line: bool, control: RunControl | None,
+                    execute_stage: ExecuteStage) -> EvaluationResult:
     from assay.judge import intercept
 
     p = await prepare(settings, options, redactor, extra_sinks=extra_sinks, from_command_line=from_command_line)
     if options.dry_run:
         return await _dry_run(p)
     state = RunState({name: TaskTally(total=len(d)) for name, d in p.docs.items()})
+    if control is not None:
+        control.when_forced(lambda: _write_forced(p, state, control))
     # Task code's own judge calls (requests, openai, httpx; sync or async) go to the run's judge from the first
     # sample to the last aggregation, whether or not its task was found to judge: never to a default endpoint.
     intercept.install()
@@ -104,6 +116,21 @@ async def run_evaluation(
     await _close_quietly(p)
     # In a thread: the report and uploads (made from the files once written) block on disk and network.
     return await asyncio.to_thread(_outcome, p, state, results, control.signum if control is not None else None)
+
+
+def _write_forced(p: Prepared, state: RunState, control: RunControl) -> None:
+    """The process is being ended before the results were written: say so, with the counts so far (every
+    finished sample is in its file already)."""
+    if p.file_sink is None:
+        return
+    p.file_sink.write_unfinished({
+        "status": "interrupted",
+        "status_reason": control.reason or "interrupted",
+        "forced": "stopped again before the results were aggregated; the samples files hold every finished "
+                  "sample",
+        "results": {name: {"metrics": {}, "n_samples": tally.total, "n_completed": tally.done}
+                    for name, tally in state.tallies.items()},
+    })
 
 
 async def _dry_run(p: Prepared) -> EvaluationResult:

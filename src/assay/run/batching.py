@@ -73,7 +73,7 @@ async def answer_in_batches(p: Prepared) -> None:
     wire = batch_wire(p.provider)
     if p.batch is not None and wire is not None:  # (a provider without a batch API was refused in prepare)
         p.model.prefilled = await send_batches(p, wire, p.batch, p.provider.identity(), await _lines(p, wire))
-    if p.judge_batch is not None and p.judging is not None and p.judging.judged:
+    if p.judge_batch is not None and p.judging is not None and p.judging.judged and not p.options.predict_only:
         from assay.run.judge_batching import judge_in_batches
 
         await judge_in_batches(p, p.judge_batch, send_batches)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Callable
 
 
 class RunControl:
@@ -20,6 +21,18 @@ class RunControl:
         self._event: asyncio.Event | None = None
         # Re-entrant: a signal handler runs on the main thread, possibly while that thread holds the lock.
         self._lock = threading.RLock()
+        self._on_force: Callable[[], None] | None = None
+
+    def when_forced(self, write: Callable[[], None] | None) -> None:
+        """What :meth:`force` does: the run registers how to write its results document in a hurry."""
+        self._on_force = write
+
+    def force(self) -> None:
+        """The process is about to be ended (a second signal, the graceful ending too slow): write what can
+        be written now (from the signal watchdog's thread)."""
+        write = self._on_force
+        if write is not None:
+            write()
 
     @property
     def stop_requested(self) -> bool:

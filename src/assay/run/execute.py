@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -23,9 +22,10 @@ from assay.judge.scoring import ScoredSample, score_sample
 from assay.model.context import RunContext, current_run
 from assay.model.retry import is_fatal
 from assay.records import sample_record
-from assay.run.prompts import PARALLEL_TRIPS, TEXT_CHUNK, Prompt, feed
+from assay.run.prompts import WINDOW, Prompt, feed
 from assay.run.results import TaskTally
-from assay.run.taskcode import call_task_code
+from assay.run.taskcode import current_runner, time_limit
+from assay.run.taskthreads import TaskThreads
 from assay.types import Loglikelihood, Request, Response, SampleError, Usage
 
 if TYPE_CHECKING:
@@ -80,25 +80,26 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
     n_workers = max(1, min(slots, p.total_docs))
     context = RunContext(loop=loop, model=p.model, settings=p.settings, redactor=p.redactor,
                          services={"cost": p.ledger})
-    # Task code gets a thread per worker: scoring that waits on a judge must not queue behind the default
-    # executor's few threads (min(32, cores + 4)) while the judge could take far more requests.
-    context.executor = ThreadPoolExecutor(max_workers=n_workers + PARALLEL_TRIPS, thread_name_prefix="assay-task")
+    # Up to a thread per worker: scoring that waits on a judge must not queue behind a few threads while
+    # the judge could take far more requests. Quick task code shares a few threads, in batches.
+    threads = TaskThreads(loop, max_threads=n_workers + WINDOW // 16, time_limit=time_limit.get())
+    current_runner.set(threads)
     if p.judging is not None:
         context.services["judge"] = p.judging.judge
         current_judge.set(p.judging.judge)
         if p.judging.intercepts:  # lmms-eval helpers that post to a judge themselves (requests, openai SDK)
             intercept.install()
     current_run.set(context)
-    prompts: asyncio.Queue[Prompt | None] = asyncio.Queue(maxsize=n_workers + TEXT_CHUNK * PARALLEL_TRIPS)
+    prompts: asyncio.Queue[Prompt | None] = asyncio.Queue(maxsize=n_workers + WINDOW)
 
     async def worker() -> None:
         while (prompt := await prompts.get()) is not None and not state.should_stop:
-            await _process(p, state, progress, prompt)
+            await _process(p, state, progress, prompt, threads)
         prompts.put_nowait(None)  # pass the end on to the next worker (there is always room for it)
 
     if progress is not None:
         progress.start({name: len(d) for name, d in p.docs.items()})
-    producer = asyncio.ensure_future(feed(p, prompts))
+    producer = asyncio.ensure_future(feed(p, prompts, threads))
     workers: asyncio.Future[list[None]] = asyncio.gather(*(worker() for _ in range(n_workers)))
     try:
         if control is None:
@@ -121,9 +122,8 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
             workers.cancel()
         if p.judging is not None and p.judging.intercepts:
             intercept.uninstall()
-        executor, context.executor = context.executor, None  # task code after this stage uses asyncio's threads
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+        current_runner.set(None)  # task code after this stage gets threads of its own
+        threads.close()
         if progress is not None:
             progress.stop()
     if control is not None and control.stop_requested and state.stop_reason is None:
@@ -131,7 +131,8 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
     return "aborted" if (state.fatal is not None or state.output_error is not None) else "complete"
 
 
-async def _process(p: Prepared, state: RunState, progress: Progress | None, prompt: Prompt) -> None:
+async def _process(p: Prepared, state: RunState, progress: Progress | None, prompt: Prompt,
+                   threads: TaskThreads) -> None:
     name, doc_id, doc = prompt.task, prompt.doc_id, prompt.doc
     task = p.tasks[name]
     t0 = time.perf_counter()
@@ -158,7 +159,7 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
         error = SampleError("internal", redact(f"{type(exc).__name__}: {exc}"))
     scored = NOT_SCORED
     if answers is not None and not p.options.predict_only:
-        scored = await score_sample(task, doc, answers.for_scoring, run_sync=call_task_code, redact=redact,
+        scored = await score_sample(task, doc, answers.for_scoring, run_sync=threads.call, redact=redact,
                                     contract=p.judging.contract(name) if p.judging else None)
         if scored.error is not None:
             log.debug("scoring %s/%s failed: %s", name, doc_id, scored.error)

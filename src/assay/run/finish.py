@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from assay.run.results import summarize_task
-from assay.run.taskcode import contained
+from assay.run.taskcode import contained, limited
 from assay.types import Usage
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ def _task_results(p: Prepared, state: RunState) -> dict[str, Any]:
             # lmms-eval passes its command line to aggregations that take `args` (submission files…); an
             # aggregation may judge (HallusionBench): its judgements are counted, a failed one voids the metric.
             value: float = judged_aggregation(
-                lambda: contained(name, f"aggregation of {metric}", task.aggregate, metric, values, args),
+                lambda: limited(name, f"aggregation of {metric}", task.aggregate, metric, values, args),
                 state.tallies[name].judge, requested_model=requested_judge_model(task.config.metadata),
                 redact=p.redactor.redact)
             return value
@@ -230,7 +230,7 @@ def _rescue(p: Prepared, results: dict[str, Any]) -> Path | None:
     """The output folder failed: put the document where it can be written (LMMS_EVAL_HOME, then /tmp)."""
     assert p.file_sink is not None
     name = p.file_sink.results_path.name
-    from assay.sinks.files import redact_values
+    from assay.sinks.files import redact_values, utf8
 
     # Values redacted before they are serialized, as the files sink does: escaping cannot hide a secret.
     text = json.dumps(redact_values(results, p.redactor.redact), indent=2, ensure_ascii=False, default=str)
@@ -238,7 +238,7 @@ def _rescue(p: Prepared, results: dict[str, Any]) -> Path | None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / name
-            path.write_text(text, encoding="utf-8")
+            path.write_bytes(utf8(text))
             return _verified(path)
         except (OSError, ValueError):
             continue

@@ -205,9 +205,12 @@ def resolved_model_options(options: RunOptions, settings: Settings) -> RunOption
 
 async def _count_before_paying(p: Prepared) -> None:
     """A dry run counts every doc; so does a run with --max_cost, refused now if even its estimated minimum
-    is over the cap. Any other run counts its prompts as it builds them (for the results' estimate)."""
+    is over the cap; a batch run counts its prompts as it builds its batches. Other runs count nothing: the
+    tokenizer's start-up and the count per doc would slow the first request and the dispatch rate."""
     from assay.run.estimate import count_every_doc, new_tally, refuse_over_cap
 
+    if not (p.options.dry_run or p.options.max_cost is not None or p.batch is not None):
+        return
     p.tally = new_tally(p)
     if p.options.dry_run or p.options.max_cost is not None:
         await count_every_doc(p)
@@ -227,12 +230,13 @@ def task_run_settings(options: RunOptions) -> RunSettings:
 
 async def _load_tasks(p: Prepared) -> None:
     """Import each task's code and select its docs, in a worker thread: a task module may exit at import."""
-    from assay.compat.seeding import seed_task_code
+    from assay.compat.seeding import seed_numpy_if_imported, seed_task_code
 
-    # As lmms-eval, before any task. numpy is seeded only for task code that is not assay's own: importing it
-    # costs a run ~50 ms and ~15 MB, and the built-in tasks never draw from it.
+    # As lmms-eval, before any task. numpy is seeded only for task code that is not assay's own, once that
+    # code has imported it (before its documents are processed): the built-in tasks never draw from it.
     foreign = any(p.registry.task_entry(name).source != "builtin" for name in p.names)
-    seed_task_code(p.options.seed, p.options.numpy_seed if foreign else None, p.options.torch_seed)
+    numpy_seed = p.options.numpy_seed if foreign else None
+    numpy_seeded = seed_task_code(p.options.seed, numpy_seed, p.options.torch_seed)
     shuffle_seed = p.options.seed if p.settings.shuffle_docs else None
     run = task_run_settings(p.options)
     for name in p.names:
@@ -240,6 +244,7 @@ async def _load_tasks(p: Prepared) -> None:
                                     model_name=p.options.model, run=run)
         for notice in task.config.notices:
             log.warning("%s", notice)
+        numpy_seeded = numpy_seeded or seed_numpy_if_imported(numpy_seed)
         p.tasks[name] = task
         p.docs[name] = await call_task_code(name, "loading its documents", task.doc_items,
                                             limit=p.options.doc_limit, offset=p.options.offset,
@@ -255,7 +260,8 @@ def _open_sinks(p: Prepared, extra_sinks: tuple[Sink, ...]) -> None:
     if p.options.output_path is not None:
         p.file_sink = FileSink(p.options.output_path, p.provider.model_name,
                                p.started_wall.strftime("%Y%m%d_%H%M%S"),
-                               log_samples=p.options.log_samples, redact=p.redactor.redact)
+                               log_samples=p.options.log_samples, redact=p.redactor.redact,
+                               may_change=p.redactor.may_change)
         p.sinks.insert(0, p.file_sink)
     run_info = {"model": p.options.model, "model_name": p.provider.model_name, "tasks": p.names}
     for sink in p.sinks:

@@ -1,10 +1,10 @@
 """Prompts built ahead of the workers: task code off the event loop without a thread trip per doc.
 
-Building a prompt (``doc_to_text``, ``doc_to_visual``, image encoding) is task code, so it runs in worker
-threads. One trip per doc costs more than a text prompt takes to build (bench/throughput.py: 5,725 →
-3,098 dispatches/s), so text docs go in chunks; image and video docs go one per trip, several trips at a
-time, to use every core. Chunks are handed over in document order (a scripted server, or a rerun, sees
-the same order) through a bounded queue, so memory stays flat however many docs a run has.
+Building a prompt (``doc_to_text``, ``doc_to_visual``, image encoding) is task code, so it runs in the
+run's task threads (:mod:`assay.run.taskthreads`), which take the docs submitted in one turn of the loop
+in one trip and give each call its time limit. A window of docs is kept in flight, handed over in document
+order (a scripted server, or a rerun, sees the same order) through a bounded queue, so memory stays flat
+however many docs a run has.
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from assay.errors import AssayError
-from assay.run.taskcode import contained
 
 if TYPE_CHECKING:
     from assay.run.prepare import Prepared
+    from assay.run.taskthreads import TaskThreads
     from assay.tasks.task import DocWork
     from assay.types import Message
 
-#: Text docs per trip to a worker thread.
-TEXT_CHUNK = 16
-#: Trips in flight at once (image encoding uses every core).
-PARALLEL_TRIPS = 4
+#: Prompts in the making at once: enough to keep every worker fed and every core busy with images.
+WINDOW = 64
+#: Docs submitted together once the window has room (one trip to a thread for text prompts).
+REFILL = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,43 +50,50 @@ class Prompt:
         return self.work.loglikelihood[0].context if self.work.loglikelihood else ()
 
 
-def _chunks(p: Prepared) -> Iterator[list[tuple[str, int, dict[str, Any]]]]:
+def _docs(p: Prepared) -> Iterator[tuple[str, int, dict[str, Any]]]:
     for name in p.names:
-        size = 1 if p.tasks[name].may_have_media else TEXT_CHUNK
-        docs = p.docs[name]
-        for start in range(0, len(docs), size):
-            yield [(name, doc_id, doc) for doc_id, doc in docs[start:start + size]]
+        for doc_id, doc in p.docs[name]:
+            yield name, doc_id, doc
 
 
-def _build(p: Prepared, chunk: list[tuple[str, int, dict[str, Any]]]) -> list[Prompt]:
-    """Runs in a worker thread: each doc's prompt, its failure contained to that doc."""
-    out: list[Prompt] = []
-    for name, doc_id, doc in chunk:
-        task = p.tasks[name]
-        try:
-            work = contained(name, "building the prompt", task.work, doc_id, doc, p.params[name])
-        except AssayError as exc:
-            out.append(Prompt(name, doc_id, doc, error=exc))
-            continue
-        if p.tally is not None and not p.tally.complete:  # what the run sends, counted as it is built
-            p.tally.add(name, work.target, work.generate, work.loglikelihood)
-        out.append(Prompt(name, doc_id, doc, work.target, work))
-    return out
+def _build(p: Prepared, name: str, doc_id: int, doc: dict[str, Any]) -> DocWork:
+    """Runs in a task thread: the doc's requests, counted as they are built (what the run sends)."""
+    work = p.tasks[name].work(doc_id, doc, p.params[name])
+    if p.tally is not None and not p.tally.complete:
+        p.tally.add(name, work.target, work.generate, work.loglikelihood)
+    return work
 
 
-async def feed(p: Prepared, queue: asyncio.Queue[Prompt | None]) -> None:
-    """Fill ``queue`` with every doc's prompt, in order, then one ``None`` (the end)."""
-    pending: deque[asyncio.Future[list[Prompt]]] = deque()
+async def _ready(name: str, doc_id: int, doc: dict[str, Any], work: asyncio.Future[DocWork]) -> Prompt:
     try:
-        for chunk in _chunks(p):
-            pending.append(asyncio.ensure_future(asyncio.to_thread(_build, p, chunk)))
-            if len(pending) >= PARALLEL_TRIPS:
-                for prompt in await pending.popleft():
-                    await queue.put(prompt)
+        built = await work
+    except AssayError as exc:  # this doc's task code failed: the doc is an error, the run goes on
+        return Prompt(name, doc_id, doc, error=exc)
+    return Prompt(name, doc_id, doc, built.target, built)
+
+
+async def feed(p: Prepared, queue: asyncio.Queue[Prompt | None], threads: TaskThreads | None = None) -> None:
+    """Fill ``queue`` with every doc's prompt, in order, then one ``None`` (the end). ``threads``: the run's
+    task threads (else a few of its own, for a pass that only builds prompts)."""
+    from assay.run.taskcode import time_limit
+    from assay.run.taskthreads import TaskThreads
+
+    own = threads is None
+    if threads is None:
+        threads = TaskThreads(asyncio.get_running_loop(), max_threads=WINDOW // REFILL, time_limit=time_limit.get())
+    pending: deque[tuple[str, int, dict[str, Any], asyncio.Future[DocWork]]] = deque()
+    try:
+        for name, doc_id, doc in _docs(p):
+            work = threads.submit(name, "building the prompt", _build, p, name, doc_id, doc)
+            pending.append((name, doc_id, doc, work))
+            if len(pending) >= WINDOW:
+                for _ in range(REFILL):  # then the next REFILL docs are submitted in one turn of the loop
+                    await queue.put(await _ready(*pending.popleft()))
         while pending:
-            for prompt in await pending.popleft():
-                await queue.put(prompt)
+            await queue.put(await _ready(*pending.popleft()))
         await queue.put(None)
     finally:
-        for future in pending:
-            future.cancel()
+        for *_, work in pending:
+            work.cancel()
+        if own:
+            threads.close()

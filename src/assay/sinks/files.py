@@ -16,7 +16,11 @@ The results document is on disk from :meth:`FileSink.start` on, with ``"status":
 one replaces it atomically (a reader never sees half a file), so even a ``kill -9`` leaves a valid document
 that says the run did not finish. Samples are appended one whole line per ``write`` and flushed as they
 complete; a failed write is cut back to the last whole line, so a file never holds a torn line.
-Values are redacted before they are serialized (a secret in JSON-escaped form is still a secret).
+Values are redacted before they are serialized (a secret in JSON-escaped form is still a secret); a sample
+line is first screened once with the redactor's precompiled search, and only a line that may hold a secret
+is redacted string by string. Both files stay valid JSON in valid UTF-8 whatever the values: a lone
+surrogate is written as its ``\\udXXX`` escape (read back as the same string), and a number that is not
+one (NaN, ±inf) as the string ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -74,8 +80,26 @@ def file_names(tasks: list[str]) -> dict[str, str]:
     return out
 
 
+#: Lone surrogates (half of a UTF-16 pair; a model answer decoded with ``surrogatepass``, say).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def to_json(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, default=_json_default)
+    """One line of JSON. Raises ValueError for a float that is not a number (see :func:`json_ready`)."""
+    return json.dumps(obj, ensure_ascii=False, default=_json_default, allow_nan=False)
+
+
+def utf8(text: str) -> bytes:
+    """``text`` (JSON) as UTF-8; lone surrogates become JSON escapes, so the bytes are valid UTF-8 and a
+    JSON reader gets the very same string back."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text).encode("utf-8")
+
+
+def _not_a_number(value: float) -> str:
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
 def _json_default(value: Any) -> Any:
@@ -99,6 +123,8 @@ def redact_values(obj: Any, redact: Callable[[str], str]) -> Any:
         return {(redact(k) if isinstance(k, str) else k): redact_values(v, redact) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [redact_values(v, redact) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return _not_a_number(obj)  # valid JSON has no NaN; a reader sees what it was
     if obj is None or isinstance(obj, (bool, int, float)):
         return obj
     converted = _json_default(obj)
@@ -141,13 +167,20 @@ class FileSink:
     """``{output_path}/{model}/{run_id}_results.json`` and ``…_samples_{task}.jsonl``."""
 
     def __init__(self, output_path: Path, model_name: str, timestamp: str | None = None, *, log_samples: bool,
-                 redact: Callable[[str], str], run_id: str | None = None) -> None:
+                 redact: Callable[[str], str], run_id: str | None = None,
+                 may_change: Callable[[str], bool] | None = None) -> None:
+        """``may_change(line)``: whether redacting could change a serialized line (the redactor's screen);
+        without it every sample is redacted string by string."""
         # Absolute: every message about these files says exactly where they are, whatever the cwd.
         self.folder = Path(output_path).expanduser().absolute() / sanitize(model_name)
         self.timestamp = timestamp
         self.run_id = run_id or new_run_id(timestamp)
         self.log_samples = log_samples
         self._redact = redact
+        self._may_change = may_change
+        self._first: dict[str, Any] = {}  # the document written at the start (status: running)
+        self._final = threading.Lock()  # held while the final document is written
+        self.finished = False
         self._files: dict[str, _SamplesFile] = {}
         self._names: dict[str, str] = {}
         self.sample_paths: dict[str, Path] = {}
@@ -193,6 +226,7 @@ class FileSink:
             first = {"status": "running", "run_id": self.run_id, "files": self.files_entry(),
                      **{k: v for k, v in run_info.items() if k not in ("status", "run_id", "files")}}
             self._write_results(first, exclusive=True)
+            self._first = first
         except BaseException:
             for f in created:
                 f.close()
@@ -204,7 +238,7 @@ class FileSink:
         handle = self._files.get(task)
         if handle is None:
             return
-        line = (to_json(redact_values(record, self._redact)) + "\n").encode("utf-8", "surrogatepass")
+        line = utf8(self._line(record) + "\n")
         try:
             handle.append(line)
         except OSError as exc:
@@ -216,6 +250,19 @@ class FileSink:
                 path=handle.path,
             ) from None
 
+    def _line(self, record: dict[str, Any]) -> str:
+        """The record as one JSON line, redacted: serialized once and screened with one search; redacted
+        value by value (before serializing again) only if the screen finds something it could change."""
+        if self._may_change is not None:
+            try:
+                line = to_json(record)
+            except ValueError:  # a float that is not a number: the careful path writes it as a string
+                pass
+            else:
+                if not self._may_change(line):
+                    return line
+        return to_json(redact_values(record, self._redact))
+
     def finish(self, results: dict[str, Any]) -> None:
         """Close the samples files and replace the results document with the final one. ``results`` gets
         ``run_id`` and ``files`` added (in place), so later sinks and the caller see where things are."""
@@ -224,7 +271,9 @@ class FileSink:
         results.setdefault("run_id", self.run_id)
         results["files"] = self.files_entry()
         try:
-            self._write_results(results, exclusive=False)
+            with self._final:
+                self._write_results(results, exclusive=False)
+                self.finished = True
         except OSError as exc:
             raise OutputError(
                 f"cannot write the results document {self.results_path}: {exc.strerror or exc}",
@@ -232,16 +281,29 @@ class FileSink:
                 path=self.results_path,
             ) from None
 
+    def write_unfinished(self, update: dict[str, Any]) -> bool:
+        """For a process about to be ended: the first document with ``update`` (a status, the counts so
+        far), unless the final one is written or being written. Returns whether it wrote."""
+        if not self._final.acquire(timeout=1.0):
+            return False
+        try:
+            if self.finished or not self._first:
+                return False
+            self._write_results({**self._first, **update}, exclusive=False)
+            return True
+        finally:
+            self._final.release()
+
     # -- writing -----------------------------------------------------------------------------------
 
     def _write_results(self, doc: dict[str, Any], *, exclusive: bool) -> None:
         """Write ``doc`` to a temporary file, flush it to disk, then move it into place: atomically
         replacing our own earlier document, or (``exclusive``) only if no file has that name yet."""
-        text = json.dumps(redact_values(doc, self._redact), indent=2, ensure_ascii=False)
+        text = json.dumps(redact_values(doc, self._redact), indent=2, ensure_ascii=False, allow_nan=False)
         tmp = self.folder / f".{self.run_id}_results.json.{secrets.token_hex(4)}.tmp"
         try:
-            with open(tmp, "x", encoding="utf-8", errors="surrogatepass") as handle:
-                handle.write(text)
+            with open(tmp, "xb") as handle:
+                handle.write(utf8(text))
                 handle.flush()
                 os.fsync(handle.fileno())
             if exclusive:

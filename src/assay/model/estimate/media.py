@@ -101,12 +101,21 @@ def rules_for(provider: str, model: str) -> MediaRules:
     return MediaRules("openai", openai_rule(model), per_message=3, per_request=3, audio_per_s=10.0)
 
 
+#: Base64 characters decoded to find an image's size, tried in turn: its header is in the first few bytes
+#: (a JPEG's may follow tens of KB of EXIF/ICC), and some formats (WebP) want the whole file.
+HEADER_CHARS = (4 * 1024, 4 * 32 * 1024)
+
+
 def image_size(part: ImagePart) -> tuple[int, int]:
-    """(width, height) from the encoded image's header; (0, 0) when it cannot be read."""
+    """(width, height) from the encoded image's header (only its first bytes are decoded, not the whole
+    image: a megabyte of base64 takes milliseconds); (0, 0) when it cannot be read."""
     from PIL import Image, UnidentifiedImageError
 
-    try:
-        with Image.open(io.BytesIO(base64.b64decode(part.data_b64))) as img:
-            return int(img.width), int(img.height)
-    except (UnidentifiedImageError, OSError, ValueError):
-        return 0, 0
+    for chars in (*HEADER_CHARS, len(part.data_b64)):
+        try:
+            with Image.open(io.BytesIO(base64.b64decode(part.data_b64[:chars]))) as img:
+                return int(img.width), int(img.height)
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            if chars >= len(part.data_b64):
+                break
+    return 0, 0

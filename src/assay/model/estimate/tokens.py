@@ -49,7 +49,13 @@ def text_counter() -> TextCounter:
     except (ImportError, ValueError, OSError):
         return CHARACTER_RATIO
 
+    @functools.lru_cache(maxsize=4096)
+    def count_short(text: str) -> int:  # roles, targets, option letters: the same few strings again and again
+        return len(encoding.encode(text, disallowed_special=()))
+
     def count(text: str) -> int:
-        return len(encoding.encode(text, disallowed_special=())) if text else 0
+        if len(text) <= 64:
+            return count_short(text) if text else 0
+        return len(encoding.encode(text, disallowed_special=()))
 
     return TextCounter("cl100k_base (tiktoken, offline)", count)
