@@ -64,11 +64,11 @@ async def test_the_gate_keeps_one_cost_cap_for_the_cluster() -> None:
 
     price = Price(1_000_000.0, 0.0, "m")  # $1 per input token
     gate = Gate(2.5, {"model": RoleLimits(8, price=price), "judge": RoleLimits(8)})
-    for worker in ("w0", "w1"):
-        held = await gate.reserve("model", worker)
+    for worker in ("w0", "w1"):  # each attempt holds its worst case: one input token, $1
+        held = await gate.reserve("model", worker, worst=Usage(1, 0))
         assert isinstance(held, tuple)
         gate.settle(held[0], Usage(1, 0))
-    refused = await gate.reserve("model", "w0")
+    refused = await gate.reserve("model", "w0", worst=Usage(1, 0))
     assert isinstance(refused, str) and "cost cap reached" in refused  # $2 spent, the next $1 would pass $2.5
     ledger = CostLedger(2.5)
     ledger.meter("model", price)

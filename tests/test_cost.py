@@ -103,7 +103,8 @@ async def test_model_and_judge_are_counted_apart_in_one_ledger(emu: OpenAIEmulat
 
 
 async def test_the_cap_stops_requests_before_they_are_sent(emu: OpenAIEmulator, settings: Settings) -> None:
-    # each answer costs 12 tokens x $10,000/M = $0.12: a $0.50 cap allows 4 answers, never a 5th request
+    # "hi" is at most 26 input tokens (its bytes and the framing): $0.26 held per attempt at $10,000/M; each
+    # answer bills 12 tokens ($0.12). A $0.50 cap: 0.12 + 0.26, then 0.24 + 0.26 fit; 0.36 + 0.26 does not.
     ledger = CostLedger(max_cost=0.50)
     model = model_for(emu, settings, ledger, "model", Price(10_000.0, 0.0, "m"), concurrency=8)
     try:
@@ -112,20 +113,21 @@ async def test_the_cap_stops_requests_before_they_are_sent(emu: OpenAIEmulator, 
         await model.aclose()
     answered = [o for o in outcomes if not isinstance(o, BaseException)]
     refused = [o for o in outcomes if isinstance(o, ProviderError)]
-    assert len(answered) == 4 and len(refused) == 6 and len(emu.requests) == 4
+    assert len(answered) == 3 and len(refused) == 7 and len(emu.requests) == 3
     assert all(e.kind == "budget" and "cost cap reached" in e.message for e in refused)
-    assert ledger.spent == pytest.approx(0.48) and ledger.exhausted and ledger.reserved == 0
+    assert "held by requests in flight" in refused[0].message
+    assert ledger.spent == pytest.approx(0.36) and ledger.exhausted and ledger.reserved == 0
 
 
 async def test_the_judge_spends_from_the_same_cap(emu: OpenAIEmulator, settings: Settings) -> None:
-    ledger = CostLedger(max_cost=0.30)
+    ledger = CostLedger(max_cost=0.40)
     model = model_for(emu, settings, ledger, "model", Price(10_000.0, 0.0, "m"))
     judge = model_for(emu, settings, ledger, "judge", Price(10_000.0, 0.0, "j"))
     try:
         await model.generate(HI)
         await judge.generate(HI)
         with pytest.raises(ProviderError) as caught:
-            await model.generate(HI)  # 0.24 spent + 0.12 estimated > 0.30
+            await model.generate(HI)  # 0.24 spent + up to 0.26 > 0.40
     finally:
         await model.aclose()
         await judge.aclose()
@@ -143,16 +145,19 @@ async def test_failed_attempts_release_their_reservation(emu: OpenAIEmulator, se
     assert response.attempts == 2 and ledger.reserved == 0 and ledger.spent == pytest.approx(0.12)
 
 
-async def test_only_one_attempt_goes_out_until_a_cost_is_known() -> None:
-    ledger = CostLedger(max_cost=10.0)
+async def test_an_attempt_holds_its_worst_case_and_waits_for_room() -> None:
+    ledger = CostLedger(max_cost=0.0025)
     meter = ledger.meter("model", Price(1.0, 1.0))
-    first = await meter.reserve()
-    waiting = asyncio.ensure_future(meter.reserve())
+    first = await meter.reserve(worst=Usage(1000, 0))  # $0.001 held
+    second = await meter.reserve(worst=Usage(1000, 0))
+    waiting = asyncio.ensure_future(meter.reserve(worst=Usage(1000, 0)))  # 0.003 > 0.0025: waits
     await asyncio.sleep(0.01)
-    assert first.calibrating and not waiting.done()
-    meter.settle(first, Usage(1000, 0))
-    second = await asyncio.wait_for(waiting, 1)
-    assert not second.calibrating and second.amount == pytest.approx(0.001)
+    assert first.amount == pytest.approx(0.001) and not waiting.done()
+    meter.settle(first, Usage(200, 0))  # billed $0.0002: room for the third
+    third = await asyncio.wait_for(waiting, 1)
+    assert third.amount == pytest.approx(0.001) and ledger.reserved == pytest.approx(0.002)
+    meter.settle(second, Usage())  # no usage returned: charged at its worst case, counted as estimated
+    assert meter.usd == pytest.approx(0.0012) and meter.as_dict()["estimated"]["answers"] == 1
 
 
 # -- through assay run ----------------------------------------------------------------------------
@@ -175,18 +180,18 @@ def test_results_report_the_cost(emu: OpenAIEmulator, run_dir: Path, capsys: pyt
 
 def test_max_cost_stops_the_run_keeps_results_and_says_so(emu: OpenAIEmulator, run_dir: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    # Estimated at least 10 × 1 answer token × $0.04 = $0.40, under the cap, so the run starts; each answer
-    # bills 3 output tokens ($0.12), so the cap is reached after 4.
+    # Each attempt may cost up to max_new_tokens 8 × $0.04 = $0.32 and bills 3 output tokens ($0.12): after
+    # two answers, $0.24 spent + $0.32 > $0.50, so the third is never sent.
     code, _, err = run_cli(capsys, *run_args(emu, run_dir / "out", "--limit", "10", "--max_cost", "0.5",
                                              model_args=",input_price=0,output_price=40000"))
     assert code == 1
     assert "cost cap reached" in err and "--max_cost" in err
     doc = results_file(run_dir / "out")
     assert doc["status"] == "aborted" and "cost cap reached" in doc["status_reason"]
-    assert doc["cost"]["cap_reached"] is True and doc["cost"]["total_usd"] == pytest.approx(0.48)
-    assert doc["cost"]["max_cost"] == 0.5 and len(emu.requests) == 4
+    assert doc["cost"]["cap_reached"] is True and doc["cost"]["total_usd"] == pytest.approx(0.24)
+    assert doc["cost"]["max_cost"] == 0.5 and len(emu.requests) == 2
     rows = samples(run_dir / "out")
-    assert sum(1 for r in rows if not r.get("error")) == 4
+    assert sum(1 for r in rows if not r.get("error")) == 2
 
 
 def test_max_cost_without_a_price_is_refused_before_any_request(emu: OpenAIEmulator, run_dir: Path,

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.adversarial.local_tasks import jsonl_task
 from tests.fault_server import FaultServer
-from tests.helpers import results_file, run_cli, write
+from tests.helpers import results_file, run_cli
 
 MB = 1024 * 1024
 
@@ -24,20 +25,13 @@ def model() -> Iterator[FaultServer]:
 
 
 def _task(folder: Path, data: Path) -> Path:
-    write(folder, "bounded.yaml", f"""\
-        task: bounded
-        dataset_path: json
-        dataset_kwargs:
-          data_files:
-            test: {data}
-        test_split: test
+    return jsonl_task(folder, "bounded", "", """\
         output_type: generate_until
-        doc_to_text: "{{{{q}}}}"
+        doc_to_text: "{{q}}"
         doc_to_target: "a"
         metric_list:
           - metric: exact_match
-        """)
-    return folder
+        """, data=data)
 
 
 def _run(capsys: pytest.CaptureFixture[str], folder: Path, model: FaultServer, out: Path,

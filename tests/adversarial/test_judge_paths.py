@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.adversarial.local_tasks import jsonl_task
 from tests.fault_server import FaultServer, last_user_text
 from tests.helpers import results_file, run_cli, write
 from tests.test_judge_lmms_tasks import FAST, _image_folder, _wrapper
@@ -111,6 +112,18 @@ def test_all_judgements_failed_is_never_complete_at_rate_one(run_dir: Path, caps
     assert results_file(run_dir)["status"] == "failed"
 
 
+#: The keys of a task scored by its helper module's process_results.
+SCORED_BY_HELPER = """\
+    output_type: generate_until
+    doc_to_text: !function utils.doc_to_text
+    doc_to_target: "q"
+    process_results: !function utils.process_results
+    metric_list:
+      - metric: judged
+        aggregation: mean
+        higher_is_better: true
+    """
+
 ASYNC_HELPER = '''
 import asyncio
 from openai import AsyncOpenAI
@@ -133,25 +146,9 @@ def test_async_openai_helper_goes_through_the_judge(tmp_path: Path, run_dir: Pat
                                                     capsys: pytest.CaptureFixture[str],
                                                     model_server: FaultServer) -> None:
     pytest.importorskip("openai")
-    folder = tmp_path / "asyncjudge"
+    folder = jsonl_task(tmp_path / "asyncjudge", "asyncjudge", "".join(f'{{"q": "question {i}"}}\n' for i in range(3)),
+                        SCORED_BY_HELPER)
     write(folder, "utils.py", ASYNC_HELPER)
-    write(folder, "docs.jsonl", "".join(f'{{"q": "question {i}"}}\n' for i in range(3)))
-    write(folder, "asyncjudge.yaml", f"""\
-        task: asyncjudge
-        dataset_path: json
-        dataset_kwargs:
-          data_files:
-            test: {folder / 'docs.jsonl'}
-        test_split: test
-        output_type: generate_until
-        doc_to_text: !function utils.doc_to_text
-        doc_to_target: "q"
-        process_results: !function utils.process_results
-        metric_list:
-          - metric: judged
-            aggregation: mean
-            higher_is_better: true
-        """)
     with FaultServer(lambda body: "good") as judge:
         code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
                                f"model=m,base_url={model_server.base_url}", "--tasks", "asyncjudge",
@@ -162,3 +159,55 @@ def test_async_openai_helper_goes_through_the_judge(tmp_path: Path, run_dir: Pat
         assert judge.count == 3 and {r["model"] for r in judge.requests} == {"j"}
     result = results_file(run_dir)["results"]["asyncjudge"]
     assert result["metrics"]["judged"]["value"] == 1.0 and result["n_judged"] == 3
+
+
+def test_hallusionbench_with_a_dead_judge_exits_non_zero_in_seconds(hb_tasks: Path, run_dir: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Today: exit 0, `complete`, the same scores; failures only in log lines (and minutes of retries)."""
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    started = time.monotonic()
+    code, err = _hb(capsys, hb_tasks, run_dir / "dead", dead)
+    assert code == 4 and time.monotonic() - started < 30, err
+    result = results_file(run_dir / "dead")["results"]["hb_local"]
+    assert result["n_judge_failed"] >= 1 and result["judge_failed"].get("request_failed")
+    assert all(m["value"] is None for m in result["metrics"].values())
+
+
+UNDECLARED_HELPER = '''
+import os
+import requests
+
+def doc_to_text(doc):
+    return doc["q"]
+
+def process_results(doc, results):
+    url = os.environ["HELPER_JUDGE_URL"] + "/chat/" + "completions"  # built at run time: no static trace
+    reply = requests.post(url, json={"model": "gpt-4", "messages": [{"role": "user", "content": results[0]}]})
+    ok = reply.status_code == 200 and reply.json()["choices"][0]["message"]["content"] == "good"
+    return {"judged": 1.0 if ok else 0.0}
+'''
+
+
+def test_a_judge_call_with_no_judge_configured_is_refused_not_sent(
+        tmp_path: Path, run_dir: Path, capsys: pytest.CaptureFixture[str], model_server: FaultServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No --judge_model, no OPENAI_API_KEY: the helper's call never reaches the address it read; it fails as a
+    counted judge failure naming the missing key."""
+    folder = jsonl_task(tmp_path / "undeclared", "undeclared", "".join(f'{{"q": "question {i}"}}\n' for i in range(3)),
+                        SCORED_BY_HELPER)
+    write(folder, "utils.py", UNDECLARED_HELPER)
+    with FaultServer(lambda body: "good") as default_endpoint:
+        monkeypatch.setenv("HELPER_JUDGE_URL", default_endpoint.base_url)
+        code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                               f"model=m,base_url={model_server.base_url}", "--tasks", "undeclared",
+                               "--include_path", str(folder), "--output_path", str(run_dir))
+        assert default_endpoint.count == 0
+    assert code == 3 and "no judge is configured" in err and "OPENAI_API_KEY" in err, err
+    assert "--judge_model" in err and "Traceback" not in err
+    result = results_file(run_dir)["results"]["undeclared"]
+    assert result["n_judge_failed"] >= 1 and result["metrics"]["judged"]["value"] is None

@@ -32,12 +32,12 @@ class GateMeter(CostMeter):
     gate: Any = None  # the Gate actor handle
     worker: str = ""
 
-    async def reserve(self, provider: str | None = None) -> Reservation:
-        answer = await self.gate.reserve.remote(self.role, self.worker, self.price)
+    async def reserve(self, provider: str | None = None, worst: Usage | None = None) -> Reservation:
+        answer = await self.gate.reserve.remote(self.role, self.worker, self.price, worst)
         if isinstance(answer, str):
             raise budget_error(answer, provider)
         token, held = answer
-        return Ticket(held.amount, held.calibrating, token)
+        return Ticket(held.amount, held.worst, token)
 
     def settle(self, reservation: Reservation, usage: Usage) -> None:
         self.usage = self.usage + usage

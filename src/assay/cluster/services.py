@@ -74,14 +74,15 @@ class Gate:
             entry.meter.price = price
         return entry
 
-    async def reserve(self, role: str, worker: str, price: Price | None = None) -> tuple[int, Reservation] | str:
+    async def reserve(self, role: str, worker: str, price: Price | None = None,
+                      worst: Usage | None = None) -> tuple[int, Reservation] | str:
         """A slot and the cost cap's consent for one attempt: (token, reservation), or why not (the cap).
         ``price`` is the worker's price for ``role`` (judge models are priced where they are made)."""
         entry = self._role(role, price)
         await entry.slots.acquire()
         try:
             await entry.pace()
-            reservation = await entry.meter.reserve()
+            reservation = await entry.meter.reserve(worst=worst)  # the attempt's worst case, held by the cap
         except ProviderError as exc:
             entry.slots.release()
             return exc.message

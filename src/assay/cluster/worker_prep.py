@@ -27,10 +27,10 @@ async def prepare_worker(settings: Settings, options: RunOptions, redactor: Reda
                          cache_service: Any, worker: str) -> Prepared:
     """A :class:`~assay.run.prepare.Prepared` whose docs are the whole selection (shards pick from it)."""
     import assay.compat  # noqa: F401  (answers `import lmms_eval` for task helpers)
-    from assay.judge.setup import judge_config, setup_judge
+    from assay.judge.setup import plan_judge, setup_judge
     from assay.model import Model, ModelConfig
     from assay.model.batch.config import batch_config
-    from assay.model.cost import price_for, split_price_args
+    from assay.model.cost import PriceBook, split_price_args
     from assay.providers import load_provider_class
     from assay.run.prepare import Prepared, _load_tasks, _warm_up
     from assay.tasks import TaskRegistry
@@ -42,18 +42,19 @@ async def prepare_worker(settings: Settings, options: RunOptions, redactor: Reda
     _, model_args = batch_config(model_args, False)  # --batch is refused with --ray
     model_config, provider_args = ModelConfig.split_model_args(model_args)
     model_config = replace(model_config, requests_per_minute=None)  # the gate paces the whole cluster
-    judging = judge_config(options, settings)
+    prices = PriceBook.of(settings)
+    judging = plan_judge(settings, options, configs, prices)
     provider = load_provider_class(options.model, settings)(settings, provider_args)
     ledger = GateLedger(gate, worker, options.max_cost)
     cache = RemoteCache(cache_service, redactor.redact) if cache_service is not None else None
     model = Model(provider, model_config, cache=cache,
-                  meter=ledger.meter("model", price_for(provider.model_name, settings, given_price)))
+                  meter=ledger.meter("model", prices.price(provider.model_name, given_price)))
     p = Prepared(settings=settings, options=options, redactor=redactor, registry=registry, names=names,
                  configs=configs, provider=provider, model=model, ledger=ledger, cache=None, tasks={}, docs={},
                  params={}, started_wall=datetime.now(timezone.utc), started=time.monotonic())
     try:
         await _load_tasks(p)
-        p.judging = setup_judge(settings, options, judging, configs, p.tasks, redactor, cache, ledger=ledger)
+        p.judging = setup_judge(settings, judging, p.tasks, redactor, cache, ledger=ledger)
         judge = p.judging.judge
         judge.configs = {name: replace(config, transport=replace(config.transport, requests_per_minute=None))
                          for name, config in judge.configs.items()}

@@ -46,7 +46,8 @@ _SECRET_QUERY_NAMES = frozenset({"sig", "signature", "x-amz-signature", "x-amz-c
 #: Credentials whose shape gives them away, masked wherever they appear even if nobody registered them
 #: (a key pasted into the wrong setting, a server echoing another key).
 SHAPED_SECRETS = re.compile(
-    r"(?<![A-Za-z0-9_-])(?:sk-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|AIza[0-9A-Za-z_-]{35}|xai-[A-Za-z0-9]{20,}"
+    # not inside a word, unless the "word" is an escape (``\\nsk-…`` in a repr or JSON text)
+    r"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrtbf]))(?:sk-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|AIza[0-9A-Za-z_-]{35}|xai-[A-Za-z0-9]{20,}"
     r"|gsk_[A-Za-z0-9]{20,}|r8_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16})"
     r"|(?<=Bearer )(?=[A-Za-z._~+/=-]*[0-9])[A-Za-z0-9._~+/=-]{8,}"  # a token has digits; prose has not
 )

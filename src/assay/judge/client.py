@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from assay.errors import AssayError, ProviderError, UsageError
+from assay.errors import AssayError, CredentialError, ProviderAuthError, ProviderError, UsageError
 from assay.judge.config import JudgeConfig
 from assay.judge.log import JudgeLog, current_judge_log, record
 from assay.judge.messages import Prompt, to_messages
@@ -28,7 +28,8 @@ from assay.types import GenerationParams, Message, Request, Response, Usage
 if TYPE_CHECKING:
     from assay.env.settings import Settings
     from assay.model import ResponseStore
-    from assay.model.cost import CostLedger, CostMeter
+    from assay.model.cost import CostLedger, CostMeter, PriceBook
+    from assay.providers import ProviderFactory
 
 log = logging.getLogger("assay.judge")
 Sleep = Callable[[float], Awaitable[None]]
@@ -47,9 +48,14 @@ class Judge:
         sleep: Sleep = asyncio.sleep,
         parse_retries: int = 1,
         ledger: CostLedger | None = None,
+        factories: Mapping[str, ProviderFactory] | None = None,
+        prices: PriceBook | None = None,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
+        #: The run's plan: each profile's provider class and the price table, resolved once in prepare.
+        self._factories = dict(factories or {})
+        self._prices = prices
         self.configs = dict(configs)
         self.parse_retries = parse_retries
         self._cache = cache
@@ -80,10 +86,10 @@ class Judge:
         name = config.model_for(requested)
         key = (profile, name)
         if key not in self._models:
-            provider = build_provider(load_provider_class(config.provider, self.settings), self.settings,
-                                      {**config.provider_args, "model": name})
+            factory = self._factories.get(profile) or load_provider_class(config.provider, self.settings)
+            provider = build_provider(factory, self.settings, {**config.provider_args, "model": name})
             self._models[key] = Model(provider, config.transport, cache=self._cache, sleep=self._sleep,
-                                      meter=self._meter(profile, name, config))
+                                      meter=self._meter(profile, name, config), give_up=self._unreachable)
         return self._models[key]
 
     def _meter(self, profile: str, name: str, config: JudgeConfig) -> CostMeter | None:
@@ -91,10 +97,12 @@ class Judge:
         further model (``judge:viescore:gpt-4o`` …)."""
         if self.ledger is None:
             return None
-        from assay.model.cost import price_for
+        from assay.model.cost import PriceBook
 
+        if self._prices is None:  # a judge built outside a run's plan: the table, read once
+            self._prices = PriceBook.of(self.settings)
         role = "judge" if "judge" not in self.ledger.meters else f"judge:{profile}:{name}"
-        return self.ledger.meter(role, price_for(name, self.settings, config.price))
+        return self.ledger.meter(role, self._prices.price(name, config.price))
 
     # -- judging -----------------------------------------------------------------------------------
 
@@ -123,11 +131,19 @@ class Judge:
             config = self.config(profile)
             judge_model = self.model(profile, model)
         except AssayError as exc:
+            if isinstance(exc, CredentialError) and self.fatal is None:
+                # Task code asked for a judge this run has no credential for (it was not found to judge, or
+                # names a judge of its own): refused, never sent elsewhere, and the run stops saying so.
+                self.fatal = ProviderAuthError(
+                    f"task code called a judge, but no judge is configured for it: {exc.message}",
+                    hint="give the run a judge: --judge_model …/--judge_args model=…,base_url=…, or lmms-eval's "
+                         "OPENAI_API_KEY / API_TYPE=azure with AZURE_API_KEY and AZURE_ENDPOINT", kind="auth")
+                log.error("%s", self._redact(self.fatal.message))
             outcome: JudgeOutcome = JudgeFailure("request_failed", self._redact(exc.message))
             return self._done(hash(str(prompt)), outcome, parser, profile)
         key = hash(messages)
         if self.fatal is not None:
-            outcome = JudgeFailure("request_failed", f"not sent: the judge failed for good earlier "
+            outcome = JudgeFailure(_failure_reason(self.fatal), f"not sent: the judge failed for good earlier "
                                    f"({self._redact(self.fatal.message)})", model=judge_model.model_name, attempts=0)
         elif sample is not None and sample.request_failed(key):
             # A helper's own retry loop asking again: assay's retries are spent, so do not pay for more.
@@ -135,10 +151,10 @@ class Judge:
                                    "good in this sample", model=judge_model.model_name, attempts=0)
         else:
             request = Request(messages, params or config.params, task=task, doc_id=doc_id)
-            outcome = await self._ask(judge_model, request, parser)
+            outcome = await self._ask(judge_model, request, parser, profile)
         return self._done(key, outcome, parser, profile)
 
-    async def _ask(self, model: Model, request: Request, parser: Parser | None) -> JudgeOutcome:
+    async def _ask(self, model: Model, request: Request, parser: Parser | None, profile: str) -> JudgeOutcome:
         usage = Usage()
         accept = None if parser is None else (lambda r: _parses(parser, r.text))
         failure: JudgeFailure | None = None
@@ -146,7 +162,7 @@ class Judge:
             try:
                 response = await model.generate(request, accept=accept)
             except ProviderError as exc:
-                self._note_fatal(exc)
+                self._note_fatal(exc, model, profile)
                 reason = _failure_reason(exc)
                 return JudgeFailure(reason, self._redact(exc.message), None, usage, model.model_name, exc.attempts)
             usage = usage + response.usage
@@ -166,11 +182,35 @@ class Judge:
         assert failure is not None
         return failure
 
-    def _note_fatal(self, exc: ProviderError) -> None:
-        if self.fatal is None and is_fatal(exc, any_success=bool(self.outcomes.get("verdict"))):
-            self.fatal = exc
-            log.error("the judge failed for good (%s): no further judge requests are sent",
-                      self._redact(exc.message))
+    def _unreachable(self, exc: BaseException) -> bool:
+        """A judge that refuses connections or does not answer within its timeout, before any verdict: not
+        retried (the run stops within seconds, or within the judge's timeout, with its answers kept)."""
+        return (isinstance(exc, ProviderError) and exc.kind in ("connection", "timeout")
+                and not self.outcomes.get("verdict"))
+
+    def _note_fatal(self, exc: ProviderError, model: Model, profile: str) -> None:
+        if self.fatal is not None:
+            return
+        if not (is_fatal(exc, any_success=bool(self.outcomes.get("verdict"))) or self._unreachable(exc)):
+            return
+        self.fatal = exc if exc.kind == "budget" else self._named(exc, model, profile)
+        log.error("the judge failed for good (%s): no further judge requests are sent",
+                  self._redact(self.fatal.message))
+
+    def _named(self, exc: ProviderError, model: Model, profile: str) -> ProviderError:
+        """The failure said as the judge's, with the judge's own settings in the hint (not the model's)."""
+        config = self.config(profile)
+        where = model.provider.identity().get("base_url")
+        what = f"the judge ({config.provider}, model {model.model_name}{f', at {where}' if where else ''})"
+        cls = ProviderAuthError if isinstance(exc, ProviderAuthError) else ProviderError
+        named = cls(
+            f"{what}: {exc.message}",
+            hint=f"the judge is set by {config.origin or '--judge_model / --judge_args'}: check --judge_args "
+                 "base_url=…,model=…,timeout=… (or OPENAI_API_URL / API_TYPE / AZURE_ENDPOINT for lmms-eval's "
+                 "judge variables); `assay doctor` shows what the judge reads",
+            kind=exc.kind, status=exc.status, provider=exc.provider, retryable=exc.retryable)
+        named.attempts = exc.attempts
+        return named
 
     def _done(self, key: int, outcome: JudgeOutcome, parser: Parser | None, profile: str) -> JudgeOutcome:
         self.outcomes["verdict" if outcome.ok else outcome.reason] += 1  # type: ignore[union-attr]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from assay.text import clip
 from assay.types import Usage
 
 FailureReason = Literal["request_failed", "parse_failed", "refused", "cost_cap"]
@@ -70,7 +71,7 @@ def _usage(usage: Usage) -> dict[str, int]:
 
 
 def _cut(text: str) -> str:
-    return text if len(text) <= _MAX_RAW else text[:_MAX_RAW] + "…"
+    return clip(text, _MAX_RAW)
 
 
 def _plain(value: Any) -> Any:

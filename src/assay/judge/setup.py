@@ -1,19 +1,16 @@
 """The judge of one run, built in the prepare stage: nothing is sent, every mistake is found here.
 
 Which tasks are judged: those whose YAML says so (``gpt_eval_model_name``, ``judge_model``, ``judge: …``
-in metadata) and lmms-eval tasks whose scoring code talks to a judge (it imports lmms-eval's judge client,
-or builds an OpenAI / Azure / SGLang client) although their YAML says nothing — MM-Vet is one. Their
-judge's credentials are checked before the first request, and a judge provider that does not exist is
-a usage error now, not a judge failure on every sample later.
+in metadata) and lmms-eval tasks whose code talks to a judge although their YAML says nothing — MM-Vet,
+MathVista, HallusionBench (:mod:`assay.preflight.judge_code`, the same answer preflight and ``doctor``
+use). Their judge's credentials were checked by preflight before the first request; a judge provider
+that does not exist is a usage error now, not a judge failure on every sample later.
 """
 
 from __future__ import annotations
 
-import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assay.errors import UsageError
@@ -26,15 +23,10 @@ if TYPE_CHECKING:
     from assay.judge.client import Judge
     from assay.judge.parsers import Parser
     from assay.model import ResponseStore
-    from assay.model.cost import CostLedger
+    from assay.model.cost import CostLedger, PriceBook
     from assay.options import RunOptions
+    from assay.providers import ProviderFactory
     from assay.tasks import Task
-
-#: What scoring code that talks to a judge contains (lmms-eval helpers, read as text, never run).
-_JUDGE_CODE = re.compile(
-    r"llm_judge|get_server\(|OPENAI_API_KEY|AZURE_API_KEY|chat/completions|\bOpenAI\(|AzureOpenAI\(|"
-    r"\bsglang\b|VIESCORE_API_KEY"
-)
 
 
 @dataclass
@@ -63,87 +55,83 @@ def judge_config(options: RunOptions, settings: Settings) -> JudgeConfig:
     return resolve_judge_config(options.judge_model, options.judge_args, settings)
 
 
+@dataclass(frozen=True)
+class JudgePlan:
+    """The run's judging, resolved once from the flags and the task configs (nothing built or sent): the
+    judges by profile, the tasks they judge, each judge's provider class, and the run's prices."""
+
+    configs: dict[str, JudgeConfig]
+    judged: list[str]
+    factories: dict[str, ProviderFactory]
+    prices: PriceBook
+
+
+def plan_judge(settings: Settings, options: RunOptions, configs: Mapping[str, Mapping[str, Any]],
+               prices: PriceBook) -> JudgePlan:
+    """Which tasks are judged (declared, or found in their code) and by what: an unknown judge provider and,
+    under --max_cost, a judge model without a price are usage errors now."""
+    from assay.preflight.requirements import needs_judge
+
+    default = judge_config(options, settings)
+    if options.predict_only:  # nothing is scored: no judge
+        return JudgePlan({"default": default}, [], {}, prices)
+    judged = [name for name, config in configs.items() if needs_judge(config)]
+    profiles = {task_judge_profile(configs[name]) for name in judged}
+    judge_configs = {"default": default}
+    if "viescore" in profiles:
+        judge_configs["viescore"] = viescore_config(default, settings)
+    factories = {profile: _provider_class(judge_configs[profile], settings) for profile in profiles}
+    if options.max_cost is not None:
+        _check_prices(judge_configs, judged, configs, prices)
+    return JudgePlan(judge_configs, judged, factories, prices)
+
+
 def setup_judge(
     settings: Settings,
-    options: RunOptions,
-    default: JudgeConfig,
-    configs: Mapping[str, Mapping[str, Any]],
+    plan: JudgePlan,
     tasks: Mapping[str, Task],
     redactor: Redactor,
     cache: ResponseStore | None = None,
     *,
     ledger: CostLedger | None = None,
 ) -> JudgeSetup:
-    """The Judge (its models are built on first use) and the per-task facts the execute stage needs."""
+    """The Judge (its models are built on first use, from the plan's classes and prices) and the per-task facts
+    the execute stage needs."""
     from assay.judge.client import Judge
     from assay.judge.contracts import verdict_contract
-    from assay.preflight.plan import plan_from_flags
-    from assay.preflight.requirements import needs_judge, preflight
-
-    if options.predict_only:  # nothing is scored: no judge
-        return JudgeSetup(Judge(settings, {"default": default}, redact=redactor.redact))
-    declared = [name for name in tasks if needs_judge(configs.get(name, {}))]
-    found_in_code = [name for name in tasks if name not in declared and uses_judge_in_code(tasks[name])]
-    if found_in_code:  # their YAML did not say so: check the judge's credentials for them now
-        marked = {name: {**configs.get(name, {}), "metadata": {"uses_judge": True}} for name in found_in_code}
-        plan = plan_from_flags(None, None, marked, None, None, redactor, warn_command_line=False,
-                               judge_model=options.judge_model, judge_args=options.judge_args)
-        preflight(plan, settings)
-    judged = declared + found_in_code
-    profiles = {task_judge_profile(configs.get(name, {})) for name in judged}
-    judge_configs = {"default": default}
-    if "viescore" in profiles:
-        judge_configs["viescore"] = viescore_config(default, settings)
-    if any(task_judge_profile(configs.get(name, {})) == "default" for name in judged):
-        _check_provider(default, settings)
-    contracts = {name: verdict_contract(name, tasks[name].config.metadata, tasks[name].config.process_results)
-                 for name in judged}
-    if options.max_cost is not None:
-        _check_prices(judge_configs, judged, configs, settings)
-    judge = Judge(settings, judge_configs, cache=cache, redact=redactor.redact, ledger=ledger)
     from assay.judge.scoring import is_async_scorer
 
+    judged = [name for name in plan.judged if name in tasks]
+    contracts = {name: verdict_contract(name, tasks[name].config.metadata, tasks[name].config.process_results)
+                 for name in judged}
+    judge = Judge(settings, plan.configs, cache=cache, redact=redactor.redact, ledger=ledger,
+                  factories=plan.factories, prices=plan.prices)
     return JudgeSetup(judge, judged, contracts, intercepts=any(not is_async_scorer(tasks[n]) for n in judged))
 
 
 def _check_prices(judges: Mapping[str, JudgeConfig], judged: list[str], configs: Mapping[str, Mapping[str, Any]],
-                  settings: Settings) -> None:
+                  prices: PriceBook) -> None:
     """--max_cost holds the judge to the cap too: each judge model a task will use needs a price, now."""
     from assay.judge.scoring import requested_judge_model
-    from assay.model.cost import price_for
 
     for name in judged:
         config = configs.get(name, {})
         judge = judges[task_judge_profile(config)]
         model = judge.model_for(requested_judge_model(config.get("metadata")))
-        if price_for(model, settings, judge.price) is None:
+        if prices.price(model, judge.price) is None:
             raise UsageError(f"--max_cost needs a price for the judge model {model} (task {name}), and none is known",
                              hint="add input_price=…,output_price=… (USD per 1M tokens) to --judge_args, or an "
                                   "entry to the ASSAY_PRICES file")
 
 
-def _check_provider(config: JudgeConfig, settings: Settings) -> None:
-    from assay.providers import PROVIDERS, find_spec
+def _provider_class(config: JudgeConfig, settings: Settings) -> ProviderFactory:
+    from assay.providers import PROVIDERS, find_spec, load_provider_class
 
-    if find_spec(config.provider, settings) is not None:
-        return
-    where = "--judge_model" if config.origin == "--judge_model" else config.origin
-    raise UsageError(
-        f"the judge provider `{config.provider}` ({where}) is not available in this assay",
-        hint=f"available: {', '.join(sorted(PROVIDERS))}; e.g. --judge_model openai_compatible "
-             "--judge_args base_url=…,model=…",
-    )
-
-
-def uses_judge_in_code(task: Task) -> bool:
-    """Whether the task's scoring module reads like it calls a judge (its source text, not its behaviour)."""
-    fn = task.config.process_results
-    module = sys.modules.get(getattr(fn, "__module__", "") or "")
-    path = getattr(module, "__file__", None)
-    if not path:
-        return False
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return bool(_JUDGE_CODE.search(text))
+    if find_spec(config.provider, settings) is None:
+        where = "--judge_model" if config.origin == "--judge_model" else config.origin
+        raise UsageError(
+            f"the judge provider `{config.provider}` ({where}) is not available in this assay",
+            hint=f"available: {', '.join(sorted(PROVIDERS))}; e.g. --judge_model openai_compatible "
+                 "--judge_args base_url=…,model=…",
+        )
+    return load_provider_class(config.provider, settings)

@@ -106,6 +106,26 @@ def _message(message: Message) -> dict[str, Any]:
     return {"role": message.role, "parts": parts}
 
 
+#: Marks an answer stored as JSON because it is not valid Unicode (a lone surrogate): SQLite takes only
+#: UTF-8, and an answer the cache refused would be paid for again on every rerun.
+_ESCAPED = "\x00json:"
+
+
+def _storable(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _ESCAPED + json.dumps(text)  # ASCII: the surrogate as its \\u escape, read back as it was
+    return text
+
+
+def _from_storage(text: str) -> str:
+    if text.startswith(_ESCAPED):
+        value = json.loads(text[len(_ESCAPED):])
+        return value if isinstance(value, str) else text
+    return text
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -228,7 +248,7 @@ class ResponseCache:
         if row is None:
             return None
         text, input_tokens, output_tokens, finish_reason, response_model = row
-        return Response(text=text, usage=Usage(input_tokens, output_tokens), model=response_model,
+        return Response(text=_from_storage(text), usage=Usage(input_tokens, output_tokens), model=response_model,
                         finish_reason=finish_reason, attempts=0, cached=True)
 
     async def put(self, identity: dict[str, Any], request: Request, response: Response) -> None:
@@ -241,8 +261,8 @@ class ResponseCache:
         if response.cached or not response.text.strip():
             return  # an empty answer is a failure to retry next time, not an answer to replay
         finish = None if response.finish_reason is None else self._redact(response.finish_reason)
-        self._insert(key, public, self._redact(response.model), self._redact(response.text), response.usage, finish,
-                     task, doc_id)
+        self._insert(key, public, self._redact(response.model), _storable(self._redact(response.text)),
+                     response.usage, finish, task, doc_id)
 
     def _insert(self, key: str, public: dict[str, Any], response_model: str, text: str, usage: Usage,
                 finish_reason: str | None, task: str, doc_id: int) -> None:

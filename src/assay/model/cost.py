@@ -1,12 +1,15 @@
 """What a run costs: a small price table, a meter per Model (model under test, judge), a run-wide ledger
 with an optional cap (``--max_cost USD``).
 
-The ledger is consulted by the Model wrapper before every attempt (:meth:`CostMeter.reserve`): an attempt
-that would take the run's spend over the cap is not sent, and fails with ``ProviderError(kind="budget")``,
-which the runner treats as the end of paying. The estimate of an attempt is its meter's running mean
-cost per answered attempt; while nothing is known yet, one attempt at a time goes out to learn it.
-Attempts in flight hold their estimate, so 64 concurrent requests cannot all slip under the cap at once;
-the spend can still end above the cap by however much the in-flight answers cost beyond their estimate.
+The ledger is consulted by the Model wrapper before every attempt (:meth:`CostMeter.reserve`): the
+attempt's worst case (:func:`assay.model.bounds.worst_case`: its input bound and ``max_tokens`` at the
+price) is held until its answer is billed, and an attempt whose worst case does not fit under the cap
+beside everything spent and held waits for attempts in flight to settle, and with none left is not sent:
+it fails with ``ProviderError(kind="budget")``, which the
+runner treats as the end of paying. So 64 requests in flight, each costlier than the last, cannot take
+the run past the cap: spend stays under it as long as no answer costs more than its bound. An answer
+that comes back without usage is charged at its worst case (``estimated`` in the report): the cap is
+honoured, never bypassed by a server that does not count.
 
 Prices are USD per million tokens. The built-in table holds list prices of common models (see
 :data:`PRICES_AS_OF`); ``ASSAY_PRICES`` (a YAML or JSON file ``{model: {input: …, output: …}}``) adds or
@@ -139,16 +142,32 @@ def _read_prices(path: Path) -> dict[str, Price]:
     return out
 
 
+class PriceBook:
+    """The price table of one run, read once (the built-in table, ``ASSAY_PRICES`` on top)."""
+
+    def __init__(self, table: Mapping[str, Price]) -> None:
+        self.table = dict(table)
+
+    @classmethod
+    def of(cls, settings: Settings | None) -> PriceBook:
+        return cls(price_table(settings))
+
+    def price(self, model: str, given: Price | None = None) -> Price | None:
+        """The price of ``model``: ``given`` (from --model_args), else the table (exact, then longest prefix)."""
+        if given is not None:
+            return Price(given.input, given.output, model, given.source)
+        name = model.rsplit("/", 1)[-1]  # "models/gemini-…", "openai/gpt-4o" (gateways)
+        if name in self.table:
+            return self.table[name]
+        matches = [m for m in self.table if name.startswith(m + "-") or name.startswith(m + "@")]
+        return self.table[max(matches, key=len)] if matches else None
+
+
 def price_for(model: str, settings: Settings | None = None, given: Price | None = None) -> Price | None:
-    """The price of ``model``: ``given`` (from --model_args), else the table (exact, then longest prefix)."""
+    """The price of ``model`` (one lookup; a run builds its :class:`PriceBook` once instead)."""
     if given is not None:
         return Price(given.input, given.output, model, given.source)
-    table = price_table(settings)
-    name = model.rsplit("/", 1)[-1]  # "models/gemini-…", "openai/gpt-4o" (gateways)
-    if name in table:
-        return table[name]
-    matches = [m for m in table if name.startswith(m + "-") or name.startswith(m + "@")]
-    return table[max(matches, key=len)] if matches else None
+    return PriceBook.of(settings).price(model)
 
 
 # -- metering and the cap ------------------------------------------------------------------------------
@@ -156,8 +175,8 @@ def price_for(model: str, settings: Settings | None = None, given: Price | None 
 
 @dataclass(frozen=True)
 class Reservation:
-    amount: float
-    calibrating: bool = False
+    amount: float  # held in the ledger until the attempt settles (0 without a cap)
+    worst: float = 0.0  # the attempt's worst-case cost: what an answer without usage is charged
 
 
 def budget_error(message: str, provider: str | None) -> ProviderError:
@@ -171,9 +190,10 @@ class CostLedger:
     def __init__(self, max_cost: float | None = None) -> None:
         self.max_cost = max_cost
         self.spent = 0.0
-        self.reserved = 0.0
+        self.reserved = 0.0  # the worst case of every attempt in flight
         self.exhausted = False
         self.meters: dict[str, CostMeter] = {}
+        self._settled: asyncio.Event | None = None
 
     def meter(self, role: str, price: Price | None) -> CostMeter:
         """A meter for one Model in ``role`` (``model``, ``judge``…), counted in this ledger."""
@@ -181,14 +201,31 @@ class CostLedger:
         self.meters[role] = meter
         return meter
 
-    def try_reserve(self, estimate: float) -> bool:
+    async def reserve(self, worst: float) -> bool:
+        """Hold ``worst`` once it fits under the cap beside what is spent and held: while it does not, wait
+        for attempts in flight to settle (they may free room); with none in flight, the cap is reached."""
         if self.max_cost is None:
             return True
-        if self.exhausted or self.spent + self.reserved + estimate > self.max_cost or self.spent >= self.max_cost:
-            self.exhausted = True
+        while not self.exhausted and self.spent + self.reserved + worst > self.max_cost:
+            if self.reserved <= 0:
+                self.exhausted = True
+                break
+            if self._settled is None:
+                self._settled = asyncio.Event()
+            await self._settled.wait()
+        if self.exhausted:
             return False
-        self.reserved += estimate
+        self.reserved += worst
         return True
+
+    def release(self, amount: float) -> None:
+        """An attempt settled: its hold is gone; attempts waiting for room look again."""
+        self.reserved = max(0.0, self.reserved - amount)
+        if self.reserved < 1e-12:
+            self.reserved = 0.0
+        if self._settled is not None:
+            self._settled.set()
+            self._settled = None
 
     def report(self) -> dict[str, Any]:
         priced = all(m.price is not None for m in self.meters.values())
@@ -209,32 +246,32 @@ class CostMeter:
     role: str = "model"
     usd: float = 0.0
     usage: Usage = field(default_factory=Usage)
-    answered: int = 0  # attempts whose cost is known
-    _calibrating: bool = field(default=False, init=False, repr=False)
-    _calibrated: asyncio.Event | None = field(default=None, init=False, repr=False)
+    answered: int = 0  # attempts billed
+    estimated: int = 0  # of which answered without usage: charged at their worst case
 
-    async def reserve(self, provider: str | None = None) -> Reservation:
-        """Before an attempt: hold its estimated cost, or raise ProviderError(kind="budget")."""
+    async def reserve(self, provider: str | None = None, worst: Usage | None = None) -> Reservation:
+        """Before an attempt whose most it can cost is ``worst`` (tokens): hold that cost, or raise
+        ProviderError(kind="budget") when it does not fit under the cap."""
         ledger = self.ledger
+        cost = self.price.cost(worst) if self.price is not None and worst is not None else 0.0
         if ledger.max_cost is None:
-            return Reservation(0.0)
+            return Reservation(0.0, cost)
         if self.price is None:
             raise budget_error(f"--max_cost cannot be enforced: the {self.role} has no price", provider)
-        while self.answered == 0 and self._calibrating:  # one attempt at a time until a cost is known
-            if self._calibrated is None:
-                self._calibrated = asyncio.Event()
-            await self._calibrated.wait()
-        calibrating = self.answered == 0
-        estimate = self.usd / self.answered if self.answered else 0.0
-        if not ledger.try_reserve(estimate):
-            raise budget_error(f"cost cap reached: ${ledger.spent:.4f} spent of --max_cost ${ledger.max_cost:g}; "
-                               "no further requests are sent", provider)
-        self._calibrating = self._calibrating or calibrating
-        return Reservation(estimate, calibrating)
+        if not await ledger.reserve(cost):
+            raise budget_error(
+                f"cost cap reached: ${ledger.spent:.4f} spent and ${ledger.reserved:.4f} held by requests in flight "
+                f"(${ledger.spent + ledger.reserved:.4f}) of --max_cost ${ledger.max_cost:g}; the next request "
+                f"could cost up to ${cost:.4f}, so no further requests are sent", provider)
+        return Reservation(cost, cost)
 
     def settle(self, reservation: Reservation, usage: Usage) -> None:
-        """After an answered attempt: its real cost replaces its estimate."""
-        cost = self.price.cost(usage) if self.price is not None else 0.0
+        """After an answered attempt: its real cost replaces its hold (its worst case when no usage came)."""
+        if usage.total_tokens == 0 and reservation.worst > 0:
+            cost = reservation.worst
+            self.estimated += 1
+        else:
+            cost = self.price.cost(usage) if self.price is not None else 0.0
         self.usd += cost
         self.usage = self.usage + usage
         self.answered += 1
@@ -242,23 +279,23 @@ class CostMeter:
         self._release(reservation)
 
     def release(self, reservation: Reservation) -> None:
-        """After a failed attempt (no usage reported: nothing billed)."""
+        """After a failed attempt (no answer: nothing billed)."""
         self._release(reservation)
 
     def _release(self, reservation: Reservation) -> None:
         if self.ledger.max_cost is not None:
-            self.ledger.reserved = max(0.0, self.ledger.reserved - reservation.amount)
-        if reservation.calibrating:
-            self._calibrating = False
-            if self._calibrated is not None:
-                self._calibrated.set()
-                self._calibrated = None
+            self.ledger.release(reservation.amount)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "usd": round(self.usd, 6) if self.price is not None else None,
             "input_tokens": self.usage.input_tokens,
             "output_tokens": self.usage.output_tokens,
             **({"audio_input_tokens": self.usage.audio_input_tokens} if self.usage.audio_input_tokens else {}),
             "price": self.price.as_dict() if self.price is not None else None,
         }
+        if self.estimated:
+            out["estimated"] = {"answers": self.estimated,
+                                "how": "no usage returned: charged at the request's worst case (input bound, "
+                                       "max_tokens)"}
+        return out

@@ -25,6 +25,7 @@ from tenacity import (
 )
 
 from assay.errors import ConfigError, ProviderError
+from assay.model.bounds import worst_case
 from assay.model.cost import Reservation
 from assay.model.foreign import foreign_failure
 from assay.model.retry import classify
@@ -160,8 +161,12 @@ class Model:
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         meter: CostMeter | None = None,
+        give_up: Callable[[BaseException], bool] | None = None,
     ) -> None:
         self.provider = provider
+        #: Failures not worth a retry for this model's user, though retryable in general (the judge: an address
+        #: that refuses or never answers before any verdict — waiting minutes to learn it again helps nobody).
+        self._give_up = give_up
         #: What this model's answers cost (and the run's cost cap, consulted before every attempt).
         self.meter = meter
         config = config or ModelConfig()
@@ -238,7 +243,7 @@ class Model:
                 return replace(hit, cached=True, attempts=0)
 
         async def attempt() -> Loglikelihood:
-            return await self._timed(lambda: scorer(request))
+            return await self._timed(lambda: scorer(request), request)
 
         result, attempts = await self._with_retries(attempt)
         self.stats.usage = self.stats.usage + result.usage
@@ -272,7 +277,8 @@ class Model:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.config.max_attempts),
             wait=self._wait,
-            retry=retry_if_exception(lambda e: classify(e).retryable),
+            retry=retry_if_exception(
+                lambda e: classify(e).retryable and not (self._give_up is not None and self._give_up(e))),
             sleep=self._sleep,
             before_sleep=self._before_sleep,
             reraise=True,
@@ -285,12 +291,14 @@ class Model:
             raise
         return result, attempts
 
-    async def _timed(self, call: Callable[[], Awaitable[_T]]) -> _T:
-        """One attempt: a concurrency slot, the shared pause and pace, the cost cap's consent, then ``call()``
-        under the timeout."""
+    async def _timed(self, call: Callable[[], Awaitable[_T]], request: Request | LoglikelihoodRequest) -> _T:
+        """One attempt: a concurrency slot, the shared pause and pace, the cost cap's consent (for the request's
+        worst case), then ``call()`` under the timeout."""
         async with self._semaphore:
             await self._wait_for_turn()
-            reservation = await self.meter.reserve(self.provider.name) if self.meter is not None else None
+            reservation = None
+            if self.meter is not None:
+                reservation = await self.meter.reserve(self.provider.name, worst_case(request, self.provider))
             self.stats.requests += 1
             if self.stats.first_request_at is None:
                 self.stats.first_request_at = self._clock()
@@ -319,7 +327,7 @@ class Model:
             return result
 
     async def _attempt(self, request: Request) -> Response:
-        response = await self._timed(lambda: self.provider.generate(request))
+        response = await self._timed(lambda: self.provider.generate(request), request)
         if not response.text.strip():
             # A deterministic provider (the embedded model: greedy, seeded) gives the same empty answer to
             # the same request: recorded at once, not retried with backoff for nothing.

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from assay.env.credentials import env_name, how_to_set
 from assay.env.masking import MIN_TEXT_SECRET, short_secret_warning
 from assay.errors import CredentialError
+from assay.preflight.judge_code import judging_file
 from assay.preflight.plan import HUB_ARGS, JUDGE_ARGS, MODEL_ARGS, Plan, is_secret_field
 from assay.providers import find_spec, with_declared_credentials
 
@@ -353,6 +354,11 @@ def _is_official_openai(url: str) -> bool:
 
 
 def needs_judge(config: Mapping[str, Any]) -> bool:
+    """Whether a task is judged: its YAML says so, or its code (and the task modules it imports) calls one."""
+    return declares_judge(config) or judging_file(config) is not None
+
+
+def declares_judge(config: Mapping[str, Any]) -> bool:
     return any(_mentions_judge(config.get(section)) for section in ("metadata", "lmms_eval_specific_kwargs"))
 
 

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from assay.errors import FailureKind, ProviderAuthError, ProviderError
+from assay.text import clip
 
 if TYPE_CHECKING:
     import aiohttp
@@ -58,13 +59,13 @@ def error_message(body: str) -> tuple[str, str | None]:
     try:
         data: Any = json.loads(body)
     except (ValueError, TypeError):
-        return (body.strip()[:300] or "no error body"), None
+        return (clip(body.strip(), 300) or "no error body"), None
     err = data.get("error", data) if isinstance(data, dict) else data
     if isinstance(err, dict):
-        message = str(err.get("message") or err.get("detail") or err)[:300]
+        message = clip(str(err.get("message") or err.get("detail") or err), 300)
         code = err.get("code") or err.get("type")
         return message, str(code) if code is not None else None
-    return str(err)[:300], None
+    return clip(str(err), 300), None
 
 
 def request_id(headers: Mapping[str, str]) -> str | None:
@@ -72,7 +73,7 @@ def request_id(headers: Mapping[str, str]) -> str | None:
     for name in REQUEST_ID_HEADERS:
         value = headers.get(name)
         if value:
-            return value.strip()[:200]
+            return clip(value.strip(), 200)
     return None
 
 
@@ -273,7 +274,7 @@ def parse_json(text: str, *, provider: str, where: str, what: str) -> Any:
 
 def malformed(text: str, *, provider: str, where: str, what: str) -> ProviderError:
     return ProviderError(
-        f"{where} returned a malformed {what}: {text[:120]!r}",
+        f"{where} returned a malformed {what}: {clip(text, 120)!r}",
         hint=f"the server's answer is not {what}; assay retries it",
         kind="malformed",
         provider=provider,

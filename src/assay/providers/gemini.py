@@ -22,6 +22,7 @@ from assay.providers._endpoint import parse_base_url, required_key
 from assay.providers._http import JsonClient, as_int, http_error, malformed, parse_json, tagged
 from assay.providers.gemini_batch import GeminiBatchWire
 from assay.providers.openai_compat import pop_model
+from assay.text import clip
 from assay.types import AudioPart, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
 if TYPE_CHECKING:
@@ -174,7 +175,7 @@ class GeminiProvider:
             data = None
         error = data.get("error") if isinstance(data, dict) else None
         error = error if isinstance(error, dict) else {}
-        message = str(error.get("message") or text.strip()[:300] or "no error body")[:300]
+        message = clip(str(error.get("message") or text.strip() or "no error body"), 300)
         kind, retry_after = error_kind(status, error)
         return http_error(status, headers, message, kind=kind, provider=self.name, url=self._base_url,
                           key_hint=KEY_HINT, model=self._model, retry_after=retry_after)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from assay.errors import ConfigError, ProviderError
 from assay.providers._endpoint import route_not_found
 from assay.providers._http import JsonClient, as_int, error_from_http, malformed, parse_json, tagged
+from assay.text import clip
 from assay.types import AudioPart, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
 
 if TYPE_CHECKING:
@@ -188,7 +189,7 @@ class ChatCompletionsProvider:
             # empty answer to retry.
             raise ProviderError(
                 f"{self.name} refused to answer ({'content_filter' if finish == 'content_filter' else 'refusal'})"
-                f"{f': {str(refusal)[:200]}' if refusal else ''}",
+                f"{f': {clip(str(refusal), 200)}' if refusal else ''}",
                 hint="the vendor's content policy blocked this prompt or answer; it is counted, not retried",
                 kind="content_policy",
                 provider=self.name,

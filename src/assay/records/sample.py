@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from assay.text import clip
 from assay.types import AudioPart, ImagePart, Request, Response, SampleError, TextPart, VideoPart
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def loggable_doc(doc: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, (bytes, bytearray)) or (hasattr(value, "size") and hasattr(value, "mode")):
             out[key] = "<image>"
         elif isinstance(value, str) and len(value) > _MAX_DOC_STRING:
-            out[key] = value[:_MAX_DOC_STRING] + "…"
+            out[key] = clip(value, _MAX_DOC_STRING)
         elif isinstance(value, (str, int, float, bool)) or value is None:
             out[key] = value
         elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float, bool)) for v in value):

@@ -44,6 +44,9 @@ class MetricEntry(TypedDict, total=False):
     stderr: Number | None
     ci95: list[Number | None]
     error: str
+    #: values task code returned that are not numbers (NaN, ±inf, complex, huge): excluded, counted by kind
+    n_not_numbers: int
+    not_numbers: dict[str, int]
 
 
 class TaskResult(TypedDict, total=False):

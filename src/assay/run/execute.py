@@ -23,7 +23,7 @@ from assay.model.context import RunContext, current_run
 from assay.model.retry import is_fatal
 from assay.records import sample_record
 from assay.run.prompts import WINDOW, Prompt, feed
-from assay.run.results import TaskTally
+from assay.run.results import TaskTally, not_a_number
 from assay.run.taskcode import current_runner, time_limit
 from assay.run.taskthreads import TaskThreads
 from assay.types import Loglikelihood, Request, Response, SampleError, Usage
@@ -173,13 +173,22 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     media = await asyncio.to_thread(p.media.refs, request) if p.media is not None and _has_media(request) else None
     record = sample_record(task=name, doc_id=doc_id, doc=doc, target=prompt.target, request=request,
                            response=answers.responses[0] if answers and answers.responses else None,
-                           error=error, scores=scored.scores, latency_s=time.perf_counter() - t0, media=media)
+                           error=error, scores=_as_recorded(scored.scores), latency_s=time.perf_counter() - t0,
+                           media=media)
     if answers is not None:
         record.update(answers.record_fields(scored.filtered))
     record.update(scored.record_fields())
     _deliver(p, state, name, record)
     if progress is not None:
         progress.advance(name, error=error is not None)
+
+
+def _as_recorded(scores: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Scores for the sample's record: an integer beyond a float as its digits (JSON readers would make it
+    Infinity); NaN, ±inf and complex values are written by the files sink as strings saying what they are."""
+    if not scores or all(not_a_number(v) != "huge" for v in scores.values()):
+        return scores
+    return {k: str(v) if not_a_number(v) == "huge" else v for k, v in scores.items()}
 
 
 def _has_media(request: Request) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from assay.model.estimate.requests import RunTally
     from assay.options import RunOptions
     from assay.providers.base import Provider
+    from assay.run.runplan import RunPlan
     from assay.sinks import Sink
     from assay.sinks.files import FileSink
     from assay.sinks.media import MediaStore
@@ -74,6 +75,8 @@ class Prepared:
     judge_batch: BatchConfig | None = None
     #: The batches this run submitted or resumed (model first, then judge).
     batch_runners: list[BatchRunner] = field(default_factory=list)
+    #: What the run touches and needs, resolved once (tasks, model, judge, sinks, prices, credentials).
+    plan: RunPlan | None = None
 
     @property
     def total_docs(self) -> int:
@@ -98,50 +101,26 @@ async def prepare(
     extra_sinks: tuple[Sink, ...] = (),
     from_command_line: bool = True,
 ) -> Prepared:
-    from assay.judge.setup import judge_config, setup_judge
-    from assay.model import Model, ModelConfig
-    from assay.model.batch.config import batch_config
+    from assay.judge.setup import setup_judge
+    from assay.model import Model
     from assay.model.cache import ResponseCache, default_cache_path
-    from assay.model.cost import CostLedger, price_for, split_price_args
+    from assay.model.cost import CostLedger
     from assay.model.foreign import build_provider
-    from assay.preflight.plan import plan_from_flags
-    from assay.preflight.requirements import preflight
-    from assay.providers import load_provider_class
     from assay.providers.base import accepts_audio
-    from assay.sinks.remote import RemoteTargets, check_credentials, check_targets
-    from assay.tasks import TaskRegistry
+    from assay.run.runplan import build_plan
 
     started_wall, started = datetime.now(timezone.utc), time.monotonic()
-    options = resolved_model_options(options, settings)  # lmms-eval names and arguments, checked before anything
-    judge_batch, judge_args = batch_config(options.judge_args, options.batch, flag="--judge_args")
-    options = replace(options, judge_args=judge_args)
     import assay.compat  # noqa: F401  (answers `import lmms_eval` for task helpers)
 
-    registry = TaskRegistry.discover(settings, include_paths=list(options.include_paths))
-    names = registry.resolve(list(options.tasks))
-    configs = {name: registry.config(name) for name in names}
-    given_price, model_args = split_price_args(options.model_args)
-    batch, model_args = batch_config(model_args, options.batch)
-    model_config, provider_args = ModelConfig.split_model_args(model_args)  # bad args before credentials
-    judging = judge_config(options, settings)
-    plan = plan_from_flags(options.model, options.model_args, configs, options.wandb_args, options.hub_args,
-                           redactor, warn_command_line=from_command_line, settings=settings,
-                           judge_model=options.judge_model, judge_args=options.judge_args)
-    plan.scoring = not options.predict_only
-    preflight(plan, settings)  # every credential checked before the first request
-    targets = RemoteTargets(plan.wandb_args, plan.hub_args, wandb_log_samples=options.wandb_log_samples)
-    if targets.any:  # W&B / Hub options, client packages and live keys: a refused key fails now, unpaid
-        check_targets(targets, settings)
-        if not options.dry_run:  # a dry run sends nothing anywhere
-            await check_credentials(targets, settings)
-
-    provider = build_provider(load_provider_class(options.model, settings), settings, provider_args)
+    plan = await build_plan(settings, options, redactor, from_command_line=from_command_line)
+    options, batch = plan.options, plan.model.batch
+    provider = build_provider(plan.model.factory, settings, plan.model.provider_args)
     if batch is not None:
         from assay.model.batch.runner import refuse_without_batch_api
 
         refuse_without_batch_api(provider)
     use_cache = settings.use_cache if options.use_cache is None else options.use_cache
-    price = price_for(provider.model_name, settings, given_price)
+    price = plan.prices.price(provider.model_name, plan.model.given_price)
     if batch is not None and price is not None:
         price = price.at_batch_rate()
     if options.max_cost is not None and price is None:
@@ -153,17 +132,17 @@ async def prepare(
     cache = (ResponseCache(options.cache_path or default_cache_path(settings), redact=redactor.redact)
              if use_cache else None)
     prepared = Prepared(
-        settings=settings, options=options, redactor=redactor, registry=registry, names=names, configs=configs,
-        provider=provider, model=Model(provider, model_config, cache=cache, meter=ledger.meter("model", price)),
-        ledger=ledger, cache=cache, tasks={}, docs={},
-        params={}, started_wall=started_wall, started=started, targets=targets, price=price, batch=batch,
-        judge_batch=judge_batch,
+        settings=settings, options=options, redactor=redactor, registry=plan.registry, names=plan.names,
+        configs=plan.configs, provider=provider,
+        model=Model(provider, plan.model.config, cache=cache, meter=ledger.meter("model", price)),
+        ledger=ledger, cache=cache, tasks={}, docs={}, params={}, started_wall=started_wall, started=started,
+        targets=plan.targets, price=price, batch=batch, plan=plan,
+        judge_batch=plan.judge_batch,
     )
     try:
         await _load_tasks(prepared)
         _refuse_loglikelihood_tasks(prepared)
-        prepared.judging = setup_judge(settings, options, judging, configs, prepared.tasks, redactor, cache,
-                                       ledger=ledger)
+        prepared.judging = setup_judge(settings, plan.judge, prepared.tasks, redactor, cache, ledger=ledger)
         if not provider.accepts_media or not accepts_audio(provider):
             _refuse_media_tasks(provider, prepared)
         await _warm_up(provider)
@@ -187,20 +166,6 @@ async def _warm_up(provider: Provider) -> None:
         await provider.warm_up()
     except ProviderError as exc:
         raise ConfigError(exc.message, hint=exc.hint) from None
-
-
-def resolved_model_options(options: RunOptions, settings: Settings) -> RunOptions:
-    """The options with ``--model``/``--model_args`` resolved (lmms-eval's names mapped, every argument checked
-    against the provider's schema, lmms-eval-only ones said once and dropped)."""
-    from dataclasses import replace
-
-    from assay.model.args import resolve_model
-
-    resolved = resolve_model(options.model, options.model_args, settings)
-    for notice in resolved.notices:
-        log.warning("%s", notice)
-    frames = resolved.num_frames if resolved.num_frames is not None else options.num_frames
-    return replace(options, model=resolved.provider, model_args=resolved.args, num_frames=frames)
 
 
 async def _count_before_paying(p: Prepared) -> None:

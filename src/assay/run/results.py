@@ -37,6 +37,9 @@ class TaskTally:
     cached_usage: Usage = field(default_factory=Usage)  # tokens of answers served from the cache
     cached: int = 0
     judge: JudgeTally = field(default_factory=JudgeTally)  # judged samples and judge failures by reason
+    #: Metric values that are not numbers (NaN, ±inf, complex, beyond a float), by metric and kind: shown
+    #: in the sample's record as they are, kept out of the aggregate, counted in the metric's entry.
+    not_numbers: dict[str, Counter[str]] = field(default_factory=dict)
 
     def add(self, scores: dict[str, float] | None, error: SampleError | None, usage: Usage, cached: bool) -> None:
         self.done += 1
@@ -49,7 +52,28 @@ class TaskTally:
             self.errors[error.type] += 1
             return
         for metric, value in (scores or {}).items():
-            self.values.setdefault(metric, []).append(value)
+            kind = not_a_number(value)
+            if kind is None:
+                self.values.setdefault(metric, []).append(value)
+            else:
+                self.not_numbers.setdefault(metric, Counter())[kind] += 1
+
+
+def not_a_number(value: Any) -> str | None:
+    """What kind of non-number a metric value is (``nan``, ``inf``, ``-inf``, ``complex``, ``huge``), or None
+    for a usable value (a finite number, or anything else an aggregation may take: a dict, a string)."""
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return None
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, complex):
+        return "complex"
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            float(value)
+        except OverflowError:
+            return "huge"
+    return None
 
 
 def _finite(x: float) -> float | None:
@@ -68,6 +92,9 @@ def summarize_task(task: ScoredTask, tally: TaskTally, *, bootstrap_iters: int, 
     for metric in task.metric_names:
         values = tally.values.get(metric, [])
         entry: dict[str, Any] = {"value": None, "n": len(values), "higher_is_better": task.higher_is_better(metric)}
+        if metric in tally.not_numbers:  # excluded, like judge failures: counted, never aggregated
+            entry["n_not_numbers"] = sum(tally.not_numbers[metric].values())
+            entry["not_numbers"] = dict(tally.not_numbers[metric])
         if values:
             numeric = all(isinstance(v, (int, float)) for v in values)
             try:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from assay.errors import AssayError, ConfigError, UploadAuthError, UploadError, UsageError
 from assay.sinks import card
+from assay.text import clip
 
 if TYPE_CHECKING:
     from assay.env.redaction import Redactor
@@ -179,7 +180,7 @@ def _redacted_bytes(path: Any, redactor: Redactor) -> bytes:
 def _upload_error(exc: BaseException, endpoint: str, redactor: Redactor) -> AssayError:
     status = getattr(getattr(exc, "response", None), "status_code", None)
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    text = redactor.redact(first)[:300]
+    text = clip(first, 300, redact=redactor.redact)
     if status == 401:
         return UploadAuthError(f"the Hugging Face Hub at {endpoint} refused the token (401)", hint=_TOKEN_HINT)
     if status == 403:

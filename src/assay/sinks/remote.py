@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from assay.env.masking import is_secret_key
 from assay.errors import AssayError, UploadAuthError, UploadError
+from assay.text import clip
 
 if TYPE_CHECKING:
     from assay.env.redaction import Redactor
@@ -128,7 +129,7 @@ def _attempt(service: str, run: FinishedRun, targets: RemoteTargets, settings: S
         return PushOutcome(service, error=exc)
     except Exception as exc:  # a bug or an unforeseen client error: still an outcome, never a lost run
         log.debug("%s upload failed", service, exc_info=True)
-        message = redactor.redact(f"{type(exc).__name__}: {exc}".splitlines()[0])[:300]
+        message = clip(f"{type(exc).__name__}: {exc}".splitlines()[0], 300, redact=redactor.redact)
         return PushOutcome(service, error=UploadError(f"{service} upload failed: {message}"))
     log.info("%s: %s", service, detail)
     return PushOutcome(service, detail=detail)

@@ -11,6 +11,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from assay.text import clip
+
 State = Literal["correct", "wrong", "partial", "scored", "error", "answered"]
 STATES: tuple[State, ...] = ("correct", "wrong", "partial", "scored", "error", "answered")
 
@@ -165,7 +167,7 @@ def sample_scores(record: Mapping[str, Any], names: Sequence[str] = ()) -> dict[
         elif isinstance(value, str) or value is None:
             out[str(name)] = value
         else:
-            out[str(name)] = json.dumps(value, ensure_ascii=False, default=str)[:200]
+            out[str(name)] = clip(json.dumps(value, ensure_ascii=False, default=str), 200)
     return out
 
 

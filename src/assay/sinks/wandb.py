@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from assay.errors import AssayError, ConfigError, UploadAuthError, UploadError, UsageError
 from assay.sinks import view
+from assay.text import clip
 
 if TYPE_CHECKING:
     from assay.env.redaction import Redactor
@@ -257,7 +258,7 @@ def _upload_error(wandb: Any, exc: BaseException, redactor: Redactor,
         return UploadError(f"W&B at {redactor.redact(settings.wandb_base_url)} did not answer within "
                            f"{settings.wandb_init_timeout:g}s", hint="check WANDB_BASE_URL and your network, raise "
                            "WANDB_INIT_TIMEOUT, or use --wandb_args mode=offline and `wandb sync` later")
-    text = redactor.redact(f"{type(exc).__name__}: {exc}".splitlines()[0])[:300]
+    text = clip(f"{type(exc).__name__}: {exc}".splitlines()[0], 300, redact=redactor.redact)
     errors = getattr(wandb, "errors", None)
     auth = getattr(errors, "AuthenticationError", ()) if errors is not None else ()
     if (auth and isinstance(exc, auth)) or "api key" in text.lower() or "401" in text:

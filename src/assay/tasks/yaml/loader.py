@@ -40,9 +40,11 @@ class FunctionRef:
 
 
 class FunctionStr(str):
-    """A ``!function`` shown as text (``assay tasks show``); dumped back as a real ``!function`` tag."""
+    """A ``!function`` shown as text (``assay tasks show``); dumped back as a real ``!function`` tag. It keeps
+    the reference it shows (``ref``: where it was written), so a static reader (preflight's scan of task code
+    for judge calls) can find the module without importing anything."""
 
-    __slots__ = ()
+    ref: FunctionRef | None = None
 
 
 class _TaskLoader(_BaseLoader):  # type: ignore[misc,valid-type]
@@ -154,7 +156,9 @@ def safe_load_bounded(text: str, where: str) -> Any:
 def for_display(value: Any) -> Any:
     """A copy with every :class:`FunctionRef` turned into a :class:`FunctionStr` (``!function m.fn``)."""
     if isinstance(value, FunctionRef):
-        return FunctionStr(str(value))
+        shown = FunctionStr(str(value))
+        shown.ref = value
+        return shown
     if isinstance(value, dict):
         return {k: for_display(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
