@@ -250,3 +250,13 @@ def test_a_judged_task_batches_the_model_first_then_the_judge(
     assert batched["results"]["assay_video_qa"]["n_judged"] == 6
     assert batched["cost"]["judge"]["usd"] == pytest.approx(live["cost"]["judge"]["usd"] / 2, rel=1e-2)
     assert [b["vendor"] for b in batched["batch"]["batches"]] == ["openai", "openai"]
+
+
+def test_polling_survives_a_vendor_that_fails_a_few_status_reads(
+        vendor: Vendor, emu: Emulator, run_dir: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    emu.book.failing_reads = 3
+    code, err = _batch_run(vendor, emu, run_dir, capsys, monkeypatch)
+    assert code == 0, err
+    assert emu.book.failing_reads == 0 and len(emu.book.batches) == 1  # read again, never submitted again
+    assert all(not r.get("error") for r in samples(run_dir / "out"))

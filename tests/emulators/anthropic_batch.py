@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from tests.emulators.batches import Batch
+from tests.emulators.batches import Batch, book_fails
 
 if TYPE_CHECKING:
     from tests.emulators.anthropic import AnthropicEmulator
@@ -72,6 +72,8 @@ async def handle(emu: AnthropicEmulator, kind: str, request: web.Request, body: 
     batch = emu.book.batches.get(request.match_info.get("batch_id", ""))
     if batch is None:
         return emu.error(404, "batch not found", "not_found_error")
+    if kind == "batch_get" and book_fails(emu):
+        return emu.error(503, "the service is having a bad minute", "server_error")
     if kind == "batch_get":
         return web.json_response(batch_object(emu, emu.book.advance(batch, emu.batch_answer)))
     if kind == "batch_cancel":

@@ -60,6 +60,8 @@ class BatchBook:
     #: Fail the next batch created at validation with this reason.
     reject: str | None = None
     hold_batches: bool = False
+    #: Status reads answered 503 before the batch is shown again (a vendor having a bad minute).
+    failing_reads: int = 0
     line_faults: list[tuple[int, str, str]] = field(default_factory=list)
     batches: dict[str, Batch] = field(default_factory=dict)
 
@@ -73,6 +75,13 @@ class BatchBook:
             batch.reason = reason
         self.batches[batch.id] = batch
         return batch
+
+    def read_fails(self) -> bool:
+        """Whether this status read is one of the ``failing_reads``."""
+        if self.failing_reads > 0:
+            self.failing_reads -= 1
+            return True
+        return False
 
     def release(self) -> None:
         self.hold_batches = False
@@ -92,3 +101,8 @@ class BatchBook:
         if status == 200:
             return Outcome(custom_id, body=payload)
         return Outcome(custom_id, status=status, error=payload)
+
+
+def book_fails(emu: Any) -> bool:
+    """Whether this status read of ``emu``'s batches fails (see ``BatchBook.failing_reads``)."""
+    return bool(emu.book.read_fails())

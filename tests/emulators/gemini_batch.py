@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from tests.emulators.batches import Batch
+from tests.emulators.batches import Batch, book_fails
 
 if TYPE_CHECKING:
     from tests.emulators.gemini import GeminiEmulator
@@ -69,6 +69,8 @@ async def handle(emu: GeminiEmulator, kind: str, request: web.Request) -> web.St
     batch = emu.book.batches.get(request.match_info.get("batch_id", ""))
     if batch is None:
         return emu.error(404, "batch not found")
+    if kind == "batch_get" and book_fails(emu):
+        return emu.error(503, "the service is having a bad minute", "server_error")
     if kind == "batch_cancel":
         batch.script = ["cancelling", "cancelled"]
         return web.json_response({})

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from tests.emulators.batches import Batch, BatchBook
+from tests.emulators.batches import Batch, BatchBook, book_fails
 
 if TYPE_CHECKING:
     from tests.emulators.openai import OpenAIEmulator
@@ -101,6 +101,8 @@ async def handle(emu: OpenAIEmulator, kind: str, request: web.Request) -> web.St
         requests, reason = validate([line for line in text.splitlines() if line.strip()], emu.batch_line_url)
         return web.json_response(batch_object(emu, book.create("batch_", requests, reason)))
     batch = book.batches.get(request.match_info.get("batch_id", "")) if kind != "file_content" else None
+    if kind == "batch_get" and book_fails(emu):
+        return emu.error(503, "the service is having a bad minute", "server_error")
     if kind == "batch_get" and batch is not None:
         return web.json_response(batch_object(emu, book.advance(batch, emu.batch_answer)))
     if kind == "batch_cancel" and batch is not None:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from assay.errors import ProviderError, UsageError
+from assay.errors import OutputError, ProviderError, UsageError
 from assay.model.batch.config import BatchConfig
 from assay.model.batch.store import BatchStore
 from assay.model.retry import classify
@@ -30,6 +32,9 @@ Sleep = Callable[[float], Awaitable[None]]
 Answer = Response | ProviderError
 #: Follow-up batches for retryable failures before they are given up.
 MAX_ROUNDS = 3
+#: Transient failures in a row reading a batch's state or results before the run gives up on it (resumable).
+MAX_READ_FAILURES = 10
+_T = TypeVar("_T")
 
 
 def refuse_without_batch_api(provider: Provider) -> None:
@@ -104,7 +109,7 @@ class BatchRunner:
         submitted: dict[str, tuple[str, ...]] = {}
         for chunk in self._chunks(keys, lines):
             status = await self.wire.submit([lines[key] for key in chunk])
-            self.store.record(self.wire.vendor, self.identity, status.id, chunk)  # before anything else
+            self._record(status.id, chunk)  # before anything else
             self.batch_ids.append(status.id)
             submitted[status.id] = tuple(chunk)
             log.info("submitted %s batch %s: %d requests", self.wire.vendor, status.id, len(chunk))
@@ -113,6 +118,15 @@ class BatchRunner:
                 raise rejected(self.wire.vendor, status)
         return submitted
 
+    def _record(self, batch_id: str, keys: list[str]) -> None:
+        try:
+            self.store.record(self.wire.vendor, self.identity, batch_id, keys)
+        except sqlite3.Error as exc:  # the batch exists and will be paid: say which one, stop submitting
+            raise OutputError(f"{self.wire.vendor} batch {batch_id} was submitted but cannot be recorded in "
+                              f"{self.store.path}: {exc}",
+                              hint="a rerun cannot resume it: free space where LMMS_EVAL_HOME is, and cancel the "
+                                   "batch at the vendor if it is not wanted") from None
+
     async def _past_validation(self, status: BatchStatus) -> BatchStatus:
         while status.state == "validating":
             await self.sleep(self.config.poll_interval)
@@ -120,12 +134,26 @@ class BatchRunner:
         return status
 
     async def _poll(self, batch_id: str) -> BatchStatus:
-        status = await self.wire.status(batch_id)
+        status = await self._patiently(lambda: self.wire.status(batch_id), f"reading batch {batch_id}")
         if self.statuses.get(batch_id) != status:
             log.info("%s batch %s: %s, %d of %d succeeded, %d failed", self.wire.vendor, batch_id,
                      status.state, status.succeeded, status.total, status.failed)
         self.statuses[batch_id] = status
         return status
+
+    async def _patiently(self, call: Callable[[], Awaitable[_T]], what: str) -> _T:
+        """A read that a batch's hours of polling must survive: a transient failure (a dropped connection, a
+        5xx, a rate limit) waits a poll interval and tries again, up to MAX_READ_FAILURES in a row."""
+        for failures in range(1, MAX_READ_FAILURES + 1):
+            try:
+                return await call()
+            except ProviderError as exc:
+                decision = classify(exc)
+                if not decision.retryable or failures == MAX_READ_FAILURES:
+                    raise
+                log.info("%s failed (%s); trying again in %gs", what, exc.message, self.config.poll_interval)
+                await self.sleep(max(self.config.poll_interval, decision.retry_after or 0.0))
+        raise AssertionError("unreachable")
 
     async def _collect(self, active: dict[str, tuple[str, ...]],
                        answers: dict[str, Answer]) -> dict[str, ProviderError]:
@@ -150,7 +178,8 @@ class BatchRunner:
     async def _read(self, status: BatchStatus, keys: tuple[str, ...],
                     answers: dict[str, Answer]) -> dict[str, ProviderError]:
         retry: dict[str, ProviderError] = {}
-        results = {r.custom_id: r for r in await self.wire.results(status, keys)}
+        read = await self._patiently(lambda: self.wire.results(status, keys), f"reading the results of {status.id}")
+        results = {r.custom_id: r for r in read}
         for key in keys:
             result = results.get(key)
             error = (result.error if result is not None else None) or _never_ran(self.wire.vendor, status, key)
