@@ -39,3 +39,25 @@ def samples(out_dir: Path) -> list[dict[str, Any]]:
     files = list(out_dir.rglob("*_samples_*.jsonl"))
     assert len(files) == 1, files
     return [json.loads(line) for line in files[0].read_text().splitlines()]
+
+
+def question_task(root: Path, name: str, n: int, *, utils: str = "", metric: str = "- metric: exact_match",
+                  extra: str = "") -> Path:
+    """A task folder under ``root/tasks``: ``n`` docs ``{"q": "q<i>", "answer": "A"}`` asked as ``q``, with
+    ``utils.py`` holding ``utils`` (its functions for ``!function``), one metric entry and ``extra`` YAML."""
+    folder = root / "tasks"
+    write(folder, f"{name}.jsonl", "".join(json.dumps({"q": f"q{i}", "answer": "A"}) + "\n" for i in range(n)))
+    write(folder, "utils.py", utils)
+    write(folder, f"{name}.yaml", f"""
+        task: {name}
+        dataset_path: json
+        dataset_kwargs:
+          data_files:
+            test: {name}.jsonl
+        doc_to_text: q
+        doc_to_target: answer
+        metric_list:
+          {metric}
+        {extra}
+        """)
+    return folder

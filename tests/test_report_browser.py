@@ -1,14 +1,12 @@
 """The report in a real headless browser (Debian's Chromium, driven by Playwright), opened from disk with
-the network unused: header, charts that match the tables, filters, embedded thumbnails that survive a
-move, comparison deltas with their significance, judge verdicts, per-sample scores, the index of a folder
-of runs, pages with non-numbers; no console errors, no request leaving the file system. Screenshots are
-kept in test-artifacts/ (git-ignored)."""
+the network off: header, charts that match the tables, filters, embedded thumbnails that survive a move,
+comparison deltas with their significance, judge verdicts, per-sample scores, pages with non-numbers; no
+console errors, no request leaving the file system. Screenshots are kept in test-artifacts/ (git-ignored).
+The index of a folder of runs and audio: test_report_index_browser.py."""
 
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +16,13 @@ from assay.env.redaction import Redactor
 from assay.report import write_report
 from assay.sinks import view
 from assay.sinks.rundir import load_run
+from tests.browser_support import ARTIFACTS, Page, browser, chart_bars, paired_runs, shot
 from tests.report_support import metric, write_run
 from tests.report_support import record as sample
 from tests.sinks_support import answer_a, make_run
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+__all__ = ["browser"]  # the fixture, used by name
 HOSTILE = "</script><script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">"
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-if not Path(CHROMIUM).is_file():  # pragma: no cover - CI installs it (.ci/run)
-    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 
 def answer_hostile(body: dict[str, Any]) -> str:
@@ -42,49 +34,6 @@ def answer_hostile(body: dict[str, Any]) -> str:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("browser-runs")
     return make_run(root / "a", bootstrap_iters=200), make_run(root / "b", answer=answer_hostile)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield instance
-        instance.close()
-
-
-class Page:
-    """A report opened in a fresh page; every console message, page error and request is recorded."""
-
-    def __init__(self, browser: Any, path: Path) -> None:
-        self.page = browser.new_page(viewport={"width": 1280, "height": 6000}, offline=True)  # network off
-        self.console: list[tuple[str, str]] = []
-        self.requests: list[str] = []
-        self.dialogs: list[str] = []
-        self.page.on("console", lambda m: self.console.append((m.type, m.text)))
-        self.page.on("pageerror", lambda e: self.console.append(("pageerror", str(e))))
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        self.page.goto(path.as_uri())
-        self.page.wait_for_selector("body[data-ready='1']", timeout=20_000)
-
-    def select(self, selector: str, value: str) -> None:
-        self.page.select_option(selector, value)
-
-    def cards(self) -> list[dict[str, Any]]:
-        return self.page.eval_on_selector_all(
-            "#samples article.sample",
-            "els => els.map(e => ({task: e.dataset.task, doc: e.dataset.doc,"
-            " chips: Array.from(e.querySelectorAll('.chip')).map(c => c.textContent)}))")
-
-    def count_text(self) -> str:
-        return str(self.page.inner_text("#pager-top .count"))
-
-    def wait_for_images(self) -> list[list[Any]]:
-        self.page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=10_000)
-        return self.page.evaluate("Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth])")
-
-    def errors(self) -> list[tuple[str, str]]:
-        return [m for m in self.console if m[0] in ("error", "pageerror")]
 
 
 def _states(results_path: Path) -> dict[tuple[str, int], str]:
@@ -165,16 +114,6 @@ def test_comparison_shows_deltas_and_the_samples_where_runs_disagree(runs: tuple
     page.page.close()
 
 
-def _shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
-
-def _bars(page: Page, selector: str = "#metric-chart rect.bar") -> list[dict[str, str]]:
-    return page.page.eval_on_selector_all(
-        selector, "els => els.map(e => ({group: e.dataset.group, run: e.dataset.run, value: e.dataset.value}))")
-
-
 def test_header_and_chart_say_what_was_run_and_match_the_table(runs: tuple[Path, Path], browser: Any,
                                                                tmp_path: Path) -> None:
     first = load_run(runs[0])
@@ -188,14 +127,14 @@ def test_header_and_chart_say_what_was_run_and_match_the_table(runs: tuple[Path,
     assert "complete" in header and "judge: none" in header and "assay 0.1.0" in header
     assert "tasks: assay_arith_mc v" in header and "took " in header
     results = first.results["results"]
-    bars = _bars(page)
+    bars = chart_bars(page)
     assert len(bars) == 2
     for bar, task in zip(bars, ("assay_arith_mc", "assay_colors"), strict=True):
         assert bar["value"] == f"{results[task]['metrics'][view.primary_metric(results[task])[0]]['value']:.4f}"
     assert page.page.locator("#metric-chart line.whisker[data-low]").count() == 2  # bootstrap CIs drawn
     breakdown = page.page.inner_text("#breakdown-table")
     assert "66 / 18" in breakdown  # per task: 6 answers x 11 input / 3 output tokens, all paid
-    _shot(page, "report-single.png")
+    shot(page, "report-single.png")
     assert page.errors() == [] and all(url.startswith("file://") for url in page.requests)
     page.page.close()
 
@@ -213,31 +152,14 @@ def test_a_moved_report_keeps_every_image(runs: tuple[Path, Path], browser: Any,
     page.page.close()
 
 
-def _paired_runs(root: Path) -> list[Path]:
-    """Three runs over the same 20 docs: run 2 wrong on 15 of run 1's right answers, run 3 on one."""
-    out = []
-    for n, wrong in enumerate((set(), set(range(15)), {0})):
-        recs = [sample("t", i, "no" if i in wrong else "yes", {"acc": 0.0 if i in wrong else 1.0},
-                       cached=i % 4 == 0, judge={"status": "ok", "judgements": [{"ok": True, "value": i % 3 + 3}]})
-                for i in range(20)]
-        acc = 1 - len(wrong) / 20
-        task = {"metrics": {"acc": metric(acc, 20, stderr=0.05)}, "usage": {"input_tokens": 150, "output_tokens": 30},
-                "usage_from_cache": {"input_tokens": 50, "output_tokens": 10}}
-        price = {"input_per_mtok": 2.0, "output_per_mtok": 8.0}
-        out.append(write_run(root, f"model-{n}", {"t": task}, recs, timestamp=f"20260102_03040{n}",
-                             media={i: (200, 40 * n, 40) for i in range(3)},
-                             cost={"total_usd": 0.0004, "model": {"price": price}}))
-    return out
-
-
 def test_comparison_draws_grouped_bars_paired_significance_judge_verdicts_and_cost(browser: Any,
                                                                                   tmp_path: Path) -> None:
     from math import comb
 
-    paths = _paired_runs(tmp_path)
+    paths = paired_runs(tmp_path)
     html = write_report([load_run(p) for p in paths], tmp_path / "three.html", redactor=Redactor())
     page = Page(browser, html)
-    bars = _bars(page)
+    bars = chart_bars(page)
     assert [b["value"] for b in bars] == ["1.0000", "0.2500", "0.9500"]  # one bar per run, as in the table
     table = page.page.inner_text("#task-table")
     assert "1.0000" in table and "0.2500" in table and "0.9500" in table
@@ -266,7 +188,7 @@ def test_comparison_draws_grouped_bars_paired_significance_judge_verdicts_and_co
     assert scores == ["acc = 1.0000", "acc = 0.0000", "acc = 0.0000"]  # doc 0: right in run 1, wrong in 2 and 3
     verdict = page.page.inner_text("#samples article.sample:first-child .verdict")
     assert verdict == "judge verdict: 3"
-    _shot(page, "report-compare-3.png")
+    shot(page, "report-compare-3.png")
     assert page.errors() == []
     page.page.close()
 
@@ -289,84 +211,7 @@ def test_a_page_of_non_numbers_renders(browser: Any, tmp_path: Path) -> None:
     assert "Infinity" in page.page.inner_text("#usage-table")
     assert page.count_text().startswith("samples 1–4 of 4")
     assert "server: HTTP 500" in page.page.inner_text("#samples")
-    _shot(page, "report-non-numbers.png")
-    page.page.close()
-
-
-def test_index_of_a_folder_of_runs_sorts_filters_and_opens_three_side_by_side(browser: Any, tmp_path: Path) -> None:
-    from assay.report.folder import write_folder
-
-    logs = tmp_path / "logs"
-    _paired_runs(logs)
-    for n in range(27):  # 30 runs in all: models, statuses, one without samples
-        write_run(logs, f"other-{n:02d}", {"t": {"metrics": {"acc": metric(n / 30, 5)}}},
-                  [sample("t", i, "yes", {"acc": 1.0}) for i in range(5)], timestamp=f"20260101_0000{n:02d}",
-                  log_samples=n != 5, status="failed" if n == 7 else "complete",
-                  status_reason="no sample succeeded" if n == 7 else None)
-    from assay.sinks.rundir import list_runs
-
-    runs = [load_run(p) for p in list_runs(logs)]
-    assert len(runs) == 30
-    index = write_folder(runs, logs / "assay_report", redactor=Redactor())
-    moved = tmp_path / "moved" / "report"
-    moved.parent.mkdir()
-    index.parent.rename(moved)  # the folder is one unit: it works wherever it is
-    page = Page(browser, moved / "index.html")
-    table = "#index-table tbody tr"
-    assert page.page.locator(table).count() == 30
-    assert page.page.inner_text(f"{table}:first-child td:nth-child(3)").startswith("model-2")  # newest first
-    page.page.click("#index-table th[data-key='model']")
-    assert page.page.inner_text(f"{table}:first-child td:nth-child(3)").startswith("model-0")
-    assert "no samples logged" in page.page.inner_text("#index-table")
-    page.select("#i-status", "failed")
-    assert page.page.locator(table).count() == 1
-    assert "no sample succeeded" in page.page.inner_text(table)
-    page.select("#i-status", "")
-    page.page.fill("#i-text", "model-")
-    page.page.wait_for_timeout(300)
-    assert page.page.locator(table).count() == 3
-    _shot(page, "report-index.png")
-    for box in page.page.locator(f"{table} input.pick").all():
-        box.check()
-    page.page.click("#open-selected")
-    page.page.wait_for_selector("body[data-ready='1']", timeout=20_000)
-    assert page.page.evaluate("window.assayReport.runs") == 3
-    assert [b["value"] for b in _bars(page)] == ["1.0000", "0.2500", "0.9500"]
-    images = page.wait_for_images()
-    assert len(images) == 3 and all(width > 0 for _, width in images)
-    assert page.errors() == [] and all(url.startswith("file://") for url in page.requests)
-    _shot(page, "report-index-compare.png")
-    page.page.close()
-
-
-def test_audio_clips_play_from_inside_the_page(browser: Any, tmp_path: Path) -> None:
-    """A sample's audio parts are described; a clip saved as media of kind "audio" is embedded and plays."""
-    import wave
-
-    path = write_run(tmp_path, "m", {"t": {"metrics": {"acc": metric(1.0, 1)}}}, [])
-    clip = path.parent / f"{path.name[:-13]}_media" / "clip.wav"
-    clip.parent.mkdir(exist_ok=True)
-    with wave.open(str(clip), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16_000)
-        out.writeframes(b"\x00\x10" * 8_000)  # half a second
-    samples = path.parent / f"{path.name[:-13]}_samples_t.jsonl"
-    rec = sample("t", 0, "seven", {"acc": 1.0}, media=[{"kind": "audio", "path": f"{clip.parent.name}/clip.wav"}],
-                 audio=[{"format": "wav", "duration_s": 0.5, "sample_rate": 16_000, "sha256": "ab" * 32}])
-    samples.write_text(json.dumps(rec) + "\n")
-    doc = json.loads(path.read_text())
-    doc["files"]["samples"] = {"t": samples.name}
-    path.write_text(json.dumps(doc))
-    html = write_report([load_run(path)], tmp_path / "elsewhere" / "audio.html", redactor=Redactor())
-    page = Page(browser, html)
-    assert "audio sent: 0.5 s at 16000 Hz (wav)" in page.page.inner_text("#samples")
-    duration = page.page.evaluate("""() => new Promise((ok, fail) => {
-        const a = document.querySelector('#samples audio');
-        a.addEventListener('loadedmetadata', () => ok(a.duration)); a.addEventListener('error', () => fail('error'));
-        a.preload = 'metadata'; a.load(); })""")
-    assert duration == pytest.approx(0.5, abs=0.01)
-    assert page.errors() == [] and all(url.startswith("file://") for url in page.requests)
+    shot(page, "report-non-numbers.png")
     page.page.close()
 
 
@@ -384,29 +229,6 @@ def test_mme_style_scores_are_shown_per_sample_and_counted_as_in_the_table(brows
     chips = [c["chips"][0] for c in page.cards()]
     assert chips == ["wrong", "correct"] * 5  # every doc's own outcome, whichever metric scored it
     assert page.errors() == []
-    page.page.close()
-
-
-def test_a_real_audio_run_plays_its_clips_in_the_report(browser: Any, tmp_path: Path) -> None:
-    """assay_spoken_digits with --log_media: each clip sent is saved as wav and plays from the report."""
-    pytest.importorskip("soundfile")
-    pytest.importorskip("soxr")
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(1) as pool:  # the run's own event loop, away from the browser driver's
-        path = pool.submit(make_run, tmp_path / "audio", tasks="assay_spoken_digits", limit=2,
-                           answer=lambda body: "0 8 1").result()
-    run = load_run(path)
-    records = sorted(run.iter_samples("assay_spoken_digits"), key=lambda r: r["doc_id"])  # the page's order
-    durations = [r["audio"][0]["duration_s"] for r in records]
-    page = Page(browser, write_report([run], tmp_path / "elsewhere" / "digits.html", redactor=Redactor()))
-    got = page.page.evaluate("""() => Promise.all(Array.from(document.querySelectorAll('#samples audio')).map(a =>
-        new Promise((ok, fail) => {
-            a.addEventListener('loadedmetadata', () => ok(a.duration));
-            a.addEventListener('error', () => fail('error')); a.preload = 'metadata'; a.load(); })))""")
-    assert got == [pytest.approx(d, abs=0.01) for d in durations] and len(got) == 2
-    assert page.errors() == []
-    _shot(page, "report-audio.png")
     page.page.close()
 
 

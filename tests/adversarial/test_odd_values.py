@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.fault_server import FaultServer
-from tests.helpers import run_cli, write
+from tests.helpers import question_task, run_cli
 
 ODD = """
 def odd(doc, results):
@@ -23,22 +23,8 @@ def odd(doc, results):
 
 
 def task(root: Path, name: str, n: int, extra: str = "") -> Path:
-    folder = root / "tasks"
-    write(folder, f"{name}.jsonl", "".join(json.dumps({"q": f"q{i}", "answer": "A"}) + "\n" for i in range(n)))
-    write(folder, "utils.py", ODD)
-    write(folder, f"{name}.yaml", f"""
-        task: {name}
-        dataset_path: json
-        dataset_kwargs:
-          data_files:
-            test: {name}.jsonl
-        doc_to_text: q
-        doc_to_target: answer
-        metric_list:
-          - metric: {"acc" if extra else "exact_match"}
-        {extra}
-        """)
-    return folder
+    return question_task(root, name, n, utils=ODD, metric=f"- metric: {'acc' if extra else 'exact_match'}",
+                         extra=extra)
 
 
 def strict(path: Path) -> Any:

@@ -16,7 +16,7 @@ from assay.providers._http import error_message, malformed
 from assay.records.sample import loggable_doc
 from assay.text import clip
 from tests.fault_server import FaultServer
-from tests.helpers import run_cli, samples, write
+from tests.helpers import question_task, run_cli, samples
 
 KEY = "sk-proj-QwErTyUiOp1234567890AbCdEfGhIjKl"
 REGISTERED = "supersecret-Zx9Qw8Er7Ty6Ui5Op4"  # no vendor shape: found only because it is registered
@@ -71,19 +71,7 @@ def test_where_a_redactor_is_at_hand_it_runs_before_the_cut() -> None:
 
 def test_a_server_error_that_straddles_the_cut_reaches_no_file(run_dir: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    folder = run_dir / "tasks"
-    write(folder, "cut.jsonl", "".join(json.dumps({"q": f"q{i}", "answer": "A"}) + "\n" for i in range(6)))
-    write(folder, "cut.yaml", """
-        task: cut
-        dataset_path: json
-        dataset_kwargs:
-          data_files:
-            test: cut.jsonl
-        doc_to_text: q
-        doc_to_target: answer
-        metric_list:
-          - metric: exact_match
-        """)
+    folder = question_task(run_dir, "cut", 6)
     bodies = [{"status": 400, "body": {"error": {"message": text}}} for text in planted(300, KEY)[::7][:6]]
     with FaultServer(answer=lambda body: "A") as server:
         server.queue(*bodies)

@@ -180,3 +180,18 @@ def test_an_index_names_the_runs_it_cannot_read_and_lists_the_rest(tmp_path: Pat
     assert sorted(p.name for p in (logs / "assay_report" / "data").iterdir()) == [
         f"r{[r['model'] for r in rows].index('good')}.js"]
     assert good.is_file()
+
+
+def test_lone_surrogates_and_invalid_utf8_in_a_samples_file_still_make_a_report(tmp_path: Path,
+                                                                                cli_env: dict[str, str]) -> None:
+    path = write_run(tmp_path, "m", {"t": {"metrics": {"acc": metric(1.0, 2)}}},
+                     [record("t", 0, "a", {"acc": 1.0}), record("t", 1, "b", {"acc": 1.0})])
+    samples = next(path.parent.glob("*_samples_t.jsonl"))
+    first, second = samples.read_bytes().splitlines()
+    first = first.replace(b'"filtered_resps": ["a"]', b'"filtered_resps": ["escaped \\ud800 half"]')
+    second = second.replace(b'"filtered_resps": ["b"]', b'"filtered_resps": ["raw \xff\xfe bytes"]')
+    samples.write_bytes(first + b"\n" + second + b"\n")
+    out = tmp_path / "r.html"
+    assert main(["report", str(path), "-o", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")  # valid UTF-8 throughout
+    assert "escaped \ufffd half" in page and "raw \ufffd\ufffd bytes" in page

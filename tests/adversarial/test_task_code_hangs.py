@@ -8,7 +8,6 @@ signal with its results on disk."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -22,7 +21,7 @@ import pytest
 
 from tests.adversarial.test_signals import clean_env
 from tests.fault_server import FaultServer
-from tests.helpers import results_file, run_cli, samples, write
+from tests.helpers import question_task, results_file, run_cli, samples
 
 #: Task code: hangs (after leaving a marker file, so a test knows the hang has begun), exits, leaves threads.
 UTILS = """
@@ -59,22 +58,7 @@ def score_calls_os_exit(doc, results):
 
 
 def task(root: Path, name: str, *, n: int = 4, extra: str = "", metric: str = "- metric: exact_match") -> Path:
-    folder = root / "tasks"
-    write(folder, f"{name}.jsonl", "".join(json.dumps({"q": f"q{i}", "answer": "A"}) + "\n" for i in range(n)))
-    write(folder, "utils.py", UTILS)
-    write(folder, f"{name}.yaml", f"""
-        task: {name}
-        dataset_path: json
-        dataset_kwargs:
-          data_files:
-            test: {name}.jsonl
-        doc_to_text: q
-        doc_to_target: answer
-        metric_list:
-          {metric}
-        {extra}
-        """)
-    return folder
+    return question_task(root, name, n, utils=UTILS, metric=metric, extra=extra)
 
 
 def run(capsys: pytest.CaptureFixture[str], server: FaultServer, folder: Path, name: str,

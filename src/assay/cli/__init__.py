@@ -19,7 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "tasks": ("assay.cli.tasks_cmd", "list tasks and groups, or show one task's resolved config"),
     "cache": ("assay.cli.cache_cmd", "inspect or clear the response cache"),
     "push": ("assay.cli.push_cmd", "upload a finished run to W&B and/or the Hugging Face Hub"),
-    "report": ("assay.cli.report_cmd", "write a self-contained HTML report of one run, or compare several"),
+    "report": ("assay.cli.report_cmd", "an HTML report of a run, of runs side by side, or of a folder of runs"),
     "models": ("assay.cli.models_cmd", "list every model provider (built-in and plugins) and what it needs"),
 }
 

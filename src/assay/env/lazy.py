@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,6 +27,8 @@ def moved_names(package: str, *modules: str) -> Callable[[str], Any]:
     function of the same name in ``modules``)."""
 
     def __getattr__(name: str) -> Any:
+        import importlib.util  # only on this fallback path: off the start-up path
+
         if not name.startswith("__") and importlib.util.find_spec(f"{package}.{name}") is None:
             for module in modules:
                 found = importlib.import_module(module)

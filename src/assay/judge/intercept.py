@@ -215,24 +215,80 @@ def _targets() -> list[tuple[str, str, str, Callable[[Callable[..., Any]], Calla
 
 
 def install() -> None:
-    """Wrap the transports (idempotent, counted: each install needs one uninstall)."""
-    import importlib
+    """Wrap the transports (idempotent, counted: each install needs one uninstall). A client library already
+    imported is wrapped now; one task code imports later is wrapped as it is imported (importing them all
+    up front cost every run ~0.1 s and several MB for libraries most runs never touch)."""
+    import sys
 
     global _installed
     with _lock:
         _installed += 1
         if _installed > 1:
             return
-        for key, module_name, attribute, wrap in _targets():
-            try:
-                module = importlib.import_module(module_name)
-            except ImportError:
-                continue  # a helper cannot use what is not installed
-            class_name, method = attribute.split(".")
-            owner = getattr(module, class_name)
-            original = getattr(owner, method)
-            _originals[key] = (owner, method, original)
-            setattr(owner, method, wrap(original))
+        waiting = set()
+        for module_name in {module_name for _, module_name, _, _ in _targets()}:
+            if module_name in sys.modules:
+                _wrap(module_name, sys.modules[module_name])
+            else:
+                waiting.add(module_name)
+        if waiting:
+            _hook.names = frozenset(waiting)
+            sys.meta_path.insert(0, _hook)
+
+
+def _wrap(module_name: str, module: Any) -> None:
+    for key, name, attribute, wrap in _targets():
+        if name != module_name or key in _originals:
+            continue
+        class_name, method = attribute.split(".")
+        owner = getattr(module, class_name, None)
+        original = getattr(owner, method, None)
+        if owner is None or original is None:
+            continue
+        _originals[key] = (owner, method, original)
+        setattr(owner, method, wrap(original))
+
+
+class _WrapOnImport:
+    """A meta-path finder that finds nothing itself: for the transports' modules it asks the other finders
+    and wraps the module once it has been executed."""
+
+    names: frozenset[str] = frozenset()
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        import sys
+
+        if fullname not in self.names:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _WrappingLoader(spec.loader, fullname)
+                return spec
+        return None
+
+
+class _WrappingLoader:
+    def __init__(self, loader: Any, name: str) -> None:
+        self._loader, self._name = loader, name
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self._loader.exec_module(module)
+        with _lock:
+            if _installed:
+                _wrap(self._name, module)
+
+    def __getattr__(self, name: str) -> Any:  # is_package, get_code, get_resource_reader…
+        return getattr(self._loader, name)
+
+
+_hook = _WrapOnImport()
 
 
 def uninstall() -> None:
@@ -241,6 +297,10 @@ def uninstall() -> None:
         _installed = max(0, _installed - 1)
         if _installed:
             return
+        import sys
+
+        if _hook in sys.meta_path:
+            sys.meta_path.remove(_hook)
         for owner, method, original in _originals.values():
             setattr(owner, method, original)
         _originals.clear()

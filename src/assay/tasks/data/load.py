@@ -216,6 +216,9 @@ def _load_with_datasets(
             f"task {config.task} needs the `datasets` library for {config.dataset_path!r}",
             hint="pip install 'assay[hf]'",
         ) from None
+    from assay.env.log import drop_library_handlers
+
+    drop_library_handlers("datasets", "huggingface_hub")  # each of their warnings once, through assay's handler
     token = _token(kwargs.get("token"), settings)
     load_kwargs = {k: v for k, v in kwargs.items() if k not in _LMMS_ONLY_KWARGS}
     if kwargs.get("video"):
