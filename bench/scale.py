@@ -147,6 +147,17 @@ def _cpu_by_pid(skip: set[int]) -> dict[int, int]:
     return out
 
 
+def _peak_rss_mb(pid: int) -> float:
+    """VmHWM: the peak of this process image (rusage's maxrss would carry this bench's own, inherited at fork)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 class CpuSampler:
     """CPU seconds the namespace's processes used while it ran, sampled every 0.1 s: Ray's workers are
     killed at the end of a run and nobody accounts for them after (no ``cutime``), so they are watched live."""
@@ -155,6 +166,8 @@ class CpuSampler:
         import threading
 
         self.skip, self.start = skip, _cpu_by_pid(skip)
+        self.driver: int | None = None
+        self.driver_rss_mb = 0.0
         self.latest: dict[int, int] = dict(self.start)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -163,6 +176,8 @@ class CpuSampler:
     def _watch(self) -> None:
         while not self._stop.wait(0.1):
             self.latest.update(_cpu_by_pid(self.skip))
+            if self.driver is not None:
+                self.driver_rss_mb = max(self.driver_rss_mb, _peak_rss_mb(self.driver))
 
     def stop(self) -> float:
         self._stop.set()
@@ -195,6 +210,7 @@ def run_once(workload: str, config: str, *, tasks: Path, port: int, home: Path, 
     before_requests, sampler = stub_count(port), CpuSampler(skip)
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sampler.driver = proc.pid
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -203,7 +219,7 @@ def run_once(workload: str, config: str, *, tasks: Path, port: int, home: Path, 
         raise SystemExit(f"{workload}/{config} failed ({proc.returncode}):\n{err[-3000:]}")
     driver_cpu = usage.ru_utime + usage.ru_stime  # the driver: a child of this process, its own rusage
     cluster_cpu = max(0.0, sampler.stop() - driver_cpu)  # the driver was sampled too while it ran
-    return Row(workload, config, wall, driver_cpu, cluster_cpu, usage.ru_maxrss / 1024,
+    return Row(workload, config, wall, driver_cpu, cluster_cpu, sampler.driver_rss_mb,
                stub_count(port) - before_requests)
 
 
