@@ -84,7 +84,7 @@ def main() -> None:
         return web.json_response(stats)
 
     async def serve() -> None:
-        app = web.Application()
+        app = web.Application(client_max_size=256 * 1024 * 1024)  # video frames: requests of several MB
         for path, vendor in ROUTES:
             app.router.add_post(path, chat_handler(BODIES[vendor]))
         app.router.add_get("/stats", get_stats)

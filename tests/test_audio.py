@@ -356,3 +356,22 @@ def test_the_bound_is_a_setting(run_dir: Path, capsys: pytest.CaptureFixture[str
                                "--limit", "2", "--output_path", str(run_dir / "out"), "--log_samples")
     assert code != 0 and emu.requests == [] and "Traceback" not in err
     assert all("over the 0.5 s bound" in row["error"]["message"] for row in samples(run_dir / "out"))
+
+
+def test_an_audio_run_leaks_no_secret_anywhere(run_dir: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys in the environment, a server echoing them in answers: samples, media, report, cache stay clean."""
+    from tests.adversarial.scan import leaks
+    from tests.fault_server import FaultServer
+
+    secrets = ("sk-audio-OPENAI-scan-000001", "AIzaAudioGOOGLEscan000002")
+    monkeypatch.setenv("OPENAI_API_KEY", secrets[0])
+    monkeypatch.setenv("GOOGLE_API_KEY", secrets[1])
+    with FaultServer(answer=lambda body: f"4 9 2 -- echo {' '.join(secrets)}") as server:
+        code, out, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                                 f"model=m,base_url={server.base_url}", "--tasks", "assay_spoken_digits",
+                                 "--limit", "3", "--output_path", str(run_dir / "out"), "--log_samples",
+                                 "--log_media", "--report", "--use_cache", "--verbosity", "DEBUG")
+    assert code == 0, err
+    assert {h["Authorization"] for h in server.headers} == {f"Bearer {secrets[0]}"}
+    assert leaks(secrets, [out, err], [run_dir / "out", run_dir / "home"]) == []

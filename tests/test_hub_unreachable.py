@@ -69,3 +69,20 @@ def test_loading_gives_up_within_the_bound(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="cannot reach the Hugging Face Hub"):
         task.doc_items(limit=1)
     assert time.monotonic() - started < 5
+
+
+def test_a_library_warning_is_printed_once(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    import huggingface_hub.utils.logging as hf_logging
+
+    from assay.env.credentials import Redactor
+    from assay.env.log import configure_logging, drop_library_handlers
+
+    configure_logging("INFO", Redactor())
+    library = logging.getLogger("huggingface_hub")
+    library.addHandler(logging.StreamHandler())  # what huggingface_hub installs at import: a second copy
+    drop_library_handlers("datasets", "huggingface_hub")
+    assert not any(type(h) is logging.StreamHandler for h in library.handlers)
+    hf_logging.get_logger("huggingface_hub.utils._http").warning("Retrying in 2s [Retry 2/5].")
+    assert capsys.readouterr().err.count("Retrying in 2s") == 1  # through assay's handler, once

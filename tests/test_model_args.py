@@ -113,3 +113,15 @@ def test_gemini_thinking_budget_and_snake_case_config() -> None:
                               resolved.args)
     config = provider.body(Request(messages=(Message.user("hi"),)))["generationConfig"]
     assert config["thinkingConfig"] == {"thinkingBudget": 0} and config["responseMimeType"] == "application/json"
+
+
+def test_judge_args_are_checked_against_the_same_schema() -> None:
+    from assay.judge.config import resolve_judge_config
+
+    settings = load_settings(environ={}, discover_dotenv=False)
+    with pytest.raises(ConfigError) as caught:
+        resolve_judge_config("openai", {"model": "j", "num_concurent": 3}, settings)
+    assert caught.value.message == "--judge_args num_concurent is not an argument of the openai provider"
+    assert "did you mean num_concurrent?" in caught.value.hint
+    config = resolve_judge_config("openai", {"model": "j", "reasoning_effort": "low", "num_concurrent": 3}, settings)
+    assert config.provider_args == {"reasoning_effort": "low"} and config.model == "j"

@@ -112,6 +112,7 @@ def test_all_judgements_failed_is_never_complete_at_rate_one(run_dir: Path, caps
     assert results_file(run_dir)["status"] == "failed"
 
 
+THREE_DOCS = "".join(f'{{"q": "question {i}"}}\n' for i in range(3))
 #: The keys of a task scored by its helper module's process_results.
 SCORED_BY_HELPER = """\
     output_type: generate_until
@@ -146,7 +147,7 @@ def test_async_openai_helper_goes_through_the_judge(tmp_path: Path, run_dir: Pat
                                                     capsys: pytest.CaptureFixture[str],
                                                     model_server: FaultServer) -> None:
     pytest.importorskip("openai")
-    folder = jsonl_task(tmp_path / "asyncjudge", "asyncjudge", "".join(f'{{"q": "question {i}"}}\n' for i in range(3)),
+    folder = jsonl_task(tmp_path / "asyncjudge", "asyncjudge", THREE_DOCS,
                         SCORED_BY_HELPER)
     write(folder, "utils.py", ASYNC_HELPER)
     with FaultServer(lambda body: "good") as judge:
@@ -198,7 +199,7 @@ def test_a_judge_call_with_no_judge_configured_is_refused_not_sent(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """No --judge_model, no OPENAI_API_KEY: the helper's call never reaches the address it read; it fails as a
     counted judge failure naming the missing key."""
-    folder = jsonl_task(tmp_path / "undeclared", "undeclared", "".join(f'{{"q": "question {i}"}}\n' for i in range(3)),
+    folder = jsonl_task(tmp_path / "undeclared", "undeclared", THREE_DOCS,
                         SCORED_BY_HELPER)
     write(folder, "utils.py", UNDECLARED_HELPER)
     with FaultServer(lambda body: "good") as default_endpoint:
@@ -211,3 +212,45 @@ def test_a_judge_call_with_no_judge_configured_is_refused_not_sent(
     assert "--judge_model" in err and "Traceback" not in err
     result = results_file(run_dir)["results"]["undeclared"]
     assert result["n_judge_failed"] >= 1 and result["metrics"]["judged"]["value"] is None
+
+
+PROMPT_HELPER = '''
+import requests
+
+def doc_to_text(doc):
+    # a judge asked while the prompt is built (no sample is being scored yet)
+    reply = requests.post("https://api.openai.com/v1/chat/completions",
+                          json={"model": "gpt-4", "messages": [{"role": "user", "content": "rephrase " + doc["q"]}]})
+    return reply.json()["choices"][0]["message"]["content"] if reply.status_code == 200 else doc["q"]
+
+def process_results(doc, results):
+    return {"judged": 1.0}
+'''
+
+
+@pytest.mark.parametrize("judge_works", [True, False])
+def test_a_judge_call_while_a_prompt_is_built_is_judged_and_counted(
+        tmp_path: Path, run_dir: Path, capsys: pytest.CaptureFixture[str], model_server: FaultServer,
+        judge_works: bool) -> None:
+    folder = jsonl_task(tmp_path / "prompting", "prompting", THREE_DOCS,
+                        SCORED_BY_HELPER)
+    write(folder, "utils.py", PROMPT_HELPER)
+    with FaultServer(lambda body: "a rephrased question") as judge:
+        if not judge_works:
+            judge.sticky = {"status": 503}
+        code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                               f"model=m,base_url={model_server.base_url}", "--tasks", "prompting",
+                               "--include_path", str(folder), "--judge_model", "openai_compatible",
+                               "--judge_args", f"model=j,base_url={judge.base_url},{FAST}",
+                               "--output_path", str(run_dir))
+    assert "Traceback" not in err and list(run_dir.rglob("*_results.json")), err
+    document = results_file(run_dir)
+    outside = document["judge"]["outside_samples"]
+    assert len(outside) >= 3 and {r["model"] for r in outside} == {"j"}, err
+    if judge_works:
+        assert code == 0, err
+        assert all(r["ok"] for r in outside)
+        assert all(last_user_text(r) == "a rephrased question" for r in model_server.requests)
+    else:
+        assert code == 4 and "a judgement outside any sample failed" in err, err
+        assert document["status"] == "failed"

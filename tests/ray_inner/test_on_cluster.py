@@ -97,6 +97,32 @@ def test_video_task_with_a_judge(home: Path) -> None:
     assert rows(cluster, "assay_video_qa")[0]["arguments"]["messages"][-1]["content"].startswith("<video")
 
 
+def test_concurrency_and_the_cost_cap_are_the_clusters(home: Path) -> None:
+    with FaultServer(lambda body: "A") as model:
+        model.latency = 0.05
+        done = assay(home, "--model", "openai_compatible", "--model_args",
+                     f"model=m,base_url={model.base_url},num_concurrent=3", "--tasks", "assay_arith_mc", "--limit",
+                     "60", "--output_path", str(home / "limits"), "--ray", ADDRESS)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert 2 <= model.max_in_flight <= 3  # both workers sent, never more than 3 at once between them
+    stats = results(home / "limits")["model_stats"]
+    assert stats["requests"] == 60 and stats["retries"] == 0  # the workers' counters, added up by the driver
+    with FaultServer(lambda body: "A") as model:
+        # The prompts are estimated far under the cap (so the run starts), but every answer bills 5,000 input
+        # tokens: $0.005003 at $1 per 1M tokens, so the $0.03 cap is reached mid-run, after 5 or 6 answers.
+        model.sticky = {"usage": {"prompt_tokens": 5000, "completion_tokens": 3, "total_tokens": 5003}}
+        done = assay(home, "--model", "openai_compatible", "--model_args",
+                     f"model=m,base_url={model.base_url},num_concurrent=3,input_price=1,output_price=1",
+                     "--tasks", "assay_arith_mc", "--limit", "60", "--max_cost", "0.03", "--output_path",
+                     str(home / "capped"), "--ray", ADDRESS)
+        paid = model.count
+    assert done.returncode == 1 and "cost cap reached" in done.stderr, done.stderr[-2000:]
+    document = results(home / "capped")
+    assert document["status"] == "aborted"
+    assert 5 <= paid <= 6 + 3 and document["cost"]["total_usd"] <= 0.03 + 3 * 0.005003 + 1e-9
+    assert document["cost"]["total_usd"] == pytest.approx(paid * 0.005003)
+
+
 def test_a_cached_rerun_on_the_cluster_sends_nothing(home: Path) -> None:
     with FaultServer(lambda body: pick(body, "ABCD")) as model:
         args = ("--model", "openai_compatible", "--model_args", f"model=m,base_url={model.base_url}",

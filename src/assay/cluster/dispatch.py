@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,10 +61,19 @@ class Dispatcher:
         self.shards = make_shards(p, len(workers))
         self.written: dict[str, set[int]] = {name: set() for name in p.names}
         self.in_flight = 0
+        self.stats: dict[str, dict[str, Any]] = {}  # each worker's latest request counters
         self.changed = asyncio.Event()
         self.stopped = asyncio.Event()  # a fatal error or a lost output: stop everything now
 
     async def run(self, control: RunControl | None) -> Ending:
+        try:
+            return await self._run(control)
+        finally:
+            add_stats(self.p, self.stats.values())
+
+    async def _run(self, control: RunControl | None) -> Ending:
+        if self.p.model.stats.first_request_at is None:  # the Model's clock: the first shard goes out now
+            self.p.model.stats.first_request_at = time.monotonic()
         lanes = asyncio.gather(*(self._lane(w) for w in self.workers for _ in range(LANES_PER_WORKER)))
         waits: list[asyncio.Future[Any]] = [lanes, asyncio.ensure_future(self.stopped.wait())]
         if control is not None:
@@ -107,7 +118,10 @@ class Dispatcher:
         try:
             async for ref in worker.handle.run.remote(spec):
                 for item in await ref:
-                    self._take(shard.task, item, done)
+                    if "stats" in item:
+                        self.stats[worker.name] = item["stats"]
+                    else:
+                        self._take(shard.task, item, done)
         except lost_worker_errors() as exc:
             rest = tuple(item for item in shard.items if item[1] not in done)
             if rest:
@@ -141,6 +155,24 @@ class Dispatcher:
             self.stopped.set()
         if self.progress is not None:
             self.progress.advance(task, error=c.error is not None)
+
+
+def add_stats(p: Prepared, snapshots: Iterable[dict[str, Any]]) -> None:
+    """Every worker's request counters into the driver's Model and judge, which the results document reports."""
+    model = p.model.stats
+    for snapshot in snapshots:
+        requests, retries, failures, hits, usage = snapshot["model"]
+        model.requests, model.retries = model.requests + requests, model.retries + retries
+        model.failures, model.cache_hits, model.usage = model.failures + failures, model.cache_hits + hits, \
+            model.usage + usage
+        if "judge" in snapshot and p.judging is not None:
+            judge = p.judging.judge
+            requests, retries, failures, hits, usage, outcomes = snapshot["judge"]
+            away = judge.elsewhere
+            away.requests, away.retries, away.failures = away.requests + requests, away.retries + retries, \
+                away.failures + failures
+            away.cache_hits, away.usage = away.cache_hits + hits, away.usage + usage
+            judge.outcomes.update(outcomes)
 
 
 def _fatal(item: dict[str, Any]) -> ProviderError:

@@ -175,7 +175,7 @@ class ShardWorker:
         runner = asyncio.ensure_future(execute(mine, state))
         try:
             async for batch in relay.batches(runner):
-                yield batch
+                yield [*batch, {"stats": self._stats()}]
             runner.result()
         except Exception as exc:  # a bug of ours: one redacted line for the driver, no traceback in Ray's logs
             yield [{"crash": redactor.redact(f"{type(exc).__name__}: {exc}")}]
@@ -188,6 +188,18 @@ class ShardWorker:
             yield [{"fatal": {"message": redactor.redact(fatal.message), "hint": redactor.redact(fatal.hint or ""),
                               "kind": fatal.kind, "status": fatal.status, "provider": fatal.provider,
                               "request_id": fatal.request_id, "auth": type(fatal).__name__ == "ProviderAuthError"}}]
+
+    def _stats(self) -> dict[str, Any]:
+        """This worker's request counters so far (the driver adds every worker's latest to its own)."""
+        assert self._p is not None
+        s = self._p.model.stats
+        out: dict[str, Any] = {"model": (s.requests, s.retries, s.failures, s.cache_hits, s.usage)}
+        if self._p.judging is not None:
+            judge = self._p.judging.judge
+            j = judge.summary()
+            out["judge"] = (j["requests"], j["retries"], j["request_failures"], j["cache_hits"],
+                            Usage(**j["usage"]), dict(judge.outcomes))
+        return out
 
     async def close(self) -> None:
         if self._p is not None:

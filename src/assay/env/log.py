@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from assay.env.redaction import Redactor
 
 #: Libraries that log every request at INFO; kept at WARNING unless the run is at DEBUG.
-NOISY_LOGGERS = ("httpx", "httpcore", "urllib3", "aiohttp.access", "datasets", "filelock", "huggingface_hub", "openai")
+NOISY_LOGGERS = ("httpx", "httpx2", "httpcore", "urllib3", "aiohttp.access", "datasets", "filelock", "huggingface_hub",
+                 "openai")
 PLAIN_FORMAT = "%(levelname)s %(name)s: %(message)s"
 _MARK = "_assay_handler"
 _BASE_FACTORY = logging.getLogRecordFactory()
@@ -52,6 +53,17 @@ def configure_logging(verbosity: str, redactor: Redactor) -> None:
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET if level <= logging.DEBUG else logging.WARNING)
     logging.captureWarnings(True)
+
+
+def drop_library_handlers(*names: str) -> None:
+    """Remove the stderr handlers libraries install on their own loggers (huggingface_hub, datasets): their
+    records still reach assay's one handler, so each warning is printed once, redacted, not twice."""
+    for name in names:
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            if type(handler) is logging.StreamHandler and not getattr(handler, _MARK, False):
+                logger.removeHandler(handler)
+        logger.propagate = True
 
 
 def _install_record_factory(redactor: Redactor, base: Callable[..., logging.LogRecord] = _BASE_FACTORY) -> None:

@@ -21,7 +21,7 @@ from assay.judge.log import JudgeLog, current_judge_log, record
 from assay.judge.messages import Prompt, to_messages
 from assay.judge.outcome import FAILURE_REASONS, FailureReason, JudgeFailure, JudgeOutcome, Verdict
 from assay.judge.parsers import ParseError, Parser, looks_like_refusal
-from assay.model import Model
+from assay.model import Model, ModelStats
 from assay.model.retry import is_fatal
 from assay.types import GenerationParams, Message, Request, Response, Usage
 
@@ -67,6 +67,8 @@ class Judge:
         self.fatal: ProviderError | None = None
         #: Judgements task code asked for outside any sample or aggregation (doc processing, filters…).
         self.loose = JudgeLog()
+        #: Requests made by this judge's copies elsewhere (a cluster's workers), added to :meth:`summary`.
+        self.elsewhere = ModelStats()
 
     # -- models ------------------------------------------------------------------------------------
 
@@ -221,8 +223,9 @@ class Judge:
 
     def summary(self) -> dict[str, Any]:
         """What results record: each judge's configuration, and totals over all its models."""
-        requests = retries = failures = hits = 0
-        usage = Usage()
+        away = self.elsewhere
+        requests, retries, failures, hits = away.requests, away.retries, away.failures, away.cache_hits
+        usage = away.usage
         models = []
         for (profile, name), model in self._models.items():
             stats = model.stats

@@ -113,6 +113,9 @@ def resolve_judge_config(
     transport, generation, provider_args = split_judge_args(args)
     if max_concurrency is not None and "num_concurrent" not in args and "max_concurrency" not in args:
         transport = replace(transport, max_concurrency=max_concurrency)
+    from assay.model.args import check_judge_args
+
+    check_judge_args(provider, provider_args, settings)  # a typo is refused, not sent with every verdict
     model = provider_args.pop("model", None) or provider_args.pop("model_version", None)
     if provider in OPENAI_FAMILY and not provider_args.get("base_url"):
         url = settings.openai_api_url or settings.openai_base_url

@@ -17,7 +17,7 @@ import base64
 import hashlib
 import io
 import wave
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,15 +60,21 @@ class AudioValue(dict[str, Any]):
     ``sampling_rate`` (helpers test ``isinstance(value, dict)``), whose ``array`` and ``sampling_rate`` are
     decoded only when a helper reads them: building a message sends the file's own bytes, so most runs never
     hold a decoded waveform. Recent ``datasets`` decode audio only through torchcodec (torch); assay loads
-    the column undecoded and wraps each cell in this."""
+    the column undecoded and wraps each cell in this. ``data`` may be a function that fetches the file's
+    bytes when they are needed, so a run's selected docs do not all hold their clips at once."""
 
-    __slots__ = ("_decoded", "bytes")
+    __slots__ = ("_data", "_decoded")
     _LAZY = ("array", "sampling_rate")
 
-    def __init__(self, data: bytes | None, path: str | None) -> None:
+    def __init__(self, data: bytes | Callable[[], bytes | None] | None, path: str | None) -> None:
         super().__init__(path=path, array=None, sampling_rate=None)
-        self.bytes = data
+        self._data = data
         self._decoded: tuple[np.ndarray, int] | None = None
+
+    @property
+    def bytes(self) -> bytes | None:
+        """The audio file's bytes (fetched now, and not kept, when they come from the dataset)."""
+        return self._data() if callable(self._data) else self._data
 
     @property
     def path(self) -> str | None:
@@ -77,7 +83,8 @@ class AudioValue(dict[str, Any]):
 
     def _decode(self) -> tuple[np.ndarray, int]:
         if self._decoded is None:
-            source: bytes | str | None = self.bytes if self.bytes else self.path
+            data = self.bytes
+            source: bytes | str | None = data if data else self.path
             if source is None:
                 raise ConfigError("an audio cell has neither bytes nor a path", hint="check the dataset's audio column")
             self._decoded = decode_audio(source, label=self.path or "audio bytes")
@@ -105,7 +112,7 @@ class AudioValue(dict[str, Any]):
         return [self[key] for key in self]
 
     def __repr__(self) -> str:
-        return f"AudioValue(path={self.path!r}, bytes={len(self.bytes or b'')})"
+        return f"AudioValue(path={self.path!r})"
 
 
 def encode_audio(
@@ -202,8 +209,9 @@ def _raw_source(source: Any) -> bytes | None:
     if isinstance(source, (str, Path)):
         return _read(source, str(source))
     if isinstance(source, AudioValue):
-        if source.bytes:
-            return source.bytes
+        data = source.bytes  # one fetch: it may read the dataset
+        if data:
+            return data
         if source.path:
             return _read(source.path, source.path)
     if isinstance(source, Mapping) and "array" not in source:

@@ -180,18 +180,19 @@ def _frames(key: str, value: Any) -> int:
     return value
 
 
-def _validated(schema: type[BaseModel], args: dict[str, Any], provider: str) -> dict[str, Any]:
+def _validated(schema: type[BaseModel], args: dict[str, Any], provider: str,
+               flag: str = "--model_args") -> dict[str, Any]:
     from pydantic import ValidationError
 
     try:
         model = schema.model_validate(args)
     except ValidationError as exc:
-        raise _config_error(exc, schema, args, provider) from None
+        raise _config_error(exc, schema, args, provider, flag) from None
     return {k: v for k, v in model.model_dump(exclude_unset=True).items() if v is not None}
 
 
 def _config_error(exc: ValidationError, schema: type[BaseModel], args: dict[str, Any],
-                  provider: str) -> ConfigError:
+                  provider: str, flag: str = "--model_args") -> ConfigError:
     """The first validation error as one line naming the argument (its value masked if it looks secret)."""
     from assay.providers.arguments import EXTRA_BODY, HONOURED, LMMS_ONLY, accepted_names
 
@@ -200,11 +201,23 @@ def _config_error(exc: ValidationError, schema: type[BaseModel], args: dict[str,
     if first["type"] == "extra_forbidden":
         names = accepted_names(schema)
         suggestion = did_you_mean(key, [*names, *HONOURED, *LMMS_ONLY], n=1, quote=str, cutoff=0.7)
-        return ConfigError(f"--model_args {key} is not an argument of the {provider} provider",
+        return ConfigError(f"{flag} {key} is not an argument of the {provider} provider",
                            hint=f"{suggestion}the README lists what each provider takes (Coming from lmms-eval); a "
                                 f"request parameter assay does not know yet goes as {EXTRA_BODY}{key}=…")
     value = args.get(key)
     shown = "<hidden>" if is_secret_value(key, value) else shown_value(value)
     reason = str(first["msg"]).removeprefix("Value error, ")
-    return ConfigError(f"--model_args {key}={shown}: {reason[:1].lower()}{reason[1:]}",
-                       hint=f"fix {key} in --model_args (see the {provider} provider in the README)")
+    return ConfigError(f"{flag} {key}={shown}: {reason[:1].lower()}{reason[1:]}",
+                       hint=f"fix {key} in {flag} (see the {provider} provider in the README)")
+
+
+def check_judge_args(provider: str, args: dict[str, Any], settings: Settings | None = None) -> None:
+    """``--judge_args`` for a built-in judge provider, checked against the same schema as ``--model_args``
+    (a misspelled judge argument is refused before anything is sent, not put in every judge request)."""
+    from assay.providers import get_spec
+    from assay.providers.arguments import SCHEMAS
+
+    spec = get_spec(provider, settings)
+    schema = SCHEMAS.get(spec.name) if spec.origin == "builtin" else None
+    if schema is not None:
+        _validated(schema, dict(args), spec.name, "--judge_args")

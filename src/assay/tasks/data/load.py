@@ -12,7 +12,7 @@ import logging
 import math
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,9 @@ def select_docs(
     if isinstance(dataset, (DocList, JsonlDocs)):
         return DocSelection(dataset, order)
     audio = _audio_columns(dataset)
-    return [(i, _wrap_audio(dict(dataset[i]), audio)) for i in order]
+    if audio:
+        return _rows_with_audio(dataset, order, audio)
+    return [(i, dict(dataset[i])) for i in order]
 
 
 def _audio_columns(dataset: Any) -> tuple[str, ...]:
@@ -106,15 +108,27 @@ def _undecoded_audio(dataset: Any) -> Any:
     return dataset
 
 
-def _wrap_audio(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
-    """Each audio cell as lmms-eval helpers read it (``["array"]``, ``["sampling_rate"]``), decoded on first use."""
+def _rows_with_audio(dataset: Any, order: Sequence[int], columns: tuple[str, ...]) -> list[tuple[int, dict[str, Any]]]:
+    """Rows whose audio cells (:class:`~assay.media.audio.AudioValue`) fetch their clip's bytes from the
+    (memory-mapped) dataset when the prompt is built, or a helper reads the array: the selected docs do not
+    all hold their clips for the whole run. Paths are read up front (strings, cheap)."""
     from assay.media.audio import AudioValue
 
-    for column in columns:
-        cell = row.get(column)
-        if isinstance(cell, dict) and ("bytes" in cell or "path" in cell):
-            row[column] = AudioValue(cell.get("bytes"), cell.get("path"))
-    return row
+    rest = dataset.remove_columns(list(columns))
+    flat = {column: dataset.select_columns([column]).flatten() for column in columns}
+    paths = {column: flat[column][f"{column}.path"] for column in columns}
+    clips = {column: flat[column].select_columns([f"{column}.bytes"]) for column in columns}
+
+    def fetch(column: str, index: int) -> Callable[[], bytes | None]:
+        return lambda: clips[column][index][f"{column}.bytes"]
+
+    rows = []
+    for i in order:
+        row = dict(rest[i])
+        for column in columns:
+            row[column] = AudioValue(fetch(column, i), paths[column][i])
+        rows.append((i, row))
+    return rows
 
 
 def _is_count(limit: int | float | None) -> bool:
@@ -202,6 +216,9 @@ def _load_with_datasets(
             f"task {config.task} needs the `datasets` library for {config.dataset_path!r}",
             hint="pip install 'assay[hf]'",
         ) from None
+    from assay.env.log import drop_library_handlers
+
+    drop_library_handlers("datasets", "huggingface_hub")  # each of their warnings once, through assay's handler
     token = _token(kwargs.get("token"), settings)
     load_kwargs = {k: v for k, v in kwargs.items() if k not in _LMMS_ONLY_KWARGS}
     if kwargs.get("video"):
