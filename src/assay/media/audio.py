@@ -143,33 +143,38 @@ def encode_audio(
 def decode_audio(source: bytes | str | Path, *, label: str = "audio") -> tuple[np.ndarray, int]:
     """(mono float32 samples, sample rate) of an audio file or its bytes: soundfile first, PyAV for the rest."""
     raw = _read(source, label) if isinstance(source, (str, Path)) else bytes(source)
+    read = _read_with_soundfile(raw, "float32")
+    if read is None:
+        return _decode_with_av(raw, label)
+    data, rate = read
+    return _mono(data), rate
+
+
+def _read_with_soundfile(raw: bytes, dtype: str) -> tuple[np.ndarray, int] | None:
+    """(frames × channels, sample rate) as ``dtype``, or None for a format libsndfile does not read."""
     try:
         import soundfile
     except ImportError:
         raise ConfigError("decoding audio needs soundfile, which is not installed", hint=_INSTALL_HINT) from None
     try:
-        data, rate = soundfile.read(io.BytesIO(raw), dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, TypeError):  # a format libsndfile does not read
-        return _decode_with_av(raw, label)
-    return _mono(data), int(rate)
+        data, rate = soundfile.read(io.BytesIO(raw), dtype=dtype, always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError):
+        return None
+    return data, int(rate)
 
 
 def _decode_pcm16(raw: bytes, label: str) -> tuple[np.ndarray, int]:
     """(mono int16 samples, sample rate): what :func:`encode_audio` resamples and writes."""
-    try:
-        import soundfile
-    except ImportError:
-        raise ConfigError("decoding audio needs soundfile, which is not installed", hint=_INSTALL_HINT) from None
-    try:
-        data, rate = soundfile.read(io.BytesIO(raw), dtype="int16", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, TypeError):  # a format libsndfile does not read
+    read = _read_with_soundfile(raw, "int16")
+    if read is None:
         floats, av_rate = _decode_with_av(raw, label)
         return _pcm16(floats), av_rate
+    data, rate = read
     if data.shape[1] == 1:
         import numpy as np
 
-        return np.ascontiguousarray(data[:, 0]), int(rate)
-    return data.mean(axis=1).round().astype("<i2"), int(rate)
+        return np.ascontiguousarray(data[:, 0]), rate
+    return data.mean(axis=1).round().astype("<i2"), rate
 
 
 def _pcm16(samples: np.ndarray) -> np.ndarray:
