@@ -140,3 +140,53 @@ def test_concurrent_runs_into_one_folder_each_keep_everything(run_dir: Path) -> 
         name = doc["files"]["samples"]["assay_arith_mc"]
         rows = [json.loads(line) for line in (out / "m" / name).read_text().splitlines()]
         assert sorted(r["doc_id"] for r in rows) == list(range(20))
+
+
+def test_held_lines_are_written_together_when_the_scheduled_write_runs(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    s = sink(tmp_path)
+    s.start({}, ["t"])
+    scheduled: list[Any] = []
+    errors: list[Exception] = []
+    s.hold_writes(scheduled.append, errors.append)
+    writes: list[int] = []
+    real_write = files_mod.os.write
+
+    def counted(fd: int, data: Any) -> int:
+        writes.append(len(data))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(files_mod.os, "write", counted)
+    for n in range(3):
+        s.sample("t", {"n": n})
+    assert len(scheduled) == 1 and s.writes_pending and s.sample_paths["t"].read_text() == ""
+    scheduled.pop()()
+    assert len(writes) == 1 and not s.writes_pending and not errors
+    s.sample("t", {"n": 3})
+    s.release_writes()  # the stage's end: what is held is written, and later samples go straight to disk
+    s.sample("t", {"n": 4})
+    assert [json.loads(x)["n"] for x in s.sample_paths["t"].read_text().splitlines()] == [0, 1, 2, 3, 4]
+
+
+def test_a_held_batch_that_does_not_fit_keeps_every_line_that_does(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    s = sink(tmp_path)
+    s.start({}, ["t"])
+    scheduled: list[Any] = []
+    errors: list[Exception] = []
+    s.hold_writes(scheduled.append, errors.append)
+    room = [25]  # bytes left on the "disk"
+    real_write = files_mod.os.write
+
+    def small_disk(fd: int, data: Any) -> int:
+        if len(data) > room[0]:
+            raise OSError(errno.EFBIG, "File too large")
+        room[0] -= len(data)
+        return real_write(fd, data)
+
+    monkeypatch.setattr(files_mod.os, "write", small_disk)
+    for n in range(3):
+        s.sample("t", {"n": n})  # 9 bytes a line: two fit
+    scheduled.pop()()
+    assert len(errors) == 1 and isinstance(errors[0], OutputError) and "2 lines so far are kept" in str(errors[0])
+    assert [json.loads(x) for x in s.sample_paths["t"].read_text().splitlines()] == [{"n": 0}, {"n": 1}]

@@ -61,3 +61,28 @@ def test_the_screen_passes_ordinary_records_without_a_second_pass() -> None:
                 "arguments": {"gen_kwargs": {"max_new_tokens": 8, "temperature": 0}}, "latency_s": 0.01}
     assert not r.may_change(to_json(ordinary))
     assert Redactor().may_change(to_json({"url": "https://user:pw@host/"}))
+
+
+SHAPE_EXAMPLES = ["sk-" + "a1" * 10, "sk-ant-" + "B2" * 12, "hf_" + "c3" * 15, "AIza" + "d4" * 17 + "e",
+                  "xai-" + "f5" * 10, "gsk_" + "g6" * 10, "r8_" + "h7" * 10, *(f"gh{c}_" + "i8" * 15 for c in "pousr"),
+                  "AKIA" + "J9" * 8, "Bearer tok3n.value"]
+
+
+def test_the_screen_sends_every_credential_shape_to_redaction() -> None:
+    """The screen's substring tests (a shape's literal) let no shape through that redaction would change,
+    wherever it stands: alone, inside a word, after a JSON escape."""
+    r = Redactor()
+    for example in SHAPE_EXAMPLES:
+        for value in (example, f"see {example} here", f"x{example}", f"line\n{example}"):
+            assert r.redact(value) != value or value.startswith("x"), value
+            line = to_json({"doc": {"q": value}})
+            assert r.may_change(line), value
+
+
+def test_the_screen_finds_registered_forms_and_url_signs_without_shapes() -> None:
+    r = redactor()
+    assert r.may_change(to_json({"a": f"the key {SECRET}!"}))
+    assert r.may_change(to_json({"a": f"x\n{SECRET}\"q"}))
+    assert r.may_change(to_json({"a": "see ftp://me:pw@host"}))
+    assert r.may_change(to_json({"a": "/path?token=abc"}))
+    assert not r.may_change(to_json({"a": "a = b; c?", "b": "mail me@host"}))

@@ -254,3 +254,78 @@ def test_a_judge_call_while_a_prompt_is_built_is_judged_and_counted(
     else:
         assert code == 4 and "a judgement outside any sample failed" in err, err
         assert document["status"] == "failed"
+
+
+PROCESS_DOCS_HELPER = '''
+import os
+import requests
+
+def rewrite(doc):
+    # lmms-eval helpers that translate or rephrase questions with GPT while the documents are processed
+    reply = requests.post(os.environ["HELPER_JUDGE_URL"] + "/chat/completions",
+                          json={"model": "gpt-4", "messages": [{"role": "user", "content": "rephrase " + doc["q"]}]})
+    reply.raise_for_status()
+    return {"q": reply.json()["choices"][0]["message"]["content"]}
+
+def process_docs(dataset):
+    return dataset.map(rewrite)
+
+def doc_to_text(doc):
+    return doc["q"]
+
+def process_results(doc, results):
+    return {"judged": 1.0}
+'''
+
+
+@pytest.mark.parametrize("judge_works", [True, False])
+def test_a_judge_call_while_documents_are_processed_goes_to_the_run_judge(
+        tmp_path: Path, run_dir: Path, capsys: pytest.CaptureFixture[str], model_server: FaultServer,
+        monkeypatch: pytest.MonkeyPatch, judge_works: bool) -> None:
+    """process_docs runs in the prepare stage, before the first sample: its GPT calls are the run judge's too
+    (counted outside the samples), never sent to the address and key the helper read."""
+    pytest.importorskip("datasets")
+    folder = jsonl_task(tmp_path / "rephrased", "rephrased", THREE_DOCS,
+                        "    process_docs: !function utils.process_docs\n" + SCORED_BY_HELPER)
+    write(folder, "utils.py", PROCESS_DOCS_HELPER)
+    with FaultServer(lambda body: "a rephrased question") as judge, \
+            FaultServer(lambda body: "from the helper's own endpoint") as default_endpoint:
+        if not judge_works:
+            judge.sticky = {"status": 503}
+        monkeypatch.setenv("HELPER_JUDGE_URL", default_endpoint.base_url)
+        monkeypatch.setenv("LMMS_EVAL_HOME", str(tmp_path / "home"))  # a fresh datasets cache: map runs
+        code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                               f"model=m,base_url={model_server.base_url}", "--tasks", "rephrased",
+                               "--include_path", str(folder), "--judge_model", "openai_compatible",
+                               "--judge_args", f"model=j,base_url={judge.base_url},{FAST}",
+                               "--output_path", str(run_dir))
+        assert default_endpoint.count == 0, err
+        assert judge.count >= (3 if judge_works else 1) and {r["model"] for r in judge.requests} == {"j"}, err
+    assert "Traceback" not in err
+    if judge_works:
+        assert code == 0, err
+        assert model_server.count == 3
+        assert all(last_user_text(r) == "a rephrased question" for r in model_server.requests)
+        outside = results_file(run_dir)["judge"]["outside_samples"]
+        assert len(outside) == 3 and all(r["ok"] and r["model"] == "j" for r in outside)
+    else:  # the helper raised on the judge's refusal: the task cannot load, nothing was asked of the model
+        assert code != 0 and "rephrased" in err and "a judge call made by the task's code failed" in err, err
+        assert model_server.count == 0
+
+
+def test_a_dry_run_never_asks_the_judge_task_code_calls(tmp_path: Path, run_dir: Path,
+                                                        capsys: pytest.CaptureFixture[str],
+                                                        model_server: FaultServer) -> None:
+    """--dry_run builds and counts every prompt; a prompt whose helper asks GPT gets no answer (the helper's
+    own fallback is counted), the call is neither sent to the judge nor to the address the helper names."""
+    folder = jsonl_task(tmp_path / "prompting", "prompting", THREE_DOCS, SCORED_BY_HELPER)
+    write(folder, "utils.py", PROMPT_HELPER)
+    with FaultServer(lambda body: "a rephrased question") as judge:
+        code, _, err = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                               f"model=m,base_url={model_server.base_url}", "--tasks", "prompting",
+                               "--include_path", str(folder), "--judge_model", "openai_compatible",
+                               "--judge_args", f"model=j,base_url={judge.base_url},{FAST}",
+                               "--output_path", str(run_dir), "--dry_run")
+        assert judge.count == 0 and model_server.count == 0
+    assert code == 0 and "Traceback" not in err, err
+    assert "asked a judge 3 time(s)" in err and "a dry run sends nothing" in err, err

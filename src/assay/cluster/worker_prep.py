@@ -27,12 +27,12 @@ async def prepare_worker(settings: Settings, options: RunOptions, redactor: Reda
                          cache_service: Any, worker: str) -> Prepared:
     """A :class:`~assay.run.prepare.Prepared` whose docs are the whole selection (shards pick from it)."""
     import assay.compat  # noqa: F401  (answers `import lmms_eval` for task helpers)
-    from assay.judge.setup import plan_judge, setup_judge
+    from assay.judge.setup import JudgeSetup, build_judge, judge_setup, plan_judge
     from assay.model import Model, ModelConfig
     from assay.model.batch.config import batch_config
     from assay.model.cost import PriceBook, split_price_args
     from assay.providers import load_provider_class
-    from assay.run.prepare import Prepared, _load_tasks, _warm_up
+    from assay.run.prepare import Prepared, _load_tasks, _warm_up, judge_for_task_code
     from assay.tasks import TaskRegistry
 
     registry = TaskRegistry.discover(settings, include_paths=list(options.include_paths))
@@ -53,11 +53,13 @@ async def prepare_worker(settings: Settings, options: RunOptions, redactor: Reda
                  configs=configs, provider=provider, model=model, ledger=ledger, cache=None, tasks={}, docs={},
                  params={}, started_wall=datetime.now(timezone.utc), started=time.monotonic())
     try:
-        await _load_tasks(p)
-        p.judging = setup_judge(settings, judging, p.tasks, redactor, cache, ledger=ledger)
-        judge = p.judging.judge
+        judge = build_judge(settings, judging, redactor, cache, ledger=ledger)
         judge.configs = {name: replace(config, transport=replace(config.transport, requests_per_minute=None))
                          for name, config in judge.configs.items()}
+        p.judging = JudgeSetup(judge)
+        with judge_for_task_code(p):  # process_docs runs here too: its judge calls are the run judge's
+            await _load_tasks(p)
+        p.judging = judge_setup(judge, judging, p.tasks)
         await _warm_up(provider)
     except BaseException:
         await p.aclose()

@@ -31,6 +31,13 @@ _SHAPES_ANYWHERE = SHAPED_SECRETS.pattern.replace("(?<![A-Za-z0-9_-])", "", 1)
 #: What URL masking needs to find anything: userinfo (``scheme://…@``), or a ``?name=`` query pair (the
 #: name up to 6× longer once control characters are escaped).
 _URL_SIGNS = r"://[^\s\"']*@|[?&;][^=&#?;\s\"'<>]{1,400}="
+#: What every credential shape of SHAPED_SECRETS starts with — ``sk-``, ``xai-``; ``hf_``, ``gsk_``, ``r8_``,
+#: ``gh[pousr]_``; ``AIza``, ``AKIA``; ``Bearer `` — as searches that scan for one character (memchr speed):
+#: a line holding none of them cannot match a shape, so the screen's regex (~16 µs a sample line against
+#: ~1 µs for these) runs only on lines that hold one, or a sign of a URL credential.
+_DASH_SHAPES = re.compile("-(?<=sk-|ai-)")
+_UNDERSCORE_SHAPES = re.compile("_(?<=hf_|sk_|r8_|h[pousr]_)")
+_OTHER_SHAPES = ("AIza", "AKIA", "Bearer ")
 
 
 class Redactor:
@@ -41,6 +48,7 @@ class Redactor:
         self._values: dict[str, str] = {}  # secret value as registered -> label
         self._pattern: re.Pattern[str] | None = None
         self._screen: re.Pattern[str] | None = None
+        self._forms: tuple[str, ...] = ()  # every searchable form as it appears inside a JSON string
         self._compiled_for = -1  # how many forms were registered when the patterns were compiled
 
     # -- registering ------------------------------------------------------------------------------
@@ -111,6 +119,7 @@ class Redactor:
             # Each form also as it looks inside a JSON string (a repr or HTML form may hold a backslash).
             serialized = {json.dumps(v, ensure_ascii=False)[1:-1] for v in searchable} | set(searchable)
             self._screen = re.compile("|".join([*(re.escape(v) for v in serialized), _SHAPES_ANYWHERE, _URL_SIGNS]))
+            self._forms = tuple(sorted(serialized, key=len))
             self._compiled_for = len(self._labels)
         return self._pattern
 
@@ -118,9 +127,16 @@ class Redactor:
         """Whether :meth:`redact` could change any string whose JSON form (``ensure_ascii=False``) is inside
         ``serialized``: one search, so a record is redacted string by string only when this says so. It
         looks for a superset of what redaction replaces — every registered form as it is escaped in JSON,
-        every credential shape even inside a word, every URL userinfo or query pair — so a False is safe."""
+        every credential shape even inside a word, every URL userinfo or query pair — so a False is safe.
+        Substring tests come first (a registered form found is an answer; a shape's literal or a URL sign
+        sends the line to the full search); most lines hold none of them and never reach the regex."""
         self._compiled()
         assert self._screen is not None
+        for form in self._forms:
+            if form in serialized:
+                return True
+        if not _may_hold_shape(serialized):
+            return False
         return self._screen.search(serialized) is not None
 
     def redact(self, text: str) -> str:
@@ -157,6 +173,20 @@ class Redactor:
     def filter(self) -> RedactingFilter:
         """A logging filter applying this redactor (attach it to a handler)."""
         return RedactingFilter(self)
+
+
+def _may_hold_shape(text: str) -> bool:
+    """Whether ``text`` holds what a credential shape or a URL credential needs to match (a superset)."""
+    if "-" in text and _DASH_SHAPES.search(text):
+        return True
+    if "_" in text and _UNDERSCORE_SHAPES.search(text):
+        return True
+    for literal in _OTHER_SHAPES:
+        if literal in text:
+            return True
+    if "@" in text and "://" in text:
+        return True
+    return "=" in text and ("?" in text or "&" in text or ";" in text)
 
 
 class RedactingFilter(logging.Filter):

@@ -86,26 +86,24 @@ def plan_judge(settings: Settings, options: RunOptions, configs: Mapping[str, Ma
     return JudgePlan(judge_configs, judged, factories, prices)
 
 
-def setup_judge(
-    settings: Settings,
-    plan: JudgePlan,
-    tasks: Mapping[str, Task],
-    redactor: Redactor,
-    cache: ResponseStore | None = None,
-    *,
-    ledger: CostLedger | None = None,
-) -> JudgeSetup:
-    """The Judge (its models are built on first use, from the plan's classes and prices) and the per-task facts
-    the execute stage needs."""
+def build_judge(settings: Settings, plan: JudgePlan, redactor: Redactor, cache: ResponseStore | None = None, *,
+                ledger: CostLedger | None = None) -> Judge:
+    """The run's Judge, before any task is loaded (task code may ask it while its documents are processed);
+    its models are built on first use, so nothing is sent or imported for a run that never judges."""
     from assay.judge.client import Judge
+
+    return Judge(settings, plan.configs, cache=cache, redact=redactor.redact, ledger=ledger,
+                 factories=plan.factories, prices=plan.prices)
+
+
+def judge_setup(judge: Judge, plan: JudgePlan, tasks: Mapping[str, Task]) -> JudgeSetup:
+    """The per-task facts the execute stage needs, once the tasks are loaded."""
     from assay.judge.contracts import verdict_contract
     from assay.judge.scoring import is_async_scorer
 
     judged = [name for name in plan.judged if name in tasks]
     contracts = {name: verdict_contract(name, tasks[name].config.metadata, tasks[name].config.process_results)
                  for name in judged}
-    judge = Judge(settings, plan.configs, cache=cache, redact=redactor.redact, ledger=ledger,
-                  factories=plan.factories, prices=plan.prices)
     return JudgeSetup(judge, judged, contracts, intercepts=any(not is_async_scorer(tasks[n]) for n in judged))
 
 

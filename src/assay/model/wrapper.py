@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -24,10 +23,12 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from assay.errors import ConfigError, ProviderError
+from assay.errors import ProviderError
 from assay.model.bounds import worst_case
+from assay.model.config import WRAPPER_ARGS, ModelConfig
 from assay.model.cost import Reservation
 from assay.model.foreign import foreign_failure
+from assay.model.inflight import Deadlines
 from assay.model.retry import classify
 from assay.providers.base import Provider, ScoresLoglikelihood, is_deterministic
 from assay.types import Loglikelihood, LoglikelihoodRequest, Request, Response, Usage
@@ -36,9 +37,15 @@ if TYPE_CHECKING:
     from assay.model.cost import CostMeter
 
 log = logging.getLogger("assay.model")
+__all__ = ["WRAPPER_ARGS", "LoglikelihoodStore", "Model", "ModelConfig", "ModelStats", "PrefilledAnswers",
+           "ResponseStore"]
 
 Sleep = Callable[[float], Awaitable[None]]
 _T = TypeVar("_T")
+_R = TypeVar("_R", Request, LoglikelihoodRequest)
+
+#: A Retry-After pause at least this long is logged at INFO (shorter ones at DEBUG).
+LOUD_PAUSE_S = 5.0
 
 
 class PrefilledAnswers(Protocol):
@@ -64,80 +71,6 @@ class LoglikelihoodStore(Protocol):
 
     async def put_loglikelihood(self, identity: dict[str, Any], request: LoglikelihoodRequest,
                                 result: Loglikelihood) -> None: ...
-
-
-#: --model_args keys that configure the wrapper rather than the provider.
-WRAPPER_ARGS: dict[str, str] = {
-    "num_concurrent": "max_concurrency",
-    "max_concurrency": "max_concurrency",
-    "rpm": "requests_per_minute",
-    "max_attempts": "max_attempts",
-    "max_retries": "max_attempts",
-    "timeout": "timeout",
-    "backoff_initial": "backoff_initial",
-    "backoff_max": "backoff_max",
-    "max_retry_after": "max_retry_after",
-}
-#: field -> (smallest allowed value, whether it must be whole, an example). Every value must be finite.
-_RANGES: dict[str, tuple[float, bool, str]] = {
-    "max_concurrency": (1, True, "num_concurrent=16"),
-    "max_attempts": (1, True, "max_attempts=5"),
-    "requests_per_minute": (1e-9, False, "rpm=600"),
-    "timeout": (1e-9, False, "timeout=120"),
-    "backoff_initial": (0, False, "backoff_initial=1"),
-    "backoff_max": (0, False, "backoff_max=60"),
-    "max_retry_after": (0, False, "max_retry_after=600"),
-}
-#: A Retry-After pause at least this long is logged at INFO (shorter ones at DEBUG).
-LOUD_PAUSE_S = 5.0
-
-
-def _number(key: str, value: Any, target: str) -> float | int:
-    """A --model_args number for the wrapper: finite, in range, whole where it counts something."""
-    from assay.env.masking import shown_value
-
-    low, whole, example = _RANGES[target]
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        number = math.nan
-    if isinstance(value, bool) or not math.isfinite(number):
-        raise ConfigError(f"--model_args {key}={shown_value(value)} is not a finite number", hint=f"e.g. {example}")
-    if key == "max_retries":  # lmms-eval counts retries, we count attempts
-        number += 1
-    if number < low or (whole and not number.is_integer()):
-        what = "a whole number" if whole else "a number"
-        bound = f"at least {low:g}" if low >= 1 or low == 0 else "above 0"
-        shown = key if key != "max_retries" else "max_retries (+1 attempt)"
-        raise ConfigError(f"--model_args {shown}={shown_value(value)} must be {what} {bound}", hint=f"e.g. {example}")
-    return int(number) if whole else number
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Transport knobs (never part of a cache key). Set from --model_args."""
-
-    max_concurrency: int = 16
-    requests_per_minute: float | None = None
-    max_attempts: int = 5
-    timeout: float = 120.0
-    backoff_initial: float = 1.0
-    backoff_max: float = 60.0
-    #: The longest wait a server's Retry-After can impose (a longer request is cut to this, and logged).
-    max_retry_after: float = 600.0
-
-    @classmethod
-    def split_model_args(cls, model_args: dict[str, Any]) -> tuple[ModelConfig, dict[str, Any]]:
-        """(wrapper config, the provider's own args) from one --model_args dict."""
-        provider_args: dict[str, Any] = {}
-        values: dict[str, Any] = {}
-        for key, value in model_args.items():
-            target = WRAPPER_ARGS.get(key)
-            if target is None:
-                provider_args[key] = value
-                continue
-            values[target] = _number(key, value, target)
-        return cls(**values), provider_args
 
 
 @dataclass
@@ -183,6 +116,7 @@ class Model:
         self._sleep = sleep
         self._clock = clock
         self._semaphore = asyncio.Semaphore(config.max_concurrency)
+        self._deadlines = Deadlines(config.timeout)
         self._resume_at = 0.0  # after a 429 with Retry-After, nobody sends before this
         self._next_slot = 0.0  # requests-per-minute pacing
         self._announced_until = 0.0  # the end of the last pause logged at INFO
@@ -212,7 +146,14 @@ class Model:
             if self.meter is not None:  # billed by the batch, at the price the meter holds (the batch rate)
                 self.meter.settle(Reservation(0.0), response.usage)
         else:
-            response, attempts = await self._with_retries(lambda: self._attempt(request))
+            # The first attempt inline (most succeed; each coroutine layer costs on every resume), retries after.
+            try:
+                response = await self._timed(self.provider.generate, request)
+                if not response.text.strip():
+                    raise self._empty_answer()
+                attempts = 1
+            except ProviderError as exc:
+                response, attempts = await self._retry(exc, lambda: self._attempt(request))
         response = replace(response, attempts=attempts)
         self.stats.usage = self.stats.usage + response.usage
         if self._cache is not None and (accept is None or accept(response)):
@@ -243,7 +184,7 @@ class Model:
                 return replace(hit, cached=True, attempts=0)
 
         async def attempt() -> Loglikelihood:
-            return await self._timed(lambda: scorer(request), request)
+            return await self._timed(scorer, request)
 
         result, attempts = await self._with_retries(attempt)
         self.stats.usage = self.stats.usage + result.usage
@@ -259,12 +200,17 @@ class Model:
         try:
             return await call(), 1
         except ProviderError as exc:
-            if self.config.max_attempts > 1 and classify(exc).retryable:
-                failed: list[ProviderError] = [exc]
-            else:
-                self.stats.failures += 1
-                exc.attempts = 1
-                raise
+            return await self._retry(exc, call)
+
+    async def _retry(self, first: ProviderError, call: Callable[[], Awaitable[_T]]) -> tuple[_T, int]:
+        """After a first attempt failed with ``first``: ``call()`` retried (tenacity) if that failure is
+        retryable, else ``first`` raised; (result, attempts made, the first included)."""
+        if self.config.max_attempts > 1 and classify(first).retryable:
+            failed: list[ProviderError] = [first]
+        else:
+            self.stats.failures += 1
+            first.attempts = 1
+            raise first
         attempts = 1
 
         async def attempt() -> _T:
@@ -291,24 +237,26 @@ class Model:
             raise
         return result, attempts
 
-    async def _timed(self, call: Callable[[], Awaitable[_T]], request: Request | LoglikelihoodRequest) -> _T:
+    async def _timed(self, call: Callable[[_R], Awaitable[_T]], request: _R) -> _T:
         """One attempt: a concurrency slot, the shared pause and pace, the cost cap's consent (for the request's
-        worst case), then ``call()`` under the timeout."""
+        worst case), then ``call(request)`` within the time limit."""
         async with self._semaphore:
-            await self._wait_for_turn()
+            if self._resume_at or self.config.requests_per_minute:
+                await self._wait_for_turn()
             reservation = None
             if self.meter is not None:
                 reservation = await self.meter.reserve(self.provider.name, worst_case(request, self.provider))
             self.stats.requests += 1
             if self.stats.first_request_at is None:
                 self.stats.first_request_at = self._clock()
+            deadline = self._deadlines.start()
             try:
-                async with asyncio.timeout(self.config.timeout):
-                    result = await call()
+                result = await call(request)
             except BaseException as exc:
+                timed_out = self._deadlines.end(deadline) and isinstance(exc, asyncio.CancelledError)
                 if reservation is not None and self.meter is not None:
                     self.meter.release(reservation)  # no answer, nothing billed
-                if isinstance(exc, TimeoutError):
+                if timed_out:
                     raise ProviderError(
                         f"no answer within {self.config.timeout:g}s",
                         hint="raise timeout=… in --model_args if the model is slow",
@@ -322,25 +270,29 @@ class Model:
                     raise
                 log.debug("%s raised outside its error mapping", self.provider.name, exc_info=True)
                 raise failure from None
+            self._deadlines.end(deadline)
             if reservation is not None and self.meter is not None:
                 self.meter.settle(reservation, getattr(result, "usage", None) or Usage())
             return result
 
     async def _attempt(self, request: Request) -> Response:
-        response = await self._timed(lambda: self.provider.generate(request), request)
+        response = await self._timed(self.provider.generate, request)
         if not response.text.strip():
-            # A deterministic provider (the embedded model: greedy, seeded) gives the same empty answer to
-            # the same request: recorded at once, not retried with backoff for nothing.
-            again = not is_deterministic(self.provider)
-            raise ProviderError(
-                "the model returned an empty answer",
-                hint="retried automatically; check max_tokens if it persists" if again
-                else "this model answers the same request the same way; check max_tokens or the prompt",
-                kind="empty",
-                provider=self.provider.name,
-                retryable=None if again else False,
-            )
+            raise self._empty_answer()
         return response
+
+    def _empty_answer(self) -> ProviderError:
+        # A deterministic provider (the embedded model: greedy, seeded) gives the same empty answer to
+        # the same request: recorded at once, not retried with backoff for nothing.
+        again = not is_deterministic(self.provider)
+        return ProviderError(
+            "the model returned an empty answer",
+            hint="retried automatically; check max_tokens if it persists" if again
+            else "this model answers the same request the same way; check max_tokens or the prompt",
+            kind="empty",
+            provider=self.provider.name,
+            retryable=None if again else False,
+        )
 
     async def _wait_for_turn(self) -> None:
         """Honour a shared Retry-After pause, then the requests-per-minute pace."""

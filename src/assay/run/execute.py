@@ -91,10 +91,18 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
             intercept.install()
     current_run.set(context)
     prompts: asyncio.Queue[Prompt | None] = asyncio.Queue(maxsize=n_workers + WINDOW)
+    if p.file_sink is not None:  # the samples finished in one loop turn are written together
+        p.file_sink.hold_writes(loop.call_soon, lambda exc: _output_failed(state, exc))
+
+    file_sink = p.file_sink
 
     async def worker() -> None:
         while (prompt := await prompts.get()) is not None and not state.should_stop:
             await _process(p, state, progress, prompt, threads)
+            if file_sink is not None and file_sink.writes_pending:
+                # The samples file is written once a loop turn (hold_writes); this worker's next request waits
+                # for that write, so a file that cannot be written stops the run before it pays for more.
+                await asyncio.sleep(0)
         prompts.put_nowait(None)  # pass the end on to the next worker (there is always room for it)
 
     if progress is not None:
@@ -124,6 +132,11 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
             intercept.uninstall()
         current_runner.set(None)  # task code after this stage gets threads of its own
         threads.close()
+        if p.file_sink is not None:
+            try:
+                p.file_sink.release_writes()
+            except Exception as exc:
+                _output_failed(state, exc)
         if progress is not None:
             progress.stop()
     if control is not None and control.stop_requested and state.stop_reason is None:
@@ -260,9 +273,15 @@ def _deliver(p: Prepared, state: RunState, task: str, record: dict[str, Any]) ->
         except Exception as exc:
             if sink is not p.file_sink:
                 _sink_failed(state, sink, exc)
-            elif state.output_error is None:  # OutputError from the files sink, or a raw OSError
-                state.output_error = exc
-                log.error("%s: no further requests are sent", getattr(exc, "strerror", None) or exc)
+            else:
+                _output_failed(state, exc)
+
+
+def _output_failed(state: RunState, exc: Exception) -> None:
+    """The samples file cannot be written (an OutputError from the files sink, or a raw OSError)."""
+    if state.output_error is None:
+        state.output_error = exc
+        log.error("%s: no further requests are sent", getattr(exc, "strerror", None) or exc)
 
 
 def _sink_failed(state: RunState, sink: Any, exc: BaseException) -> None:

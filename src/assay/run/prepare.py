@@ -6,9 +6,11 @@ docs selected, and the output folder proven writable. Nothing is sent; an error 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -101,7 +103,7 @@ async def prepare(
     extra_sinks: tuple[Sink, ...] = (),
     from_command_line: bool = True,
 ) -> Prepared:
-    from assay.judge.setup import setup_judge
+    from assay.judge.setup import JudgeSetup, build_judge, judge_setup
     from assay.model import Model
     from assay.model.cache import ResponseCache, default_cache_path
     from assay.model.cost import CostLedger
@@ -140,19 +142,60 @@ async def prepare(
         judge_batch=plan.judge_batch,
     )
     try:
-        await _load_tasks(prepared)
-        _refuse_loglikelihood_tasks(prepared)
-        prepared.judging = setup_judge(settings, plan.judge, prepared.tasks, redactor, cache, ledger=ledger)
-        if not provider.accepts_media or not accepts_audio(provider):
-            _refuse_media_tasks(provider, prepared)
-        await _warm_up(provider)
-        await _count_before_paying(prepared)
+        prepared.judging = JudgeSetup(build_judge(settings, plan.judge, redactor, cache, ledger=ledger))
+        with judge_for_task_code(prepared):
+            await _load_tasks(prepared)
+            _refuse_loglikelihood_tasks(prepared)
+            prepared.judging = judge_setup(prepared.judging.judge, plan.judge, prepared.tasks)
+            if not provider.accepts_media or not accepts_audio(provider):
+                _refuse_media_tasks(provider, prepared)
+            await _warm_up(provider)
+            await _count_before_paying(prepared)
         if not options.dry_run:
             _open_sinks(prepared, extra_sinks)
     except BaseException:
         await prepared.aclose()
         raise
     return prepared
+
+
+@contextmanager
+def judge_for_task_code(p: Prepared) -> Iterator[None]:
+    """Task code that runs before the first sample — ``process_docs`` rewriting questions with a GPT call, a
+    prompt built with one, counted for --max_cost or --dry_run — reaches the run's judge as it does while
+    scoring: its own ``requests``/``openai`` calls are answered by the judge (counted among the judgements
+    outside any sample), never sent to the address and key the helper read from the environment. In a dry run
+    the judge is not asked either (:mod:`assay.judge.unsent`): nothing is sent, nothing is paid."""
+    from assay.judge import intercept
+    from assay.judge.runtime import current_judge
+    from assay.model.context import RunContext, current_run
+
+    assert p.judging is not None
+    judge = p.judging.judge
+    if p.options.dry_run:
+        from assay.judge.unsent import UnsentJudge
+
+        judge = UnsentJudge(judge)
+    run_token = current_run.set(RunContext(loop=asyncio.get_running_loop(), model=p.model, settings=p.settings,
+                                           redactor=p.redactor, services={"cost": p.ledger, "judge": judge}))
+    judge_token = current_judge.set(judge)
+    intercept.install()
+    try:
+        yield
+    except AssayError as exc:  # task code that fell over on a failed judgement: say which judgement
+        failed = judge.loose.failure()
+        if failed is not None:
+            exc.hint = (f"a judge call made by the task's code failed ({failed.reason}: "
+                        f"{p.redactor.redact(failed.detail)}); {exc.hint}")
+        raise
+    finally:
+        intercept.uninstall()
+        if p.options.dry_run and judge.loose:
+            log.warning("the tasks' own code asked a judge %d time(s) while its documents and prompts were "
+                        "prepared; a dry run sends nothing, so the estimate counts what that code built without "
+                        "an answer", len(judge.loose.entries))
+        current_judge.reset(judge_token)
+        current_run.reset(run_token)
 
 
 async def _warm_up(provider: Provider) -> None:

@@ -14,8 +14,9 @@ The contract other parts read (``assay push``, ``assay report``):
 
 The results document is on disk from :meth:`FileSink.start` on, with ``"status": "running"``; the final
 one replaces it atomically (a reader never sees half a file), so even a ``kill -9`` leaves a valid document
-that says the run did not finish. Samples are appended one whole line per ``write`` and flushed as they
-complete; a failed write is cut back to the last whole line, so a file never holds a torn line.
+that says the run did not finish. Samples are appended in whole lines, as they complete (during a run,
+the lines finished in one event-loop turn in one ``write``); a failed write is cut back to the last whole
+line, so a file never holds a torn line.
 Values are redacted before they are serialized (a secret in JSON-escaped form is still a secret); a sample
 line is first screened once with the redactor's precompiled search, and only a line that may hold a secret
 is redacted string by string. Both files stay valid JSON in valid UTF-8 whatever the values: a lone
@@ -139,23 +140,25 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 class _SamplesFile:
-    """One task's JSONL, opened exclusively, appended one whole line at a time."""
+    """One task's JSONL, opened exclusively, appended whole lines at a time (one line, or the lines held
+    back since the last write)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o644)
         self.size = 0
         self.lines = 0
+        self.held: list[bytes] = []  # lines not yet written (while the sink holds writes back)
 
-    def append(self, line: bytes) -> None:
+    def append(self, data: bytes, lines: int = 1) -> None:
         try:
-            _write_all(self.fd, line)
+            _write_all(self.fd, data)
         except BaseException:
             with contextlib.suppress(OSError):  # cut a partly written line off: whole lines only
                 os.ftruncate(self.fd, self.size)
             raise
-        self.size += len(line)
-        self.lines += 1
+        self.size += len(data)
+        self.lines += lines
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -184,6 +187,13 @@ class FileSink:
         self._files: dict[str, _SamplesFile] = {}
         self._names: dict[str, str] = {}
         self.sample_paths: dict[str, Path] = {}
+        # While writes are held back (hold_writes): how to schedule the next write of the held lines, what
+        # to do when it fails, and whether one is scheduled. The lock keeps a forced results write (another
+        # thread, see write_unfinished) from interleaving with the event loop's write.
+        self._schedule: Callable[[Callable[[], None]], object] | None = None
+        self._on_error: Callable[[Exception], None] | None = None
+        self._scheduled = False
+        self._writing = threading.Lock()
 
     @property
     def results_path(self) -> Path:
@@ -239,8 +249,59 @@ class FileSink:
         if handle is None:
             return
         line = utf8(self._line(record) + "\n")
+        if self._schedule is None:
+            self._append(handle, line, 1)
+            return
+        handle.held.append(line)
+        if not self._scheduled:
+            self._scheduled = True
+            self._schedule(self._write_held)
+
+    def hold_writes(self, schedule: Callable[[Callable[[], None]], object],
+                    on_error: Callable[[Exception], None]) -> None:
+        """From now on, sample lines are written in batches: the first line held back schedules (with
+        ``schedule``, e.g. the event loop's ``call_soon``: once per loop turn) one write of every line held
+        by then. A write that fails goes to ``on_error`` (an :class:`OutputError`). One ``write`` call a
+        batch instead of one a sample: ~9 µs a sample on this machine (bench/throughput.py)."""
+        self._schedule, self._on_error = schedule, on_error
+
+    @property
+    def writes_pending(self) -> bool:
+        """Whether lines are held back and their write is scheduled (see :meth:`hold_writes`)."""
+        return self._scheduled
+
+    def release_writes(self) -> None:
+        """Write every line held back, and write each later sample at once again (raises OutputError)."""
+        self._schedule = self._on_error = None
+        self.flush()
+
+    def flush(self) -> None:
+        """Write every line held back, each file's in one call (raises OutputError)."""
+        with self._writing:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        self._scheduled = False
+        for handle in self._files.values():
+            if handle.held:
+                lines, handle.held = handle.held, []
+                try:
+                    self._append(handle, b"".join(lines), len(lines))
+                except OutputError:  # the batch does not fit (a full disk): keep every line that does
+                    for line in lines:
+                        self._append(handle, line, 1)
+
+    def _write_held(self) -> None:
         try:
-            handle.append(line)
+            self.flush()
+        except Exception as exc:
+            if self._on_error is None:
+                raise
+            self._on_error(exc)
+
+    def _append(self, handle: _SamplesFile, data: bytes, lines: int) -> None:
+        try:
+            handle.append(data, lines)
         except OSError as exc:
             raise OutputError(
                 f"cannot write samples to {handle.path}: {exc.strerror or exc}; "
@@ -266,8 +327,12 @@ class FileSink:
     def finish(self, results: dict[str, Any]) -> None:
         """Close the samples files and replace the results document with the final one. ``results`` gets
         ``run_id`` and ``files`` added (in place), so later sinks and the caller see where things are."""
-        for handle in self._files.values():
-            handle.close()
+        self._schedule = self._on_error = None
+        try:
+            self.flush()
+        finally:
+            for handle in self._files.values():
+                handle.close()
         results.setdefault("run_id", self.run_id)
         results["files"] = self.files_entry()
         try:
@@ -289,6 +354,12 @@ class FileSink:
         try:
             if self.finished or not self._first:
                 return False
+            if self._writing.acquire(timeout=1.0):  # the lines held back, unless the loop is writing them
+                try:
+                    with contextlib.suppress(OSError, OutputError):
+                        self._flush_locked()
+                finally:
+                    self._writing.release()
             self._write_results({**self._first, **update}, exclusive=False)
             return True
         finally:
