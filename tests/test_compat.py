@@ -185,3 +185,19 @@ def test_helpers_see_the_judge_variables_assay_read_from_dotenv(tmp_path: Path) 
     kept = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
                           env={**env, "OPENAI_API_KEY": "sk-from-the-shell-000000"}, cwd=tmp_path, timeout=60)
     assert kept.stdout.split()[0] == "sk-from-the-shell-000000", kept.stderr
+
+
+def test_loguru_is_routed_through_logging_when_a_helper_imports_it() -> None:
+    code = """
+        import logging, sys
+        logging.basicConfig(level=logging.INFO, format="via logging: %(name)s %(message)s", stream=sys.stdout)
+        from assay.compat import activate
+        activate()
+        print("imported at activation:", "loguru" in sys.modules)
+        from loguru import logger  # what a task helper does
+        logger.warning("helper says {}", "hi")
+    """
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["imported at activation: False", "via logging: __main__ helper says hi"]
+    assert "WARNING" not in out.stderr  # loguru's own stderr sink was removed

@@ -108,7 +108,7 @@ def activate(settings: Settings | None = None, task_roots: Iterable[str | Path] 
                 from assay.compat.clients import install_client_shims
 
                 install_client_shims()  # judge clients helpers import (sglang), answered by assay's judge
-            _route_loguru()
+            _route_loguru_when_imported()
         if settings is not None:
             _set_helper_environment(settings)
         if _state.shim:
@@ -165,21 +165,49 @@ def task_roots() -> list[str]:
     return list(_state.roots) if _state is not None else []
 
 
-def _route_loguru() -> None:
+def _route_loguru_when_imported() -> None:
     """Helpers log with loguru (``from loguru import logger as eval_logger``), whose default sink writes to
-    stderr past assay's log level and redaction: send its records through ``logging`` instead."""
-    if importlib.util.find_spec("loguru") is None:
-        return
-    from loguru import logger
+    stderr past assay's log level and redaction: its records are sent through ``logging`` instead, as soon
+    as loguru is imported (a run whose tasks never import it does not pay for its import)."""
+    module = sys.modules.get("loguru")
+    if module is not None:
+        _route_loguru(module)
+    elif not any(isinstance(f, _LoguruRouter) for f in sys.meta_path):
+        sys.meta_path.insert(0, _LoguruRouter())
 
+
+class _LoguruRouter(importlib.abc.MetaPathFinder):
+    """On the first ``import loguru``: loguru's own spec, whose module is routed once it has run."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "loguru":
+            return None
+        sys.meta_path.remove(self)  # once; and the standard finders find loguru itself below
+        spec = importlib.util.find_spec(fullname)
+        loader = spec.loader if spec is not None else None
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        run_module = loader.exec_module
+
+        def exec_module(module: ModuleType) -> None:
+            run_module(module)
+            _route_loguru(module)
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]  # this spec's own loader object
+        return spec
+
+
+def _route_loguru(loguru: ModuleType) -> None:
     def forward(message: Any) -> None:
         record = message.record
         name = record["name"] or "lmms_eval"
         logging.getLogger(name).log(record["level"].no, "%s", record["message"],
                                     exc_info=record["exception"] is not None and log.isEnabledFor(logging.DEBUG))
 
-    logger.remove()
-    logger.add(forward, level=0, format="{message}", catch=True)
+    loguru.logger.remove()
+    loguru.logger.add(forward, level=0, format="{message}", catch=True)
 
 
 #: Settings whose variables lmms-eval helpers read themselves (counted in lmms-eval's task tree:

@@ -56,7 +56,15 @@ def _origin(ep: EntryPoint) -> str:
 
 
 def _select(group: str) -> list[EntryPoint]:
-    return sorted(entry_points(group=group), key=lambda ep: (ep.name, ep.value))
+    return sorted(_entry_points()[group], key=lambda ep: (ep.name, ep.value))
+
+
+@lru_cache(maxsize=1)
+def _entry_points() -> dict[str, list[EntryPoint]]:
+    """assay's entry point groups, from one read of every installed package's metadata (a read per group
+    would open them all each time)."""
+    everything = entry_points()
+    return {group: list(everything.select(group=group)) for group in (PROVIDER_GROUP, TASK_GROUP, METRIC_GROUP)}
 
 
 def _provider_entries(plugins: tuple[str, ...]) -> tuple[list[tuple[str, str, str]], list[str]]:
@@ -197,5 +205,6 @@ def load_metric(name: str, settings: Settings | None = None, *,
 
 def clear_cache() -> None:
     """Forget what was read (tests install plugins mid-process)."""
+    _entry_points.cache_clear()
     _build.cache_clear()
     _said.clear()

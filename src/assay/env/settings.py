@@ -9,23 +9,34 @@ environment; everything else receives a ``Settings``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
-
-from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from typing import Any, Literal
 
 from assay.env.dotenv_files import expand_path, find_dotenv, read_dotenv
 from assay.env.login_files import login_files
 from assay.env.masking import shown_value
+from assay.env.setting_values import (
+    Secret,
+    Unusual,
+    before,
+    convert,
+    expand_home,
+    explain,
+    fold_case,
+    parse_bool,
+    split_names,
+)
 from assay.errors import ConfigError
 
 __all__ = [
     "SPECS",
     "SPEC_BY_FIELD",
+    "Secret",
     "SettingSpec",
     "Settings",
     "Source",
@@ -37,8 +48,6 @@ __all__ = [
 ]
 
 Verbosity = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True)
@@ -57,8 +66,13 @@ class SettingSpec:
 
 
 def _setting(default: Any, *env_names: str, about: str, **bounds: Any) -> Any:
-    """A Settings field with the variables it is read from (first wins) and what it is: the one declaration."""
-    return Field(default=default, description=about, json_schema_extra={"env": list(env_names)}, **bounds)
+    """A Settings field with the variables it is read from (first wins), what it is, and the bounds of a
+    number (``ge``, ``gt``; never NaN or infinite): the one declaration."""
+    return dataclasses.field(default=default, metadata={"env": env_names, "about": about, "bounds": bounds})
+
+
+def _private(default: Any) -> Any:
+    return dataclasses.field(default=default, init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -75,23 +89,10 @@ class Source:
         return f"{self.kind} {self.detail}" if self.detail else self.kind
 
 
-def parse_bool(value: object, name: str = "") -> bool:
-    """Strict boolean: 1/0, true/false, yes/no, on/off (any case); anything else is an error."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    prefix = f"{name}: " if name else ""
-    raise ValueError(f"{prefix}expected 1/0, true/false, yes/no or on/off, got {value!r}")
-
-
-class Settings(BaseSettings):
-    """Validated settings. Build with :func:`load_settings`, not by reading the environment elsewhere."""
-
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings. Build with :func:`load_settings`, not by reading the environment elsewhere
+    (``Settings()`` is every default)."""
 
     home: Path = _setting(Path("~/.cache/lmms-eval"), "LMMS_EVAL_HOME", about="where caches and state live")
     use_cache: bool = _setting(False, "LMMS_EVAL_USE_CACHE", about="reuse cached model responses")
@@ -100,16 +101,16 @@ class Settings(BaseSettings):
     shuffle_docs: bool = _setting(False, "LMMS_EVAL_SHUFFLE_DOCS", about="shuffle docs (with --seed) before --limit")
     max_line_mb: int = _setting(256, "ASSAY_MAX_LINE_MB", about="longest JSONL data line read, in MB", ge=1)
     verbosity: Verbosity = _setting("INFO", "VERBOSITY", about="log level: DEBUG, INFO, WARNING or ERROR")
-    hf_token: SecretStr | None = _setting(None, "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", about="Hugging Face Hub token")
+    hf_token: Secret | None = _setting(None, "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", about="Hugging Face Hub token")
     hf_endpoint: str = _setting("https://huggingface.co", "HF_ENDPOINT", about="Hugging Face Hub address")
     hf_hub_offline: bool = _setting(False, "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE",
                                     about="load Hub datasets from the local cache only (huggingface_hub's name)")
     hf_home: Path = _setting(Path("~/.cache/huggingface"), "HF_HOME",
                              about="Hugging Face cache root; lmms-eval task helpers find media under it")
-    openai_api_key: SecretStr | None = _setting(None, "OPENAI_API_KEY", about="OpenAI API key")
+    openai_api_key: Secret | None = _setting(None, "OPENAI_API_KEY", about="OpenAI API key")
     openai_base_url: str | None = _setting(None, "OPENAI_BASE_URL", "OPENAI_API_BASE",
                                            about="OpenAI-compatible server address")
-    azure_api_key: SecretStr | None = _setting(None, "AZURE_API_KEY", "AZURE_OPENAI_API_KEY", about="Azure OpenAI key")
+    azure_api_key: Secret | None = _setting(None, "AZURE_API_KEY", "AZURE_OPENAI_API_KEY", about="Azure OpenAI key")
     azure_endpoint: str | None = _setting(None, "AZURE_ENDPOINT", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_BASE",
                                           about="Azure OpenAI endpoint")
     azure_api_version: str | None = _setting(None, "AZURE_API_VERSION", "AZURE_OPENAI_API_VERSION",
@@ -122,28 +123,28 @@ class Settings(BaseSettings):
                                           "base URL or a full …/chat/completions URL")
     llm_judge_url: str | None = _setting(None, "LLM_JUDGE_URL", about="lmms-eval's local judge server; in assay: "
                                          "--judge_model openai_compatible --judge_args base_url=…")
-    wandb_api_key: SecretStr | None = _setting(None, "WANDB_API_KEY", about="Weights & Biases API key")
+    wandb_api_key: Secret | None = _setting(None, "WANDB_API_KEY", about="Weights & Biases API key")
     wandb_base_url: str = _setting("https://api.wandb.ai", "WANDB_BASE_URL", about="Weights & Biases server address")
     wandb_mode: str | None = _setting(None, "WANDB_MODE", about="Weights & Biases mode: online, offline or disabled")
     wandb_init_timeout: float = _setting(30.0, "WANDB_INIT_TIMEOUT",
                                          about="seconds to wait for the W&B server before giving up on the upload",
                                          gt=0, allow_inf_nan=False)
-    viescore_api_key: SecretStr | None = _setting(None, "VIESCORE_API_KEY", about="VIEScore judge key")
+    viescore_api_key: Secret | None = _setting(None, "VIESCORE_API_KEY", about="VIEScore judge key")
     viescore_base_url: str | None = _setting(None, "VIESCORE_API_BASE", "VIESCORE_BASE_URL",
                                              about="VIEScore judge address")
     viescore_model: str | None = _setting(None, "VIESCORE_MODEL_NAME", "VIESCORE_MODEL", about="VIEScore judge model")
-    google_api_key: SecretStr | None = _setting(None, "GOOGLE_API_KEY", "GEMINI_API_KEY", about="Google Gemini API key")
-    anthropic_api_key: SecretStr | None = _setting(None, "ANTHROPIC_API_KEY", about="Anthropic API key")
+    google_api_key: Secret | None = _setting(None, "GOOGLE_API_KEY", "GEMINI_API_KEY", about="Google Gemini API key")
+    anthropic_api_key: Secret | None = _setting(None, "ANTHROPIC_API_KEY", about="Anthropic API key")
     anthropic_base_url: str | None = _setting(None, "ANTHROPIC_BASE_URL",
                                               about="Anthropic API root (a proxy or gateway)")
     anthropic_api_url: str | None = _setting(None, "ANTHROPIC_API_URL", about="lmms-eval's claude address (its old "
                                              "/v1/complete URL); not used: ANTHROPIC_BASE_URL is the API root")
     gemini_base_url: str | None = _setting(None, "GOOGLE_GEMINI_BASE_URL", about="Gemini API root (a proxy or gateway)")
-    xai_api_key: SecretStr | None = _setting(None, "XAI_API_KEY", about="xAI (Grok) API key")
-    reka_api_key: SecretStr | None = _setting(None, "REKA_API_KEY", about="Reka API key")
-    dashscope_api_key: SecretStr | None = _setting(None, "DASHSCOPE_API_KEY", about="Alibaba DashScope key "
+    xai_api_key: Secret | None = _setting(None, "XAI_API_KEY", about="xAI (Grok) API key")
+    reka_api_key: Secret | None = _setting(None, "REKA_API_KEY", about="Reka API key")
+    dashscope_api_key: Secret | None = _setting(None, "DASHSCOPE_API_KEY", about="Alibaba DashScope key "
                                                    "(lmms-eval's qwen_vl_api); in assay: openai_compatible, api_key=…")
-    aws_bedrock_token: SecretStr | None = _setting(None, "AWS_BEARER_TOKEN_BEDROCK",
+    aws_bedrock_token: Secret | None = _setting(None, "AWS_BEARER_TOKEN_BEDROCK",
                                                    about="lmms-eval's Bedrock judge key; Bedrock judges are not "
                                                          "supported, the value is only kept out of every output")
     aws_region: str | None = _setting(None, "AWS_REGION", about="lmms-eval's Bedrock judge region (not used)")
@@ -155,47 +156,12 @@ class Settings(BaseSettings):
                                         gt=0, allow_inf_nan=False)
     ray_address: str | None = _setting(None, "RAY_ADDRESS", about="the Ray cluster `--ray` joins (HOST:PORT or auto)")
 
-    _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
-    _env_files: tuple[Path, ...] = PrivateAttr(default=())
+    _sources: dict[str, Source] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
+    _env_files: tuple[Path, ...] = _private(())
     #: Where variables no field declares are looked up (a plugin vendor's key): the environment, then `.env`.
-    _layers: tuple[tuple[Source, Mapping[str, str]], ...] = PrivateAttr(default=())
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # load_settings() resolves env/.env itself (to keep provenance and strict errors); the
-        # model only validates what it is given.
-        return (init_settings,)
-
-    @field_validator("home", "hf_home", mode="before")
-    @classmethod
-    def _expand_home(cls, value: object) -> Path:
-        return Path(os.path.expandvars(os.path.expanduser(str(value))))
-
-    @field_validator("use_cache", "shuffle_docs", "hf_hub_offline", mode="before")
-    @classmethod
-    def _strict_bool(cls, value: object) -> bool:
-        return parse_bool(value, "")
-
-    @field_validator("plugins", "plugin_overrides", mode="before")
-    @classmethod
-    def _split_plugins(cls, value: object) -> tuple[str, ...]:
-        if isinstance(value, str):
-            return tuple(p.strip() for p in value.split(",") if p.strip())
-        return tuple(value) if isinstance(value, (list, tuple)) else ()
-
-    @field_validator("verbosity", "judge_api_type", mode="before")
-    @classmethod
-    def _normalise_case(cls, value: object, info: Any) -> object:
-        if isinstance(value, str):
-            return value.strip().upper() if info.field_name == "verbosity" else value.strip().lower()
-        return value
+    _layers: tuple[tuple[Source, Mapping[str, str]], ...] = _private(())
+    #: The fields given a value (the rest are defaults).
+    _given: frozenset[str] = _private(frozenset())
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -217,7 +183,7 @@ class Settings(BaseSettings):
 
     def secret(self, field: str) -> str | None:
         value = getattr(self, field)
-        return value.get_secret_value() if isinstance(value, SecretStr) else None
+        return value.get_secret_value() if isinstance(value, Secret) else None
 
     def secret_values(self) -> dict[str, str]:
         """Every secret that is set, by its primary variable name (for the redactor)."""
@@ -250,33 +216,41 @@ class Settings(BaseSettings):
 
     def with_overrides(self, overrides: Mapping[str, Any], flag_names: Mapping[str, str] | None = None) -> Settings:
         """A copy with command-line / API values on top (their source is ``cli``)."""
-        values = {f: getattr(self, f) for f in self.model_fields_set | set(self._sources)}
+        values = {f: getattr(self, f) for f in self._given | (set(self._sources) & set(SPEC_BY_FIELD))}
         sources = dict(self._sources)
         for field, value in overrides.items():
             if value is None:
                 continue
             values[field] = value
             sources[field] = Source("cli", (flag_names or {}).get(field, f"--{field}"))
-        settings = _validated(values, sources, self._env_files)
-        settings._layers = self._layers
-        return settings
+        return _validated(values, sources, self._env_files, self._layers)
+
+
+#: Each field's "before" step: what the raw value goes through ahead of its type.
+_BEFORE: dict[str, Callable[[object], object]] = {
+    "home": expand_home, "hf_home": expand_home, "use_cache": parse_bool, "shuffle_docs": parse_bool,
+    "hf_hub_offline": parse_bool, "plugins": split_names, "plugin_overrides": split_names,
+    "verbosity": fold_case(upper=True), "judge_api_type": fold_case(upper=False)}
+#: Each field's type, resolved once (the annotations are text: ``from __future__ import annotations``).
+_TYPES: dict[str, Any] = typing.get_type_hints(Settings)
 
 
 def _specs() -> tuple[SettingSpec, ...]:
     """Every setting's spec, read from the Settings fields (their declaration is the only list)."""
     specs: list[SettingSpec] = []
-    for name, info in Settings.model_fields.items():
-        extra = info.json_schema_extra
-        env = extra.get("env") if isinstance(extra, dict) else None
-        if not isinstance(env, list):
+    for info in dataclasses.fields(Settings):
+        if "env" not in info.metadata:
             continue
-        secret = info.annotation is SecretStr or SecretStr in get_args(info.annotation)
-        specs.append(SettingSpec(name, tuple(str(e) for e in env), info.description or name, secret))
+        annotation = _TYPES[info.name]
+        secret = annotation is Secret or Secret in typing.get_args(annotation)
+        specs.append(SettingSpec(info.name, tuple(info.metadata["env"]), info.metadata["about"], secret))
     return tuple(specs)
 
 
 SPECS: tuple[SettingSpec, ...] = _specs()
 SPEC_BY_FIELD: dict[str, SettingSpec] = {s.field: s for s in SPECS}
+_BOUNDS: dict[str, Mapping[str, Any]] = {f.name: f.metadata["bounds"] for f in dataclasses.fields(Settings)
+                                         if "bounds" in f.metadata}
 
 
 # -- loading -------------------------------------------------------------------------------------
@@ -338,11 +312,10 @@ def load_settings(
             values[path_field] = expand_path(values[path_field], env)
     for field, (value, where) in login_files(env, values).items():
         values[field], sources[field] = value, Source("login", where)
-    settings = _validated(values, sources, tuple(files))
-    settings._layers = ((Source("env"), dict(env)),
-                        *((Source("dotenv", str(path)), {k: v for k, (v, _) in layer.items()})
-                          for path, layer in reversed(dotenv_layers)))
-    return settings
+    layers = ((Source("env"), dict(env)),
+              *((Source("dotenv", str(path)), {k: v for k, (v, _) in layer.items()})
+                for path, layer in reversed(dotenv_layers)))
+    return _validated(values, sources, tuple(files), layers)
 
 
 def _first_set(spec: SettingSpec, env: Mapping[str, str]) -> tuple[str, str] | None:
@@ -358,25 +331,37 @@ def _first_set(spec: SettingSpec, env: Mapping[str, str]) -> tuple[str, str] | N
     return empty
 
 
-def _validated(values: dict[str, Any], sources: dict[str, Source], files: tuple[Path, ...]) -> Settings:
-    try:
-        settings = Settings(**values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "?"
-        spec = SPEC_BY_FIELD.get(field)
-        name = spec.env_name if spec else field
-        source = sources.get(field, Source("default"))
-        raw = values.get(field)
-        # A key pasted into the wrong setting must not be echoed by that setting's error either.
-        shown = "<hidden>" if spec and spec.secret else shown_value(raw)
-        reason = str(first["msg"]).removeprefix("Value error, ")
-        if isinstance(raw, str) and raw and shown.startswith("<hidden"):
-            reason = reason.replace(repr(raw), "<hidden>").replace(raw, "<hidden>")
-        raise ConfigError(
-            f"{name}={shown} (from {source}) is not valid: {reason}",
-            hint=f"fix {name}; it is: {spec.description if spec else 'a setting'}",
-        ) from None
-    settings._sources = sources
-    settings._env_files = files
+def _validated(values: dict[str, Any], sources: dict[str, Source], files: tuple[Path, ...],
+               layers: tuple[tuple[Source, Mapping[str, str]], ...]) -> Settings:
+    """The settings from the given field values (names no field declares are ignored), each checked
+    against its field; the first value that is wrong is a ConfigError naming its variable and source."""
+    typed: dict[str, Any] = {}
+    for spec in SPECS:
+        if spec.field in values:
+            typed[spec.field] = _checked(spec, values[spec.field], sources)
+    settings = Settings(**typed)
+    for name, value in (("_sources", sources), ("_env_files", files), ("_layers", layers),
+                        ("_given", frozenset(typed))):
+        object.__setattr__(settings, name, value)  # frozen: set once, here
     return settings
+
+
+def _checked(spec: SettingSpec, raw: Any, sources: dict[str, Source]) -> Any:
+    bounds = _BOUNDS[spec.field]
+    try:
+        value = before(spec.field, raw, _BEFORE)
+        try:
+            return convert(_TYPES[spec.field], value, bounds)
+        except Unusual:  # another form, or an error: pydantic gives the value, or says what is wrong
+            return explain(_TYPES[spec.field], value, bounds)
+    except ValueError as exc:
+        reason = str(exc)
+    source = sources.get(spec.field, Source("default"))
+    # A key pasted into the wrong setting must not be echoed by that setting's error either.
+    shown = "<hidden>" if spec.secret else shown_value(raw)
+    if isinstance(raw, str) and raw and shown.startswith("<hidden"):
+        reason = reason.replace(repr(raw), "<hidden>").replace(raw, "<hidden>")
+    raise ConfigError(
+        f"{spec.env_name}={shown} (from {source}) is not valid: {reason}",
+        hint=f"fix {spec.env_name}; it is: {spec.description}",
+    ) from None

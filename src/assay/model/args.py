@@ -12,9 +12,10 @@ from assay.env.registry import did_you_mean
 from assay.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel, ValidationError
+    from pydantic import ValidationError
 
     from assay.env.settings import Settings
+    from assay.providers.arguments import Schema
 
 _EXAMPLES = {
     "--model_args": "model=gpt-4o-mini,num_concurrent=8",
@@ -108,9 +109,9 @@ def resolve_model(name: str, model_args: dict[str, Any], settings: Settings | No
     if schema is None:  # a plugin provider checks its own arguments
         return ResolvedModel(provider, args, notices=tuple(notices))
     extra, num_frames = _set_aside(args, schema, spec.name, notices)
-    accepted = _validated(schema, args, spec.name)
+    accepted = _validated(spec.name, args, spec.name)
     for key in extra:
-        if key in accepted or key in schema.model_fields:
+        if key in accepted or key in schema:
             raise ConfigError(f"--model_args extra_body.{key} is an argument the {spec.name} provider knows",
                               hint=f"write {key}=… instead")
     return ResolvedModel(provider, {**accepted, **extra}, num_frames, tuple(notices))
@@ -142,7 +143,7 @@ def _provider_name(name: str, args: dict[str, Any], settings: Settings | None, n
     return provider
 
 
-def _set_aside(args: dict[str, Any], schema: type[BaseModel], provider: str,
+def _set_aside(args: dict[str, Any], schema: Schema, provider: str,
                notices: list[str]) -> tuple[dict[str, Any], int | None]:
     """Take out of ``args`` what is not for the schema: ``extra_body.NAME`` entries (returned), lmms-eval's
     arguments assay honours under its own name (``max_frames_num``) or only notes; refused ones raise."""
@@ -180,18 +181,26 @@ def _frames(key: str, value: Any) -> int:
     return value
 
 
-def _validated(schema: type[BaseModel], args: dict[str, Any], provider: str,
+def _validated(schema_name: str, args: dict[str, Any], provider: str,
                flag: str = "--model_args") -> dict[str, Any]:
+    """``args`` checked against the built-in provider's schema: the usual ones without pydantic, the rest
+    converted by pydantic or refused with its reason."""
+    from assay.providers.arguments import SCHEMAS, Unsure, fast_check, pydantic_model
+
+    try:
+        return fast_check(SCHEMAS[schema_name], args)
+    except Unsure:
+        pass
     from pydantic import ValidationError
 
     try:
-        model = schema.model_validate(args)
+        model = pydantic_model(schema_name).model_validate(args)
     except ValidationError as exc:
-        raise _config_error(exc, schema, args, provider, flag) from None
+        raise _config_error(exc, SCHEMAS[schema_name], args, provider, flag) from None
     return {k: v for k, v in model.model_dump(exclude_unset=True).items() if v is not None}
 
 
-def _config_error(exc: ValidationError, schema: type[BaseModel], args: dict[str, Any],
+def _config_error(exc: ValidationError, schema: Schema, args: dict[str, Any],
                   provider: str, flag: str = "--model_args") -> ConfigError:
     """The first validation error as one line naming the argument (its value masked if it looks secret)."""
     from assay.providers.arguments import EXTRA_BODY, HONOURED, LMMS_ONLY, accepted_names
@@ -218,6 +227,5 @@ def check_judge_args(provider: str, args: dict[str, Any], settings: Settings | N
     from assay.providers.arguments import SCHEMAS
 
     spec = get_spec(provider, settings)
-    schema = SCHEMAS.get(spec.name) if spec.origin == "builtin" else None
-    if schema is not None:
-        _validated(schema, dict(args), spec.name, "--judge_args")
+    if spec.origin == "builtin" and spec.name in SCHEMAS:
+        _validated(spec.name, dict(args), spec.name, "--judge_args")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from assay.env.credentials import env_name, how_to_set
 from assay.env.masking import MIN_TEXT_SECRET, short_secret_warning
+from assay.env.settings import SPEC_BY_FIELD
 from assay.errors import CredentialError
 from assay.preflight.judge_code import judging_file
 from assay.preflight.plan import HUB_ARGS, JUDGE_ARGS, MODEL_ARGS, Plan, is_secret_field
@@ -317,9 +318,9 @@ def _source_of(field_name: str, req: Requirement, plan: Plan, settings: Settings
         if f == field_name and _present(plan.args_of(flag).get(key)):
             return f"{flag} {key}"
     value = getattr(settings, field_name, None)
-    if field_name in type(settings).model_fields and _present(settings.secret(field_name) or value):
+    if field_name in SPEC_BY_FIELD and _present(settings.secret(field_name) or value):
         return str(settings.source_of(field_name))
-    if field_name not in type(settings).model_fields:  # a plugin vendor's own key variable
+    if field_name not in SPEC_BY_FIELD:  # a plugin vendor's own key variable
         found, source = settings.variable(field_name)
         return str(source) if _present(found) else None
     return None

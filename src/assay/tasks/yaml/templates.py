@@ -2,6 +2,11 @@
 
 A string that is a key of the doc means that field; any other string is a Jinja2 template rendered with
 the doc's fields (plain text renders as itself, less one trailing newline, as in lmms-eval).
+
+Most templates are plain text and ``{{ field }}`` substitutions: those are filled in directly, as jinja2
+would (its line breaks, its ``str()`` of each value), without importing or compiling jinja2; anything else
+— a filter, an expression, a block, a name the doc lacks — is jinja2's. A property test holds the two to
+the same output.
 """
 
 from __future__ import annotations
@@ -26,6 +31,18 @@ def render(template: str, doc: dict[str, Any]) -> Any:
 
 def render_template(template: str, doc: dict[str, Any]) -> str:
     """``template`` rendered with the doc's fields (lmms-eval's ``apply_template``)."""
+    plan = _substitution(template)
+    # (a doc field named "self" makes jinja2's render(**doc) fail, whatever the template: its error stays)
+    if plan is not None and all(name in doc for name in plan[1]) and "self" not in doc:
+        texts, names = plan
+        parts = [texts[0]]
+        for name, text in zip(names, texts[1:], strict=True):
+            parts += (str(doc[name]), text)
+        return "".join(parts)
+    return render_with_jinja(template, doc)
+
+
+def render_with_jinja(template: str, doc: dict[str, Any]) -> str:
     try:
         return _compile(template).render(**doc)
     except Exception as exc:  # jinja2's UndefinedError, TemplateSyntaxError
@@ -66,6 +83,39 @@ def render_choices(value: Any, doc: dict[str, Any]) -> list[Any]:
     if isinstance(value, (list, tuple)):
         return list(value)
     raise TaskError(f"doc_to_choice gave a {type(value).__name__}, not a list")
+
+
+#: ``{{ name }}``, jinja2's whitespace allowed inside (not its ``-`` trimming).
+_FIELD = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+#: Names jinja2 reads as something else (literals, operators, its own variables) or cannot take as render's
+#: keywords: left to jinja2.
+_JINJA_NAMES = frozenset({"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if",
+                          "else", "self", "loop", "super", "caller", "varargs", "kwargs"})
+_MARKUP = ("{{", "{%", "{#")
+
+
+@lru_cache(maxsize=256)
+def _substitution(template: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """``(texts, names)`` when ``template`` is text and ``{{ name }}`` only (texts around the names), with
+    jinja2's line breaks: ``\\r\\n`` and ``\\r`` read as ``\\n``, one trailing line break dropped; else None."""
+    lines = re.split(r"\r\n|\r|\n", template)
+    if lines[-1] == "":
+        del lines[-1]
+    source = "\n".join(lines)
+    texts: list[str] = []
+    names: list[str] = []
+    position = 0
+    for match in _FIELD.finditer(source):
+        texts.append(source[position:match.start()])
+        names.append(match.group(1))
+        position = match.end()
+    texts.append(source[position:])
+    if any(mark in text for text in texts for mark in _MARKUP) or _JINJA_NAMES.intersection(names):
+        return None
+    # A brace beside a substitution could join it into jinja2 syntax of its own (``{{{x}}}``).
+    if any(text.endswith("{") for text in texts[:-1]) or any(text.startswith("}") for text in texts[1:]):
+        return None
+    return tuple(texts), tuple(names)
 
 
 @lru_cache(maxsize=256)
