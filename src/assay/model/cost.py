@@ -267,7 +267,8 @@ class CostMeter:
 
     @property
     def capped(self) -> bool:
-        """Whether the run has a cost cap (then every attempt holds its worst case first: :meth:`reserve`)."""
+        """Whether every attempt must go through :meth:`reserve` first: with a cost cap (it holds the attempt's
+        worst case), or for a meter whose ``reserve`` does more (the cluster's gate also holds a slot)."""
         return self.ledger.max_cost is not None
 
     def unheld(self, worst: Usage | None) -> Reservation:
