@@ -93,10 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     code = run_subcommand(SUBCOMMANDS[args.command][0], args)
     if argv is None:  # the process ends now (not a caller's in-process use): see ignore_stop_signals
+        from assay.cli.exiting import end_process
         from assay.cli.signals import ignore_stop_signals, leave_now_if_threads_linger
 
         ignore_stop_signals()
         leave_now_if_threads_linger(code)  # threads task code left behind must not keep the process alive
+        end_process(code)
     return code
 
 
