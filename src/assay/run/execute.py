@@ -157,8 +157,12 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     try:
         if prompt.error is not None:
             raise prompt.error
-        assert prompt.work is not None
-        answers = await _ask(p, prompt.work)
+        work = prompt.work
+        assert work is not None
+        if len(work.generate) == 1 and not work.loglikelihood:  # most docs: one request, no coroutine around it
+            answers = Answers([await p.model.generate(work.generate[0])])
+        else:
+            answers = await _ask(p, work)
         state.successes += 1
     except ProviderError as exc:
         error = SampleError(exc.kind, redact(exc.message), exc.status, exc.attempts,
@@ -228,6 +232,8 @@ class Answers:
 
     @property
     def usage(self) -> Usage:
+        if len(self.responses) == 1 and not self.loglikelihoods:
+            return self.responses[0].usage
         total = Usage()
         for item in self._items:
             total = total + item.usage
@@ -235,6 +241,8 @@ class Answers:
 
     @property
     def cached(self) -> bool:
+        if len(self.responses) == 1 and not self.loglikelihoods:
+            return self.responses[0].cached
         return bool(self._items) and all(item.cached for item in self._items)
 
     def record_fields(self, filtered: dict[str, Any] | None) -> dict[str, Any]:
