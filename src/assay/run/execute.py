@@ -22,7 +22,7 @@ from assay.judge.scoring import ScoredSample, score_sample
 from assay.model.context import RunContext, current_run
 from assay.model.retry import is_fatal
 from assay.records import sample_record
-from assay.run.prompts import WINDOW, Prompt, feed
+from assay.run.prompts import WINDOW, Prompt, PromptQueue, feed
 from assay.run.results import TaskTally, not_a_number
 from assay.run.taskcode import current_runner, time_limit
 from assay.run.taskthreads import TaskThreads
@@ -90,7 +90,7 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
         if p.judging.intercepts:  # lmms-eval helpers that post to a judge themselves (requests, openai SDK)
             intercept.install()
     current_run.set(context)
-    prompts: asyncio.Queue[Prompt | None] = asyncio.Queue(maxsize=n_workers + WINDOW)
+    prompts = PromptQueue(n_workers + WINDOW)
     if p.file_sink is not None:  # the samples finished in one loop turn are written together
         p.file_sink.hold_writes(loop.call_soon, lambda exc: _output_failed(state, exc))
 
