@@ -1,6 +1,6 @@
-"""One timer keeps every attempt's time limit (assay.model.inflight): each attempt past its deadline is
-cancelled and told so, an attempt that ended is never touched again, and a cancellation from outside stays
-a cancellation."""
+"""What bounds attempts in flight (assay.model.inflight). One timer keeps every time limit: each attempt
+past its deadline is cancelled and told so, an attempt that ended is never touched again, and a cancellation
+from outside stays a cancellation. Slots hold the concurrency limit, waiters served in turn."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from assay.model.inflight import Deadlines
+from assay.model.inflight import Deadlines, Slots
 
 
 async def attempt(deadlines: Deadlines, seconds: float) -> str:
@@ -70,3 +70,36 @@ async def test_a_cancellation_from_outside_after_the_deadline_stays_a_cancellati
     with pytest.raises(asyncio.CancelledError):
         await asyncio.ensure_future(stubborn())
     assert seen == [False]
+
+
+async def test_slots_hold_the_limit_and_serve_waiters_in_turn() -> None:
+    slots = Slots(2)
+    order: list[int] = []
+    in_flight = [0, 0]  # now, most seen
+
+    async def use(n: int) -> None:
+        await slots.take()
+        in_flight[0] += 1
+        in_flight[1] = max(in_flight)
+        order.append(n)
+        await asyncio.sleep(0.01)
+        in_flight[0] -= 1
+        slots.give()
+
+    await asyncio.gather(*(use(n) for n in range(6)))
+    assert order == list(range(6)) and in_flight == [0, 2]
+    assert slots.take_now() and slots.take_now() and not slots.take_now()
+
+
+async def test_a_waiter_cancelled_as_its_slot_comes_hands_it_on() -> None:
+    slots = Slots(1)
+    assert slots.take_now()
+    first = asyncio.ensure_future(slots.take())
+    second = asyncio.ensure_future(slots.take())
+    await asyncio.sleep(0)
+    slots.give()  # the slot goes to the first waiter ...
+    first.cancel()  # ... which is cancelled before it runs: the second waiter gets the slot
+    await asyncio.wait_for(second, 1)
+    assert first.cancelled() and not slots.take_now()
+    slots.give()
+    assert slots.take_now()

@@ -32,6 +32,10 @@ class GateMeter(CostMeter):
     gate: Any = None  # the Gate actor handle
     worker: str = ""
 
+    @property
+    def capped(self) -> bool:
+        return True  # every attempt asks the gate: it holds the cluster's concurrency slots, pace and cap
+
     async def reserve(self, provider: str | None = None, worst: Usage | None = None) -> Reservation:
         answer = await self.gate.reserve.remote(self.role, self.worker, self.price, worst)
         if isinstance(answer, str):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from assay.errors import AssayError, TaskError
 from assay.judge.accounting import NOT_JUDGED, SampleJudgement, settle
-from assay.judge.log import judging_sample
+from assay.judge.log import JudgeLog, current_judge_log
 
 if TYPE_CHECKING:
     from assay.judge.parsers import Parser
@@ -55,16 +55,20 @@ async def score_sample(task: Task, doc: dict[str, Any], responses: Any, *, run_s
     error: AssayError | None = None
     scores: dict[str, Any] | None = None
     filtered: dict[str, Any] | None = None
-    with judging_sample(requested_judge_model(task.config.metadata)) as log:
-        try:
-            if is_async_scorer(task):
-                text = responses if isinstance(responses, str) else responses[0]
-                scores = await _score_async(task, doc, text)
-            else:
-                scored = await run_sync(task.name, "scoring", task.score, doc, responses)
-                scores, filtered = scored.scores, scored.filtered
-        except AssayError as exc:
-            error = exc
+    # The sample's judge log, current while it is scored (judging_sample, without a generator's cost a sample).
+    log = JudgeLog(requested_model=requested_judge_model(task.config.metadata))
+    token = current_judge_log.set(log)
+    try:
+        if is_async_scorer(task):
+            text = responses if isinstance(responses, str) else responses[0]
+            scores = await _score_async(task, doc, text)
+        else:
+            scored = await run_sync(task.name, "scoring", task.score, doc, responses)
+            scores, filtered = scored.scores, scored.filtered
+    except AssayError as exc:
+        error = exc
+    finally:
+        current_judge_log.reset(token)
     message = redact(error.message) if error is not None else None
     judgement = settle(log, contract=contract, scoring_error=message, redact=redact)
     if judgement.failure is not None:

@@ -265,6 +265,16 @@ class CostMeter:
                 f"could cost up to ${cost:.4f}, so no further requests are sent", provider)
         return Reservation(cost, cost)
 
+    @property
+    def capped(self) -> bool:
+        """Whether every attempt must go through :meth:`reserve` first: with a cost cap (it holds the attempt's
+        worst case), or for a meter whose ``reserve`` does more (the cluster's gate also holds a slot)."""
+        return self.ledger.max_cost is not None
+
+    def unheld(self, worst: Usage | None) -> Reservation:
+        """:meth:`reserve` without a cap, synchronously: nothing is held, only the worst case is kept."""
+        return Reservation(0.0, self.price.cost(worst) if self.price is not None and worst is not None else 0.0)
+
     def settle(self, reservation: Reservation, usage: Usage) -> None:
         """After an answered attempt: its real cost replaces its hold (its worst case when no usage came)."""
         if usage.total_tokens == 0 and reservation.worst > 0:

@@ -28,7 +28,7 @@ from assay.model.bounds import worst_case
 from assay.model.config import WRAPPER_ARGS, ModelConfig
 from assay.model.cost import Reservation
 from assay.model.foreign import foreign_failure
-from assay.model.inflight import Deadlines
+from assay.model.inflight import Deadlines, Slots
 from assay.model.retry import classify
 from assay.providers.base import Provider, ScoresLoglikelihood, is_deterministic
 from assay.types import Loglikelihood, LoglikelihoodRequest, Request, Response, Usage
@@ -115,7 +115,7 @@ class Model:
         self._cache = cache
         self._sleep = sleep
         self._clock = clock
-        self._semaphore = asyncio.Semaphore(config.max_concurrency)
+        self._slots = Slots(config.max_concurrency)
         self._deadlines = Deadlines(config.timeout)
         self._resume_at = 0.0  # after a 429 with Retry-After, nobody sends before this
         self._next_slot = 0.0  # requests-per-minute pacing
@@ -154,7 +154,8 @@ class Model:
                 attempts = 1
             except ProviderError as exc:
                 response, attempts = await self._retry(exc, lambda: self._attempt(request))
-        response = replace(response, attempts=attempts)
+        if response.attempts != attempts:
+            response = replace(response, attempts=attempts)
         self.stats.usage = self.stats.usage + response.usage
         if self._cache is not None and (accept is None or accept(response)):
             await self._cache.put(self._identity, request, response)
@@ -240,12 +241,16 @@ class Model:
     async def _timed(self, call: Callable[[_R], Awaitable[_T]], request: _R) -> _T:
         """One attempt: a concurrency slot, the shared pause and pace, the cost cap's consent (for the request's
         worst case), then ``call(request)`` within the time limit."""
-        async with self._semaphore:
+        if not self._slots.take_now():
+            await self._slots.take()
+        try:
             if self._resume_at or self.config.requests_per_minute:
                 await self._wait_for_turn()
+            meter = self.meter
             reservation = None
-            if self.meter is not None:
-                reservation = await self.meter.reserve(self.provider.name, worst_case(request, self.provider))
+            if meter is not None:
+                reservation = await self._reserve(meter, request) if meter.capped else meter.unheld(
+                    worst_case(request, self.provider) if meter.price is not None else None)
             self.stats.requests += 1
             if self.stats.first_request_at is None:
                 self.stats.first_request_at = self._clock()
@@ -254,26 +259,31 @@ class Model:
                 result = await call(request)
             except BaseException as exc:
                 timed_out = self._deadlines.end(deadline) and isinstance(exc, asyncio.CancelledError)
-                if reservation is not None and self.meter is not None:
-                    self.meter.release(reservation)  # no answer, nothing billed
-                if timed_out:
-                    raise ProviderError(
-                        f"no answer within {self.config.timeout:g}s",
-                        hint="raise timeout=… in --model_args if the model is slow",
-                        kind="timeout",
-                        provider=self.provider.name,
-                    ) from None
-                # Not something a server did (providers classify those): a failure on our side — or a plugin's
-                # SystemExit / BaseException / stray CancelledError — counted, named, never retried.
-                failure = foreign_failure(self.provider, exc)
-                if failure is exc:
-                    raise
-                log.debug("%s raised outside its error mapping", self.provider.name, exc_info=True)
-                raise failure from None
+                if reservation is not None and meter is not None:
+                    meter.release(reservation)  # no answer, nothing billed
+                raise self._failed(exc, timed_out) from None
             self._deadlines.end(deadline)
-            if reservation is not None and self.meter is not None:
-                self.meter.settle(reservation, getattr(result, "usage", None) or Usage())
+            if reservation is not None and meter is not None:
+                meter.settle(reservation, getattr(result, "usage", None) or Usage())
             return result
+        finally:
+            self._slots.give()
+
+    async def _reserve(self, meter: CostMeter, request: Request | LoglikelihoodRequest) -> Reservation:
+        return await meter.reserve(self.provider.name, worst_case(request, self.provider))
+
+    def _failed(self, exc: BaseException, timed_out: bool) -> BaseException:
+        """What an attempt that raised ``exc`` raises: a timeout, ``exc`` itself (ours, or a real stop), or
+        — for a failure on our side, or a plugin's SystemExit / BaseException / stray CancelledError — a
+        named, never retried ProviderError (providers classify what a server did)."""
+        if timed_out:
+            return ProviderError(f"no answer within {self.config.timeout:g}s",
+                                 hint="raise timeout=… in --model_args if the model is slow", kind="timeout",
+                                 provider=self.provider.name)
+        failure = foreign_failure(self.provider, exc)
+        if failure is not exc:
+            log.debug("%s raised outside its error mapping", self.provider.name, exc_info=exc)
+        return failure
 
     async def _attempt(self, request: Request) -> Response:
         response = await self._timed(self.provider.generate, request)

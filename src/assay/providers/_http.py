@@ -235,7 +235,7 @@ class JsonClient:
         import aiohttp
 
         try:
-            async with self._client().post(url, data=json.dumps(body)) as resp:
+            async with self._client().post(url, data=encode_body(body)) as resp:
                 text = decode_body(await resp.read(), resp.charset)
                 elsewhere = other_origin(url, resp)
                 if elsewhere is not None and resp.status in (401, 403):
@@ -264,8 +264,28 @@ class JsonClient:
             await asyncio.sleep(0)  # let aiohttp close its transports before the loop ends
 
 
+def encode_body(body: Mapping[str, Any]) -> bytes:
+    """A request body as JSON bytes: orjson (~0.1 µs a chat body against ~1.8 µs for ``json.dumps``); what it
+    refuses (a lone surrogate in a prompt, an integer beyond 64 bits) goes through ``json.dumps``, which
+    escapes it."""
+    import orjson
+
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        return json.dumps(body).encode("ascii")
+
+
 def parse_json(text: str, *, provider: str, where: str, what: str) -> Any:
-    """The JSON of a 2xx body; a body that is not JSON is a (retried) malformed answer."""
+    """The JSON of a 2xx body; a body that is not JSON is a (retried) malformed answer. orjson first (~3x
+    ``json.loads``); what it refuses goes to ``json.loads``, which also reads the ``NaN``/``Infinity`` some
+    Python servers write for a log-probability."""
+    import orjson
+
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(text)
     except ValueError:

@@ -20,7 +20,17 @@ from assay.errors import ConfigError, ProviderError
 from assay.providers._endpoint import route_not_found
 from assay.providers._http import JsonClient, as_int, error_from_http, malformed, parse_json, tagged
 from assay.text import clip
-from assay.types import AudioPart, ImagePart, Message, Request, Response, TextPart, Usage, VideoPart
+from assay.types import (
+    AudioPart,
+    GenerationParams,
+    ImagePart,
+    Message,
+    Request,
+    Response,
+    TextPart,
+    Usage,
+    VideoPart,
+)
 
 if TYPE_CHECKING:
     from assay.env.settings import Settings
@@ -106,6 +116,7 @@ class ChatCompletionsProvider:
         self._reasoning = bool(_REASONING_MODEL.match(self._model)) if reasoning is None else bool(reasoning)
         # Whatever is left (e.g. reasoning_effort, seed) is sent as-is in the request body.
         self._extra_body = args
+        self._settings_parts: dict[GenerationParams, dict[str, Any]] = {}
         self._http = JsonClient(self._endpoint.headers, provider=self.name, where=self._endpoint.base_url,
                                 connect_hint=self._endpoint.connect_hint)
 
@@ -143,22 +154,40 @@ class ChatCompletionsProvider:
 
     def body(self, request: Request) -> dict[str, Any]:
         """The JSON body for one request (public for tests and the cache key)."""
-        params = request.params.as_dict()
         body: dict[str, Any] = {
             "model": self._model,
             "messages": [{"role": m.role, "content": content(m, self.audio_style)} for m in request.messages],
         }
-        max_tokens = params.pop("max_tokens", None)
-        if self._reasoning:
-            params.pop("temperature", None)
-            params.pop("top_p", None)
-            if max_tokens is not None:
-                body["max_completion_tokens"] = max_tokens
-        elif max_tokens is not None:
-            body["max_tokens"] = max_tokens
-        body.update(params)
-        body.update(self._extra_body)
+        body.update(self._settings_part(request.params))
         return body
+
+    def _settings_part(self, params: GenerationParams) -> dict[str, Any]:
+        """The body's fields after the messages, for these parameters: the same for every request of a task,
+        so built once per parameter set (a few µs a request otherwise) and kept for a few sets."""
+        try:
+            known = self._settings_parts.get(params)
+        except TypeError:  # a parameter value that cannot be a key (a list in gen_kwargs): built each time
+            return self._build_settings_part(params)
+        if known is None:
+            known = self._build_settings_part(params)
+            if len(self._settings_parts) < 64:
+                self._settings_parts[params] = known
+        return known
+
+    def _build_settings_part(self, params: GenerationParams) -> dict[str, Any]:
+        fields = params.as_dict()
+        part: dict[str, Any] = {}
+        max_tokens = fields.pop("max_tokens", None)
+        if self._reasoning:
+            fields.pop("temperature", None)
+            fields.pop("top_p", None)
+            if max_tokens is not None:
+                part["max_completion_tokens"] = max_tokens
+        elif max_tokens is not None:
+            part["max_tokens"] = max_tokens
+        part.update(fields)
+        part.update(self._extra_body)
+        return part
 
     async def generate(self, request: Request) -> Response:
         status, headers, text = await self._http.post(self._endpoint.chat_url, self.body(request))

@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import os
 import re
 import secrets
@@ -40,6 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import ConfigError, OutputError
+from assay.sinks.jsonline import redact_values, to_json, utf8
+
+__all__ = ["FileSink", "file_names", "new_run_id", "redact_values", "sanitize", "to_json", "utf8"]
 
 #: Longest sanitized name kept in a file name (the hash suffix keeps it unique when cut).
 _MAX_NAME = 100
@@ -79,57 +81,6 @@ def file_names(tasks: list[str]) -> dict[str, str]:
     if len(set(folded)) != len(folded):  # pragma: no cover - needs a sha256 prefix collision
         raise ConfigError("two task names map to the same samples file", hint="rename one of the tasks")
     return out
-
-
-#: Lone surrogates (half of a UTF-16 pair; a model answer decoded with ``surrogatepass``, say).
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def to_json(obj: Any) -> str:
-    """One line of JSON. Raises ValueError for a float that is not a number (see :func:`json_ready`)."""
-    return json.dumps(obj, ensure_ascii=False, default=_json_default, allow_nan=False)
-
-
-def utf8(text: str) -> bytes:
-    """``text`` (JSON) as UTF-8; lone surrogates become JSON escapes, so the bytes are valid UTF-8 and a
-    JSON reader gets the very same string back."""
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text).encode("utf-8")
-
-
-def _not_a_number(value: float) -> str:
-    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray)):
-        return f"<{len(value)} bytes>"
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    if hasattr(value, "size") and hasattr(value, "mode"):  # a PIL image
-        return f"<image {getattr(value, 'size', '')}>"
-    return repr(value)
-
-
-def redact_values(obj: Any, redact: Callable[[str], str]) -> Any:
-    """A JSON-ready copy of ``obj`` with ``redact`` applied to every string in it (keys too), before
-    serialization, so escaping can never hide a secret from the redactor."""
-    if isinstance(obj, str):
-        return redact(obj)
-    if isinstance(obj, dict):
-        return {(redact(k) if isinstance(k, str) else k): redact_values(v, redact) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [redact_values(v, redact) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return _not_a_number(obj)  # valid JSON has no NaN; a reader sees what it was
-    if obj is None or isinstance(obj, (bool, int, float)):
-        return obj
-    converted = _json_default(obj)
-    return redact_values(converted, redact) if isinstance(converted, (str, list)) else converted
 
 
 def _write_all(fd: int, data: bytes) -> None:
