@@ -164,23 +164,23 @@ RUN_GC_THRESHOLD = 5000
 
 @contextlib.contextmanager
 def _collector_for_the_run(control: RunControl) -> Iterator[None]:
-    """The cyclic collector, tuned for the run from its first request to its end, then as it was. What the
-    run built before (modules, plan, tasks: tens of thousands of objects) lives until the run ends: frozen
-    then (``gc.freeze``), the collector's full passes no longer walk it again and again (~80 ms of a
-    10k-question run); and young collections are rarer (:data:`RUN_GC_THRESHOLD`). Unfrozen when the run is
+    """The cyclic collector, tuned for the run, then as it was: young collections are rarer
+    (:data:`RUN_GC_THRESHOLD`), and what the run builds before its first request (modules, plan, tasks: tens
+    of thousands of objects), which lives until the run ends, is frozen then (``gc.freeze``): the collector's
+    full passes no longer walk it again and again (~80 ms of a 10k-question run). Unfrozen when the run is
     over, so that a list of runs (or a caller of :func:`assay.cli.main`) frees it as usual; a process that
     froze objects of its own is left as it is."""
     froze = False
     thresholds = gc.get_threshold()
 
-    def tune() -> None:
+    def freeze() -> None:
         nonlocal froze
         if gc.get_freeze_count() == 0:
             gc.freeze()
             froze = True
-        gc.set_threshold(max(thresholds[0], RUN_GC_THRESHOLD), *thresholds[1:])
 
-    control.when_started(tune)
+    control.when_started(freeze)
+    gc.set_threshold(max(thresholds[0], RUN_GC_THRESHOLD), *thresholds[1:])
     try:
         yield
     finally:
