@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.fault_server import FaultServer
 from tests.helpers import results_file, write
@@ -56,3 +57,33 @@ def test_exit_handlers_run_and_output_is_whole(tmp_path: Path) -> None:
     assert lines[-1].startswith("samples (exit_t): ") and lines[-1].endswith(".jsonl")
     assert "Traceback" not in proc.stderr
     assert results_file(tmp_path / "out")["results"]["exit_t"]["n_scored"] == 30
+
+
+def test_the_collector_is_tuned_for_the_run_and_restored_after(tmp_path: Path, run_dir: Path,
+                                                                     capsys: Any) -> None:
+    """While requests are answered, what was built before them is out of the collector's sight
+    (gc.freeze) and young collections are rarer; once `assay run` returns, nothing stays frozen and the
+    collector is as it was (a list of runs frees each one)."""
+    import gc
+
+    from assay.cli.run_cmd import RUN_GC_THRESHOLD
+    from tests.helpers import run_cli
+
+    seen: list[int] = []
+    thresholds: list[tuple[int, int, int]] = []
+
+    def answer(body: dict[str, Any]) -> str:
+        seen.append(gc.get_freeze_count())
+        thresholds.append(gc.get_threshold())
+        return "A"
+
+    before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0 and before[0] < RUN_GC_THRESHOLD
+    with FaultServer(answer=answer) as server:
+        code, _, _ = run_cli(capsys, "--model", "openai_compatible", "--model_args",
+                             f"model=t,base_url={server.base_url},num_concurrent=2", "--tasks", "assay_arith_mc",
+                             "--limit", "6", "--output_path", str(run_dir / "out"))
+    assert code == 0 and len(seen) == 6
+    assert min(seen) > 10_000  # the modules, the plan, the tasks: frozen before the first request
+    assert {t[0] for t in thresholds} == {RUN_GC_THRESHOLD}  # young collections rarer while it runs
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before  # as it was, once the run is over

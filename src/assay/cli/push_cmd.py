@@ -83,10 +83,10 @@ def print_outputs(outputs: RunOutputs | None, redactor: Redactor) -> int:
     """After `assay run`: the report's path and each upload's outcome. Returns the exit code: 0, or 5
     (:data:`~assay.run.outputs.UPLOAD_FAILED_EXIT`) when an upload failed — the run itself is fine and
     its files are written; the hint names the ``assay push`` command that retries."""
+    if outputs is None:  # no report, no upload asked for (their module is not imported)
+        return 0
     from assay.run.outputs import UPLOAD_FAILED_EXIT
 
-    if outputs is None:
-        return 0
     if outputs.report_path is not None:
         print(f"report: {outputs.report_path}", file=sys.stdout)
     if outputs.report_error is not None:

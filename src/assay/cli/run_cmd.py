@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +18,7 @@ if TYPE_CHECKING:
     from assay.env.credentials import Redactor
     from assay.env.settings import Settings
     from assay.options import RunOptions
+    from assay.run import RunControl
 
 #: flag -> default, applied after --config so that explicit flags win over the config file.
 DEFAULTS: dict[str, Any] = {
@@ -136,7 +140,7 @@ def _run_one(v: dict[str, Any], settings: Settings, redactor: Redactor) -> int:
     control = RunControl()
     # From here to the end, SIGINT/SIGTERM/SIGHUP stop the run gracefully (exit 128 + signal) and no
     # further signal can get in the way of the results write.
-    with stop_on_signals(control):
+    with stop_on_signals(control), _collector_for_the_run(control):
         try:
             result = asyncio.run(runner_for(options)(settings, options, redactor, progress=progress, control=control))
         except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
@@ -150,6 +154,39 @@ def _run_one(v: dict[str, Any], settings: Settings, redactor: Redactor) -> int:
         if v["show_config"]:
             _show_config(result.results, redactor)
         return print_outputs(result.outputs, redactor)
+
+
+#: Container allocations (net of frees) between two young-generation collections during a run: Python's 700
+#: made a 10k-question run collect ~650 times for ~100 ms (most of what a run allocates is freed by reference
+#: counting anyway); at 5,000 it collects ~20 times for ~12 ms, peak RSS the same (47.5 MB).
+RUN_GC_THRESHOLD = 5000
+
+
+@contextlib.contextmanager
+def _collector_for_the_run(control: RunControl) -> Iterator[None]:
+    """The cyclic collector, tuned for the run, then as it was: young collections are rarer
+    (:data:`RUN_GC_THRESHOLD`), and what the run builds before its first request (modules, plan, tasks: tens
+    of thousands of objects), which lives until the run ends, is frozen then (``gc.freeze``): the collector's
+    full passes no longer walk it again and again (~80 ms of a 10k-question run). Unfrozen when the run is
+    over, so that a list of runs (or a caller of :func:`assay.cli.main`) frees it as usual; a process that
+    froze objects of its own is left as it is."""
+    froze = False
+    thresholds = gc.get_threshold()
+
+    def freeze() -> None:
+        nonlocal froze
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            froze = True
+
+    control.when_started(freeze)
+    gc.set_threshold(max(thresholds[0], RUN_GC_THRESHOLD), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        if froze:
+            gc.unfreeze()
 
 
 def _run_sweep(merged: list[dict[str, Any]], settings: Settings, redactor: Redactor) -> int:

@@ -97,6 +97,7 @@ async def _evaluate(settings: Settings, options: RunOptions, redactor: Redactor,
     state = RunState({name: TaskTally(total=len(d)) for name, d in p.docs.items()})
     if control is not None:
         control.when_forced(lambda: _write_forced(p, state, control))
+        control.started()
     # Task code's own judge calls (requests, openai, httpx; sync or async) go to the run's judge from the first
     # sample to the last aggregation, whether or not its task was found to judge: never to a default endpoint.
     intercept.install()

@@ -22,10 +22,20 @@ class RunControl:
         # Re-entrant: a signal handler runs on the main thread, possibly while that thread holds the lock.
         self._lock = threading.RLock()
         self._on_force: Callable[[], None] | None = None
+        self._on_start: Callable[[], None] | None = None
 
     def when_forced(self, write: Callable[[], None] | None) -> None:
         """What :meth:`force` does: the run registers how to write its results document in a hurry."""
         self._on_force = write
+
+    def when_started(self, callback: Callable[[], None] | None) -> None:
+        """What :meth:`started` does: the caller's own step between start-up and the first request."""
+        self._on_start = callback
+
+    def started(self) -> None:
+        """Called by the run once it is prepared, before its first request."""
+        if self._on_start is not None:
+            self._on_start()
 
     def force(self) -> None:
         """The process is about to be ended (a second signal, the graceful ending too slow): write what can

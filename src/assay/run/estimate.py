@@ -46,11 +46,11 @@ async def count_every_doc(p: Prepared) -> None:
 
 
 def estimate(p: Prepared) -> dict[str, Any] | None:
-    """The estimate document (None when nothing was counted)."""
-    from assay.model.estimate.report import estimate_report
-
+    """The estimate document (None when nothing was counted: the estimator is then not imported)."""
     if p.tally is None:
         return None
+    from assay.model.estimate.report import estimate_report
+
     return estimate_report(p.tally, p.price, batch=p.batch is not None)
 
 

@@ -91,10 +91,11 @@ class Task:
         return self._dataset
 
     def _load_split(self, split: str | None) -> Any:
-        from assay.tasks.data.media_archives import ensure_media
-
         c = self.config
-        self._call("fetching media", ensure_media, self.name, c.dataset_path, c.dataset_kwargs, self._settings)
+        if c.dataset_kwargs.get("video"):  # lmms-eval's media archives (tarfile, the Hub): only for those
+            from assay.tasks.data.media_archives import ensure_media
+
+            self._call("fetching media", ensure_media, self.name, c.dataset_path, c.dataset_kwargs, self._settings)
         data = load_dataset_docs(self.config, self._settings, split=split)
         if self.config.process_docs is not None:
             data = ensure_sequence(self._call("process_docs", self.config.process_docs, data), self.name)
