@@ -303,6 +303,8 @@ def malformed(text: str, *, provider: str, where: str, what: str) -> ProviderErr
 
 def as_int(value: Any) -> int:
     """A token count from a usage field that may be missing, null, a float, a string or garbage (0)."""
+    if type(value) is int:  # what servers send: no float round trip
+        return value if 0 <= value < 2**53 else 0
     if isinstance(value, bool):
         return 0
     try:

@@ -64,6 +64,8 @@ def audio_content(part: AudioPart, style: str = "input_audio") -> dict[str, Any]
 
 def content(message: Message, audio_style: str = "input_audio") -> str | list[dict[str, Any]]:
     """A message's ``content``: a plain string for text, typed parts when it carries images, video or audio."""
+    if len(message.parts) == 1 and type(message.parts[0]) is TextPart:  # most prompts: one text part
+        return message.parts[0].text
     if not message.has_media():
         return message.text
     parts: list[dict[str, Any]] = []

@@ -17,6 +17,9 @@ def describe_messages(request: Request) -> list[dict[str, str]]:
     """The prompt as logged: text verbatim, media as placeholders (never the base64 payload)."""
     out = []
     for message in request.messages:
+        if len(message.parts) == 1 and type(message.parts[0]) is TextPart:  # most prompts: one text part
+            out.append({"role": message.role, "content": message.parts[0].text})
+            continue
         pieces: list[str] = []
         for part in message.parts:
             if isinstance(part, TextPart):
