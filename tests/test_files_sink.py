@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import re
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assay.errors import ConfigError, OutputError
 from assay.sinks import files as files_mod
-from assay.sinks.files import FileSink, file_names, new_run_id
+from assay.sinks.files import FileSink, file_names, new_run_id, to_json
 from tests.fault_server import FaultServer
 
 RUN_ID = re.compile(r"^\d{8}_\d{6}_[0-9a-f]{6}$")
@@ -190,3 +193,23 @@ def test_a_held_batch_that_does_not_fit_keeps_every_line_that_does(tmp_path: Pat
     scheduled.pop()()
     assert len(errors) == 1 and isinstance(errors[0], OutputError) and "2 lines so far are kept" in str(errors[0])
     assert [json.loads(x) for x in s.sample_paths["t"].read_text().splitlines()] == [{"n": 0}, {"n": 1}]
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+              st.text(alphabet=st.characters(blacklist_categories=("Cs",)))),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.tuples(inner, inner),
+                            st.dictionaries(st.text(max_size=5), inner, max_size=4)), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_a_line_is_what_json_dumps_writes(value: Any) -> None:
+    """to_json keeps one C encoder for every line; what it writes is json.dumps's text, byte for byte."""
+    assert to_json(value) == json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def test_a_float_that_is_not_a_number_still_raises() -> None:
+    for value in (math.nan, {"x": [math.inf]}, [-math.inf]):
+        with pytest.raises(ValueError):
+            to_json(value)

@@ -49,7 +49,12 @@ def loggable_doc(doc: dict[str, Any]) -> dict[str, Any]:
     """The doc without images/bytes and with long strings cut, so sample files stay readable."""
     out: dict[str, Any] = {}
     for key, value in doc.items():
-        if _is_audio(value):
+        kind = type(value)  # the plain kinds most values are, first (no media check for them)
+        if kind is str:
+            out[key] = value if len(value) <= _MAX_DOC_STRING else clip(value, _MAX_DOC_STRING)
+        elif kind is int or kind is float or kind is bool or value is None:
+            out[key] = value
+        elif _is_audio(value):
             out[key] = "<audio>"
         elif isinstance(value, (bytes, bytearray)) or (hasattr(value, "size") and hasattr(value, "mode")):
             out[key] = "<image>"

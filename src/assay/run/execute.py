@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from assay.errors import AssayError, ProviderError
 from assay.judge import intercept
 from assay.judge.runtime import current_judge
-from assay.judge.scoring import ScoredSample, score_sample
+from assay.judge.scoring import ScoredSample, score_sample, scores_on_the_loop
 from assay.model.context import RunContext, current_run
 from assay.model.retry import is_fatal
 from assay.records import sample_record
-from assay.run.prompts import WINDOW, Prompt, feed
+from assay.run.prompts import WINDOW, Prompt, PromptQueue, feed
 from assay.run.results import TaskTally, not_a_number
 from assay.run.taskcode import current_runner, time_limit
 from assay.run.taskthreads import TaskThreads
@@ -59,6 +59,8 @@ class RunState:
     output_error: Exception | None = None
     stop_reason: str | None = None
     sink_failures: dict[str, int] = field(default_factory=dict)
+    #: Tasks whose scoring is assay's own pure code, run on the loop (judge.scoring.scores_on_the_loop).
+    scored_inline: set[str] = field(default_factory=set)
 
     @property
     def done(self) -> int:
@@ -90,7 +92,8 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
         if p.judging.intercepts:  # lmms-eval helpers that post to a judge themselves (requests, openai SDK)
             intercept.install()
     current_run.set(context)
-    prompts: asyncio.Queue[Prompt | None] = asyncio.Queue(maxsize=n_workers + WINDOW)
+    state.scored_inline.update(name for name, task in p.tasks.items() if scores_on_the_loop(task))
+    prompts = PromptQueue(n_workers + WINDOW)
     if p.file_sink is not None:  # the samples finished in one loop turn are written together
         p.file_sink.hold_writes(loop.call_soon, lambda exc: _output_failed(state, exc))
 
@@ -157,8 +160,12 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     try:
         if prompt.error is not None:
             raise prompt.error
-        assert prompt.work is not None
-        answers = await _ask(p, prompt.work)
+        work = prompt.work
+        assert work is not None
+        if len(work.generate) == 1 and not work.loglikelihood:  # most docs: one request, no coroutine around it
+            answers = Answers([await p.model.generate(work.generate[0])])
+        else:
+            answers = await _ask(p, work)
         state.successes += 1
     except ProviderError as exc:
         error = SampleError(exc.kind, redact(exc.message), exc.status, exc.attempts,
@@ -173,7 +180,8 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     scored = NOT_SCORED
     if answers is not None and not p.options.predict_only:
         scored = await score_sample(task, doc, answers.for_scoring, run_sync=threads.call, redact=redact,
-                                    contract=p.judging.contract(name) if p.judging else None)
+                                    contract=p.judging.contract(name) if p.judging else None,
+                                    inline=name in state.scored_inline)
         if scored.error is not None:
             log.debug("scoring %s/%s failed: %s", name, doc_id, scored.error)
             error = SampleError("scoring", scored.error)
@@ -228,6 +236,8 @@ class Answers:
 
     @property
     def usage(self) -> Usage:
+        if len(self.responses) == 1 and not self.loglikelihoods:
+            return self.responses[0].usage
         total = Usage()
         for item in self._items:
             total = total + item.usage
@@ -235,6 +245,8 @@ class Answers:
 
     @property
     def cached(self) -> bool:
+        if len(self.responses) == 1 and not self.loglikelihoods:
+            return self.responses[0].cached
         return bool(self._items) and all(item.cached for item in self._items)
 
     def record_fields(self, filtered: dict[str, Any] | None) -> dict[str, Any]:

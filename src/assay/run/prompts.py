@@ -50,6 +50,31 @@ class Prompt:
         return self.work.loglikelihood[0].context if self.work.loglikelihood else ()
 
 
+class PromptQueue(asyncio.Queue["Prompt | None"]):
+    """The built prompts the workers take, holding at most ``size``: the feeder waits for room for a whole
+    refill (:meth:`room`) and is woken once per refill, where a bounded ``asyncio.Queue`` wakes it for every
+    prompt a worker takes (a task step a doc)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()  # unbounded as a queue: room() keeps it to ``size``
+        self._low = max(0, size - REFILL)
+        self._room: asyncio.Future[None] | None = None
+
+    def get_nowait(self) -> Prompt | None:
+        item = super().get_nowait()
+        if self._room is not None and self.qsize() <= self._low:
+            if not self._room.done():
+                self._room.set_result(None)
+            self._room = None
+        return item
+
+    async def room(self) -> None:
+        """Return once a refill fits."""
+        while self.qsize() > self._low:
+            self._room = asyncio.get_running_loop().create_future()
+            await self._room
+
+
 def _docs(p: Prepared) -> Iterator[tuple[str, int, dict[str, Any]]]:
     for name in p.names:
         for doc_id, doc in p.docs[name]:
@@ -82,15 +107,26 @@ async def feed(p: Prepared, queue: asyncio.Queue[Prompt | None], threads: TaskTh
     if threads is None:
         threads = TaskThreads(asyncio.get_running_loop(), max_threads=WINDOW // REFILL, time_limit=time_limit.get())
     pending: deque[tuple[str, int, dict[str, Any], asyncio.Future[DocWork]]] = deque()
+    bulk = isinstance(queue, PromptQueue)
+
+    async def hand_over(count: int) -> None:
+        if bulk:
+            await queue.room()  # type: ignore[attr-defined]
+        for _ in range(min(count, len(pending))):
+            prompt = await _ready(*pending.popleft())
+            if bulk:
+                queue.put_nowait(prompt)
+            else:
+                await queue.put(prompt)
+
     try:
         for name, doc_id, doc in _docs(p):
             work = threads.submit(name, "building the prompt", _build, p, name, doc_id, doc)
             pending.append((name, doc_id, doc, work))
             if len(pending) >= WINDOW:
-                for _ in range(REFILL):  # then the next REFILL docs are submitted in one turn of the loop
-                    await queue.put(await _ready(*pending.popleft()))
+                await hand_over(REFILL)  # then the next REFILL docs are submitted in one turn of the loop
         while pending:
-            await queue.put(await _ready(*pending.popleft()))
+            await hand_over(REFILL)
         await queue.put(None)
     finally:
         for *_, work in pending:

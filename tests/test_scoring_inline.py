@@ -1,0 +1,68 @@
+"""Which tasks are scored on the event loop (assay.judge.scoring.scores_on_the_loop): only those whose
+scoring is assay's own pure code; every task with code, a pattern or a template of its own stays in the
+task threads, with their time limit. And a task scored inline scores exactly as in a thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assay.env.settings import Settings
+from assay.judge.scoring import score_sample, scores_on_the_loop
+from tests.test_tasks_task import DOC, make_task
+
+PLAIN = """
+output_type: generate_until
+doc_to_text: q
+doc_to_target: a
+metric_list:
+  - metric: exact_match
+"""
+
+
+def test_a_field_target_plain_filters_and_exact_match_are_scored_inline(settings: Settings, tmp_path: Path) -> None:
+    assert scores_on_the_loop(make_task(settings, tmp_path, PLAIN))
+    lowercase = PLAIN + ("filter_list:\n  - name: low\n    filter:\n      - function: lowercase\n"
+                         "      - function: take_first\n")
+    assert scores_on_the_loop(make_task(settings, tmp_path, lowercase))
+
+
+@pytest.mark.parametrize("extra", [
+    "process_results: !function utils.score\n",  # the task's own code
+    "filter_list:\n  - name: re\n    filter:\n      - function: regex\n        regex_pattern: '(A|B)'\n",  # its pattern
+    "doc_to_choice: opts\n",  # choices rendered from the doc
+])
+def test_task_code_patterns_and_choices_stay_in_the_threads(settings: Settings, tmp_path: Path, extra: str) -> None:
+    utils = "def score(doc, results):\n    return {'exact_match': 1.0}\n"
+    assert not scores_on_the_loop(make_task(settings, tmp_path, PLAIN + extra, utils=utils))
+
+
+@pytest.mark.parametrize("body", [
+    PLAIN.replace("doc_to_target: a", "doc_to_target: '{{a}}'"),  # a template
+    PLAIN.replace("doc_to_target: a", "doc_to_target: !function utils.target"),  # the task's code
+    PLAIN.replace("  - metric: exact_match", "  - metric: exact_match\n    regexes_to_ignore: ['x+']"),
+    PLAIN.replace("  - metric: exact_match", "  - metric: bleu"),  # not a string comparison
+])
+def test_targets_and_metrics_of_the_tasks_own_stay_in_the_threads(settings: Settings, tmp_path: Path,
+                                                                   body: str) -> None:
+    utils = "def target(doc):\n    return doc['a']\n"
+    assert not scores_on_the_loop(make_task(settings, tmp_path, body, utils=utils))
+
+
+async def test_inline_scoring_scores_as_the_threads_do(settings: Settings, tmp_path: Path) -> None:
+    task = make_task(settings, tmp_path, PLAIN)
+    calls: list[str] = []
+
+    async def in_a_thread(name: str, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+        calls.append(what)
+        return fn(*args)
+
+    for answer in ("yes", "no"):
+        threaded = await score_sample(task, DOC, [answer], run_sync=in_a_thread, contract=None, redact=str)
+        inline = await score_sample(task, DOC, [answer], run_sync=in_a_thread, contract=None, redact=str,
+                                    inline=True)
+        assert inline == threaded and inline.scores == {"exact_match": 1.0 if answer == "yes" else 0.0}
+    assert calls == ["scoring", "scoring"]  # only the threaded calls went through run_sync
