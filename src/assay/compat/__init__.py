@@ -25,6 +25,7 @@ Task folders written for lmms-eval import from ``lmms_eval.*`` (``lmms_eval.filt
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -184,7 +185,8 @@ class _LoguruRouter(importlib.abc.MetaPathFinder):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname != "loguru":
             return None
-        sys.meta_path.remove(self)  # once; and the standard finders find loguru itself below
+        with contextlib.suppress(ValueError):  # once; and the standard finders find loguru itself below
+            sys.meta_path.remove(self)
         spec = importlib.util.find_spec(fullname)
         loader = spec.loader if spec is not None else None
         if loader is None or not hasattr(loader, "exec_module"):

@@ -74,16 +74,19 @@ def parse_bool(value: object, name: str = "") -> bool:
 
 
 def expand_home(value: object) -> Path:
+    """``~`` and ``$VARIABLES`` in a folder setting, expanded."""
     return Path(os.path.expandvars(os.path.expanduser(str(value))))
 
 
-def split_names(value: object) -> tuple[str, ...] | object:
+def split_names(value: object) -> tuple[Any, ...]:
+    """A comma-separated list (blanks dropped), or a list or tuple as it is."""
     if isinstance(value, str):
         return tuple(p.strip() for p in value.split(",") if p.strip())
     return tuple(value) if isinstance(value, (list, tuple)) else ()
 
 
 def fold_case(upper: bool) -> Callable[[object], object]:
+    """A choice's text, stripped, in upper or lower case (its choices' case)."""
     def fold(value: object) -> object:
         if isinstance(value, str):
             return value.strip().upper() if upper else value.strip().lower()
