@@ -1,6 +1,6 @@
 """Bare client loops against the stub: the floors assay's own dispatch is compared with.
 
-    python bench/floors.py aiohttp|httpx|openai|anthropic|genai URL N CONCURRENCY
+    python bench/floors.py aiohttp|aiohttp-uvloop|httpx|openai|anthropic|genai URL N CONCURRENCY
 URL is the OpenAI-style root (``…/v1``); the Anthropic and Gemini SDKs get the server root, as their
 ``base_url`` means. Every SDK is built with its own retries off. Prints one JSON line: {"wall_s": …}.
 """
@@ -87,13 +87,19 @@ async def with_genai(url: str, n: int, c: int) -> None:
 
 
 CLIENTS = {"aiohttp": with_aiohttp, "httpx": with_httpx, "openai": with_openai, "anthropic": with_anthropic,
-           "genai": with_genai}
+           "genai": with_genai, "aiohttp-uvloop": with_aiohttp}
 
 
 def main() -> None:
     kind, url, n, c = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     start = time.perf_counter()
-    asyncio.run(CLIENTS[kind](url, n, c))
+    if kind.endswith("-uvloop"):  # the same loop on uvloop's event loop, which `assay run` goes on when installed
+        import uvloop
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(CLIENTS[kind](url, n, c))
+    else:
+        asyncio.run(CLIENTS[kind](url, n, c))
     print(json.dumps({"wall_s": time.perf_counter() - start}))
 
 

@@ -11,8 +11,12 @@ Rounds are interleaved (every row once, then again) and each figure is the media
 
     python bench/throughput.py [--n 1000] [--concurrency 64] [--latencies 0,200] [--repeat 3]
     git worktree add /tmp/base <commit>     # the previous commit, as the baseline
-    python bench/throughput.py --sizes 1000,10000 --latencies 0,200 --clients aiohttp \
+    python bench/throughput.py --sizes 1000,10000 --latencies 0,200 --clients aiohttp,aiohttp-uvloop \
         --providers openai_compatible --baseline-src /tmp/base --repeat 3     # issue #18's table
+
+`assay run` goes on uvloop's event loop when uvloop is installed (assay.run.eventloop). The floor every
+ratio is taken against stays issue #18's, the bare aiohttp loop on asyncio's event loop; the
+``aiohttp-uvloop`` client is the same loop on uvloop, as a row of its own (its ratio beside it).
 
 Targets (issue #18, 2 shared cores): at 10,000 questions, 0 ms, samples logged: CPU per request <= 0.5 ms,
 requests/s >= 0.7x the bare aiohttp loop, peak RSS <= 60 MB; at 1,000 questions the time outside the
@@ -70,7 +74,7 @@ PROVIDER_ARGS = {
 #: Stand-in keys (the stub checks none); real keys are removed from the environment first.
 BENCH_KEYS = {"OPENAI_API_KEY": "bench", "AZURE_API_KEY": "bench", "ANTHROPIC_API_KEY": "bench",
               "GOOGLE_API_KEY": "bench", "XAI_API_KEY": "bench", "REKA_API_KEY": "bench"}
-_SDK_MODULES = {"openai": "openai", "anthropic": "anthropic", "genai": "google.genai"}
+_SDK_MODULES = {"openai": "openai", "anthropic": "anthropic", "genai": "google.genai", "aiohttp-uvloop": "uvloop"}
 
 
 def _available(client: str) -> bool:
@@ -178,8 +182,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latencies", default="0,200")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds; each figure is their median")
-    parser.add_argument("--clients", default="aiohttp,httpx,openai,anthropic,genai",
-                        help="bare loops to measure as floors (SDKs: openai, anthropic, genai; skipped if absent)")
+    parser.add_argument("--clients", default="aiohttp,aiohttp-uvloop,httpx,openai,anthropic,genai",
+                        help="bare loops to measure as floors (aiohttp-uvloop: the aiohttp loop on uvloop; SDKs: "
+                             "openai, anthropic, genai; skipped if absent)")
     parser.add_argument("--providers", default=",".join(PROVIDER_ARGS),
                         help="providers to run `assay run` with, each against its own wire format on the stub")
     parser.add_argument("--task", default="bench_mc",

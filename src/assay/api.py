@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
@@ -115,9 +114,11 @@ def evaluate(
         batch=batch,
         **_checked_lmms_options(lmms_options),
     )
+    from assay.run.eventloop import run as run_on_loop
+
     # No shell history here: a key passed in model_args is redacted but not warned about.
     with redacted_records(redactor):
-        result = asyncio.run(runner_for(options)(settings, options, redactor, from_command_line=False))
+        result = run_on_loop(runner_for(options)(settings, options, redactor, from_command_line=False))
     _warn_failed_uploads(result, redactor)
     return result
 
@@ -154,8 +155,10 @@ def sweep(
     redactor = redactor or _redactor_for(settings)
     address = "" if ray is True else str(ray)
     options = [replace(r, ray=address) if isinstance(r, RunOptions) else _run_options(r, address) for r in runs]
+    from assay.run.eventloop import run as run_on_loop
+
     with redacted_records(redactor):
-        return asyncio.run(on_cluster([(settings, o) for o in options], redactor))
+        return run_on_loop(on_cluster([(settings, o) for o in options], redactor))
 
 
 def _run_options(fields: Mapping[str, Any], ray: str) -> RunOptions:

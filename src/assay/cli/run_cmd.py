@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import gc
 import sys
@@ -126,6 +125,7 @@ def _run_one(v: dict[str, Any], settings: Settings, redactor: Redactor) -> int:
     from assay.cli.signals import stop_on_signals
     from assay.errors import RunFailedError
     from assay.run import EvaluationResult, RunControl
+    from assay.run.eventloop import run as run_on_loop
 
     if str(v["tasks"] or "").strip() in lmms_flags.LIST_WORDS:  # lmms-eval's `--tasks list`
         return _list_tasks(v, settings, redactor)
@@ -133,7 +133,7 @@ def _run_one(v: dict[str, Any], settings: Settings, redactor: Redactor) -> int:
     if options.dry_run:
         from assay.cli.estimate_render import print_estimate
 
-        print_estimate(asyncio.run(runner_for(options)(settings, options, redactor)).results, sys.stdout,
+        print_estimate(run_on_loop(runner_for(options)(settings, options, redactor)).results, sys.stdout,
                        redactor.redact)
         return 0
     progress = make_progress(sys.stderr)
@@ -142,7 +142,7 @@ def _run_one(v: dict[str, Any], settings: Settings, redactor: Redactor) -> int:
     # further signal can get in the way of the results write.
     with stop_on_signals(control), _collector_for_the_run(control):
         try:
-            result = asyncio.run(runner_for(options)(settings, options, redactor, progress=progress, control=control))
+            result = run_on_loop(runner_for(options)(settings, options, redactor, progress=progress, control=control))
         except RunFailedError as exc:  # the table still shows what the run did; the error says why it failed
             if isinstance(exc.result, EvaluationResult):
                 _copy_results(exc.result, results_file)
@@ -199,11 +199,12 @@ def _run_sweep(merged: list[dict[str, Any]], settings: Settings, redactor: Redac
     from assay.cluster import sweep
     from assay.errors import AssayError, RunFailedError
     from assay.run import EvaluationResult, RunControl
+    from assay.run.eventloop import run as run_on_loop
 
     runs = [run_options(v, settings) for v in merged]
     control = RunControl()
     with stop_on_signals(control):
-        outcomes = iter(asyncio.run(sweep([(s, o) for o, s, _ in runs], redactor, control=control)))
+        outcomes = iter(run_on_loop(sweep([(s, o) for o, s, _ in runs], redactor, control=control)))
     files = iter(results_file for _, _, results_file in runs)
 
     def show(v: dict[str, Any]) -> int:
