@@ -100,7 +100,11 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
     file_sink = p.file_sink
 
     async def worker() -> None:
-        while (prompt := await prompts.get()) is not None and not state.should_stop:
+        while True:
+            # Most of the time a prompt is ready: taken without the coroutine Queue.get is.
+            prompt = prompts.get_nowait() if not prompts.empty() else await prompts.get()
+            if prompt is None or state.should_stop:
+                break
             await _process(p, state, progress, prompt, threads)
             if file_sink is not None and file_sink.writes_pending:
                 # The samples file is written once a loop turn (hold_writes); this worker's next request waits
