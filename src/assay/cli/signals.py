@@ -53,8 +53,14 @@ def stop_on_signals(control: RunControl) -> Iterator[None]:
 
     forced, ended = threading.Event(), threading.Event()
     _start_watchdog(control, forced, ended, os._exit)  # the real os._exit: task code's is refused in a run
+    # Set when the block is over, before the events: a handler runs on the main thread, possibly while it is
+    # inside forced.set() below holding the event's lock, and a set() from the handler would then wait for
+    # that lock forever (a second signal landing there hung a process; the signal soak caught it).
+    closing = False
 
     def handle(signum: int, frame: FrameType | None) -> None:
+        if closing:  # the run has ended: stop signals are ignored from here on
+            return
         name = signal.Signals(signum).name
         if control.stop_requested:
             _say(f"\n{name}: already stopping — the results are written first; the process ends within "
@@ -72,6 +78,7 @@ def stop_on_signals(control: RunControl) -> Iterator[None]:
                 previous[number] = signal.signal(number, handle)
         yield
     finally:
+        closing = True
         ended.set()  # the graceful ending is over: the watchdog stands down
         forced.set()
         # Once a stop was asked for, later stop signals are ignored for the rest of the process: one arriving
