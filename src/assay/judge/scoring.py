@@ -65,10 +65,9 @@ def scores_on_the_loop(task: Task) -> bool:
     Such scoring runs inline on the event loop (~6 µs a sample saved against a trip to a task thread and back,
     bench/throughput.py); anything else stays task code, in the task threads with their time limit."""
     config = task.config
-    target = config.doc_to_target
     if config.process_results is not None or config.doc_to_choice is not None or task.output_type != "generate_until":
         return False
-    if not (target is None or isinstance(target, int) or (isinstance(target, str) and target.isidentifier())):
+    if not config.target_from_a_field:
         return False
     filters = [f for pipeline in task.pipelines for f in pipeline.filters]
     if any(type(f).__module__ != "assay.tasks.scoring.filters" or type(f).__name__ not in _PLAIN_FILTERS

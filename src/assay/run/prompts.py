@@ -10,7 +10,6 @@ however many docs a run has.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -82,10 +81,6 @@ def _docs(p: Prepared) -> Iterator[tuple[str, int, dict[str, Any]]]:
             yield name, doc_id, doc
 
 
-#: A ``{{ field }}`` placeholder: what a plain substitution template holds besides literal text.
-_PLACEHOLDER = re.compile(r"\{\{\s*[A-Za-z_]\w*\s*\}\}")
-
-
 def builds_on_the_loop(task: Task) -> bool:
     """Whether building this task's prompts runs only assay's own pure code, bounded by the doc's size: a
     generation task with text from a field or a plain ``{{ field }}`` template (no filter, expression or
@@ -93,19 +88,13 @@ def builds_on_the_loop(task: Task) -> bool:
     field. Such prompts are built on the event loop as the docs are taken (a trip to a task thread and back
     costs more than the work: ~7 % of the dispatch rate, bench/throughput.py); any other task's prompt
     building is task code, in the task threads with their time limit."""
+    from assay.tasks.yaml.templates import is_plain_substitution
+
     config = task.config
-    target = config.doc_to_target
     return (task.output_type == "generate_until" and config.doc_to_messages is None
             and config.doc_to_visual is None and task.num_fewshot == 0
-            and _plain_template(config.doc_to_text) and _plain_template(config.description or "")
-            and (target is None or isinstance(target, int) or (isinstance(target, str) and target.isidentifier())))
-
-
-def _plain_template(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    rest = _PLACEHOLDER.sub("", value)
-    return "{{" not in rest and "{%" not in rest and "{#" not in rest
+            and isinstance(config.doc_to_text, str) and is_plain_substitution(config.doc_to_text)
+            and is_plain_substitution(config.description or "") and config.target_from_a_field)
 
 
 def _built_now(p: Prepared, name: str, doc_id: int, doc: dict[str, Any]) -> asyncio.Future[DocWork]:

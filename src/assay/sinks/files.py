@@ -278,9 +278,8 @@ class FileSink:
     def finish(self, results: dict[str, Any]) -> None:
         """Close the samples files and replace the results document with the final one. ``results`` gets
         ``run_id`` and ``files`` added (in place), so later sinks and the caller see where things are."""
-        self._schedule = self._on_error = None
         try:
-            self.flush()
+            self.release_writes()
         finally:
             for handle in self._files.values():
                 handle.close()

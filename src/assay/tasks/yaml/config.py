@@ -81,6 +81,12 @@ class TaskConfig:
         return "Yaml"
 
     @property
+    def target_from_a_field(self) -> bool:
+        """Whether the target is read from a doc field (or is a constant index, or absent): no task code."""
+        target = self.doc_to_target
+        return target is None or isinstance(target, int) or (isinstance(target, str) and target.isidentifier())
+
+    @property
     def eval_split(self) -> str | None:
         """The split evaluated: ``test_split``, else ``validation_split`` (as lmms-eval chooses)."""
         return self.test_split if self.test_split is not None else self.validation_split

@@ -94,6 +94,11 @@ _JINJA_NAMES = frozenset({"true", "false", "none", "True", "False", "None", "and
 _MARKUP = ("{{", "{%", "{#")
 
 
+def is_plain_substitution(template: str) -> bool:
+    """Whether ``template`` is text and ``{{ name }}`` substitutions only: filled in without jinja2."""
+    return _substitution(template) is not None
+
+
 @lru_cache(maxsize=256)
 def _substitution(template: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """``(texts, names)`` when ``template`` is text and ``{{ name }}`` only (texts around the names), with
