@@ -66,3 +66,22 @@ async def test_inline_scoring_scores_as_the_threads_do(settings: Settings, tmp_p
                                     inline=True)
         assert inline == threaded and inline.scores == {"exact_match": 1.0 if answer == "yes" else 0.0}
     assert calls == ["scoring", "scoring"]  # only the threaded calls went through run_sync
+
+
+async def test_inline_scoring_fails_as_the_threads_do_and_takes_the_prompts_target(settings: Settings,
+                                                                                  tmp_path: Path) -> None:
+    """A scoring error is the same sample error either way; a target the prompt computed is the one scored."""
+    task = make_task(settings, tmp_path, PLAIN.replace("doc_to_target: a", "doc_to_target: n")
+                     + "    ignore_case: true\n")
+    assert scores_on_the_loop(task)
+
+    async def in_a_thread(name: str, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+        return fn(*args)
+
+    threaded = await score_sample(task, DOC, ["1"], run_sync=in_a_thread, contract=None, redact=str)
+    inline = await score_sample(task, DOC, ["1"], run_sync=in_a_thread, contract=None, redact=str, inline=True)
+    assert threaded.scores is None and threaded.error is not None and "ignore_case" in threaded.error
+    assert inline == threaded
+    given = await score_sample(make_task(settings, tmp_path, PLAIN), DOC, ["no"], run_sync=in_a_thread,
+                               contract=None, redact=str, inline=True, target="no")
+    assert given.scores == {"exact_match": 1.0}  # "no" is what the prompt said the target was, not DOC["a"]

@@ -7,8 +7,12 @@ import logging
 import random
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from assay.env.settings import Settings
 from assay.errors import TaskError
@@ -245,3 +249,13 @@ def test_metadata_list_and_version(settings: Settings, tmp_path: Path) -> None:
     assert make(settings, tmp_path / "b", "doc_to_text: q\nmetadata: {version: 2.0}\n").config.version == 2.0
 
 
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=3), st.integers(-2, 2), st.floats(allow_nan=True), st.none(), st.booleans()),
+       st.one_of(st.text(max_size=3), st.integers(-2, 2), st.floats(allow_nan=True), st.none(), st.booleans()))
+def test_exact_match_of_one_answer_is_the_general_computation(pred: Any, ref: Any) -> None:
+    """One answer against one target (lists, no option) takes a short path; tuples take the general one."""
+    short = exact_match_hf_evaluate(predictions=[pred], references=[ref])
+    general = exact_match_hf_evaluate(predictions=(pred,), references=(ref,))
+    assert short == general and type(short["exact_match"]) is type(general["exact_match"])

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from assay.errors import AssayError, TaskError
 from assay.judge.accounting import NOT_JUDGED, SampleJudgement, settle
 from assay.judge.log import JudgeLog, current_judge_log
+from assay.tasks.work import UNSET
 
 if TYPE_CHECKING:
     from assay.judge.parsers import Parser
@@ -78,10 +79,18 @@ def scores_on_the_loop(task: Task) -> bool:
 
 
 async def score_sample(task: Task, doc: dict[str, Any], responses: Any, *, run_sync: RunSync,
-                       contract: Parser | None, redact: Callable[[str], str], inline: bool = False) -> ScoredSample:
+                       contract: Parser | None, redact: Callable[[str], str], inline: bool = False,
+                       target: Any = UNSET) -> ScoredSample:
     """Score one doc's answers (a text, the ``repeats`` texts, or per-choice log-likelihoods), judge log
     current; a failed judgement excludes the sample whatever was returned. ``inline``: the task's scoring is
-    assay's own pure code (:func:`scores_on_the_loop`), run here rather than in a task thread."""
+    assay's own pure code (:func:`scores_on_the_loop`), run here rather than in a task thread. ``target``:
+    the doc's target, when building its prompt computed it."""
+    if inline:  # assay's own pure code asks no judge: no judge log to keep (settle() of an empty one)
+        try:
+            own = task.score(doc, responses, target)
+        except AssayError as exc:
+            return ScoredSample(None, redact(exc.message))
+        return ScoredSample(own.scores, None, filtered=own.filtered)
     error: AssayError | None = None
     scores: dict[str, Any] | None = None
     filtered: dict[str, Any] | None = None
@@ -93,8 +102,7 @@ async def score_sample(task: Task, doc: dict[str, Any], responses: Any, *, run_s
             text = responses if isinstance(responses, str) else responses[0]
             scores = await _score_async(task, doc, text)
         else:
-            scored = task.score(doc, responses) if inline else \
-                await run_sync(task.name, "scoring", task.score, doc, responses)
+            scored = await run_sync(task.name, "scoring", task.score, doc, responses, target)
             scores, filtered = scored.scores, scored.filtered
     except AssayError as exc:
         error = exc

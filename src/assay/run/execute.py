@@ -185,7 +185,7 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     if answers is not None and not p.options.predict_only:
         scored = await score_sample(task, doc, answers.for_scoring, run_sync=threads.call, redact=redact,
                                     contract=p.judging.contract(name) if p.judging else None,
-                                    inline=name in state.scored_inline)
+                                    inline=name in state.scored_inline, target=prompt.target)
         if scored.error is not None:
             log.debug("scoring %s/%s failed: %s", name, doc_id, scored.error)
             error = SampleError("scoring", scored.error)

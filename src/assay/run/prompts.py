@@ -10,6 +10,7 @@ however many docs a run has.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -116,10 +117,17 @@ def _build(p: Prepared, name: str, doc_id: int, doc: dict[str, Any]) -> DocWork:
 
 
 async def _ready(name: str, doc_id: int, doc: dict[str, Any], work: asyncio.Future[DocWork]) -> Prompt:
-    try:
-        built = await work
-    except AssayError as exc:  # this doc's task code failed: the doc is an error, the run goes on
+    with contextlib.suppress(AssayError):  # (read from the future by _taken)
+        await work
+    return _taken(name, doc_id, doc, work)
+
+
+def _taken(name: str, doc_id: int, doc: dict[str, Any], work: asyncio.Future[DocWork]) -> Prompt:
+    """The prompt of a finished ``work``; a doc whose task code failed is an error, and the run goes on."""
+    exc = work.exception()
+    if isinstance(exc, AssayError):
         return Prompt(name, doc_id, doc, error=exc)
+    built = work.result()  # (raises what is not an AssayError, and CancelledError, as awaiting it did)
     return Prompt(name, doc_id, doc, built.target, built)
 
 
@@ -139,7 +147,9 @@ async def feed(p: Prepared, queue: asyncio.Queue[Prompt | None], threads: TaskTh
         if bulk:
             await queue.room()  # type: ignore[attr-defined]
         for _ in range(min(count, len(pending))):
-            prompt = await _ready(*pending.popleft())
+            name, doc_id, doc, work = pending.popleft()
+            # A prompt built already (on the loop, or a quick thread) is taken without a coroutine to await it.
+            prompt = _taken(name, doc_id, doc, work) if work.done() else await _ready(name, doc_id, doc, work)
             if bulk:
                 queue.put_nowait(prompt)
             else:

@@ -21,7 +21,7 @@ from assay.tasks.messages import convert_chat, user_message, visual_parts
 from assay.tasks.scoring import results as scoring
 from assay.tasks.scoring.filters import FilterPipeline, StripThinkingFilter, build_pipelines, strip_reasoning_tags
 from assay.tasks.scoring.target_field import TargetFieldCheck
-from assay.tasks.work import DEFAULT_REASONING_TAGS, DocWork, RunSettings, SampleScore, result_key
+from assay.tasks.work import DEFAULT_REASONING_TAGS, UNSET, DocWork, RunSettings, SampleScore, result_key
 from assay.tasks.yaml.config import TaskConfig
 from assay.tasks.yaml.functions import accepts_second_arg, call_with_kwargs
 from assay.tasks.yaml.templates import literal_or_render, render, render_choices, render_template
@@ -41,6 +41,7 @@ class Task:
         self._dataset: Any = None
         self._fewshot: FewShot | None = None
         self._first_doc: dict[str, Any] | None = None
+        self._targets_are_lists: bool | None = None
         self._check_target_field = TargetFieldCheck(self.name, lambda: getattr(self.dataset(), "column_names", None),
                                                     enabled=config.process_results is None)
         where = f"task {self.name} ({config.yaml_path})"
@@ -171,6 +172,8 @@ class Task:
                 return self._call("doc_to_target", value, doc, extra)
             return self._call("doc_to_target", value, doc)
         if isinstance(value, str):
+            if value in doc:  # most tasks: a field of the doc (literal_or_render's first answer too)
+                return doc[value]
             self._check_target_field(value, doc)  # a missing field is an error, not its name as the answer
             return self._call("doc_to_target", literal_or_render, value, doc, self.config.doc_to_choice is not None)
         return value
@@ -198,7 +201,8 @@ class Task:
         """lmms-eval's ``fewshot_context``: system instruction, description, examples, then the doc's text."""
         c = self.config
         description = self._call("description", render_template, c.description, doc) if c.description else ""
-        text = system_prompt(self.run.system_instruction, str(description), c.fewshot_delimiter)
+        text = system_prompt(self.run.system_instruction, str(description), c.fewshot_delimiter) \
+            if description or self.run.system_instruction is not None else ""
         if self.num_fewshot > 0:
             examples = self._fewshot_sampler().examples(-1 if doc_id is None else doc_id, doc)
             choices = self.choices if c.doc_to_choice is not None else None
@@ -231,6 +235,8 @@ class Task:
         return (self._user_turn(doc, context),)
 
     def _user_turn(self, doc: dict[str, Any], text: str) -> Message:
+        if self.config.doc_to_visual is None:  # a text-only task: nothing to convert
+            return user_message((), text)
         parts = self._call("doc_to_visual", visual_parts, self.visuals(doc), num_frames=self.num_frames,
                            audio_max_seconds=self._settings.audio_max_seconds)
         return user_message(parts, text)
@@ -267,17 +273,19 @@ class Task:
 
     # -- scoring -----------------------------------------------------------------------------------
 
-    def score(self, doc: dict[str, Any], responses: str | Iterable[Any]) -> SampleScore:
+    def score(self, doc: dict[str, Any], responses: str | Iterable[Any], target: Any = UNSET) -> SampleScore:
         """Scores of one doc. ``responses``: the generated texts (``repeats`` of them), or for
-        ``multiple_choice`` one ``(loss, is_greedy)`` per choice (loss = minus the log-likelihood)."""
+        ``multiple_choice`` one ``(loss, is_greedy)`` per choice (loss = minus the log-likelihood).
+        ``target``: the doc's target when its prompt already computed it (else computed here)."""
         responses = [responses] if isinstance(responses, str) else list(responses)
         per_request = [responses] if self.output_type != "multiple_choice" else [[r] * self.repeats for r in responses]
         out = SampleScore()
         for pipeline in self.pipelines:
             filtered = [self._call(f"filter {pipeline.name}", pipeline.apply, r, doc) for r in per_request]
-            filtered = [self._strip_tags(f) for f in filtered]
+            if self._tags is not None:
+                filtered = [self._strip_tags(f) for f in filtered]
             out.filtered[pipeline.name] = filtered
-            for metric, value in self._process(doc, filtered).items():
+            for metric, value in self._process(doc, filtered, target).items():
                 out.scores[result_key(metric, pipeline.name)] = value
         return out
 
@@ -290,7 +298,7 @@ class Task:
             return [strip_reasoning_tags(v, self._tags) if isinstance(v, str) else v for v in value]
         return value
 
-    def _process(self, doc: dict[str, Any], results: list[Any]) -> dict[str, Any]:
+    def _process(self, doc: dict[str, Any], results: list[Any], target: Any = UNSET) -> dict[str, Any]:
         if self.output_type != "multiple_choice":
             items = results[0] if results and isinstance(results[0], list) else results
             results = ["" if r is None else r.strip() for r in items]
@@ -299,16 +307,24 @@ class Task:
             if not isinstance(value, dict):
                 raise TaskError(f"task {self.name}: process_results returned {type(value).__name__}, not a dict")
             return value
-        multiple_target = isinstance(self.target(self.first_doc()), list)
+        multiple_target = self._multiple_target()
         if self.output_type == "multiple_choice":
-            gold = self.prompt_text(doc) if self.multiple_input else self.target(doc)
+            gold = self.prompt_text(doc) if self.multiple_input else \
+                (self.target(doc) if target is UNSET else target)
             scores: dict[str, Any] = self._call("scoring", scoring.score_choices, self.metrics, results, gold,
                                                 self.choices(doc), multiple_target=multiple_target)
             return scores
         choices = self.choices(doc) if self.config.doc_to_choice is not None else None
-        scores = self._call("scoring", scoring.score_generation, self.metrics, results, self.target(doc), doc,
+        scores = self._call("scoring", scoring.score_generation, self.metrics, results,
+                            self.target(doc) if target is UNSET else target, doc,
                             choices=choices, multiple_target=multiple_target)
         return scores
+
+    def _multiple_target(self) -> bool:
+        """Whether the targets are lists, which lmms-eval decides from the first doc's: computed once."""
+        if self._targets_are_lists is None:
+            self._targets_are_lists = isinstance(self.target(self.first_doc()), list)
+        return self._targets_are_lists
 
     def higher_is_better(self, key: str) -> bool:
         found = self._key.get(key)

@@ -10,6 +10,9 @@ from assay.types import LoglikelihoodRequest, Request
 #: lmms-eval's default ``--reasoning_tags``: stripped from every answer before scoring.
 DEFAULT_REASONING_TAGS: tuple[tuple[str, str], ...] = (("<think>", "</think>"), ("<analysis>", "</analysis>"))
 
+#: "Not given" for an argument whose given value may be anything, None included (a doc's target).
+UNSET: Any = object()
+
 
 @dataclass(frozen=True)
 class RunSettings:

@@ -164,6 +164,12 @@ def exact_match_hf_evaluate(
     ignore_numbers: bool = False,
 ) -> dict[str, float]:
     """Share of predictions equal to their reference (broadcast when one side has a single value)."""
+    plain = not (regexes_to_ignore or ignore_case or ignore_punctuation or ignore_numbers)
+    if plain and isinstance(predictions, list) and isinstance(references, list) \
+            and len(predictions) == len(references) == 1:
+        # One answer, one target, no option: what the general path below computes, without its lists.
+        pred, ref = predictions[0], references[0]
+        return {"exact_match": float(isinstance(pred, str) == isinstance(ref, str) and pred == ref)}
     preds, refs = _as_array(predictions), _as_array(references)
     for pattern in regexes_to_ignore or ():
         preds = [re.sub(pattern, "", x) for x in preds]

@@ -33,10 +33,12 @@ def render_template(template: str, doc: dict[str, Any]) -> str:
     """``template`` rendered with the doc's fields (lmms-eval's ``apply_template``)."""
     plan = _substitution(template)
     # (a doc field named "self" makes jinja2's render(**doc) fail, whatever the template: its error stays)
-    if plan is not None and all(name in doc for name in plan[1]) and "self" not in doc:
+    if plan is not None and "self" not in doc:
         texts, names = plan
         parts = [texts[0]]
         for name, text in zip(names, texts[1:], strict=True):
+            if name not in doc:  # jinja2's Undefined (or its error) for a name the doc lacks
+                return render_with_jinja(template, doc)
             parts += (str(doc[name]), text)
         return "".join(parts)
     return render_with_jinja(template, doc)
