@@ -211,7 +211,7 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
 def _as_recorded(scores: dict[str, Any] | None) -> dict[str, Any] | None:
     """Scores for the sample's record: an integer beyond a float as its digits (JSON readers would make it
     Infinity); NaN, ±inf and complex values are written by the files sink as strings saying what they are."""
-    if not scores or all(not_a_number(v) != "huge" for v in scores.values()):
+    if not scores or all(type(v) is float or not_a_number(v) != "huge" for v in scores.values()):
         return scores
     return {k: str(v) if not_a_number(v) == "huge" else v for k, v in scores.items()}
 

@@ -98,14 +98,18 @@ def builds_on_the_loop(task: Task) -> bool:
             and is_plain_substitution(config.description or "") and config.target_from_a_field)
 
 
-def _built_now(p: Prepared, name: str, doc_id: int, doc: dict[str, Any]) -> asyncio.Future[DocWork]:
-    """:func:`_build` on the event loop, as a finished future (what a task thread would have given)."""
-    work: asyncio.Future[DocWork] = asyncio.get_running_loop().create_future()
+def _built_now(p: Prepared, name: str, doc_id: int, doc: dict[str, Any]) -> Prompt | asyncio.Future[DocWork]:
+    """:func:`_build` on the event loop: the prompt (a doc whose task code failed: its error), or what any
+    other exception makes of a task thread's work (a failed future, raised when the prompt is handed over)."""
     try:
-        work.set_result(_build(p, name, doc_id, doc))
+        built = _build(p, name, doc_id, doc)
+    except AssayError as exc:
+        return Prompt(name, doc_id, doc, error=exc)
     except Exception as exc:
+        work: asyncio.Future[DocWork] = asyncio.get_running_loop().create_future()
         work.set_exception(exc)
-    return work
+        return work
+    return Prompt(name, doc_id, doc, built.target, built)
 
 
 def _build(p: Prepared, name: str, doc_id: int, doc: dict[str, Any]) -> DocWork:
@@ -140,16 +144,20 @@ async def feed(p: Prepared, queue: asyncio.Queue[Prompt | None], threads: TaskTh
     own = threads is None
     if threads is None:
         threads = TaskThreads(asyncio.get_running_loop(), max_threads=WINDOW // REFILL, time_limit=time_limit.get())
-    pending: deque[tuple[str, int, dict[str, Any], asyncio.Future[DocWork]]] = deque()
+    # Each doc's prompt in order: built (on the loop), or its work in a task thread.
+    pending: deque[Prompt | tuple[str, int, dict[str, Any], asyncio.Future[DocWork]]] = deque()
     bulk = isinstance(queue, PromptQueue)
 
     async def hand_over(count: int) -> None:
         if bulk:
             await queue.room()  # type: ignore[attr-defined]
         for _ in range(min(count, len(pending))):
-            name, doc_id, doc, work = pending.popleft()
-            # A prompt built already (on the loop, or a quick thread) is taken without a coroutine to await it.
-            prompt = _taken(name, doc_id, doc, work) if work.done() else await _ready(name, doc_id, doc, work)
+            item = pending.popleft()
+            if isinstance(item, Prompt):
+                prompt = item
+            else:  # work finished already is taken without a coroutine to await it
+                name, doc_id, doc, work = item
+                prompt = _taken(name, doc_id, doc, work) if work.done() else await _ready(name, doc_id, doc, work)
             if bulk:
                 queue.put_nowait(prompt)
             else:
@@ -158,16 +166,17 @@ async def feed(p: Prepared, queue: asyncio.Queue[Prompt | None], threads: TaskTh
     on_the_loop = {name for name in p.names if builds_on_the_loop(p.tasks[name])}
     try:
         for name, doc_id, doc in _docs(p):
-            work = _built_now(p, name, doc_id, doc) if name in on_the_loop else \
+            built = _built_now(p, name, doc_id, doc) if name in on_the_loop else \
                 threads.submit(name, "building the prompt", _build, p, name, doc_id, doc)
-            pending.append((name, doc_id, doc, work))
+            pending.append(built if isinstance(built, Prompt) else (name, doc_id, doc, built))
             if len(pending) >= WINDOW:
                 await hand_over(REFILL)  # then the next REFILL docs are submitted in one turn of the loop
         while pending:
             await hand_over(REFILL)
         await queue.put(None)
     finally:
-        for *_, work in pending:
-            work.cancel()
+        for item in pending:
+            if not isinstance(item, Prompt):
+                item[3].cancel()
         if own:
             threads.close()

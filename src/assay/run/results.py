@@ -52,7 +52,7 @@ class TaskTally:
             self.errors[error.type] += 1
             return
         for metric, value in (scores or {}).items():
-            kind = not_a_number(value)
+            kind = None if type(value) is float and math.isfinite(value) else not_a_number(value)
             if kind is None:
                 self.values.setdefault(metric, []).append(value)
             else:
