@@ -179,6 +179,10 @@ class Reservation:
     worst: float = 0.0  # the attempt's worst-case cost: what an answer without usage is charged
 
 
+#: No hold and no worst case: an attempt without a cap and without a price (one for them all).
+NOTHING_HELD = Reservation(0.0)
+
+
 def budget_error(message: str, provider: str | None) -> ProviderError:
     return ProviderError(message, hint="raise --max_cost, or rerun with --use_cache to pay only for what is missing",
                          kind="budget", provider=provider)
@@ -273,7 +277,9 @@ class CostMeter:
 
     def unheld(self, worst: Usage | None) -> Reservation:
         """:meth:`reserve` without a cap, synchronously: nothing is held, only the worst case is kept."""
-        return Reservation(0.0, self.price.cost(worst) if self.price is not None and worst is not None else 0.0)
+        if self.price is None or worst is None:
+            return NOTHING_HELD
+        return Reservation(0.0, self.price.cost(worst))
 
     def settle(self, reservation: Reservation, usage: Usage) -> None:
         """After an answered attempt: its real cost replaces its hold (its worst case when no usage came)."""

@@ -119,6 +119,8 @@ class ChatCompletionsProvider:
         # Whatever is left (e.g. reasoning_effort, seed) is sent as-is in the request body.
         self._extra_body = args
         self._settings_parts: dict[GenerationParams, dict[str, Any]] = {}
+        self._last_params: GenerationParams | None = None
+        self._last_part: dict[str, Any] = {}
         self._http = JsonClient(self._endpoint.headers, provider=self.name, where=self._endpoint.base_url,
                                 connect_hint=self._endpoint.connect_hint)
 
@@ -166,6 +168,8 @@ class ChatCompletionsProvider:
     def _settings_part(self, params: GenerationParams) -> dict[str, Any]:
         """The body's fields after the messages, for these parameters: the same for every request of a task,
         so built once per parameter set (a few µs a request otherwise) and kept for a few sets."""
+        if params is self._last_params:  # a task's every request has the same parameters object
+            return self._last_part
         try:
             known = self._settings_parts.get(params)
         except TypeError:  # a parameter value that cannot be a key (a list in gen_kwargs): built each time
@@ -174,6 +178,7 @@ class ChatCompletionsProvider:
             known = self._build_settings_part(params)
             if len(self._settings_parts) < 64:
                 self._settings_parts[params] = known
+        self._last_params, self._last_part = params, known
         return known
 
     def _build_settings_part(self, params: GenerationParams) -> dict[str, Any]:

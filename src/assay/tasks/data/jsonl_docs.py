@@ -145,8 +145,9 @@ class JsonlDocs(Sequence[Doc]):
 
     def _read(self, i: int) -> Doc:
         index = self._file_of[i]
-        handles: dict[int, Any] = getattr(self._local, "handles", None) or {}
-        self._local.handles = handles
+        handles: dict[int, Any] | None = getattr(self._local, "handles", None)
+        if handles is None:  # this thread's first read: its own handles (a file position is per handle)
+            handles = self._local.handles = {}
         handle = handles.get(index)
         if handle is None:
             handle = handles[index] = _open_binary(self.paths[index])
@@ -181,6 +182,8 @@ class DocSelection(Sequence[tuple[int, Doc]]):
     def __init__(self, dataset: Any, order: Sequence[int]) -> None:
         self._dataset = dataset
         self._order = order if isinstance(order, range) else array("q", order)
+        # A JSON-lines doc is parsed afresh at each read: already a copy of its own, not the dataset's.
+        self._fresh = isinstance(dataset, JsonlDocs)
 
     def __len__(self) -> int:
         return len(self._order)
@@ -200,7 +203,8 @@ class DocSelection(Sequence[tuple[int, Doc]]):
             yield self._pair(i)
 
     def _pair(self, index: int) -> tuple[int, Doc]:
-        return index, dict(self._dataset[index])
+        doc = self._dataset[index]
+        return index, (doc if self._fresh else dict(doc))
 
     def __eq__(self, other: object) -> bool:  # compares like the list it stands for
         if isinstance(other, (list, tuple, DocSelection)):
