@@ -12,6 +12,8 @@ import pytest
 
 from assay.env.settings import Settings
 from assay.judge.scoring import score_sample, scores_on_the_loop
+from tests.fault_server import FaultServer
+from tests.helpers import results_file, run_cli
 from tests.test_tasks_task import DOC, make_task
 
 PLAIN = """
@@ -85,3 +87,37 @@ async def test_inline_scoring_fails_as_the_threads_do_and_takes_the_prompts_targ
     given = await score_sample(make_task(settings, tmp_path, PLAIN), DOC, ["no"], run_sync=in_a_thread,
                                contract=None, redact=str, inline=True, target="no")
     assert given.scores == {"exact_match": 1.0}  # "no" is what the prompt said the target was, not DOC["a"]
+
+
+TEXT_CODE_TASK = """task: target_moved
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    test: docs.jsonl
+test_split: test
+output_type: generate_until
+doc_to_text: !function utils.text
+doc_to_target: a
+metric_list:
+  - metric: exact_match
+"""
+
+
+@pytest.mark.parametrize("text", ["q", "!function utils.text"])
+def test_the_target_scored_is_the_docs_at_scoring_time_where_task_code_could_change_it(
+        run_dir: Path, capsys: pytest.CaptureFixture[str], text: str) -> None:
+    """A task with no code of its own is scored against the target its prompt read (read once); where task
+    code builds the prompt and may change the doc (here it moves the answer), the target is read again when
+    the doc is scored, as lmms-eval reads it."""
+    folder = run_dir / "tasks"
+    folder.mkdir()
+    (folder / "docs.jsonl").write_text('{"q": "Say B.", "a": "A"}\n')
+    (folder / "utils.py").write_text("def text(doc):\n    doc['a'] = 'B'\n    return doc['q']\n")
+    (folder / "t.yaml").write_text(TEXT_CODE_TASK.replace("!function utils.text", text))
+    with FaultServer(answer=lambda body: "B") as server:
+        code, _, _ = run_cli(capsys, "--model", "openai_compatible",
+                             "--model_args", f"model=t,base_url={server.base_url}", "--tasks", "target_moved",
+                             "--include_path", str(folder), "--output_path", str(run_dir / "out"))
+    assert code == 0
+    value = results_file(run_dir / "out")["results"]["target_moved"]["metrics"]["exact_match"]["value"]
+    assert value == (1.0 if text.startswith("!function") else 0.0)

@@ -22,10 +22,11 @@ from assay.judge.scoring import ScoredSample, score_sample, scores_on_the_loop
 from assay.model.context import RunContext, current_run
 from assay.model.retry import is_fatal
 from assay.records import sample_record
-from assay.run.prompts import WINDOW, Prompt, PromptQueue, feed
+from assay.run.prompts import WINDOW, Prompt, PromptQueue, builds_on_the_loop, feed
 from assay.run.results import TaskTally, not_a_number
 from assay.run.taskcode import current_runner, time_limit
 from assay.run.taskthreads import TaskThreads
+from assay.tasks.work import UNSET
 from assay.types import Loglikelihood, Request, Response, SampleError, Usage
 
 if TYPE_CHECKING:
@@ -61,6 +62,9 @@ class RunState:
     sink_failures: dict[str, int] = field(default_factory=dict)
     #: Tasks whose scoring is assay's own pure code, run on the loop (judge.scoring.scores_on_the_loop).
     scored_inline: set[str] = field(default_factory=set)
+    #: Of those, the tasks whose prompts are pure too (run.prompts.builds_on_the_loop): no task code can have
+    #: changed a doc between its prompt and its scoring, so the target its prompt read is the one scored.
+    pure: set[str] = field(default_factory=set)
 
     @property
     def done(self) -> int:
@@ -93,6 +97,7 @@ async def execute(p: Prepared, state: RunState, *, progress: Progress | None = N
             intercept.install()
     current_run.set(context)
     state.scored_inline.update(name for name, task in p.tasks.items() if scores_on_the_loop(task))
+    state.pure.update(name for name in state.scored_inline if builds_on_the_loop(p.tasks[name]))
     prompts = PromptQueue(n_workers + WINDOW)
     if p.file_sink is not None:  # the samples finished in one loop turn are written together
         p.file_sink.hold_writes(loop.call_soon, lambda exc: _output_failed(state, exc))
@@ -185,7 +190,8 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
     if answers is not None and not p.options.predict_only:
         scored = await score_sample(task, doc, answers.for_scoring, run_sync=threads.call, redact=redact,
                                     contract=p.judging.contract(name) if p.judging else None,
-                                    inline=name in state.scored_inline, target=prompt.target)
+                                    inline=name in state.scored_inline,
+                                    target=prompt.target if name in state.pure else UNSET)
         if scored.error is not None:
             log.debug("scoring %s/%s failed: %s", name, doc_id, scored.error)
             error = SampleError("scoring", scored.error)
