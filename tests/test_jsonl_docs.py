@@ -7,10 +7,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from assay.errors import DatasetError
 from assay.tasks.data.doclist import DocList
-from assay.tasks.data.jsonl_docs import DocSelection, JsonlDocs
+from assay.tasks.data.jsonl_docs import DocSelection, JsonlDocs, _parse
 from assay.tasks.data.load import select_docs
 from assay.tasks.data.local_files import read_local_files
 
@@ -87,3 +90,50 @@ def test_docs_can_be_read_from_several_threads(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert seen == [list(range(400)), list(range(0, 400, 3))]
+
+
+_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**40), max_value=10**40), st.text(),
+    st.sampled_from([2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1, 10**18, -0.0, 1e300]),
+)
+_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner,
+                                                                                                 max_size=4),
+                       max_leaves=12)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal, of the same types all the way down, in the same key order (NaN equal to NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)  # type: ignore[index]
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
+    if isinstance(a, float) and isinstance(b, float):
+        return (a != a and b != b) or (a == b and str(a) == str(b))
+    return a == b
+
+
+@hyp_settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.text(), _VALUES, max_size=6), st.booleans(), st.booleans())
+def test_a_line_is_read_as_json_reads_it(doc: dict[str, object], ascii_only: bool, duplicate: bool) -> None:
+    """orjson reads most lines (faster); whatever it would read otherwise goes to json: the doc is always
+    json.loads' — big integers, NaN, escapes, lone surrogates, a repeated key and all."""
+    text = json.dumps(doc, ensure_ascii=ascii_only)
+    if duplicate and doc:
+        text = text[:-1] + ", " + json.dumps({next(iter(doc)): "again"})[1:]
+    line = text.encode("utf-8", "surrogatepass") + b"\n"
+    expected = json.loads(line.decode("utf-8", "surrogatepass"))
+    assert _same(_parse(line, Path("x.jsonl"), 2), expected)
+
+
+@pytest.mark.parametrize("line", [
+    b'{"id": 123456789012345678901234567890}', b'{"id": 18446744073709551615, "neg": -9223372036854775809}',
+    b'{"x": "\\ud800"}', b'{"x": NaN, "y": -Infinity}', b'{"x": 1e400}', b'{"a": 1, "b": 2, "a": 3}',
+    b'{"deep": ' + b"[" * 200 + b"]" * 200 + b"}", b'{"f": 0.1000000000000000055511151231257827}',
+    b'\xef\xbb\xbf{"bom": true}',
+])
+def test_lines_orjson_would_read_otherwise_are_read_as_json_reads_them(line: bytes) -> None:
+    expected = json.loads(line.decode("utf-8-sig"))
+    assert _same(_parse(line, Path("x.jsonl"), 1), expected)

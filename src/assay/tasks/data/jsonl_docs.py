@@ -15,6 +15,7 @@ as they must, and return an in-memory ``DocList``.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 from array import array
@@ -22,6 +23,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
+
+import orjson
 
 from assay.errors import DatasetError
 from assay.tasks.data.doclist import DocList
@@ -31,6 +34,8 @@ from assay.tasks.data.special_files import refuse_special
 DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024
 
 Doc = dict[str, Any]
+#: Where orjson and json could read a line differently: an integer literal of 19 digits or more.
+_LONG_DIGITS = re.compile(rb"\d{19}")
 #: DocList methods a ``process_docs`` function may call: served by an in-memory copy.
 _DOCLIST_METHODS = frozenset({"filter", "map", "select", "shuffle", "remove_columns", "select_columns",
                               "rename_column", "add_column", "unique", "to_list"})
@@ -56,6 +61,18 @@ def _read_line(handle: Any, path: Path, lineno: int, max_line_bytes: int) -> byt
 
 
 def _parse(line: bytes, path: Path, lineno: int) -> Doc:
+    """The doc on ``line`` as ``json.loads`` reads it. orjson reads it when it reads it the same way (~2x
+    faster, and every line is parsed twice: checked, then read): json takes what orjson refuses or reads
+    otherwise — a byte order mark, NaN/Infinity, a lone surrogate, an integer of 19
+    digits or more (orjson's is a float beyond 64 bits) — and gives every error message."""
+    if _LONG_DIGITS.search(line) is None:
+        try:
+            fast = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if type(fast) is dict:
+                return fast
     try:
         doc = json.loads(line.decode("utf-8-sig" if lineno == 1 else "utf-8"))
     except UnicodeDecodeError:
