@@ -85,12 +85,8 @@ async def score_sample(task: Task, doc: dict[str, Any], responses: Any, *, run_s
     current; a failed judgement excludes the sample whatever was returned. ``inline``: the task's scoring is
     assay's own pure code (:func:`scores_on_the_loop`), run here rather than in a task thread. ``target``:
     the doc's target, when building its prompt computed it."""
-    if inline:  # assay's own pure code asks no judge: no judge log to keep (settle() of an empty one)
-        try:
-            own = task.score(doc, responses, target)
-        except AssayError as exc:
-            return ScoredSample(None, redact(exc.message))
-        return ScoredSample(own.scores, None, filtered=own.filtered)
+    if inline:
+        return score_own(task, doc, responses, redact=redact, target=target)
     error: AssayError | None = None
     scores: dict[str, Any] | None = None
     filtered: dict[str, Any] | None = None
@@ -114,6 +110,17 @@ async def score_sample(task: Task, doc: dict[str, Any], responses: Any, *, run_s
         # The judge failed (or its answer was unusable): excluded as a judge failure, not a scoring error.
         return ScoredSample(None, None, judgement, scores, filtered)
     return ScoredSample(scores if error is None else None, message, judgement, filtered=filtered)
+
+
+def score_own(task: Task, doc: dict[str, Any], responses: Any, *, redact: Callable[[str], str],
+              target: Any = UNSET) -> ScoredSample:
+    """:func:`score_sample` of a task whose scoring is assay's own pure code (:func:`scores_on_the_loop`), on
+    the calling thread: it asks no judge, so there is no judge log to keep (settle() of an empty one)."""
+    try:
+        own = task.score(doc, responses, target)
+    except AssayError as exc:
+        return ScoredSample(None, redact(exc.message))
+    return ScoredSample(own.scores, None, filtered=own.filtered)
 
 
 async def _score_async(task: Task, doc: dict[str, Any], text: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from assay.errors import AssayError, ProviderError
 from assay.judge import intercept
 from assay.judge.runtime import current_judge
-from assay.judge.scoring import ScoredSample, score_sample, scores_on_the_loop
+from assay.judge.scoring import ScoredSample, score_own, score_sample, scores_on_the_loop
 from assay.model.context import RunContext, current_run
 from assay.model.retry import is_fatal
 from assay.records.sample import sample_record
@@ -188,17 +188,20 @@ async def _process(p: Prepared, state: RunState, progress: Progress | None, prom
         error = SampleError("internal", redact(f"{type(exc).__name__}: {exc}"))
     scored = NOT_SCORED
     if answers is not None and not p.options.predict_only:
-        scored = await score_sample(task, doc, answers.for_scoring, run_sync=threads.call, redact=redact,
-                                    contract=p.judging.contract(name) if p.judging else None,
-                                    inline=name in state.scored_inline,
-                                    target=prompt.target if name in state.pure else UNSET)
+        if name in state.scored_inline:  # assay's own code: scored here, without a coroutine around it
+            scored = score_own(task, doc, answers.for_scoring, redact=redact,
+                               target=prompt.target if name in state.pure else UNSET)
+        else:
+            scored = await score_sample(task, doc, answers.for_scoring, run_sync=threads.call, redact=redact,
+                                        contract=p.judging.contract(name) if p.judging else None)
         if scored.error is not None:
             log.debug("scoring %s/%s failed: %s", name, doc_id, scored.error)
             error = SampleError("scoring", scored.error)
     usage, cached = (answers.usage, answers.cached) if answers is not None else (Usage(), False)
     tally = state.tallies[name]
     tally.add(scored.scores, error, usage, cached)
-    tally.judge.add(scored.judgement)
+    if scored.judgement.judged:
+        tally.judge.add(scored.judgement)
     if p.judging is not None and p.judging.judge.fatal is not None and state.fatal is None:
         state.fatal = p.judging.judge.fatal  # the judge cannot judge anything: stop paying for answers
     media = await asyncio.to_thread(p.media.refs, request) if p.media is not None and _has_media(request) else None
