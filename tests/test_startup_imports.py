@@ -36,6 +36,7 @@ UNNEEDED = (
     "tenacity",  # only once a request is retried
     "assay.records.schema", "assay.records.read",  # results read back, not written
     "assay.providers.openai_batch", "assay.providers.batch",  # --batch only
+    "assay.judge.parsers",  # once a judge has answered
     "pydantic", "jinja2", "rich", "numpy", "datasets", "PIL", "av",
 )
 

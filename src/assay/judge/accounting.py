@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assay.judge.log import JudgeLog
 from assay.judge.outcome import FAILURE_REASONS, JudgeFailure, Verdict
-from assay.judge.parsers import Parser
 from assay.types import Usage
+
+if TYPE_CHECKING:
+    from assay.judge.parsers import Parser
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,13 @@ from assay.judge.config import JudgeConfig
 from assay.judge.log import JudgeLog, current_judge_log, record
 from assay.judge.messages import Prompt, to_messages
 from assay.judge.outcome import FAILURE_REASONS, FailureReason, JudgeFailure, JudgeOutcome, Verdict
-from assay.judge.parsers import ParseError, Parser, looks_like_refusal
 from assay.model import Model, ModelStats
 from assay.model.retry import is_fatal
 from assay.types import GenerationParams, Message, Request, Response, Usage
 
 if TYPE_CHECKING:
     from assay.env.settings import Settings
+    from assay.judge.parsers import Parser
     from assay.model import ResponseStore
     from assay.model.cost import CostLedger, CostMeter, PriceBook
     from assay.providers import ProviderFactory
@@ -173,6 +173,9 @@ class Judge:
                 return failure
             if parser is None:
                 return _verdict(response, response.text, usage, model.model_name)
+            # The parsers and their patterns (~2 ms to import) only once a judge has answered.
+            from assay.judge.parsers import ParseError, looks_like_refusal
+
             try:
                 return _verdict(response, parser(response.text), usage, model.model_name)
             except ParseError as exc:
@@ -264,6 +267,8 @@ def _failure_reason(exc: ProviderError) -> FailureReason:
 
 
 def _parses(parser: Parser, text: str) -> bool:
+    from assay.judge.parsers import ParseError
+
     try:
         parser(text)
     except ParseError:

@@ -11,10 +11,12 @@ contract in metadata (``judge_verdict: {parser: score, min: 0, max: 1}``, see
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assay.errors import TaskError
-from assay.judge.parsers import Parser, build_parser
+
+if TYPE_CHECKING:
+    from assay.judge.parsers import Parser
 
 #: lmms-eval ``process_results`` functions -> what their own parsing accepts.
 KNOWN_HELPERS: dict[str, Any] = {
@@ -36,6 +38,8 @@ def verdict_contract(task: str, metadata: Mapping[str, Any], process_results: An
         spec = KNOWN_HELPERS.get(getattr(process_results, "__name__", ""))
     if spec is None or spec is False:
         return None
+    from assay.judge.parsers import build_parser  # only for a task with a contract: off every other run's start-up
+
     try:
         return build_parser(spec)
     except ValueError as exc:

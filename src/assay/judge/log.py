@@ -16,11 +16,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assay.judge.outcome import FailureReason, JudgeFailure, JudgeOutcome, Verdict
-from assay.judge.parsers import ParseError, Parser, looks_like_refusal
 from assay.types import Usage
+
+if TYPE_CHECKING:
+    from assay.judge.parsers import Parser
 
 
 @dataclass
@@ -73,6 +75,9 @@ class JudgeLog:
             if entry.parsed or not isinstance(entry.outcome, Verdict):
                 continue
             verdict = entry.outcome
+            # The parsers and their patterns (~2 ms to import) only once a judge has answered.
+            from assay.judge.parsers import ParseError, looks_like_refusal
+
             try:
                 parser(verdict.raw)
             except ParseError as exc:
@@ -93,6 +98,8 @@ class JudgeLog:
             for entry in reversed(self.entries):
                 verdict = entry.outcome
                 if isinstance(verdict, Verdict) and verdict.raw.strip() == raw.strip():
+                    from assay.judge.parsers import looks_like_refusal
+
                     reason: FailureReason = "refused" if looks_like_refusal(raw) else "parse_failed"
                     entry.outcome = JudgeFailure(reason, detail, verdict.raw, verdict.usage, verdict.model,
                                                  verdict.attempts)
