@@ -37,6 +37,7 @@ UNNEEDED = (
     "assay.records.schema", "assay.records.read",  # results read back, not written
     "assay.providers.openai_batch", "assay.providers.batch",  # --batch only
     "assay.judge.parsers",  # once a judge has answered
+    "yaml",  # task files this plain are read without PyYAML (assay.tasks.yaml.plain)
     "pydantic", "jinja2", "rich", "numpy", "datasets", "PIL", "av",
 )
 

@@ -275,6 +275,7 @@ def test_index_cache_reuses_unchanged_files_and_reparses_changed_ones(settings: 
 
     from assay.tasks.yaml import index_cache
     from assay.tasks.yaml import loader as yaml_loader
+    from assay.tasks.yaml import read as yaml_read
 
     monkeypatch.setattr(index_cache, "MIN_FILES", 1)
     folder = tmp_path / "tasks"
@@ -283,7 +284,7 @@ def test_index_cache_reuses_unchanged_files_and_reparses_changed_ones(settings: 
     TaskRegistry.discover(settings, include_paths=[folder])
     assert (settings.home / "task-index.json").is_file()
     parsed: list[Path] = []
-    real = yaml_loader.parse_yaml_file
+    real = yaml_read.parse_yaml_file
     monkeypatch.setattr("assay.tasks.yaml.includes.parse_yaml_file", lambda p: parsed.append(p) or real(p))
     registry = TaskRegistry.discover(settings, include_paths=[folder])
     assert parsed == [yaml_path]  # a YAML date is not JSON: only that file is parsed again

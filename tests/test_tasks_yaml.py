@@ -8,7 +8,8 @@ import pytest
 
 from assay.errors import TaskError
 from assay.tasks.yaml.includes import load_with_includes
-from assay.tasks.yaml.loader import FunctionRef, FunctionStr, dump_yaml, for_display, parse_yaml_file
+from assay.tasks.yaml.loader import FunctionRef, FunctionStr, dump_yaml, for_display
+from assay.tasks.yaml.read import parse_yaml_file
 from tests.helpers import write
 
 

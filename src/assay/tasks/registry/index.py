@@ -22,7 +22,7 @@ from assay.tasks.registry.discovery import task_roots, yaml_files
 from assay.tasks.scoring.groups import GroupInfo, ParsedGroup, parse_group
 from assay.tasks.yaml.config import task_tags
 from assay.tasks.yaml.includes import YamlCache, absolute, load_with_includes, merge_includes
-from assay.tasks.yaml.loader import for_display
+from assay.tasks.yaml.refs import for_display
 
 if TYPE_CHECKING:
     from assay.env.settings import Settings

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import TaskError
-from assay.tasks.yaml.loader import FunctionRef
+from assay.tasks.yaml.refs import FunctionRef
 
 GROUP_ONLY_KEYS = frozenset({"group", "group_alias", "task", "aggregate_metric_list", "metadata", "include"})
 

@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from assay.errors import TaskError
-from assay.tasks.yaml.loader import FunctionRef
+from assay.tasks.yaml.refs import FunctionRef
 
 # resolved file path -> module, so a utils.py shared by many tasks is executed once per process
 _MODULES: dict[Path, ModuleType] = {}

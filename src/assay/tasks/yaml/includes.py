@@ -14,7 +14,7 @@ from typing import Any
 
 from assay.errors import TaskError
 from assay.tasks.yaml.index_cache import IndexStore
-from assay.tasks.yaml.loader import parse_yaml_file
+from assay.tasks.yaml.read import parse_yaml_file
 
 
 def absolute(path: Path) -> Path:

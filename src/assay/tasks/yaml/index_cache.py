@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from assay.tasks.yaml.loader import FunctionRef
+from assay.tasks.yaml.refs import FunctionRef
 
 log = logging.getLogger(__name__)
 

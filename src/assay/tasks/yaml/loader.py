@@ -7,44 +7,19 @@ what keeps listing hundreds of tasks fast and side-effect free.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from assay.errors import ConfigError, TaskError
+from assay.tasks.yaml.refs import FunctionRef, FunctionStr, for_display
+
+__all__ = ["FunctionRef", "FunctionStr", "check_expansion", "dump_yaml", "for_display", "parse_yaml_text",
+           "safe_load_bounded"]
 
 # The C loader is ~10x faster; fall back to the pure-Python one where libyaml is missing.
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-@dataclass(frozen=True)
-class FunctionRef:
-    """An unresolved ``!function module.fn`` written at ``yaml_path:line``."""
-
-    name: str
-    yaml_path: Path
-    line: int
-
-    @property
-    def module(self) -> str:
-        return self.name.rpartition(".")[0]
-
-    @property
-    def attr(self) -> str:
-        return self.name.rpartition(".")[2]
-
-    def __str__(self) -> str:
-        return f"!function {self.name}"
-
-
-class FunctionStr(str):
-    """A ``!function`` shown as text (``assay tasks show``); dumped back as a real ``!function`` tag. It keeps
-    the reference it shows (``ref``: where it was written), so a static reader (preflight's scan of task code
-    for judge calls) can find the module without importing anything."""
-
-    ref: FunctionRef | None = None
 
 
 class _TaskLoader(_BaseLoader):  # type: ignore[misc,valid-type]
@@ -65,16 +40,8 @@ def _construct_function(loader: _TaskLoader, node: yaml.Node) -> FunctionRef:
 _TaskLoader.add_constructor("!function", _construct_function)
 
 
-def parse_yaml_file(path: Path) -> Any:
-    """The parsed document of ``path``; ``!function`` values are :class:`FunctionRef` placeholders."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TaskError(f"cannot read task file {path}: {exc}", hint="check the file exists and is UTF-8") from None
-    return parse_yaml_text(text, path)
-
-
 def parse_yaml_text(text: str, path: Path) -> Any:
+    """``text`` (written in ``path``) parsed by PyYAML, with ``!function`` placeholders and bounded aliases."""
     loader = _TaskLoader(text)
     loader.yaml_path = path
     try:
@@ -151,19 +118,6 @@ def safe_load_bounded(text: str, where: str) -> Any:
         return _bounded_document(loader, where, ConfigError)
     finally:
         loader.dispose()
-
-
-def for_display(value: Any) -> Any:
-    """A copy with every :class:`FunctionRef` turned into a :class:`FunctionStr` (``!function m.fn``)."""
-    if isinstance(value, FunctionRef):
-        shown = FunctionStr(str(value))
-        shown.ref = value
-        return shown
-    if isinstance(value, dict):
-        return {k: for_display(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [for_display(v) for v in value]
-    return value
 
 
 class _Dumper(yaml.SafeDumper):
