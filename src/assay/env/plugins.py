@@ -25,13 +25,15 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assay.env.entry_point_scan import may_declare_group
 from assay.env.registry import load_target, refusal
 
 if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
     from assay.env.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,9 +64,14 @@ def _select(group: str) -> list[EntryPoint]:
 @lru_cache(maxsize=1)
 def _entry_points() -> dict[str, list[EntryPoint]]:
     """assay's entry point groups, from one read of every installed package's metadata (a read per group
-    would open them all each time)."""
+    would open them all each time); none, without importing importlib.metadata, when no package can have any."""
+    groups = (PROVIDER_GROUP, TASK_GROUP, METRIC_GROUP)
+    if not may_declare_group("assay."):
+        return {group: [] for group in groups}
+    from importlib.metadata import entry_points
+
     everything = entry_points()
-    return {group: list(everything.select(group=group)) for group in (PROVIDER_GROUP, TASK_GROUP, METRIC_GROUP)}
+    return {group: list(everything.select(group=group)) for group in groups}
 
 
 def _provider_entries(plugins: tuple[str, ...]) -> tuple[list[tuple[str, str, str]], list[str]]:

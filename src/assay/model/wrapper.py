@@ -15,14 +15,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
-
 from assay.errors import ProviderError
 from assay.model.bounds import worst_case
 from assay.model.config import WRAPPER_ARGS, ModelConfig
@@ -34,6 +26,8 @@ from assay.providers.base import Provider, ScoresLoglikelihood, is_deterministic
 from assay.types import Loglikelihood, LoglikelihoodRequest, Request, Response, Usage
 
 if TYPE_CHECKING:
+    from tenacity import RetryCallState
+
     from assay.model.cost import CostMeter
 
 log = logging.getLogger("assay.model")
@@ -213,6 +207,8 @@ class Model:
             first.attempts = 1
             raise first
         attempts = 1
+        # tenacity (~4 ms to import) only once a retry is due: most runs never need one.
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
         async def attempt() -> _T:
             nonlocal attempts
@@ -330,6 +326,8 @@ class Model:
                 self._resume_at = max(self._resume_at, now + wait)
             self._announce_pause(exc, asked, wait, now)
             return wait
+        from tenacity import wait_exponential_jitter
+
         backoff = wait_exponential_jitter(multiplier=self.config.backoff_initial, max=self.config.backoff_max)
         return float(backoff(state))
 

@@ -13,12 +13,12 @@ from assay.errors import CredentialError
 from assay.providers._endpoint import authorization, parse_base_url, without_endpoint_path
 from assay.providers._http import tagged
 from assay.providers.completions import loglikelihood_body, parse_loglikelihood, prompt_of
-from assay.providers.openai_batch import OpenAIBatchWire
 from assay.providers.openai_compat import ChatCompletionsProvider, Endpoint
 from assay.types import Loglikelihood, LoglikelihoodRequest
 
 if TYPE_CHECKING:
     from assay.env.settings import Settings
+    from assay.providers.openai_batch import OpenAIBatchWire
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 KEY_HINT = "set OPENAI_API_KEY (in .env or the environment) to a valid key from platform.openai.com/api-keys"
@@ -30,6 +30,8 @@ class OpenAIProvider(ChatCompletionsProvider):
     supports_batch: ClassVar[bool] = True
 
     def batch_wire(self) -> OpenAIBatchWire:
+        from assay.providers.openai_batch import OpenAIBatchWire  # only for --batch: off the start-up path
+
         return OpenAIBatchWire(self, self._base.url, line_url="/v1/chat/completions")
 
     def endpoint(self, settings: Settings, args: dict[str, Any]) -> Endpoint:

@@ -21,7 +21,7 @@ from assay.judge.runtime import current_judge
 from assay.judge.scoring import ScoredSample, score_own, score_sample, scores_on_the_loop
 from assay.model.context import RunContext, current_run
 from assay.model.retry import is_fatal
-from assay.records import sample_record
+from assay.records.sample import sample_record
 from assay.run.prompts import WINDOW, Prompt, PromptQueue, builds_on_the_loop, feed
 from assay.run.results import TaskTally, not_a_number
 from assay.run.taskcode import current_runner, time_limit

@@ -1,0 +1,90 @@
+"""The entry point pre-check: "no package can declare an ``assay.…`` group" only where importlib.metadata,
+reading the same folders, finds none — and "maybe" (importlib.metadata asked) for anything it does not read
+the same way."""
+
+from __future__ import annotations
+
+import sys
+import zipfile
+from importlib.metadata import distributions
+from pathlib import Path
+
+import pytest
+
+from assay.env.entry_point_scan import may_declare_group
+
+
+def dist(site: Path, name: str, entry_points: str | bytes | None) -> None:
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    if isinstance(entry_points, str):
+        (info / "entry_points.txt").write_text(entry_points)
+    elif entry_points is not None:
+        (info / "entry_points.txt").write_bytes(entry_points)
+
+
+def importlib_groups(site: Path) -> set[str]:
+    return {ep.group for d in distributions(path=[str(site)]) for ep in d.entry_points}
+
+
+SITES: dict[str, tuple[list[tuple[str, str | None]], bool]] = {
+    "assay's own console script only": ([("assay", "[console_scripts]\nassay = assay.cli:main\n")], False),
+    "no entry points file": ([("plain", None)], False),
+    "other groups": ([("a", "[pytest11]\nx = assay.y\n"), ("b", "[gui_scripts]\nassay.tasks = m:f\n")], False),
+    "a task plugin": ([("p", "[assay.tasks]\nmine = p\n")], True),
+    # importlib.metadata reads this group as " assay.providers ": read here as a maybe, which is never wrong
+    "spaced header": ([("p", "  [ assay.providers ]\necho = p:Echo\n")], True),
+    "mixed": ([("a", "[console_scripts]\na = a:main\n"),
+               ("p", "[console_scripts]\nx = p:m\n[assay.metrics]\nm = p:m\n")], True),
+}
+
+
+@pytest.mark.parametrize("case", SITES, ids=list(SITES))
+def test_no_is_said_only_where_importlib_metadata_finds_none(tmp_path: Path, case: str) -> None:
+    packages, expected = SITES[case]
+    for name, text in packages:
+        dist(tmp_path, name, text)
+    found = any(group.startswith("assay.") for group in importlib_groups(tmp_path))
+    said = may_declare_group("assay.", [str(tmp_path)])
+    assert said is expected
+    assert said or not found
+
+
+def test_a_folder_that_is_not_there_is_skipped_as_importlib_metadata_skips_it(tmp_path: Path) -> None:
+    assert may_declare_group("assay.", [str(tmp_path / "missing")]) is False
+
+
+def test_an_egg_info_file_has_no_entry_points(tmp_path: Path) -> None:
+    (tmp_path / "old-1.0.egg-info").write_text("Metadata-Version: 1.0\nName: old\nVersion: 1.0\n")
+    assert importlib_groups(tmp_path) == set()
+    assert may_declare_group("assay.", [str(tmp_path)]) is False
+
+
+@pytest.mark.parametrize("what", ["zip on the path", "egg", "not UTF-8"])
+def test_what_it_does_not_read_as_importlib_metadata_does_is_a_maybe(tmp_path: Path, what: str) -> None:
+    entry = tmp_path
+    if what == "zip on the path":
+        entry = tmp_path / "site.zip"
+        with zipfile.ZipFile(entry, "w") as archive:
+            archive.writestr("p-1.0.dist-info/entry_points.txt", "[assay.tasks]\nmine = p\n")
+    elif what == "egg":
+        (tmp_path / "p-1.0-py3.11.egg" / "EGG-INFO").mkdir(parents=True)
+    else:
+        dist(tmp_path, "p", b"[console_scripts]\nx = \xff:main\n")
+    assert may_declare_group("assay.", [str(entry)]) is True
+
+
+def test_another_distribution_finder_is_a_maybe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Finder:
+        @staticmethod
+        def find_distributions(*args: object, **kwargs: object) -> list[object]:
+            return []
+
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Finder()])
+    assert may_declare_group("assay.", [str(tmp_path)]) is True
+
+
+def test_this_environment_agrees_with_importlib_metadata() -> None:
+    declared = any(ep.group.startswith("assay.") for d in distributions() for ep in d.entry_points)
+    assert may_declare_group("assay.") or not declared
