@@ -232,12 +232,11 @@ class ChatCompletionsProvider:
             )
         usage = data.get("usage") if isinstance(data, dict) else None
         usage = usage if isinstance(usage, dict) else {}
-        return Response(
-            text=answer if isinstance(answer, str) else json.dumps(answer),
-            usage=Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens")),
-                        _audio_tokens(usage)),
-            model=str(data.get("model") or self._model),
-            finish_reason=finish,
+        return Response(  # text, usage, model, finish_reason (by position: a little cheaper, once a request)
+            answer if isinstance(answer, str) else json.dumps(answer),
+            Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens")), _audio_tokens(usage)),
+            str(data.get("model") or self._model),
+            finish,
         )
 
     async def aclose(self) -> None:

@@ -247,6 +247,8 @@ class Task:
         if self.output_type == "multiple_choice":
             return DocWork(target, loglikelihood=self._choice_requests(doc_id, doc))
         messages = self.messages(doc, doc_id)
+        if self.repeats == 1:
+            return DocWork(target, generate=(Request(messages, params, self.name, doc_id),))
         return DocWork(target, generate=tuple(
             Request(messages=messages, params=params, task=self.name, doc_id=doc_id, repeat=i)
             for i in range(self.repeats)

@@ -244,7 +244,7 @@ _GEN = ("generate_until", "generate_until_multi_round")
 _MC = ("multiple_choice",)
 METRICS: Registry[MetricInfo] = Registry("metric")
 METRICS.update({
-    "exact_match": MetricInfo(exact_match_fn, "mean", True, ("generate_until",)),
+    "exact_match": MetricInfo(exact_match_hf_evaluate, "mean", True, ("generate_until",)),  # (exact_match_fn's)
     "anls": MetricInfo(anls, "mean", True, ("generate_until",)),
     "acc": MetricInfo(passthrough, "mean", True, ("loglikelihood", "multiple_choice")),
     "acc_norm": MetricInfo(passthrough, "mean", True, ("loglikelihood", "multiple_choice")),
