@@ -38,6 +38,7 @@ UNNEEDED = (
     "assay.providers.openai_batch", "assay.providers.batch",  # --batch only
     "assay.judge.parsers",  # once a judge has answered
     "yaml",  # task files this plain are read without PyYAML (assay.tasks.yaml.plain)
+    "importlib.metadata", "importlib.abc",  # plain installs read by assay.env.installed
     "pydantic", "jinja2", "rich", "numpy", "datasets", "PIL", "av",
 )
 

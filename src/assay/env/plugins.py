@@ -28,7 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assay.env.entry_point_scan import may_declare_group
+from assay.env.installed import may_declare_group
 from assay.env.registry import load_target, refusal
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
-"""The entry point pre-check: "no package can declare an ``assay.…`` group" only where importlib.metadata,
-reading the same folders, finds none — and "maybe" (importlib.metadata asked) for anything it does not read
-the same way."""
+"""Installed packages read without importlib.metadata: "no package can declare an ``assay.…`` group" only
+where importlib.metadata, reading the same folders, finds none, and a version only where it reads the same
+one — and "maybe" (importlib.metadata asked) for anything not read the same way."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assay.env.entry_point_scan import may_declare_group
+from assay.env.installed import UNDECIDED, installed_version, may_declare_group
 
 
 def dist(site: Path, name: str, entry_points: str | bytes | None) -> None:
@@ -68,8 +68,9 @@ def test_what_it_does_not_read_as_importlib_metadata_does_is_a_maybe(tmp_path: P
         entry = tmp_path / "site.zip"
         with zipfile.ZipFile(entry, "w") as archive:
             archive.writestr("p-1.0.dist-info/entry_points.txt", "[assay.tasks]\nmine = p\n")
-    elif what == "egg":
-        (tmp_path / "p-1.0-py3.11.egg" / "EGG-INFO").mkdir(parents=True)
+    elif what == "egg":  # an egg on the path itself (one inside a folder on the path is not read)
+        entry = tmp_path / "p-1.0-py3.11.egg"
+        (entry / "EGG-INFO").mkdir(parents=True)
     else:
         dist(tmp_path, "p", b"[console_scripts]\nx = \xff:main\n")
     assert may_declare_group("assay.", [str(entry)]) is True
@@ -88,3 +89,57 @@ def test_another_distribution_finder_is_a_maybe(tmp_path: Path, monkeypatch: pyt
 def test_this_environment_agrees_with_importlib_metadata() -> None:
     declared = any(ep.group.startswith("assay.") for d in distributions() for ep in d.entry_points)
     assert may_declare_group("assay.") or not declared
+
+
+# -- versions -------------------------------------------------------------------------------------------
+
+
+def importlib_version(site: Path, name: str) -> str | None:
+    found = next(iter(distributions(path=[str(site)], name=name)), None)
+    return None if found is None else found.version
+
+
+@pytest.mark.parametrize("query", ["my-pkg", "my_pkg", "My.Pkg", "MY__PKG", "other", "my"])
+def test_a_version_is_the_one_importlib_metadata_reads(tmp_path: Path, query: str) -> None:
+    dist(tmp_path, "my_pkg", None)  # my_pkg-1.0.dist-info
+    (tmp_path / "other-2.0.dist-info").mkdir()
+    (tmp_path / "other-2.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: other\nVersion: 2.0rc1\n")
+    expected = importlib_version(tmp_path, query)
+    assert installed_version(query, [str(tmp_path)]) == expected
+    assert expected is not None or query == "my"
+
+
+def test_the_first_folder_on_the_path_wins(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    dist(second, "pkg", None)
+    (first / "pkg-3.1.dist-info").mkdir(parents=True)
+    (first / "pkg-3.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: pkg\nVersion: 3.1\n")
+    assert installed_version("pkg", [str(tmp_path / "absent"), str(first), str(second)]) == "3.1"
+
+
+@pytest.mark.parametrize("what", ["egg-info", "no version line", "zip on the path"])
+def test_a_version_read_otherwise_is_left_to_importlib_metadata(tmp_path: Path, what: str) -> None:
+    entry = tmp_path
+    if what == "egg-info":
+        (tmp_path / "pkg-1.0.egg-info").mkdir()
+        (tmp_path / "pkg-1.0.egg-info" / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: pkg\nVersion: 1.0\n")
+    elif what == "no version line":
+        (tmp_path / "pkg-1.0.dist-info").mkdir()
+        (tmp_path / "pkg-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: pkg\n")
+    else:
+        entry = tmp_path / "site.zip"
+        with zipfile.ZipFile(entry, "w") as archive:
+            archive.writestr("pkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n")
+    assert installed_version("pkg", [str(entry)]) is UNDECIDED
+
+
+def test_this_environments_versions_agree_with_importlib_metadata() -> None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("assay", "aiohttp", "pydantic", "datasets", "xllamacpp", "not-installed-anywhere"):
+        try:
+            expected: str | None = version(name)
+        except PackageNotFoundError:
+            expected = None
+        assert installed_version(name) in (expected, UNDECIDED)
+    assert installed_version("aiohttp") is not UNDECIDED  # the usual case is read here
