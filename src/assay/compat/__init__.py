@@ -26,7 +26,6 @@ Task folders written for lmms-eval import from ``lmms_eval.*`` (``lmms_eval.filt
 from __future__ import annotations
 
 import contextlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import logging
@@ -58,7 +57,7 @@ _state: _State | None = None
 _lock = threading.Lock()
 
 
-class _ShimFinder(importlib.abc.MetaPathFinder):
+class _ShimFinder:  # a meta path finder (find_spec); not importlib.abc's: ~2 ms to import
     """Answers only the top-level name ``lmms_eval``; submodules follow the package's ``__path__``."""
 
     def find_spec(
@@ -177,7 +176,7 @@ def _route_loguru_when_imported() -> None:
         sys.meta_path.insert(0, _LoguruRouter())
 
 
-class _LoguruRouter(importlib.abc.MetaPathFinder):
+class _LoguruRouter:  # a meta path finder (find_spec); not importlib.abc's: ~2 ms to import
     """On the first ``import loguru``: loguru's own spec, whose module is routed once it has run."""
 
     def find_spec(

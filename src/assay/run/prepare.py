@@ -105,7 +105,6 @@ async def prepare(
 ) -> Prepared:
     from assay.judge.setup import JudgeSetup, build_judge, judge_setup
     from assay.model import Model
-    from assay.model.cache import ResponseCache, default_cache_path
     from assay.model.cost import CostLedger
     from assay.model.foreign import build_provider
     from assay.providers.base import accepts_audio
@@ -131,8 +130,11 @@ async def prepare(
                               "entry to the ASSAY_PRICES file")
     ledger = CostLedger(options.max_cost)
     # A bad file fails here, unpaid; answers are redacted before they are stored.
-    cache = (ResponseCache(options.cache_path or default_cache_path(settings), redact=redactor.redact)
-             if use_cache else None)
+    cache = None
+    if use_cache:
+        from assay.model.cache import ResponseCache, default_cache_path  # sqlite3 only for a run that caches
+
+        cache = ResponseCache(options.cache_path or default_cache_path(settings), redact=redactor.redact)
     prepared = Prepared(
         settings=settings, options=options, redactor=redactor, registry=plan.registry, names=plan.names,
         configs=plan.configs, provider=provider,

@@ -6,7 +6,6 @@ This is the path for built-in tasks and for user tasks with small local data: it
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -96,6 +95,8 @@ def _row(item: Any, path: Path, where: int) -> dict[str, Any]:
 
 
 def _read_csv(path: Path) -> list[dict[str, Any]]:
+    import csv  # only for CSV data: off the start-up of the usual JSON-lines run
+
     text = _read_text(path)
     reader = csv.DictReader(io.StringIO(text, newline=""))  # keeps quoted newlines intact
     try:
