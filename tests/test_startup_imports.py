@@ -39,6 +39,7 @@ UNNEEDED = (
     "assay.judge.parsers",  # once a judge has answered
     "yaml",  # task files this plain are read without PyYAML (assay.tasks.yaml.plain)
     "importlib.metadata", "importlib.abc",  # plain installs read by assay.env.installed
+    "assay.metrics.scorers", "sqlite3", "csv",  # metrics of its own, a response cache, CSV data
     "pydantic", "jinja2", "rich", "numpy", "datasets", "PIL", "av",
 )
 

@@ -85,7 +85,7 @@ def summarize_task(task: ScoredTask, tally: TaskTally, *, bootstrap_iters: int, 
     """One task's entry in the results document. ``aggregate`` (default ``task.aggregate``) may raise an
     AssayError for one metric: that metric then carries the error and no value; the others are kept."""
     from assay.errors import AssayError
-    from assay.metrics.scorers import bootstrap_ci, stderr_of_mean
+    from assay.metrics.aggregation import bootstrap_ci, stderr_of_mean
 
     aggregate = aggregate or task.aggregate
     metrics: dict[str, Any] = {}
