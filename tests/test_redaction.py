@@ -7,6 +7,8 @@ import warnings
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assay.cli import main
 from assay.env.credentials import Redactor, is_secret_key, mask
@@ -370,3 +372,13 @@ def test_shown_value_hides_what_looks_like_a_credential(value: str, hidden: bool
     from assay.env.masking import shown_value
 
     assert shown_value(value).startswith("<hidden") == hidden
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("&<>\"'ab;#x27 é&amp;"), max_size=30) | st.text(max_size=30))
+def test_the_html_form_of_a_secret_is_html_escapes(value: str) -> None:
+    import html
+
+    from assay.env.masking import html_escaped
+
+    assert html_escaped(value) == html.escape(value, quote=True)

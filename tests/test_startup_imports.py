@@ -40,6 +40,7 @@ UNNEEDED = (
     "yaml",  # task files this plain are read without PyYAML (assay.tasks.yaml.plain)
     "importlib.metadata", "importlib.abc",  # plain installs read by assay.env.installed
     "assay.metrics.scorers", "sqlite3", "csv",  # metrics of its own, a response cache, CSV data
+    "html",  # a secret's HTML form is five replacements (assay.env.masking.html_escaped)
     "pydantic", "jinja2", "rich", "numpy", "datasets", "PIL", "av",
 )
 

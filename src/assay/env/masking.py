@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import json
 import re
 from collections.abc import Mapping
@@ -177,12 +176,20 @@ def mask_urls_in_text(text: str) -> str:
 def escaped_forms(value: str) -> set[str]:
     """The forms a secret takes once serialized: as is, URL-encoded (both ways), JSON-escaped (also
     ASCII-only and twice, for JSON inside JSON), Python-repr-escaped and HTML-escaped."""
-    forms = {value, quote(value, safe=""), quote_plus(value, safe=""), html.escape(value, quote=True)}
+    forms = {value, quote(value, safe=""), quote_plus(value, safe=""), html_escaped(value)}
     for ascii_only in (False, True):
         once = json.dumps(value, ensure_ascii=ascii_only)[1:-1]
         forms.update({once, json.dumps(once, ensure_ascii=ascii_only)[1:-1]})
     forms.add(repr(value)[1:-1])
     return {f for f in forms if f}
+
+
+def html_escaped(value: str) -> str:
+    """``html.escape(value, quote=True)``, without importing :mod:`html` (~1 ms of every run's start-up: its
+    entity tables are for unescaping). The same five replacements, in the same order; a test holds the two
+    equal."""
+    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+            .replace("'", "&#x27;"))
 
 
 def looks_like_credential(text: str) -> bool:
