@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assay.env.installed import UNDECIDED, installed_version, may_declare_group
+from assay.env.installed import UNDECIDED, installed_version, installed_versions, may_declare_group
 
 
 def dist(site: Path, name: str, entry_points: str | bytes | None) -> None:
@@ -114,7 +114,11 @@ def test_the_first_folder_on_the_path_wins(tmp_path: Path) -> None:
     dist(second, "pkg", None)
     (first / "pkg-3.1.dist-info").mkdir(parents=True)
     (first / "pkg-3.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: pkg\nVersion: 3.1\n")
-    assert installed_version("pkg", [str(tmp_path / "absent"), str(first), str(second)]) == "3.1"
+    path = [str(tmp_path / "absent"), str(first), str(second)]
+    assert installed_version("pkg", path) == "3.1"
+    # several at once, from one look at the path: each as asked alone
+    names = ["pkg", "PKG", "other", "absent"]
+    assert installed_versions(names, path) == {name: installed_version(name, path) for name in names}
 
 
 @pytest.mark.parametrize("what", ["egg-info", "no version line", "zip on the path"])
@@ -143,3 +147,21 @@ def test_this_environments_versions_agree_with_importlib_metadata() -> None:
             expected = None
         assert installed_version(name) in (expected, UNDECIDED)
     assert installed_version("aiohttp") is not UNDECIDED  # the usual case is read here
+
+
+@pytest.mark.parametrize("metadata", [
+    "Metadata-Version: 2.1\nName: pkg\nVersion: 1.2\n\n" + "long description\n" * 2000 + "Version: 9\n",
+    "Metadata-Version: 2.1\nName: pkg\n\nVersion: 9\n",  # none in the headers: the first line anywhere
+    "Metadata-Version: 2.1\nName: pkg\nVersion: 1.2 \r\nVersion: 1.3\n\n",  # read as text: \r\n is a line end
+    "Metadata-Version: 2.1\n" + "X: " + "y" * 9000 + "\nVersion: 4\n\nbody",  # headers past the first read
+])
+def test_the_version_is_the_first_version_line_of_the_whole_metadata(tmp_path: Path, metadata: str) -> None:
+    import re
+
+    (tmp_path / "pkg-1.0.dist-info").mkdir()
+    file = tmp_path / "pkg-1.0.dist-info" / "METADATA"
+    file.write_bytes(metadata.encode())
+    # what the previous code searched: importlib.metadata's read_text("METADATA"), the whole file as text
+    whole = re.search(r"^Version:[ \t]*(\S+)[ \t]*$", file.read_text(encoding="utf-8"), re.MULTILINE)
+    assert whole is not None
+    assert installed_version("pkg", [str(tmp_path)]) == whole.group(1)

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from enum import Enum
 from importlib.machinery import PathFinder
-from typing import Final, Literal
+from typing import Final, Literal, TextIO
 
 
 class _Undecided(Enum):
@@ -55,25 +55,50 @@ def may_declare_group(prefix: str, path: Sequence[str] | None = None) -> bool:
     return False
 
 
-def installed_version(dist: str, path: Sequence[str] | None = None) -> str | Literal[_Undecided.UNDECIDED] | None:
+Version = str | Literal[_Undecided.UNDECIDED] | None
+
+
+def installed_version(dist: str, path: Sequence[str] | None = None) -> Version:
     """The ``Version:`` line of the metadata ``importlib.metadata.distribution(dist)`` would read (None: no
     such distribution), or :data:`UNDECIDED`."""
-    wanted = _normalize(dist)
+    return installed_versions([dist], path)[dist]
+
+
+def installed_versions(dists: Sequence[str], path: Sequence[str] | None = None) -> dict[str, Version]:
+    """:func:`installed_version` of each of ``dists``, from one look at the folders on ``path``."""
     try:
+        first: dict[str, tuple[str, str]] = {}  # normalized name -> where importlib.metadata finds it first
         for folder, name in _metadata_folders(path):
-            if _normalize(name.lower().rpartition(".")[0].partition("-")[0]) != wanted:
-                continue
-            if not name.lower().endswith(".dist-info"):
-                return UNDECIDED  # an .egg-info keeps its version in PKG-INFO, read by the e-mail parser
-            try:
-                with open(os.path.join(folder, name, "METADATA"), encoding="utf-8") as file:
-                    line = _VERSION_LINE.search(file.read())
-            except (OSError, ValueError):
-                return UNDECIDED
-            return line.group(1) if line else UNDECIDED
+            first.setdefault(_normalize(name.lower().rpartition(".")[0].partition("-")[0]), (folder, name))
     except _Unusual:
+        return dict.fromkeys(dists, UNDECIDED)
+    return {dist: _version_in(first.get(_normalize(dist))) for dist in dists}
+
+
+def _version_in(found: tuple[str, str] | None) -> Version:
+    if found is None:
+        return None
+    folder, name = found
+    if not name.lower().endswith(".dist-info"):
+        return UNDECIDED  # an .egg-info keeps its version in PKG-INFO, read by the e-mail parser
+    try:
+        with open(os.path.join(folder, name, "METADATA"), encoding="utf-8") as file:
+            line = _first_version_line(file)
+    except (OSError, ValueError):
         return UNDECIDED
-    return None
+    return line.group(1) if line else UNDECIDED
+
+
+def _first_version_line(file: TextIO) -> re.Match[str] | None:
+    """The first ``Version:`` line of the whole text, usually found in the headers without reading the long
+    description after them (100 KB and more for some packages)."""
+    start = file.read(8192)
+    headers_end = start.find("\n\n")
+    if headers_end >= 0:  # a match there is the text's first: a match never spans lines
+        found = _VERSION_LINE.search(start[:headers_end + 1])
+        if found is not None:
+            return found
+    return _VERSION_LINE.search(start + file.read())
 
 
 def _normalize(name: str) -> str:

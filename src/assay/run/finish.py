@@ -264,10 +264,15 @@ def _timing(p: Prepared, wall: float) -> Timing:
     }
 
 
+_LIBRARIES = ("assay", "aiohttp", "pydantic", "datasets", "xllamacpp")
+
+
 def _versions() -> dict[str, str]:
+    from assay.env.installed import UNDECIDED, installed_versions
+
     out = {"python": platform.python_version(), "platform": platform.platform()}
-    for dist in ("assay", "aiohttp", "pydantic", "datasets", "xllamacpp"):
-        found = installed_version(dist)
+    for dist, here in installed_versions(_LIBRARIES).items():  # one look at sys.path for all of them
+        found = _importlib_version(dist) if here is UNDECIDED else here
         if found is not None:
             out[dist] = found
     return out
@@ -281,8 +286,10 @@ def installed_version(dist: str) -> str | None:
     from assay.env.installed import installed_version as read_here
 
     here = read_here(dist)
-    if here is not UNDECIDED:
-        return here
+    return _importlib_version(dist) if here is UNDECIDED else here
+
+
+def _importlib_version(dist: str) -> str | None:
     import re
     from importlib.metadata import PackageNotFoundError, distribution
 
