@@ -28,7 +28,8 @@ class _Undecided(Enum):
 UNDECIDED: Final = _Undecided.UNDECIDED
 
 _METADATA_SUFFIXES = (".dist-info", ".egg-info")
-_VERSION_LINE = re.compile(r"^Version:[ \t]*(\S+)[ \t]*$", re.MULTILINE)
+#: A metadata file's ``Version:`` line (what importlib.metadata.version gives, without the e-mail parser).
+VERSION_LINE = re.compile(r"^Version:[ \t]*(\S+)[ \t]*$", re.MULTILINE)
 
 
 class _Unusual(Exception):
@@ -95,10 +96,10 @@ def _first_version_line(file: TextIO) -> re.Match[str] | None:
     start = file.read(8192)
     headers_end = start.find("\n\n")
     if headers_end >= 0:  # a match there is the text's first: a match never spans lines
-        found = _VERSION_LINE.search(start[:headers_end + 1])
+        found = VERSION_LINE.search(start[:headers_end + 1])
         if found is not None:
             return found
-    return _VERSION_LINE.search(start + file.read())
+    return VERSION_LINE.search(start + file.read())
 
 
 def _normalize(name: str) -> str:

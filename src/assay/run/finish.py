@@ -13,6 +13,7 @@ import logging
 import platform
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -268,34 +269,30 @@ _LIBRARIES = ("assay", "aiohttp", "pydantic", "datasets", "xllamacpp")
 
 
 def _versions() -> dict[str, str]:
-    from assay.env.installed import UNDECIDED, installed_versions
-
     out = {"python": platform.python_version(), "platform": platform.platform()}
-    for dist, here in installed_versions(_LIBRARIES).items():  # one look at sys.path for all of them
-        found = _importlib_version(dist) if here is UNDECIDED else here
-        if found is not None:
-            out[dist] = found
+    out.update({dist: found for dist, found in library_versions(_LIBRARIES).items() if found is not None})
     return out
 
 
-def installed_version(dist: str) -> str | None:
-    """``importlib.metadata.version(dist)``, read from the metadata's ``Version:`` line: the library's own
-    call runs the whole file through the e-mail parser (~1 ms a package, at the finish). Where
-    :mod:`assay.env.installed` finds it as importlib.metadata would, that is not even imported (~5 ms)."""
-    from assay.env.installed import UNDECIDED
-    from assay.env.installed import installed_version as read_here
+def library_versions(dists: Sequence[str]) -> dict[str, str | None]:
+    """``importlib.metadata.version`` of each of ``dists`` (None: not installed), read from the metadata's
+    ``Version:`` line: the library's own call runs the whole file through the e-mail parser (~1 ms a package,
+    at the finish). Where :mod:`assay.env.installed` finds a package as importlib.metadata would (one look at
+    ``sys.path`` for all of them), that is not even imported (~5 ms)."""
+    from assay.env.installed import UNDECIDED, installed_versions
 
-    here = read_here(dist)
-    return _importlib_version(dist) if here is UNDECIDED else here
+    return {dist: _importlib_version(dist) if here is UNDECIDED else here
+            for dist, here in installed_versions(dists).items()}
 
 
 def _importlib_version(dist: str) -> str | None:
-    import re
     from importlib.metadata import PackageNotFoundError, distribution
+
+    from assay.env.installed import VERSION_LINE
 
     try:
         found = distribution(dist)
     except PackageNotFoundError:
         return None
-    line = re.search(r"^Version:[ \t]*(\S+)[ \t]*$", found.read_text("METADATA") or "", re.MULTILINE)
+    line = VERSION_LINE.search(found.read_text("METADATA") or "")
     return line.group(1) if line else found.version
