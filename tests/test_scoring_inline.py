@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from assay.env.settings import Settings
-from assay.judge.scoring import score_sample, scores_on_the_loop
+from assay.judge.scoring import score_own, score_sample, scores_on_the_loop
 from tests.fault_server import FaultServer
 from tests.helpers import results_file, run_cli
 from tests.test_tasks_task import DOC, make_task
@@ -64,8 +64,7 @@ async def test_inline_scoring_scores_as_the_threads_do(settings: Settings, tmp_p
 
     for answer in ("yes", "no"):
         threaded = await score_sample(task, DOC, [answer], run_sync=in_a_thread, contract=None, redact=str)
-        inline = await score_sample(task, DOC, [answer], run_sync=in_a_thread, contract=None, redact=str,
-                                    inline=True)
+        inline = score_own(task, DOC, [answer], redact=str)
         assert inline == threaded and inline.scores == {"exact_match": 1.0 if answer == "yes" else 0.0}
     assert calls == ["scoring", "scoring"]  # only the threaded calls went through run_sync
 
@@ -81,11 +80,10 @@ async def test_inline_scoring_fails_as_the_threads_do_and_takes_the_prompts_targ
         return fn(*args)
 
     threaded = await score_sample(task, DOC, ["1"], run_sync=in_a_thread, contract=None, redact=str)
-    inline = await score_sample(task, DOC, ["1"], run_sync=in_a_thread, contract=None, redact=str, inline=True)
+    inline = score_own(task, DOC, ["1"], redact=str)
     assert threaded.scores is None and threaded.error is not None and "ignore_case" in threaded.error
     assert inline == threaded
-    given = await score_sample(make_task(settings, tmp_path, PLAIN), DOC, ["no"], run_sync=in_a_thread,
-                               contract=None, redact=str, inline=True, target="no")
+    given = score_own(make_task(settings, tmp_path, PLAIN), DOC, ["no"], redact=str, target="no")
     assert given.scores == {"exact_match": 1.0}  # "no" is what the prompt said the target was, not DOC["a"]
 
 

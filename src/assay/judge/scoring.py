@@ -79,14 +79,10 @@ def scores_on_the_loop(task: Task) -> bool:
 
 
 async def score_sample(task: Task, doc: dict[str, Any], responses: Any, *, run_sync: RunSync,
-                       contract: Parser | None, redact: Callable[[str], str], inline: bool = False,
-                       target: Any = UNSET) -> ScoredSample:
-    """Score one doc's answers (a text, the ``repeats`` texts, or per-choice log-likelihoods), judge log
-    current; a failed judgement excludes the sample whatever was returned. ``inline``: the task's scoring is
-    assay's own pure code (:func:`scores_on_the_loop`), run here rather than in a task thread. ``target``:
-    the doc's target, when building its prompt computed it."""
-    if inline:
-        return score_own(task, doc, responses, redact=redact, target=target)
+                       contract: Parser | None, redact: Callable[[str], str]) -> ScoredSample:
+    """Score one doc's answers (a text, the ``repeats`` texts, or per-choice log-likelihoods) with the task's
+    code (in a task thread; awaited if it is a coroutine), judge log current; a failed judgement excludes the
+    sample whatever was returned. (A task whose scoring is assay's own pure code is scored by :func:`score_own`.)"""
     error: AssayError | None = None
     scores: dict[str, Any] | None = None
     filtered: dict[str, Any] | None = None
@@ -98,7 +94,7 @@ async def score_sample(task: Task, doc: dict[str, Any], responses: Any, *, run_s
             text = responses if isinstance(responses, str) else responses[0]
             scores = await _score_async(task, doc, text)
         else:
-            scored = await run_sync(task.name, "scoring", task.score, doc, responses, target)
+            scored = await run_sync(task.name, "scoring", task.score, doc, responses)
             scores, filtered = scored.scores, scored.filtered
     except AssayError as exc:
         error = exc
